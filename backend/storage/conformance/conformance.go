@@ -1,0 +1,385 @@
+// Package conformance is the test suite every storage.Storage implementation
+// must pass. An implementation's test calls RunTests with a constructor that
+// returns a fresh, empty store.
+package conformance
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// RunTests runs the whole suite. newStore is called once per subtest and
+// must return an empty store; RunTests closes it.
+func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s storage.Storage)
+	}{
+		{"Users", testUsers},
+		{"Apps", testApps},
+		{"DeviceFlow", testDeviceFlow},
+		{"DeviceRevoke", testDeviceRevoke},
+		{"Codes", testCodes},
+		{"CodeRace", testCodeRace},
+		{"Tokens", testTokens},
+		{"Sessions", testSessions},
+		{"Events", testEvents},
+		{"Secret", testSecret},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			defer s.Close()
+			tt.run(t, s)
+		})
+	}
+}
+
+// now is truncated to the millisecond every store must keep.
+var now = time.Now().Truncate(time.Millisecond)
+
+func h(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:]
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+}
+
+func seedUser(t *testing.T, s storage.Storage, name string) storage.User {
+	t.Helper()
+	u := storage.User{ID: "u-" + name, Username: name, Nickname: "Nick " + name, AvatarURL: "https://a.example/" + name,
+		PasswordHash: "$argon2id$x", CreatedAt: now}
+	must(t, s.CreateUser(context.Background(), u))
+	return u
+}
+
+func seedApp(t *testing.T, s storage.Storage, id string) storage.App {
+	t.Helper()
+	a := storage.App{AppID: id, Name: "App " + id, IconURL: "https://i.example/" + id, Owner: "owner1",
+		SecretHash: h("secret-" + id), RedirectURIs: []string{"https://rp.example/cb", "https://rp.example/cb2?x=1"},
+		Domains: []string{"rp.example"}, FastLogin: true, CreatedAt: now}
+	must(t, s.CreateApp(context.Background(), a))
+	return a
+}
+
+func testUsers(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	seedUser(t, s, "bob")
+	got, err := s.GetUser(ctx, u.ID)
+	must(t, err)
+	if got != u {
+		t.Fatalf("GetUser = %+v, want %+v", got, u)
+	}
+	got, err = s.GetUserByUsername(ctx, "alice")
+	must(t, err)
+	if got != u {
+		t.Fatalf("GetUserByUsername = %+v, want %+v", got, u)
+	}
+	dup := u
+	dup.ID = "u-other"
+	wantErr(t, s.CreateUser(ctx, dup), storage.ErrAlreadyExists)
+	_, err = s.GetUser(ctx, "nobody")
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetUserByUsername(ctx, "nobody")
+	wantErr(t, err, storage.ErrNotFound)
+	all, err := s.ListUsers(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].Username != "alice" || all[1].Username != "bob" {
+		t.Fatalf("ListUsers = %+v", all)
+	}
+}
+
+func testApps(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	a := seedApp(t, s, "wx1")
+	b := storage.App{AppID: "wx2", Name: "QR only", Owner: "o2", SecretHash: h("s2"), CreatedAt: now.Add(time.Second)}
+	must(t, s.CreateApp(ctx, b))
+	got, err := s.GetApp(ctx, "wx1")
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(a) {
+		t.Fatalf("GetApp = %+v, want %+v", got, a)
+	}
+	got, err = s.GetApp(ctx, "wx2")
+	must(t, err)
+	if got.FastLogin || len(got.RedirectURIs) != 0 || len(got.Domains) != 0 {
+		t.Fatalf("GetApp(wx2) = %+v", got)
+	}
+	wantErr(t, s.CreateApp(ctx, a), storage.ErrAlreadyExists)
+	_, err = s.GetApp(ctx, "missing")
+	wantErr(t, err, storage.ErrNotFound)
+	all, err := s.ListApps(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].AppID != "wx1" {
+		t.Fatalf("ListApps = %+v", all)
+	}
+}
+
+func testDeviceFlow(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	da := storage.DeviceAuth{DeviceCodeHash: h("dc1"), UserCode: "BCDFGHJK", ClientID: "scanfree-desktop",
+		DeviceName: "laptop", OS: "linux", Status: storage.DeviceAuthPending, Interval: 5 * time.Second,
+		CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	must(t, s.CreateDeviceAuth(ctx, da))
+	dup := da
+	dup.DeviceCodeHash = h("dc-other")
+	wantErr(t, s.CreateDeviceAuth(ctx, dup), storage.ErrAlreadyExists) // user_code is unique
+
+	got, err := s.GetDeviceAuthByUserCode(ctx, "BCDFGHJK")
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(da) {
+		t.Fatalf("GetDeviceAuthByUserCode = %+v, want %+v", got, da)
+	}
+	must(t, s.UpdateDeviceAuthPoll(ctx, da.DeviceCodeHash, now.Add(time.Second), 10*time.Second))
+	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
+	must(t, err)
+	if !got.LastPollAt.Equal(now.Add(time.Second)) || got.Interval != 10*time.Second {
+		t.Fatalf("after poll: %+v", got)
+	}
+	wantErr(t, s.UpdateDeviceAuthPoll(ctx, h("nope"), now, time.Second), storage.ErrNotFound)
+
+	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now}
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d), storage.ErrNotPending) // not approved yet
+	must(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, true))
+	wantErr(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, false), storage.ErrNotPending)
+	wantErr(t, s.DecideDeviceAuth(ctx, "ZZZZZZZZ", u.ID, true), storage.ErrNotFound)
+
+	wrongUser := d
+	wrongUser.UserID = "u-mallory"
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, wrongUser), storage.ErrNotPending)
+	must(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d))
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, storage.Device{ID: "d2", UserID: u.ID, CredentialHash: h("cred2")}), storage.ErrNotPending)
+	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
+	must(t, err)
+	if got.Status != storage.DeviceAuthConsumed || got.DeviceID != "d1" || got.UserID != u.ID {
+		t.Fatalf("after completion: %+v", got)
+	}
+	dev, err := s.GetDeviceByCredential(ctx, h("cred1"))
+	must(t, err)
+	if fmt.Sprint(dev) != fmt.Sprint(d) || !dev.Active() {
+		t.Fatalf("GetDeviceByCredential = %+v, want %+v", dev, d)
+	}
+
+	// A denied authorization never yields a device.
+	da2 := da
+	da2.DeviceCodeHash, da2.UserCode = h("dc2"), "CDFGHJKL"
+	must(t, s.CreateDeviceAuth(ctx, da2))
+	must(t, s.DecideDeviceAuth(ctx, "CDFGHJKL", u.ID, false))
+	got, err = s.GetDeviceAuth(ctx, da2.DeviceCodeHash)
+	must(t, err)
+	if got.Status != storage.DeviceAuthDenied {
+		t.Fatalf("denied status = %s", got.Status)
+	}
+	wantErr(t, s.CompleteDeviceAuth(ctx, da2.DeviceCodeHash, storage.Device{ID: "d3", UserID: u.ID, CredentialHash: h("cred3")}), storage.ErrNotPending)
+	_, err = s.GetDevice(ctx, "d3")
+	wantErr(t, err, storage.ErrNotFound)
+}
+
+func enrol(t *testing.T, s storage.Storage, u storage.User, id string) storage.Device {
+	t.Helper()
+	ctx := context.Background()
+	code := fmt.Sprintf("%-8.8s", id+"XXXXXXXX")
+	must(t, s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: h("dc-" + id), UserCode: code, ClientID: "c",
+		Status: storage.DeviceAuthPending, Interval: time.Second, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
+	must(t, s.DecideDeviceAuth(ctx, code, u.ID, true))
+	d := storage.Device{ID: id, UserID: u.ID, Name: "n-" + id, OS: "linux", CredentialHash: h("cred-" + id), CreatedAt: now, LastSeenAt: now}
+	must(t, s.CompleteDeviceAuth(ctx, h("dc-"+id), d))
+	return d
+}
+
+func testDeviceRevoke(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice, bob := seedUser(t, s, "alice"), seedUser(t, s, "bob")
+	enrol(t, s, alice, "A1")
+	enrol(t, s, alice, "A2")
+	enrol(t, s, bob, "B1")
+	ds, err := s.ListDevices(ctx, alice.ID)
+	must(t, err)
+	if len(ds) != 2 {
+		t.Fatalf("ListDevices(alice) = %d devices, want 2", len(ds))
+	}
+	ds, err = s.ListDevices(ctx, "")
+	must(t, err)
+	if len(ds) != 3 {
+		t.Fatalf("ListDevices(all) = %d devices, want 3", len(ds))
+	}
+	must(t, s.RevokeDevice(ctx, "A1", now.Add(time.Minute)))
+	must(t, s.RevokeDevice(ctx, "A1", now.Add(2*time.Minute))) // idempotent, keeps the first time
+	d, err := s.GetDevice(ctx, "A1")
+	must(t, err)
+	if d.Active() || !d.RevokedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("revoked device = %+v", d)
+	}
+	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
+	must(t, s.TouchDevice(ctx, "A2", now.Add(time.Hour)))
+	d, err = s.GetDevice(ctx, "A2")
+	must(t, err)
+	if !d.LastSeenAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("LastSeenAt = %v", d.LastSeenAt)
+	}
+	wantErr(t, s.TouchDevice(ctx, "nope", now), storage.ErrNotFound)
+}
+
+func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {
+	t.Helper()
+	u := seedUser(t, s, "alice-"+name)
+	a := seedApp(t, s, "wx-"+name)
+	c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
+		DeviceID: "d1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+	must(t, s.CreateCode(context.Background(), c))
+	return c
+}
+
+func tokensFor(c storage.Code, tag string) []storage.Token {
+	return []storage.Token{
+		{Hash: h("at-" + tag), Kind: storage.AccessToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour)},
+		{Hash: h("rt-" + tag), Kind: storage.RefreshToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(720 * time.Hour)},
+	}
+}
+
+func testCodes(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	c := seedCode(t, s, "1")
+	wantErr(t, s.CreateCode(ctx, c), storage.ErrAlreadyExists)
+	got, err := s.GetCode(ctx, c.Hash)
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(c) {
+		t.Fatalf("GetCode = %+v, want %+v", got, c)
+	}
+	grants, err := s.ListGrants(ctx, c.UserID)
+	must(t, err)
+	if len(grants) != 1 || grants[0].AppID != c.AppID || grants[0].Scope != "snsapi_login" {
+		t.Fatalf("ListGrants = %+v", grants)
+	}
+	must(t, s.RedeemCode(ctx, c.Hash, now.Add(time.Second), tokensFor(c, "1")))
+	wantErr(t, s.RedeemCode(ctx, c.Hash, now.Add(2*time.Second), tokensFor(c, "2")), storage.ErrAlreadyUsed)
+	_, err = s.GetToken(ctx, h("at-2"))
+	wantErr(t, err, storage.ErrNotFound) // the losing redeem stored nothing
+	got, err = s.GetCode(ctx, c.Hash)
+	must(t, err)
+	if !got.UsedAt.Equal(now.Add(time.Second)) {
+		t.Fatalf("UsedAt = %v", got.UsedAt)
+	}
+	wantErr(t, s.RedeemCode(ctx, h("missing"), now, nil), storage.ErrNotFound)
+	_, err = s.GetCode(ctx, h("missing"))
+	wantErr(t, err, storage.ErrNotFound)
+
+	must(t, s.RevokeTokensByCode(ctx, c.Hash, now.Add(time.Minute)))
+	for _, name := range []string{"at-1", "rt-1"} {
+		tok, err := s.GetToken(ctx, h(name))
+		must(t, err)
+		if tok.RevokedAt.IsZero() {
+			t.Fatalf("%s not revoked", name)
+		}
+	}
+}
+
+func testCodeRace(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	c := seedCode(t, s, "race")
+	var wins, used atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.RedeemCode(ctx, c.Hash, now, tokensFor(c, fmt.Sprint("race", i)))
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, storage.ErrAlreadyUsed):
+				used.Add(1)
+			default:
+				t.Errorf("redeem: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || used.Load() != 99 {
+		t.Fatalf("wins=%d used=%d, want 1 and 99", wins.Load(), used.Load())
+	}
+}
+
+func testTokens(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	c := seedCode(t, s, "tok")
+	tok := tokensFor(c, "x")[0]
+	must(t, s.CreateToken(ctx, tok))
+	wantErr(t, s.CreateToken(ctx, tok), storage.ErrAlreadyExists)
+	got, err := s.GetToken(ctx, tok.Hash)
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(tok) {
+		t.Fatalf("GetToken = %+v, want %+v", got, tok)
+	}
+	_, err = s.GetToken(ctx, h("nope"))
+	wantErr(t, err, storage.ErrNotFound)
+}
+
+func testSessions(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	se := storage.Session{Hash: h("sess"), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, se))
+	got, err := s.GetSession(ctx, se.Hash)
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(se) {
+		t.Fatalf("GetSession = %+v, want %+v", got, se)
+	}
+	must(t, s.DeleteSession(ctx, se.Hash))
+	_, err = s.GetSession(ctx, se.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+}
+
+func testEvents(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	for i := range 5 {
+		kind := "signin"
+		if i%2 == 1 {
+			kind = "login"
+		}
+		must(t, s.AddEvent(ctx, storage.Event{UserID: "u1", Kind: kind, AppID: "wx", Detail: fmt.Sprint(i), CreatedAt: now}))
+	}
+	must(t, s.AddEvent(ctx, storage.Event{UserID: "u2", Kind: "signin", CreatedAt: now}))
+	all, err := s.ListEvents(ctx, "u1", "", 10)
+	must(t, err)
+	if len(all) != 5 || all[0].Detail != "4" || all[4].Detail != "0" {
+		t.Fatalf("ListEvents(all) = %+v", all)
+	}
+	signins, err := s.ListEvents(ctx, "u1", "signin", 2)
+	must(t, err)
+	if len(signins) != 2 || signins[0].Detail != "4" || signins[1].Detail != "2" {
+		t.Fatalf("ListEvents(signin, 2) = %+v", signins)
+	}
+}
+
+func testSecret(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	v1, err := s.Secret(ctx, "openid", []byte("first"))
+	must(t, err)
+	v2, err := s.Secret(ctx, "openid", []byte("second"))
+	must(t, err)
+	if string(v1) != "first" || string(v2) != "first" {
+		t.Fatalf("Secret = %q, %q; want the first value twice", v1, v2)
+	}
+}

@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+const userCols = `id, username, nickname, avatar_url, password_hash, created_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanUser(row scanner) (storage.User, error) {
+	var u storage.User
+	var created int64
+	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+// CreateUser implements storage.Storage.
+func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt))
+}
+
+// GetUser implements storage.Storage.
+func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return u, fmt.Errorf("get user: %w", notFound(err))
+	}
+	return u, nil
+}
+
+// GetUserByUsername implements storage.Storage.
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (storage.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	if err != nil {
+		return u, fmt.Errorf("get user %q: %w", username, notFound(err))
+	}
+	return u, nil
+}
+
+// ListUsers implements storage.Storage.
+func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
+	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
+}
+
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at`
+
+func scanApp(row scanner) (storage.App, error) {
+	var a storage.App
+	var uris, domains string
+	var fast int
+	var created int64
+	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created); err != nil {
+		return a, err
+	}
+	a.FastLogin = fast != 0
+	a.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
+		return a, fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
+	}
+	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
+		return a, fmt.Errorf("app %s: domains: %w", a.AppID, err)
+	}
+	return a, nil
+}
+
+// CreateApp implements storage.Storage.
+func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
+	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
+	domains, _ := json.Marshal(nonNil(a.Domains))
+	fast := 0
+	if a.FastLogin {
+		fast = 1
+	}
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.AppID, a.Name, a.IconURL, a.Owner, a.SecretHash, string(uris), string(domains), fast, ms(a.CreatedAt))
+}
+
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// GetApp implements storage.Storage.
+func (s *Store) GetApp(ctx context.Context, appID string) (storage.App, error) {
+	a, err := scanApp(s.r.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE appid = ?`, appID))
+	if err != nil {
+		return a, fmt.Errorf("get app %q: %w", appID, notFound(err))
+	}
+	return a, nil
+}
+
+// ListApps implements storage.Storage.
+func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
+	return list(ctx, s, "list apps", scanApp, `SELECT `+appCols+` FROM apps ORDER BY created_at, appid`)
+}
+
+// CreateSession implements storage.Storage.
+func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt))
+}
+
+// GetSession implements storage.Storage.
+func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
+	var se storage.Session
+	var created, expires int64
+	err := s.r.QueryRowContext(ctx, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE hash = ?`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires)
+	if err != nil {
+		return se, fmt.Errorf("get session: %w", notFound(err))
+	}
+	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	return se, nil
+}
+
+// DeleteSession implements storage.Storage.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	return s.exec(ctx, "delete session", `DELETE FROM sessions WHERE hash = ?`, hash)
+}
+
+// ListGrants implements storage.Storage.
+func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant, error) {
+	return list(ctx, s, "list grants", func(row scanner) (storage.Grant, error) {
+		var g storage.Grant
+		var first, last int64
+		err := row.Scan(&g.UserID, &g.AppID, &g.Scope, &first, &last)
+		g.FirstAt, g.LastAt = fromMS(first), fromMS(last)
+		return g, err
+	}, `SELECT user_id, appid, scope, first_at, last_at FROM grants WHERE user_id = ? ORDER BY last_at DESC, appid`, userID)
+}
+
+// AddEvent implements storage.Storage.
+func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
+	return s.exec(ctx, "add event", `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, ms(e.CreatedAt))
+}
+
+// ListEvents implements storage.Storage.
+func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) ([]storage.Event, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	return list(ctx, s, "list events", func(row scanner) (storage.Event, error) {
+		var e storage.Event
+		var created int64
+		err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.AppID, &e.DeviceID, &e.Detail, &created)
+		e.CreatedAt = fromMS(created)
+		return e, err
+	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
+		WHERE user_id = ? AND (? = '' OR kind = ?) ORDER BY id DESC LIMIT ?`, userID, kind, kind, limit)
+}
+
+// Secret implements storage.Storage.
+func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	}
+	var v []byte
+	if err := s.w.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func list[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}

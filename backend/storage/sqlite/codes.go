@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at`
+
+// CreateCode implements storage.Storage.
+func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create code: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("create code: %w", storage.ErrAlreadyExists)
+		}
+		return fmt.Errorf("create code: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
+		c.UserID, c.AppID, c.Scope, ms(c.CreatedAt), ms(c.CreatedAt)); err != nil {
+		return fmt.Errorf("create code: record grant: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create code: %w", err)
+	}
+	return nil
+}
+
+// GetCode implements storage.Storage.
+func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) {
+	var c storage.Code
+	var created, expires, used int64
+	err := s.r.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = ?`, hash).
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used)
+	if err != nil {
+		return c, fmt.Errorf("get code: %w", notFound(err))
+	}
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	return c, nil
+}
+
+// RedeemCode implements storage.Storage.
+func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("redeem code: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
+	if err != nil {
+		return fmt.Errorf("redeem code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM codes WHERE hash = ?`, hash).Scan(&one); err != nil {
+			return fmt.Errorf("redeem code: %w", notFound(err))
+		}
+		return fmt.Errorf("redeem code: %w", storage.ErrAlreadyUsed)
+	}
+	for _, t := range issued {
+		if err := insertToken(ctx, tx, t); err != nil {
+			return fmt.Errorf("redeem code: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("redeem code: %w", err)
+	}
+	return nil
+}
+
+// RevokeTokensByCode implements storage.Storage.
+func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now time.Time) error {
+	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at = 0`, ms(now), codeHash)
+}
+
+const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at`
+
+func insertToken(ctx context.Context, tx *sql.Tx, t storage.Token) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt))
+	if isUnique(err) {
+		return storage.ErrAlreadyExists
+	}
+	return err
+}
+
+// CreateToken implements storage.Storage.
+func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	defer tx.Rollback()
+	if err := insertToken(ctx, tx, t); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+// GetToken implements storage.Storage.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
+	var t storage.Token
+	var kind string
+	var created, expires, revoked int64
+	err := s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked)
+	if err != nil {
+		return t, fmt.Errorf("get token: %w", notFound(err))
+	}
+	t.Kind = storage.TokenKind(kind)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
+	return t, nil
+}

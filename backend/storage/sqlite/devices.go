@@ -1,0 +1,157 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at`
+
+func scanDevice(row scanner) (storage.Device, error) {
+	var d storage.Device
+	var created, seen, revoked int64
+	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked)
+	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromMS(created), fromMS(seen), fromMS(revoked)
+	return d, err
+}
+
+// GetDevice implements storage.Storage.
+func (s *Store) GetDevice(ctx context.Context, id string) (storage.Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	if err != nil {
+		return d, fmt.Errorf("get device %q: %w", id, notFound(err))
+	}
+	return d, nil
+}
+
+// GetDeviceByCredential implements storage.Storage.
+func (s *Store) GetDeviceByCredential(ctx context.Context, credentialHash []byte) (storage.Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE credential_hash = ?`, credentialHash))
+	if err != nil {
+		return d, fmt.Errorf("get device: %w", notFound(err))
+	}
+	return d, nil
+}
+
+// ListDevices implements storage.Storage.
+func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
+	return list(ctx, s, "list devices", scanDevice,
+		`SELECT `+deviceCols+` FROM devices WHERE (? = '' OR user_id = ?) ORDER BY created_at, id`, userID, userID)
+}
+
+// RevokeDevice implements storage.Storage.
+func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
+	if err != nil {
+		return fmt.Errorf("revoke device %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.GetDevice(ctx, id); err != nil {
+			return fmt.Errorf("revoke device: %w", err)
+		}
+	}
+	return nil
+}
+
+// TouchDevice implements storage.Storage.
+func (s *Store) TouchDevice(ctx context.Context, id string, now time.Time) error {
+	return s.execOne(ctx, "touch device "+id, storage.ErrNotFound, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(now), id)
+}
+
+const deviceAuthCols = `device_code_hash, user_code, client_id, device_name, os, status, user_id, device_id, interval_ms, created_at, expires_at, last_poll_at`
+
+func scanDeviceAuth(row scanner) (storage.DeviceAuth, error) {
+	var da storage.DeviceAuth
+	var status string
+	var interval, created, expires, poll int64
+	err := row.Scan(&da.DeviceCodeHash, &da.UserCode, &da.ClientID, &da.DeviceName, &da.OS, &status,
+		&da.UserID, &da.DeviceID, &interval, &created, &expires, &poll)
+	da.Status = storage.DeviceAuthStatus(status)
+	da.Interval = time.Duration(interval) * time.Millisecond
+	da.CreatedAt, da.ExpiresAt, da.LastPollAt = fromMS(created), fromMS(expires), fromMS(poll)
+	return da, err
+}
+
+// CreateDeviceAuth implements storage.Storage.
+func (s *Store) CreateDeviceAuth(ctx context.Context, da storage.DeviceAuth) error {
+	if da.Status == "" {
+		da.Status = storage.DeviceAuthPending
+	}
+	return s.exec(ctx, "create device authorization", `INSERT INTO device_auths (`+deviceAuthCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		da.DeviceCodeHash, da.UserCode, da.ClientID, da.DeviceName, da.OS, string(da.Status), da.UserID, da.DeviceID,
+		da.Interval.Milliseconds(), ms(da.CreatedAt), ms(da.ExpiresAt), ms(da.LastPollAt))
+}
+
+// GetDeviceAuth implements storage.Storage.
+func (s *Store) GetDeviceAuth(ctx context.Context, deviceCodeHash []byte) (storage.DeviceAuth, error) {
+	da, err := scanDeviceAuth(s.r.QueryRowContext(ctx, `SELECT `+deviceAuthCols+` FROM device_auths WHERE device_code_hash = ?`, deviceCodeHash))
+	if err != nil {
+		return da, fmt.Errorf("get device authorization: %w", notFound(err))
+	}
+	return da, nil
+}
+
+// GetDeviceAuthByUserCode implements storage.Storage.
+func (s *Store) GetDeviceAuthByUserCode(ctx context.Context, userCode string) (storage.DeviceAuth, error) {
+	da, err := scanDeviceAuth(s.r.QueryRowContext(ctx, `SELECT `+deviceAuthCols+` FROM device_auths WHERE user_code = ?`, userCode))
+	if err != nil {
+		return da, fmt.Errorf("get device authorization: %w", notFound(err))
+	}
+	return da, nil
+}
+
+// UpdateDeviceAuthPoll implements storage.Storage.
+func (s *Store) UpdateDeviceAuthPoll(ctx context.Context, deviceCodeHash []byte, at time.Time, interval time.Duration) error {
+	return s.execOne(ctx, "record device poll", storage.ErrNotFound,
+		`UPDATE device_auths SET last_poll_at = ?, interval_ms = ? WHERE device_code_hash = ?`,
+		ms(at), interval.Milliseconds(), deviceCodeHash)
+}
+
+// DecideDeviceAuth implements storage.Storage.
+func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, approve bool) error {
+	status := storage.DeviceAuthDenied
+	if approve {
+		status = storage.DeviceAuthApproved
+	}
+	err := s.execOne(ctx, "decide device authorization", storage.ErrNotPending,
+		`UPDATE device_auths SET status = ?, user_id = ? WHERE user_code = ? AND status = ?`,
+		string(status), userID, userCode, string(storage.DeviceAuthPending))
+	if errors.Is(err, storage.ErrNotPending) {
+		if _, gerr := s.GetDeviceAuthByUserCode(ctx, userCode); gerr != nil {
+			return fmt.Errorf("decide device authorization: %w", gerr)
+		}
+	}
+	return err
+}
+
+// CompleteDeviceAuth implements storage.Storage.
+func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("complete device authorization: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE device_auths SET status = ?, device_id = ? WHERE device_code_hash = ? AND status = ? AND user_id = ?`,
+		string(storage.DeviceAuthConsumed), d.ID, deviceCodeHash, string(storage.DeviceAuthApproved), d.UserID)
+	if err != nil {
+		return fmt.Errorf("complete device authorization: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("complete device authorization: %w", storage.ErrNotPending)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt)); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("complete device authorization: %w", storage.ErrAlreadyExists)
+		}
+		return fmt.Errorf("complete device authorization: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("complete device authorization: %w", err)
+	}
+	return nil
+}

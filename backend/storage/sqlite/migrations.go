@@ -1,0 +1,104 @@
+package sqlite
+
+// migrations[i] brings the schema from version i to i+1. Never edit a
+// released step; append a new one. Times are Unix milliseconds (0 = unset);
+// lists are JSON text; hashes are SHA-256 blobs.
+var migrations = [][]string{
+	{
+		`CREATE TABLE users (
+			id TEXT PRIMARY KEY,
+			username TEXT NOT NULL UNIQUE,
+			nickname TEXT NOT NULL,
+			avatar_url TEXT NOT NULL DEFAULT '',
+			password_hash TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE apps (
+			appid TEXT PRIMARY KEY,
+			name TEXT NOT NULL,
+			icon_url TEXT NOT NULL DEFAULT '',
+			owner TEXT NOT NULL,
+			secret_hash BLOB NOT NULL,
+			redirect_uris TEXT NOT NULL,
+			domains TEXT NOT NULL,
+			fast_login INTEGER NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE devices (
+			id TEXT PRIMARY KEY,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			name TEXT NOT NULL,
+			os TEXT NOT NULL,
+			credential_hash BLOB NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL,
+			last_seen_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX devices_user ON devices(user_id)`,
+		`CREATE TABLE device_auths (
+			device_code_hash BLOB PRIMARY KEY,
+			user_code TEXT NOT NULL UNIQUE,
+			client_id TEXT NOT NULL,
+			device_name TEXT NOT NULL,
+			os TEXT NOT NULL,
+			status TEXT NOT NULL,
+			user_id TEXT NOT NULL DEFAULT '',
+			device_id TEXT NOT NULL DEFAULT '',
+			interval_ms BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			last_poll_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE codes (
+			hash BLOB PRIMARY KEY,
+			appid TEXT NOT NULL REFERENCES apps(appid),
+			redirect_uri TEXT NOT NULL,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			device_id TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE tokens (
+			hash BLOB PRIMARY KEY,
+			kind TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			code_hash BLOB NOT NULL,
+			scope TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX tokens_code ON tokens(code_hash)`,
+		`CREATE TABLE sessions (
+			hash BLOB PRIMARY KEY,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE grants (
+			user_id TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			first_at BIGINT NOT NULL,
+			last_at BIGINT NOT NULL,
+			PRIMARY KEY (user_id, appid)
+		)`,
+		`CREATE TABLE events (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			user_id TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			device_id TEXT NOT NULL,
+			detail TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX events_user ON events(user_id, kind, id)`,
+		`CREATE TABLE secrets (
+			name TEXT PRIMARY KEY,
+			value BLOB NOT NULL
+		)`,
+	},
+}

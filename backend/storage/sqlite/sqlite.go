@@ -1,0 +1,198 @@
+// Package sqlite is the SQLite implementation of storage.Storage, built on
+// the pure-Go modernc.org/sqlite driver so the backend needs no cgo.
+//
+// The database runs in WAL mode with synchronous=FULL: a transaction that
+// returned is on disk, so neither a killed process nor a power cut loses it.
+// All writes go through one connection (SQLite has one writer anyway, and
+// queueing in Go is cheaper than spinning on SQLITE_BUSY); reads use a pool.
+// The SQL is kept to what PostgreSQL also accepts, apart from placeholders.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// applicationID marks a database file as ours ("SCFR").
+const applicationID = 0x53434652
+
+var _ storage.Storage = (*Store)(nil)
+
+// ErrNewerSchema reports a database written by a newer scanfree-server.
+var ErrNewerSchema = errors.New("database schema is newer than this binary")
+
+// ErrForeign reports a database that scanfree-server did not create.
+var ErrForeign = errors.New("not a scanfree database")
+
+// Store is a storage.Storage backed by one SQLite file.
+type Store struct {
+	path string
+	w    *sql.DB // single connection: all writes
+	r    *sql.DB // pool: reads
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// schema migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open database %s: the path may not contain '?' or '#'", path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("open database %s: is a directory; pass a file path such as %s/scanfree.db", path, path)
+	}
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{path: path, w: w}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.r = r
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Path returns the database file path.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var appID, version int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		if isNotADB(err) {
+			return fmt.Errorf("open database %s: %w (the file is not an SQLite database; move it away or pass another --db)", s.path, ErrForeign)
+		}
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if appID != applicationID {
+		var tables int
+		if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
+			return fmt.Errorf("open database %s: %w", s.path, err)
+		}
+		if appID != 0 || tables > 0 {
+			return fmt.Errorf("open database %s: %w (it holds another program's tables; pass another --db)", s.path, ErrForeign)
+		}
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("open database %s: %w (schema version %d, this binary knows up to %d; run a newer scanfree-server)",
+			s.path, ErrNewerSchema, version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+		}
+		for _, stmt := range migrations[v] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+			}
+		}
+		// PRAGMAs take no placeholders; both values are our own integers.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+func isNotADB(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_NOTADB || se.Code() == sqlite3.SQLITE_CORRUPT)
+}
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// ms stores times as Unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.ErrNotFound
+	}
+	return err
+}
+
+func (s *Store) exec(ctx context.Context, op, q string, args ...any) error {
+	if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("%s: %w", op, storage.ErrAlreadyExists)
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// execOne runs an update that must touch exactly one row.
+func (s *Store) execOne(ctx context.Context, op string, none error, q string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", op, none)
+	}
+	return nil
+}

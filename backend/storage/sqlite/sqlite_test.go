@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/storage/conformance"
+)
+
+func TestConformance(t *testing.T) {
+	conformance.RunTests(t, func(t *testing.T) storage.Storage {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "scanfree.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+		want    error
+		msg     string
+	}{
+		{"not sqlite", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat("this is not a database\n", 100)), 0o600)
+		}, ErrForeign, "not an SQLite database"},
+		{"foreign tables", func(t *testing.T, path string) {
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.w.Exec("PRAGMA application_id = 42")
+			s.Close()
+		}, ErrForeign, "another program"},
+		{"newer schema", func(t *testing.T, path string) {
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.w.Exec("PRAGMA user_version = 999")
+			s.Close()
+		}, ErrNewerSchema, "run a newer scanfree-server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.db")
+			tt.prepare(t, path)
+			_, err := Open(ctx, path)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("Open = %v; want %v mentioning %q and the path", err, tt.want, tt.msg)
+			}
+		})
+	}
+	t.Run("directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+			t.Fatalf("Open(dir) = %v", err)
+		}
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, storage.User{ID: "u1", Username: "alice", Nickname: "Alice", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetUser(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+}
