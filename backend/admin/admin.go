@@ -1,0 +1,160 @@
+// Package admin holds the operator actions of scanfree-server's CLI:
+// registering apps and users and managing enrolled devices. They work on
+// the storage directly, so they run beside a live server on the same DB.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// AppSpec describes an app to register.
+type AppSpec struct {
+	Name         string
+	IconURL      string
+	Owner        string // defaults to "default"
+	RedirectURIs []string
+	Domains      []string
+	FastLogin    bool
+}
+
+// NewApp is a registered app with its secret, which is shown once and
+// stored only as a hash.
+type NewApp struct {
+	AppID  string `json:"appid"`
+	Secret string `json:"secret"`
+	Name   string `json:"name"`
+}
+
+var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+// CreateApp registers an app.
+func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.Time) (NewApp, error) {
+	spec.Name = strings.TrimSpace(spec.Name)
+	if spec.Name == "" || len(spec.Name) > 100 {
+		return NewApp{}, errors.New("create app: --name must be 1 to 100 characters")
+	}
+	if len(spec.RedirectURIs) == 0 && len(spec.Domains) == 0 {
+		return NewApp{}, errors.New("create app: give at least one --redirect-uri or --domain")
+	}
+	for _, u := range spec.RedirectURIs {
+		if err := server.ValidateRegisteredURI(u); err != nil {
+			return NewApp{}, fmt.Errorf("create app: %w", err)
+		}
+	}
+	for i, d := range spec.Domains {
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if !domainRE.MatchString(d) {
+			return NewApp{}, fmt.Errorf("create app: --domain %q: want a host name such as shop.example.com, without scheme or port", spec.Domains[i])
+		}
+		spec.Domains[i] = d
+	}
+	if spec.Owner == "" {
+		spec.Owner = "default"
+	}
+	id := "wx" + strings.ToLower(strings.NewReplacer("-", "0", "_", "1").Replace(secret.Code()[:16]))
+	sec := secret.Code()
+	err := st.CreateApp(ctx, storage.App{AppID: id, Name: spec.Name, IconURL: spec.IconURL, Owner: spec.Owner,
+		SecretHash: secret.Hash(sec), RedirectURIs: spec.RedirectURIs, Domains: spec.Domains, FastLogin: spec.FastLogin, CreatedAt: now})
+	if err != nil {
+		return NewApp{}, err
+	}
+	return NewApp{AppID: id, Secret: sec, Name: spec.Name}, nil
+}
+
+// UserSpec describes an account to create.
+type UserSpec struct {
+	Username  string
+	Nickname  string
+	AvatarURL string
+	Password  string
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 8
+
+// CreateUser creates an account with an argon2id password hash.
+func CreateUser(ctx context.Context, st storage.Storage, spec UserSpec, now time.Time) (storage.User, error) {
+	if !usernameRE.MatchString(spec.Username) {
+		return storage.User{}, fmt.Errorf("create user: --username %q: use 1 to 64 lowercase letters, digits, '.', '_' or '-'", spec.Username)
+	}
+	spec.Nickname = strings.TrimSpace(spec.Nickname)
+	if spec.Nickname == "" || len(spec.Nickname) > 100 {
+		return storage.User{}, errors.New("create user: --nickname must be 1 to 100 characters")
+	}
+	if len(spec.Password) < MinPasswordLen {
+		return storage.User{}, fmt.Errorf("create user: the password must have at least %d characters", MinPasswordLen)
+	}
+	u := storage.User{ID: "usr_" + secret.Code()[:16], Username: spec.Username, Nickname: spec.Nickname,
+		AvatarURL: spec.AvatarURL, PasswordHash: secret.HashPassword(spec.Password), CreatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return u, fmt.Errorf("create user: username %q is taken", spec.Username)
+		}
+		return u, err
+	}
+	return u, nil
+}
+
+// ApproveDevice approves the pending device authorization with userCode
+// for the named user, as an admin would on the user's behalf.
+func ApproveDevice(ctx context.Context, st storage.Storage, username, userCode string, now time.Time) (storage.DeviceAuth, error) {
+	u, err := st.GetUserByUsername(ctx, username)
+	if err != nil {
+		return storage.DeviceAuth{}, fmt.Errorf("approve device: no user %q (see `scanfree-server user list`)", username)
+	}
+	code, ok := secret.NormalizeUserCode(userCode)
+	if !ok {
+		return storage.DeviceAuth{}, fmt.Errorf("approve device: %q is not a user code (8 letters, e.g. BCDF-GHJK)", userCode)
+	}
+	da, err := st.GetDeviceAuthByUserCode(ctx, code)
+	if errors.Is(err, storage.ErrNotFound) {
+		return da, fmt.Errorf("approve device: no device is waiting with code %s; check the code the desktop shows", secret.FormatUserCode(code))
+	}
+	if err != nil {
+		return da, err
+	}
+	if !now.Before(da.ExpiresAt) {
+		return da, fmt.Errorf("approve device: code %s expired; run `scanfreed login` again", secret.FormatUserCode(code))
+	}
+	if err := st.DecideDeviceAuth(ctx, code, u.ID, true); err != nil {
+		if errors.Is(err, storage.ErrNotPending) {
+			return da, fmt.Errorf("approve device: code %s was already %s", secret.FormatUserCode(code), da.Status)
+		}
+		return da, err
+	}
+	if err := st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "device_approved", Detail: da.DeviceName + " (" + da.OS + ") approved by an admin", CreatedAt: now}); err != nil {
+		return da, err
+	}
+	da.UserID = u.ID
+	da.Status = storage.DeviceAuthApproved
+	return da, nil
+}
+
+// RevokeDevice revokes an enrolled device.
+func RevokeDevice(ctx context.Context, st storage.Storage, id string, now time.Time) (storage.Device, error) {
+	d, err := st.GetDevice(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return d, fmt.Errorf("revoke device: no device %q (see `scanfree-server device list`)", id)
+	}
+	if err != nil {
+		return d, err
+	}
+	if err := st.RevokeDevice(ctx, id, now); err != nil {
+		return d, err
+	}
+	if err := st.AddEvent(ctx, storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " revoked by an admin", CreatedAt: now}); err != nil {
+		return d, err
+	}
+	return st.GetDevice(ctx, id)
+}

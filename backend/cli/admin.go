@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+func (a *app) appCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "Register and list relying-party apps"}
+	var spec admin.AppSpec
+	var noFast bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Register an app; prints its appid and secret once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			spec.FastLogin = !noFast
+			na, err := admin.CreateApp(cmd.Context(), st, spec, time.Now())
+			if err != nil {
+				return err
+			}
+			return a.print(na, func(w io.Writer) {
+				fmt.Fprintf(w, "appid:\t%s\nsecret:\t%s\n", na.AppID, na.Secret)
+				fmt.Fprintln(w, "\nThe secret is shown only now; keep it on the relying party's server.")
+			})
+		},
+	}
+	create.Flags().StringVar(&spec.Name, "name", "", "app name shown to users (required)")
+	create.Flags().StringArrayVar(&spec.RedirectURIs, "redirect-uri", nil, "exact redirect URI (repeatable)")
+	create.Flags().StringArrayVar(&spec.Domains, "domain", nil, "host whose https URLs may be redirect URIs (repeatable)")
+	create.Flags().StringVar(&spec.IconURL, "icon", "", "icon URL")
+	create.Flags().StringVar(&spec.Owner, "owner", "default", "owner; apps of one owner share unionids")
+	create.Flags().BoolVar(&noFast, "no-fast-login", false, "allow QR login only, never scan-free")
+	create.MarkFlagRequired("name")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List apps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			apps, err := st.ListApps(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type appJSON struct {
+				AppID        string    `json:"appid"`
+				Name         string    `json:"name"`
+				Owner        string    `json:"owner"`
+				RedirectURIs []string  `json:"redirect_uris"`
+				Domains      []string  `json:"domains"`
+				FastLogin    bool      `json:"fast_login"`
+				CreatedAt    time.Time `json:"created_at"`
+			}
+			out := []appJSON{}
+			for _, ap := range apps {
+				out = append(out, appJSON{ap.AppID, ap.Name, ap.Owner, ap.RedirectURIs, ap.Domains, ap.FastLogin, ap.CreatedAt})
+			}
+			return a.print(out, func(w io.Writer) {
+				fmt.Fprintln(w, "APPID\tNAME\tFAST LOGIN\tREDIRECTS")
+				for _, ap := range out {
+					fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", ap.AppID, ap.Name, ap.FastLogin, strings.Join(append(ap.RedirectURIs, ap.Domains...), " "))
+				}
+			})
+		},
+	}
+	cmd.AddCommand(create, list)
+	return cmd
+}
+
+func (a *app) userCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Create and list accounts"}
+	var spec admin.UserSpec
+	var pwStdin bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an account; the password is read from stdin",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !pwStdin {
+				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
+			}
+			pw, err := readPassword(a.stdin)
+			if err != nil {
+				return err
+			}
+			spec.Password = pw
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := admin.CreateUser(cmd.Context(), st, spec, time.Now())
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]string{"id": u.ID, "username": u.Username, "nickname": u.Nickname}, func(w io.Writer) {
+				fmt.Fprintf(w, "created user %s (%s)\n", u.Username, u.Nickname)
+			})
+		},
+	}
+	create.Flags().StringVar(&spec.Username, "username", "", "login name (required)")
+	create.Flags().StringVar(&spec.Nickname, "nickname", "", "display name (required)")
+	create.Flags().StringVar(&spec.AvatarURL, "avatar", "", "avatar image URL")
+	create.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	create.MarkFlagRequired("username")
+	create.MarkFlagRequired("nickname")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			users, err := st.ListUsers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type userJSON struct {
+				ID        string    `json:"id"`
+				Username  string    `json:"username"`
+				Nickname  string    `json:"nickname"`
+				Avatar    string    `json:"avatar"`
+				CreatedAt time.Time `json:"created_at"`
+			}
+			out := []userJSON{}
+			for _, u := range users {
+				out = append(out, userJSON{u.ID, u.Username, u.Nickname, u.AvatarURL, u.CreatedAt})
+			}
+			return a.print(out, func(w io.Writer) {
+				fmt.Fprintln(w, "USERNAME\tNICKNAME\tCREATED")
+				for _, u := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", u.Username, u.Nickname, when(u.CreatedAt))
+				}
+			})
+		},
+	}
+	cmd.AddCommand(create, list)
+	return cmd
+}
+
+func (a *app) deviceCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "device", Short: "List, revoke and approve enrolled desktops"}
+	var username string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List enrolled devices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			userID := ""
+			names := map[string]string{}
+			users, err := st.ListUsers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				names[u.ID] = u.Username
+				if u.Username == username {
+					userID = u.ID
+				}
+			}
+			if username != "" && userID == "" {
+				return fmt.Errorf("no user %q (see `scanfree-server user list`)", username)
+			}
+			devices, err := st.ListDevices(cmd.Context(), userID)
+			if err != nil {
+				return err
+			}
+			type deviceJSON struct {
+				ID         string    `json:"id"`
+				User       string    `json:"user"`
+				Name       string    `json:"name"`
+				OS         string    `json:"os"`
+				Active     bool      `json:"active"`
+				CreatedAt  time.Time `json:"created_at"`
+				LastSeenAt time.Time `json:"last_seen_at"`
+			}
+			out := []deviceJSON{}
+			for _, d := range devices {
+				out = append(out, deviceJSON{d.ID, names[d.UserID], d.Name, d.OS, d.Active(), d.CreatedAt, d.LastSeenAt})
+			}
+			return a.print(out, func(w io.Writer) {
+				fmt.Fprintln(w, "ID\tUSER\tNAME\tOS\tACTIVE\tLAST SEEN")
+				for _, d := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", d.ID, d.User, d.Name, d.OS, d.Active, when(d.LastSeenAt))
+				}
+			})
+		},
+	}
+	list.Flags().StringVar(&username, "user", "", "only this user's devices")
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an enrolled device; its daemon falls back to signed out",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			d, err := admin.RevokeDevice(cmd.Context(), st, args[0], time.Now())
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]any{"id": d.ID, "revoked": !d.Active()}, func(w io.Writer) {
+				fmt.Fprintf(w, "revoked device %s (%s)\n", d.ID, d.Name)
+			})
+		},
+	}
+
+	var approveUser, code string
+	approve := &cobra.Command{
+		Use:   "approve",
+		Short: "Approve a waiting device sign-in (user_code) for a user",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			da, err := admin.ApproveDevice(cmd.Context(), st, approveUser, code, time.Now())
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]string{"user_code": secret.FormatUserCode(da.UserCode), "device_name": da.DeviceName, "os": da.OS, "user": approveUser},
+				func(w io.Writer) {
+					fmt.Fprintf(w, "approved %s (%s) for %s; the desktop finishes signing in at its next poll\n", da.DeviceName, da.OS, approveUser)
+				})
+		},
+	}
+	approve.Flags().StringVar(&approveUser, "user", "", "username to sign the device in as (required)")
+	approve.Flags().StringVar(&code, "code", "", "the user code the desktop shows (required)")
+	approve.MarkFlagRequired("user")
+	approve.MarkFlagRequired("code")
+
+	cmd.AddCommand(list, revoke, approve)
+	return cmd
+}

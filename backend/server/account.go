@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+type grantView struct {
+	storage.Grant
+	AppName string
+}
+
+type accountView struct {
+	Devices []storage.Device
+	Grants  []grantView
+	Signins []storage.Event
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.accountView(r.Context(), u.ID)
+	if err != nil {
+		s.log.Error("account page", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not load your account; retry later.")
+		return
+	}
+	s.render(w, http.StatusOK, "account", page{Title: "Your account", User: u, Data: v})
+}
+
+func (s *Server) accountView(ctx context.Context, userID string) (accountView, error) {
+	var v accountView
+	var err error
+	if v.Devices, err = s.store.ListDevices(ctx, userID); err != nil {
+		return v, err
+	}
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil {
+		return v, err
+	}
+	for _, g := range grants {
+		name := g.AppID
+		if app, err := s.store.GetApp(ctx, g.AppID); err == nil {
+			name = app.Name
+		}
+		v.Grants = append(v.Grants, grantView{Grant: g, AppName: name})
+	}
+	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
+	return v, err
+}
+
+func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.store.GetDevice(r.Context(), r.PathValue("id"))
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.UserID != u.ID) {
+		s.message(w, http.StatusNotFound, u, "No such device", "That device is not enrolled to your account.")
+		return
+	}
+	if err == nil {
+		err = s.store.RevokeDevice(r.Context(), d.ID, s.now())
+	}
+	if err != nil {
+		s.log.Error("revoke device", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
+		return
+	}
+	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " revoked on the account page"})
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// devicePageData fills the user_code form and its confirmation.
+type devicePageData struct {
+	UserCode string
+	Auth     storage.DeviceAuth
+}
+
+func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "device", page{Title: "Sign in a desktop", User: u,
+		Data: devicePageData{UserCode: trimLen(r.URL.Query().Get("user_code"), 20)}})
+}
+
+// lookupUserCode finds the pending authorization of a typed user_code.
+// Wrong codes count against the account and the client address; after
+// five within a code's lifetime both are locked out, which caps guessing
+// at 5 tries per 10 minutes against 20^8 codes.
+func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
+	typed := trimLen(r.PostFormValue("user_code"), 20)
+	ip := clientIP(r)
+	if !s.codeUser.Allowed(u.ID) || !s.codeIP.Allowed(ip) {
+		s.render(w, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
+			Error: "Too many wrong codes. Wait 10 minutes, then start again on your desktop.", Data: devicePageData{UserCode: typed}})
+		return storage.DeviceAuth{}, false
+	}
+	var da storage.DeviceAuth
+	var err error
+	code, valid := secret.NormalizeUserCode(typed)
+	if valid {
+		da, err = s.store.GetDeviceAuthByUserCode(r.Context(), code)
+		valid = err == nil && da.Status == storage.DeviceAuthPending && s.now().Before(da.ExpiresAt)
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Error("device lookup", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
+		return da, false
+	}
+	if !valid {
+		s.codeUser.Fail(u.ID)
+		s.codeIP.Fail(ip)
+		s.render(w, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
+			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
+		return da, false
+	}
+	return da, true
+}
+
+func (s *Server) handleDeviceLookup(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	da, ok := s.lookupUserCode(w, r, u)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "device_confirm", page{Title: "Sign in a desktop?", User: u,
+		Data: devicePageData{UserCode: secret.FormatUserCode(da.UserCode), Auth: da}})
+}
+
+func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	da, ok := s.lookupUserCode(w, r, u)
+	if !ok {
+		return
+	}
+	approve := r.PostFormValue("decision") == "approve"
+	err := s.store.DecideDeviceAuth(r.Context(), da.UserCode, u.ID, approve)
+	if errors.Is(err, storage.ErrNotPending) {
+		s.message(w, http.StatusConflict, u, "Already decided", "This code was approved or denied already.")
+		return
+	}
+	if err != nil {
+		s.log.Error("device decide", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
+		return
+	}
+	if approve {
+		s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved", Detail: da.DeviceName + " (" + da.OS + ") approved"})
+		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
+		return
+	}
+	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied"})
+	s.message(w, http.StatusOK, u, "Desktop denied", "The sign-in of "+da.DeviceName+" was denied. Nothing was enrolled.")
+}

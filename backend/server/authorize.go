@@ -1,0 +1,116 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// Errcodes of the device API's authorize, the same values the daemon's
+// local API uses (DESIGN.md, Local API).
+const (
+	errQROnly         = 10057 // the app allows QR login only
+	errNotSignedIn    = 10060 // device credential missing, unknown or revoked
+	errBackendRefused = 10067 // bad appid, redirect_uri, scope or state; errmsg says which
+)
+
+// allowedScopes are the scopes a website login may ask for.
+var allowedScopes = []string{"snsapi_login", "snsapi_userinfo"}
+
+// maxStateLen is WeChat's limit on state.
+const maxStateLen = 128
+
+// ValidateRedirectURI checks a redirect_uri against an app's registration:
+// it must equal a registered URI byte for byte, or have a host equal to a
+// registered domain (no subdomains: a compromised sibling host must not
+// receive codes). Domain matches must use https, except loopback names,
+// where no one else can listen.
+func ValidateRedirectURI(app storage.App, raw string) error {
+	if raw == "" {
+		return errors.New("redirect_uri missing")
+	}
+	if slices.Contains(app.RedirectURIs, raw) {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		return errors.New("redirect_uri is not an absolute URL without fragment or userinfo")
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, d := range app.Domains {
+		if host != strings.ToLower(d) {
+			continue
+		}
+		if u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(host)) {
+			return nil
+		}
+		return errors.New("redirect_uri must use https for a registered domain")
+	}
+	return errors.New("redirect_uri is not registered for this app")
+}
+
+// ValidateRegisteredURI checks a redirect URI an admin registers.
+func ValidateRegisteredURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("redirect URI %q: want an absolute http(s) URL without fragment or userinfo", raw)
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("redirect URI %q: plain http is allowed only for localhost; use https", raw)
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host names this machine only.
+func IsLoopbackHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ValidateScope checks a comma-separated scope list.
+func ValidateScope(scope string) error {
+	if scope == "" {
+		return errors.New("scope missing")
+	}
+	for _, s := range strings.Split(scope, ",") {
+		if !slices.Contains(allowedScopes, s) {
+			return fmt.Errorf("scope %q is not allowed; use snsapi_login", s)
+		}
+	}
+	return nil
+}
+
+// ValidateState checks the relying party's state parameter.
+func ValidateState(state string) error {
+	if len(state) > maxStateLen {
+		return fmt.Errorf("state longer than %d bytes", maxStateLen)
+	}
+	return nil
+}
+
+// RedirectURL appends code and state to redirectURI, with "?" or "&" as its
+// query requires and before any fragment, leaving the rest byte for byte.
+func RedirectURL(redirectURI, code, state string) string {
+	base, frag, hasFrag := strings.Cut(redirectURI, "#")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+			sep = ""
+		}
+	}
+	out := base + sep + "code=" + url.QueryEscape(code) + "&state=" + url.QueryEscape(state)
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
+}

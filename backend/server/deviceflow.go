@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// DesktopClientID is the only client allowed to enrol devices.
+const DesktopClientID = "scanfree-desktop"
+
+// DeviceCodeGrant is the RFC 8628 grant type.
+const DeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+// DeviceAuthorization is the RFC 8628 section 3.2 response.
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int    `json:"expires_in"`
+	Interval                int    `json:"interval"`
+}
+
+// DeviceToken is the token response that ends the device flow: the
+// device credential the daemon keeps in the OS keyring.
+type DeviceToken struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	DeviceID    string `json:"device_id"`
+}
+
+// oauthError is an RFC 6749 section 5.2 error.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	Interval    int    `json:"interval,omitempty"` // with slow_down: the interval to keep from now on
+}
+
+func writeOAuthErr(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, oauthError{Error: code, Description: desc})
+}
+
+func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		return
+	}
+	if r.PostForm.Get("client_id") != DesktopClientID {
+		writeOAuthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
+		return
+	}
+	name := trimLen(r.PostForm.Get("device_name"), 100)
+	if name == "" {
+		name = "unnamed device"
+	}
+	now := s.now()
+	deviceCode := secret.Token()
+	da := storage.DeviceAuth{DeviceCodeHash: secret.Hash(deviceCode), ClientID: DesktopClientID, DeviceName: name,
+		OS: trimLen(r.PostForm.Get("os"), 40), Status: storage.DeviceAuthPending, Interval: s.cfg.DeviceInterval,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceCodeTTL)}
+	// 20^8 codes make a collision with a live one rare; retry the few that hit.
+	var err error
+	for range 5 {
+		da.UserCode = secret.UserCode()
+		if err = s.store.CreateDeviceAuth(r.Context(), da); !errors.Is(err, storage.ErrAlreadyExists) {
+			break
+		}
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "device authorization", "err", err)
+		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+		return
+	}
+	verify := s.public.JoinPath("/device").String()
+	writeJSON(w, http.StatusOK, DeviceAuthorization{
+		DeviceCode:              deviceCode,
+		UserCode:                secret.FormatUserCode(da.UserCode),
+		VerificationURI:         verify,
+		VerificationURIComplete: verify + "?user_code=" + secret.FormatUserCode(da.UserCode),
+		ExpiresIn:               int(s.cfg.DeviceCodeTTL.Seconds()),
+		Interval:                int(s.cfg.DeviceInterval.Seconds()),
+	})
+}
+
+// handleToken serves POST /oauth2/token for the device_code grant, the only
+// grant this endpoint has; relying parties use /sns/oauth2/access_token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		return
+	}
+	if gt := r.PostForm.Get("grant_type"); gt != DeviceCodeGrant {
+		writeOAuthErr(w, http.StatusBadRequest, "unsupported_grant_type", "only "+DeviceCodeGrant+" is supported here")
+		return
+	}
+	if r.PostForm.Get("client_id") != DesktopClientID {
+		writeOAuthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
+		return
+	}
+	deviceCode := r.PostForm.Get("device_code")
+	if deviceCode == "" {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "device_code missing")
+		return
+	}
+	ctx := r.Context()
+	hash := secret.Hash(deviceCode)
+	da, err := s.store.GetDeviceAuth(ctx, hash)
+	if errors.Is(err, storage.ErrNotFound) {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "unknown device_code")
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "device token", "err", err)
+		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+		return
+	}
+	now := s.now()
+	switch {
+	case da.Status == storage.DeviceAuthConsumed:
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "device_code already used")
+	case !now.Before(da.ExpiresAt):
+		writeOAuthErr(w, http.StatusBadRequest, "expired_token", "the device code expired; start again with `scanfreed login`")
+	case da.Status == storage.DeviceAuthDenied:
+		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the user denied the sign-in")
+	case da.Status == storage.DeviceAuthPending:
+		s.pendingPoll(ctx, w, da, now)
+	case da.Status == storage.DeviceAuthApproved:
+		s.issueDeviceCredential(ctx, w, da, now)
+	default:
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "unknown device authorization state")
+	}
+}
+
+// pendingPoll answers authorization_pending, or slow_down to a client that
+// polls faster than its interval; each slow_down adds 5 s (RFC 8628 3.5).
+func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, now time.Time) {
+	interval := da.Interval
+	tooFast := !da.LastPollAt.IsZero() && now.Sub(da.LastPollAt) < da.Interval
+	if tooFast {
+		interval += 5 * time.Second
+	}
+	if err := s.store.UpdateDeviceAuthPoll(ctx, da.DeviceCodeHash, now, interval); err != nil {
+		s.log.ErrorContext(ctx, "device poll", "err", err)
+		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+		return
+	}
+	if tooFast {
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: "slow_down",
+			Description: "polling too fast", Interval: int(interval.Seconds())})
+		return
+	}
+	writeOAuthErr(w, http.StatusBadRequest, "authorization_pending", "waiting for the user to approve")
+}
+
+func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, now time.Time) {
+	cred := secret.Token()
+	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
+		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now}
+	err := s.store.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d)
+	if errors.Is(err, storage.ErrNotPending) {
+		// A concurrent poll won the race and got the credential.
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "device_code already used")
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "device enrol", "err", err)
+		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+		return
+	}
+	s.event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
+	writeJSON(w, http.StatusOK, DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
+}

@@ -1,0 +1,242 @@
+// Package server is the scanfree identity backend's HTTP side: the hosted
+// web pages (/login, /account, /device), RFC 8628 device enrollment, the
+// device API the daemon calls, and the WeChat-compatible /sns/* token API
+// relying parties call.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// Config tunes a Server. Zero fields take the defaults listed.
+type Config struct {
+	// PublicURL is the origin users and relying parties reach the server at,
+	// e.g. http://idp.localhost:8080. Required.
+	PublicURL string
+	// CodeTTL is the lifetime of an authorization code (5 min).
+	CodeTTL time.Duration
+	// AccessTTL is the lifetime of an access token (2 h, WeChat's 7200 s).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of a refresh token (30 days).
+	RefreshTTL time.Duration
+	// DeviceCodeTTL is the lifetime of a device authorization (10 min).
+	DeviceCodeTTL time.Duration
+	// DeviceInterval is the minimum polling interval of the device flow (5 s).
+	DeviceInterval time.Duration
+	// SessionTTL is the lifetime of a web session (12 h).
+	SessionTTL time.Duration
+	// Now is the clock (time.Now); tests move it.
+	Now func() time.Time
+	// Logger receives structured logs (slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.CodeTTL, 5*time.Minute)
+	def(&c.AccessTTL, 2*time.Hour)
+	def(&c.RefreshTTL, 30*24*time.Hour)
+	def(&c.DeviceCodeTTL, 10*time.Minute)
+	def(&c.DeviceInterval, 5*time.Second)
+	def(&c.SessionTTL, 12*time.Hour)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server serves the backend. It is safe for concurrent use.
+type Server struct {
+	cfg    Config
+	store  storage.Storage
+	log    *slog.Logger
+	public *url.URL
+
+	loginUser *attemptLimiter // failed logins per username
+	loginIP   *attemptLimiter // failed logins per client address
+	codeUser  *attemptLimiter // wrong user_codes per account
+	codeIP    *attemptLimiter // wrong user_codes per client address
+
+	keyMu     sync.Mutex
+	openidKey []byte
+}
+
+// New returns a Server over store. It does no I/O.
+func New(store storage.Storage, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("public URL %q: want an origin such as http://idp.localhost:8080", cfg.PublicURL)
+	}
+	u.Path = ""
+	return &Server{
+		cfg:       cfg,
+		store:     store,
+		log:       cfg.Logger,
+		public:    u,
+		loginUser: newAttemptLimiter(5, 15*time.Minute, cfg.Now),
+		loginIP:   newAttemptLimiter(20, 15*time.Minute, cfg.Now),
+		codeUser:  newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
+		codeIP:    newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
+	}, nil
+}
+
+// Handler returns the server's routes, wrapped in cross-origin protection
+// for every state-changing browser request.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+
+	mux.HandleFunc("GET /sns/oauth2/access_token", s.handleAccessToken)
+	mux.HandleFunc("GET /sns/oauth2/refresh_token", s.handleRefreshToken)
+	mux.HandleFunc("GET /sns/auth", s.handleAuth)
+	mux.HandleFunc("GET /sns/userinfo", s.handleUserinfo)
+
+	mux.HandleFunc("POST /oauth2/device_authorization", s.handleDeviceAuthorization)
+	mux.HandleFunc("POST /oauth2/token", s.handleToken)
+
+	mux.Handle("GET /api/v1/device/me", s.deviceAuth(s.handleDeviceMe))
+	mux.Handle("GET /api/v1/apps/{appid}", s.deviceAuth(s.handleAppInfo))
+	mux.Handle("POST /api/v1/device/authorize", s.deviceAuth(s.handleDeviceAuthorize))
+	mux.Handle("DELETE /api/v1/device", s.deviceAuth(s.handleDeviceSignOut))
+
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /logout", s.handleLogout)
+	mux.HandleFunc("GET /account", s.handleAccount)
+	mux.HandleFunc("POST /account/devices/{id}/revoke", s.handleRevokeDevice)
+	mux.HandleFunc("GET /device", s.handleDevicePage)
+	mux.HandleFunc("POST /device", s.handleDeviceLookup)
+	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		http.Error(w, "cross-origin request refused: submit the form from this site's own page", http.StatusForbidden)
+	}))
+	return csrf.Handler(mux)
+}
+
+// Serve listens on addr and serves until ctx is done, then shuts down
+// gracefully, letting requests in flight finish for up to 10 s.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: the port is taken by another program; pass another --addr", addr)
+		}
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln until ctx is done. It closes ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "public_url", s.public.String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// secure reports whether cookies must carry the Secure attribute.
+func (s *Server) secure() bool { return s.public.Scheme == "https" }
+
+// key returns the server's HMAC key for openid and unionid, created and
+// stored on first use so every replica derives the same identifiers.
+func (s *Server) key(ctx context.Context) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.openidKey != nil {
+		return s.openidKey, nil
+	}
+	k, err := s.store.Secret(ctx, "openid-key", []byte(secret.Token()))
+	if err != nil {
+		return nil, err
+	}
+	s.openidKey = k
+	return k, nil
+}
+
+// openID is stable per (user, app) and unlinkable across apps.
+func (s *Server) openID(ctx context.Context, userID, appID string) (string, error) {
+	k, err := s.key(ctx)
+	if err != nil {
+		return "", err
+	}
+	return "o" + b64(secret.MAC(k, "openid", appID, userID))[:27], nil
+}
+
+// unionID is stable per (user, app owner).
+func (s *Server) unionID(ctx context.Context, userID, owner string) (string, error) {
+	k, err := s.key(ctx)
+	if err != nil {
+		return "", err
+	}
+	return "u" + b64(secret.MAC(k, "unionid", owner, userID))[:27], nil
+}
+
+// clientIP is the peer address without port; the server does not trust
+// X-Forwarded-For because it is not deployed behind a known proxy.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func trimLen(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = s[:n]
+	}
+	return s
+}

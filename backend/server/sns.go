@@ -1,0 +1,346 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// WeChat-compatible errcodes of the /sns/* API.
+const (
+	errInvalidGrantType   = 40002 // WeChat's code for a wrong grant_type; not in the design's list, which is silent on it
+	errInvalidOpenID      = 40003
+	errInvalidAppID       = 40013
+	errInvalidAccessToken = 40014
+	errInvalidCode        = 40029
+	errInvalidRefresh     = 40030
+	errInvalidSecret      = 40125
+	errCodeUsed           = 40163
+	errAccessExpired      = 42001
+	errRefreshExpired     = 42002
+	errCodeExpired        = 42003
+	errMissingAccessToken = 41001
+	errMissingAppID       = 41002
+	errMissingRefresh     = 41003
+	errMissingSecret      = 41004
+	errMissingCode        = 41008
+	errMissingOpenID      = 41009
+	errSystem             = -1
+)
+
+// snsError is a WeChat API error: HTTP 200 with {"errcode","errmsg"}.
+type snsError struct {
+	Code int    `json:"errcode"`
+	Msg  string `json:"errmsg"`
+}
+
+func (e *snsError) Error() string { return e.Msg }
+
+func snsErr(code int, msg string) *snsError { return &snsError{Code: code, Msg: msg} }
+
+func writeSNS(w http.ResponseWriter, v any) { writeJSON(w, http.StatusOK, v) }
+
+// param is one required query parameter and the errcode for its absence.
+type param struct {
+	name    string
+	missing int
+}
+
+// required reads the named parameters in order and reports the first that
+// is absent or empty. A parameter given twice is ambiguous and refused.
+func required(q url.Values, params ...param) ([]string, *snsError) {
+	out := make([]string, len(params))
+	for i, p := range params {
+		vs := q[p.name]
+		if len(vs) == 0 || vs[0] == "" {
+			return nil, snsErr(p.missing, "missing "+p.name)
+		}
+		if len(vs) > 1 {
+			return nil, snsErr(p.missing, p.name+" given more than once")
+		}
+		out[i] = vs[0]
+	}
+	return out, nil
+}
+
+// accessTokenRequest is a parsed /sns/oauth2/access_token query.
+type accessTokenRequest struct{ AppID, Secret, Code string }
+
+func parseAccessTokenRequest(q url.Values) (accessTokenRequest, *snsError) {
+	v, err := required(q, param{"appid", errMissingAppID}, param{"secret", errMissingSecret}, param{"code", errMissingCode})
+	if err != nil {
+		return accessTokenRequest{}, err
+	}
+	if gt := q.Get("grant_type"); gt != "authorization_code" {
+		return accessTokenRequest{}, snsErr(errInvalidGrantType, "invalid grant_type, want authorization_code")
+	}
+	return accessTokenRequest{AppID: v[0], Secret: v[1], Code: v[2]}, nil
+}
+
+// refreshRequest is a parsed /sns/oauth2/refresh_token query.
+type refreshRequest struct{ AppID, RefreshToken string }
+
+func parseRefreshRequest(q url.Values) (refreshRequest, *snsError) {
+	v, err := required(q, param{"appid", errMissingAppID}, param{"refresh_token", errMissingRefresh})
+	if err != nil {
+		return refreshRequest{}, err
+	}
+	if gt := q.Get("grant_type"); gt != "refresh_token" {
+		return refreshRequest{}, snsErr(errInvalidGrantType, "invalid grant_type, want refresh_token")
+	}
+	return refreshRequest{AppID: v[0], RefreshToken: v[1]}, nil
+}
+
+// tokenRequest is a parsed /sns/auth or /sns/userinfo query.
+type tokenRequest struct{ AccessToken, OpenID string }
+
+func parseTokenRequest(q url.Values) (tokenRequest, *snsError) {
+	v, err := required(q, param{"access_token", errMissingAccessToken}, param{"openid", errMissingOpenID})
+	if err != nil {
+		return tokenRequest{}, err
+	}
+	return tokenRequest{AccessToken: v[0], OpenID: v[1]}, nil
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	OpenID       string `json:"openid"`
+	Scope        string `json:"scope"`
+	UnionID      string `json:"unionid"`
+}
+
+// appBySecret returns the app when secret is its secret.
+func (s *Server) appBySecret(ctx context.Context, appID, sec string) (storage.App, *snsError) {
+	app, err := s.store.GetApp(ctx, appID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return app, snsErr(errInvalidAppID, "invalid appid")
+	}
+	if err != nil {
+		return app, s.sysErr(ctx, err)
+	}
+	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
+		return app, snsErr(errInvalidSecret, "invalid appsecret")
+	}
+	return app, nil
+}
+
+func (s *Server) sysErr(ctx context.Context, err error) *snsError {
+	s.log.ErrorContext(ctx, "sns", "err", err)
+	return snsErr(errSystem, "system error, retry later")
+}
+
+func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, serr := parseAccessTokenRequest(r.URL.Query())
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	app, serr := s.appBySecret(ctx, req.AppID, req.Secret)
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	resp, serr := s.exchangeCode(ctx, app, req.Code)
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	writeSNS(w, resp)
+}
+
+// exchangeCode redeems code for app. A code presented a second time, even
+// by its rightful app, revokes every token the first exchange issued: a
+// replay means the code leaked (RFC 6749 section 4.1.2).
+func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string) (tokenResponse, *snsError) {
+	now := s.now()
+	hash := secret.Hash(code)
+	c, err := s.store.GetCode(ctx, hash)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID) {
+		return tokenResponse{}, snsErr(errInvalidCode, "invalid code")
+	}
+	if err != nil {
+		return tokenResponse{}, s.sysErr(ctx, err)
+	}
+	if !c.UsedAt.IsZero() {
+		return tokenResponse{}, s.codeReused(ctx, c)
+	}
+	if !now.Before(c.ExpiresAt) {
+		return tokenResponse{}, snsErr(errCodeExpired, "code expired")
+	}
+	access, refresh := secret.Token(), secret.Token()
+	issued := []storage.Token{
+		{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
+			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)},
+		{Hash: secret.Hash(refresh), Kind: storage.RefreshToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
+			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)},
+	}
+	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return tokenResponse{}, s.codeReused(ctx, c)
+	case err != nil:
+		return tokenResponse{}, s.sysErr(ctx, err)
+	}
+	openid, err := s.openID(ctx, c.UserID, app.AppID)
+	if err != nil {
+		return tokenResponse{}, s.sysErr(ctx, err)
+	}
+	unionid, err := s.unionID(ctx, c.UserID, app.Owner)
+	if err != nil {
+		return tokenResponse{}, s.sysErr(ctx, err)
+	}
+	return tokenResponse{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh,
+		OpenID: openid, Scope: c.Scope, UnionID: unionid}, nil
+}
+
+func (s *Server) codeReused(ctx context.Context, c storage.Code) *snsError {
+	if err := s.store.RevokeTokensByCode(ctx, c.Hash, s.now()); err != nil {
+		return s.sysErr(ctx, err)
+	}
+	s.log.WarnContext(ctx, "authorization code reused; revoked the tokens it issued", "appid", c.AppID, "user", c.UserID)
+	s.event(ctx, storage.Event{UserID: c.UserID, Kind: "code_reused", AppID: c.AppID, DeviceID: c.DeviceID,
+		Detail: "a sign-in code was presented twice; the app's tokens from it were revoked"})
+	return snsErr(errCodeUsed, "code been used")
+}
+
+func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, serr := parseRefreshRequest(r.URL.Query())
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	app, err := s.store.GetApp(ctx, req.AppID)
+	if errors.Is(err, storage.ErrNotFound) {
+		writeSNS(w, snsErr(errInvalidAppID, "invalid appid"))
+		return
+	} else if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	now := s.now()
+	rt, err := s.store.GetToken(ctx, secret.Hash(req.RefreshToken))
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() {
+		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
+		return
+	}
+	if !now.Before(rt.ExpiresAt) {
+		writeSNS(w, snsErr(errRefreshExpired, "refresh_token expired"))
+		return
+	}
+	access := secret.Token()
+	if err := s.store.CreateToken(ctx, storage.Token{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
+		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}); err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	openid, err := s.openID(ctx, rt.UserID, app.AppID)
+	if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	unionid, err := s.unionID(ctx, rt.UserID, app.Owner)
+	if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	writeSNS(w, tokenResponse{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: req.RefreshToken,
+		OpenID: openid, Scope: rt.Scope, UnionID: unionid})
+}
+
+// checkAccess validates an access token and that openid names its user.
+func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Token, *snsError) {
+	t, err := s.store.GetToken(ctx, secret.Hash(req.AccessToken))
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return t, s.sysErr(ctx, err)
+	}
+	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() {
+		return t, snsErr(errInvalidAccessToken, "invalid access_token")
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		return t, snsErr(errAccessExpired, "access_token expired")
+	}
+	openid, err := s.openID(ctx, t.UserID, t.AppID)
+	if err != nil {
+		return t, s.sysErr(ctx, err)
+	}
+	if !secret.Equal([]byte(openid), []byte(req.OpenID)) {
+		return t, snsErr(errInvalidOpenID, "invalid openid")
+	}
+	return t, nil
+}
+
+func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
+	req, serr := parseTokenRequest(r.URL.Query())
+	if serr == nil {
+		_, serr = s.checkAccess(r.Context(), req)
+	}
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	writeSNS(w, snsErr(0, "ok"))
+}
+
+type userinfo struct {
+	OpenID     string   `json:"openid"`
+	Nickname   string   `json:"nickname"`
+	Sex        int      `json:"sex"`
+	Province   string   `json:"province"`
+	City       string   `json:"city"`
+	Country    string   `json:"country"`
+	HeadImgURL string   `json:"headimgurl"`
+	Privilege  []string `json:"privilege"`
+	UnionID    string   `json:"unionid"`
+}
+
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, serr := parseTokenRequest(r.URL.Query())
+	var t storage.Token
+	if serr == nil {
+		t, serr = s.checkAccess(ctx, req)
+	}
+	if serr != nil {
+		writeSNS(w, serr)
+		return
+	}
+	u, err := s.store.GetUser(ctx, t.UserID)
+	if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	app, err := s.store.GetApp(ctx, t.AppID)
+	if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	unionid, err := s.unionID(ctx, u.ID, app.Owner)
+	if err != nil {
+		writeSNS(w, s.sysErr(ctx, err))
+		return
+	}
+	// Sex and region are not collected; WeChat itself answers them empty since 2021.
+	writeSNS(w, userinfo{OpenID: req.OpenID, Nickname: u.Nickname, HeadImgURL: u.AvatarURL, Privilege: []string{}, UnionID: unionid})
+}
+
+// event records an audit entry; failures are logged, not fatal, because
+// the action it describes already happened.
+func (s *Server) event(ctx context.Context, e storage.Event) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.now()
+	}
+	if err := s.store.AddEvent(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit log", "kind", e.Kind, "err", err)
+	}
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	},
+}
+
+// pages holds one template set per page, each with the shared layout.
+var pages = func() map[string]*template.Template {
+	m := map[string]*template.Template{}
+	for _, name := range []string{"login", "account", "device", "device_confirm", "message"} {
+		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return m
+}()
+
+// page is what every template gets.
+type page struct {
+	Title string
+	User  *storage.User
+	Error string
+	Data  any
+}
+
+// render writes a hosted page. The pages may never be framed: they hold
+// buttons that approve devices and sign-ins (clickjacking).
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := pages[name].Execute(&buf, p); err != nil {
+		s.log.Error("render", "page", name, "err", err)
+		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) message(w http.ResponseWriter, status int, u *storage.User, title, msg string) {
+	s.render(w, status, "message", page{Title: title, User: u, Data: msg})
+}
+
+func (s *Server) cookieName() string {
+	if s.secure() {
+		return "__Host-scanfree_session" // https only: the prefix pins Secure, Path=/ and no Domain
+	}
+	return "scanfree_session"
+}
+
+// currentUser returns the signed-in user of r, if any.
+func (s *Server) currentUser(r *http.Request) (*storage.User, bool) {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil || c.Value == "" {
+		return nil, false
+	}
+	se, err := s.store.GetSession(r.Context(), secret.Hash(c.Value))
+	if err != nil || !s.now().Before(se.ExpiresAt) {
+		return nil, false
+	}
+	u, err := s.store.GetUser(r.Context(), se.UserID)
+	if err != nil {
+		return nil, false
+	}
+	return &u, true
+}
+
+// requireUser returns the signed-in user or redirects to /login and
+// reports false.
+func (s *Server) requireUser(w http.ResponseWriter, r *http.Request) (*storage.User, bool) {
+	u, ok := s.currentUser(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	}
+	return u, ok
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) {
+		return "/account"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/account"
+	}
+	return next
+}
+
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", page{Title: "Sign in", Data: safeNext(r.URL.Query().Get("next"))})
+}
+
+// dummyHash is checked for unknown usernames so that a wrong username costs
+// as long as a wrong password and timing does not reveal which accounts exist.
+var dummyHash = sync.OnceValue(func() string { return secret.HashPassword("scanfree-dummy-password") })
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	ip := clientIP(r)
+	fail := func(status int, msg string) {
+		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
+	}
+	if !s.loginIP.Allowed(ip) || !s.loginUser.Allowed(username) {
+		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes, then try again.")
+		return
+	}
+	u, err := s.store.GetUserByUsername(r.Context(), username)
+	hash := u.PasswordHash
+	if err != nil {
+		hash = dummyHash()
+	}
+	ok, herr := secret.CheckPassword(hash, password)
+	if herr != nil {
+		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
+	}
+	if err != nil || !ok {
+		s.loginIP.Fail(ip)
+		s.loginUser.Fail(username)
+		fail(http.StatusUnauthorized, "Wrong username or password.")
+		return
+	}
+	s.loginUser.Reset(username)
+	if err := s.startSession(r.Context(), w, u); err != nil {
+		s.log.Error("login", "err", err)
+		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
+		return
+	}
+	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u storage.User) error {
+	tok := secret.Token()
+	now := s.now()
+	if err := s.store.CreateSession(ctx, storage.Session{Hash: secret.Hash(tok), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL)}); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: tok, Path: "/", HttpOnly: true, Secure: s.secure(),
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.SessionTTL.Seconds())})
+	return nil
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(s.cookieName()); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(r.Context(), secret.Hash(c.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.Error("logout", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.secure(),
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

@@ -1,0 +1,67 @@
+package secret
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPassword(t *testing.T) {
+	h := HashPassword("correct horse")
+	if !strings.HasPrefix(h, "$argon2id$v=19$") {
+		t.Fatalf("hash %q is not PHC argon2id", h)
+	}
+	if ok, err := CheckPassword(h, "correct horse"); !ok || err != nil {
+		t.Fatalf("right password: %v %v", ok, err)
+	}
+	if ok, err := CheckPassword(h, "wrong horse"); ok || err != nil {
+		t.Fatalf("wrong password: %v %v", ok, err)
+	}
+	if h == HashPassword("correct horse") {
+		t.Fatal("two hashes of one password are equal: salt missing")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$aa$bb", "$argon2id$v=19$m=0,t=1,p=1$aa$bb", "$argon2id$v=19$m=9999999,t=1,p=1$aa$bb", "plain"} {
+		if _, err := CheckPassword(bad, "x"); err == nil {
+			t.Errorf("CheckPassword(%q) accepted a malformed hash", bad)
+		}
+	}
+}
+
+func TestUserCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		c := UserCode()
+		if len(c) != UserCodeLen || strings.Trim(c, userCodeAlphabet) != "" {
+			t.Fatalf("bad user code %q", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 999 {
+		t.Fatalf("only %d distinct codes of 1000", len(seen))
+	}
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"bcdf-ghjk", "BCDFGHJK", true},
+		{" BCDF GHJK ", "BCDFGHJK", true},
+		{"BCDFGHJ", "", false},
+		{"BCDFGHJKL", "", false},
+		{"BCDF-GHJ0", "", false},
+		{"AEIOU123", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := NormalizeUserCode(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("NormalizeUserCode(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	if FormatUserCode("BCDFGHJK") != "BCDF-GHJK" {
+		t.Error("FormatUserCode")
+	}
+}
+
+func TestTokensDistinct(t *testing.T) {
+	if Token() == Token() || Code() == Code() || len(Code()) != 32 || len(Token()) < 43 {
+		t.Fatal("tokens are not fresh or have the wrong length")
+	}
+}
