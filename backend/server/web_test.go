@@ -1,0 +1,156 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/scanfree/scanfree/backend/admin"
+)
+
+// TestCSRF: every state-changing form refuses cross-origin submissions,
+// whether the browser says so with Sec-Fetch-Site or only with Origin.
+func TestCSRF(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	da := e.startDeviceFlow()
+	cred := e.enrol("alice")
+	var me struct {
+		DeviceID string `json:"device_id"`
+	}
+	e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}, nil, &me)
+	b := e.browser()
+	b.login("alice")
+
+	attacks := []struct {
+		name   string
+		header http.Header
+	}{
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.example"}}},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {"http://evil.localhost:8080"}}},
+		{"Origin only", http.Header{"Sec-Fetch-Site": nil, "Origin": {"http://evil.example"}}},
+		{"null Origin", http.Header{"Sec-Fetch-Site": nil, "Origin": {"null"}}},
+	}
+	forms := []struct {
+		path string
+		form url.Values
+	}{
+		{"/login", url.Values{"username": {"alice"}, "password": {"alice-password"}}},
+		{"/logout", nil},
+		{"/device", url.Values{"user_code": {da.UserCode}}},
+		{"/device/decide", url.Values{"user_code": {da.UserCode}, "decision": {"approve"}}},
+		{"/account/devices/" + me.DeviceID + "/revoke", nil},
+	}
+	for _, a := range attacks {
+		for _, f := range forms {
+			t.Run(a.name+" "+f.path, func(t *testing.T) {
+				resp, _ := b.post(f.path, f.form, a.header)
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("status %d, want 403", resp.StatusCode)
+				}
+			})
+		}
+	}
+	// Nothing changed: the device is active, the authorization pending, the session alive.
+	if resp, _ := b.get("/account"); resp.StatusCode != 200 {
+		t.Fatalf("session lost after refused logout: %d", resp.StatusCode)
+	}
+	if d, _ := e.store.GetDevice(t.Context(), me.DeviceID); !d.Active() {
+		t.Fatal("device revoked by a cross-origin post")
+	}
+	if _, oe := e.pollToken(da.DeviceCode); oe.Error != "authorization_pending" {
+		t.Fatalf("device authorization changed by a cross-origin post: %+v", oe)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	b := e.browser()
+	for i := range 5 {
+		resp, body := b.post("/login", url.Values{"username": {"alice"}, "password": {"guess"}}, nil)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong username or password") {
+			t.Fatalf("wrong password %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp, _ := b.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}}, nil)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("right password after 5 failures: %d, want 429", resp.StatusCode)
+	}
+	// Unknown users get the same answer as wrong passwords.
+	resp, body := e.browser().post("/login", url.Values{"username": {"nobody"}, "password": {"x"}}, http.Header{"X-Forwarded-For": {"1.2.3.4"}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong username or password") {
+		t.Fatalf("unknown user: %d", resp.StatusCode)
+	}
+}
+
+func TestAccountPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	e.user("bob")
+	app := e.app(admin.AppSpec{FastLogin: true})
+	cred := e.enrol("alice")
+	bobCred := e.enrol("bob")
+	e.exchange(app, e.code(cred, app))
+
+	if resp, _ := e.browser().get("/account"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Faccount" {
+		t.Fatalf("anonymous /account: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	b := e.browser()
+	resp, _ := b.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {"//evil.example/"}}, nil)
+	if resp.Header.Get("Location") != "/account" {
+		t.Fatalf("open redirect after login: %s", resp.Header.Get("Location"))
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		session = c
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v is not HttpOnly and SameSite", session)
+	}
+	resp, body := b.get("/account")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/account: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"Alice", "laptop", "Demo Shop", "Signed in to Demo Shop"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/account lacks %q", want)
+		}
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Error("/account may be framed")
+	}
+
+	var me, bobMe struct {
+		DeviceID string `json:"device_id"`
+	}
+	e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}, nil, &me)
+	e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + bobCred}}, nil, &bobMe)
+	if resp, _ := b.post("/account/devices/"+bobMe.DeviceID+"/revoke", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("revoking another user's device: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := b.post("/account/devices/"+me.DeviceID+"/revoke", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	var ae apiErr
+	if resp := e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}, nil, &ae); resp.StatusCode != 401 || ae.ErrCode != 10060 {
+		t.Fatalf("revoked device still works: %d %+v", resp.StatusCode, ae)
+	}
+	if resp := e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + bobCred}}, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("bob's device affected: %d", resp.StatusCode)
+	}
+	if resp, _ := b.post("/logout", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := b.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("/account after logout: %d", resp.StatusCode)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t)
+	if resp := e.do("GET", "/healthz", nil, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+}
