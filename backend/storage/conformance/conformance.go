@@ -33,6 +33,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Sessions", testSessions},
 		{"Events", testEvents},
 		{"Secret", testSecret},
+		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,5 +382,37 @@ func testSecret(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if string(v1) != "first" || string(v2) != "first" {
 		t.Fatalf("Secret = %q, %q; want the first value twice", v1, v2)
+	}
+}
+
+// testConcurrentWrites mixes failing and succeeding writes at once: each
+// succeeds or fails on its own merits, whatever it was committed with.
+func testConcurrentWrites(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	var ok, dup atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Users 0..99 each created twice: one of each pair must fail.
+			n := i % 100
+			err := s.CreateUser(ctx, storage.User{ID: fmt.Sprintf("id-%d-%d", n, i), Username: fmt.Sprintf("user%03d", n),
+				Nickname: "n", PasswordHash: "x", CreatedAt: now})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, storage.ErrAlreadyExists):
+				dup.Add(1)
+			default:
+				t.Errorf("create user: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	users, err := s.ListUsers(ctx)
+	must(t, err)
+	if ok.Load() != 100 || dup.Load() != 100 || len(users) != 100 {
+		t.Fatalf("%d created, %d duplicates, %d stored; want 100 each", ok.Load(), dup.Load(), len(users))
 	}
 }

@@ -161,11 +161,11 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 
 // Secret implements storage.Storage.
 func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
-		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, err
 	}
 	var v []byte
-	if err := s.w.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", name, err)
 	}
 	return v, nil

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,27 +14,16 @@ const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_
 
 // CreateCode implements storage.Storage.
 func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create code: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("create code: %w", storage.ErrAlreadyExists)
+	return s.write(ctx, "create code", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+			return err
 		}
-		return fmt.Errorf("create code: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
-		c.UserID, c.AppID, c.Scope, ms(c.CreatedAt), ms(c.CreatedAt)); err != nil {
-		return fmt.Errorf("create code: record grant: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create code: %w", err)
-	}
-	return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
+			c.UserID, c.AppID, c.Scope, ms(c.CreatedAt), ms(c.CreatedAt))
+		return err
+	})
 }
 
 // GetCode implements storage.Storage.
@@ -51,31 +41,24 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 
 // RedeemCode implements storage.Storage.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("redeem code: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
-	if err != nil {
-		return fmt.Errorf("redeem code: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM codes WHERE hash = ?`, hash).Scan(&one); err != nil {
-			return fmt.Errorf("redeem code: %w", notFound(err))
+	return s.write(ctx, "redeem code", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
+		if err := touched(res, err, storage.ErrAlreadyUsed); errors.Is(err, storage.ErrAlreadyUsed) {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM codes WHERE hash = ?`, hash).Scan(&one); err != nil {
+				return notFound(err)
+			}
+			return err
+		} else if err != nil {
+			return err
 		}
-		return fmt.Errorf("redeem code: %w", storage.ErrAlreadyUsed)
-	}
-	for _, t := range issued {
-		if err := insertToken(ctx, tx, t); err != nil {
-			return fmt.Errorf("redeem code: %w", err)
+		for _, t := range issued {
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("redeem code: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // RevokeTokensByCode implements storage.Storage.
@@ -88,26 +71,12 @@ const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, exp
 func insertToken(ctx context.Context, tx *sql.Tx, t storage.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt))
-	if isUnique(err) {
-		return storage.ErrAlreadyExists
-	}
 	return err
 }
 
 // CreateToken implements storage.Storage.
 func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create token: %w", err)
-	}
-	defer tx.Rollback()
-	if err := insertToken(ctx, tx, t); err != nil {
-		return fmt.Errorf("create token: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create token: %w", err)
-	}
-	return nil
+	return s.write(ctx, "create token", func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
 }
 
 // GetToken implements storage.Storage.

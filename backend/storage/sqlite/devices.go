@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -45,16 +46,12 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
-	if err != nil {
-		return fmt.Errorf("revoke device %q: %w", id, err)
+	err := s.execOne(ctx, "revoke device "+id, storage.ErrNotPending, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
+	if errors.Is(err, storage.ErrNotPending) {
+		// Revoked before, or missing: only the latter is an error.
+		_, err = s.GetDevice(ctx, id)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.GetDevice(ctx, id); err != nil {
-			return fmt.Errorf("revoke device: %w", err)
-		}
-	}
-	return nil
+	return err
 }
 
 // TouchDevice implements storage.Storage.
@@ -130,28 +127,14 @@ func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, a
 
 // CompleteDeviceAuth implements storage.Storage.
 func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("complete device authorization: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE device_auths SET status = ?, device_id = ? WHERE device_code_hash = ? AND status = ? AND user_id = ?`,
-		string(storage.DeviceAuthConsumed), d.ID, deviceCodeHash, string(storage.DeviceAuthApproved), d.UserID)
-	if err != nil {
-		return fmt.Errorf("complete device authorization: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("complete device authorization: %w", storage.ErrNotPending)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt)); err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("complete device authorization: %w", storage.ErrAlreadyExists)
+	return s.write(ctx, "complete device authorization", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE device_auths SET status = ?, device_id = ? WHERE device_code_hash = ? AND status = ? AND user_id = ?`,
+			string(storage.DeviceAuthConsumed), d.ID, deviceCodeHash, string(storage.DeviceAuthApproved), d.UserID)
+		if err := touched(res, err, storage.ErrNotPending); err != nil {
+			return err
 		}
-		return fmt.Errorf("complete device authorization: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("complete device authorization: %w", err)
-	}
-	return nil
+		_, err = tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt))
+		return err
+	})
 }

@@ -36,9 +36,10 @@ var ErrForeign = errors.New("not a scanfree database")
 
 // Store is a storage.Storage backed by one SQLite file.
 type Store struct {
-	path string
-	w    *sql.DB // single connection: all writes
-	r    *sql.DB // pool: reads
+	path   string
+	w      *sql.DB // single connection: migrations, then the writer's
+	r      *sql.DB // pool: reads
+	writer *writer // every write after Open
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -74,11 +75,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.r = r
+	s.writer = newWriter(w)
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.writer.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -173,26 +176,4 @@ func notFound(err error) error {
 		return storage.ErrNotFound
 	}
 	return err
-}
-
-func (s *Store) exec(ctx context.Context, op, q string, args ...any) error {
-	if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("%s: %w", op, storage.ErrAlreadyExists)
-		}
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
-}
-
-// execOne runs an update that must touch exactly one row.
-func (s *Store) execOne(ctx context.Context, op string, none error, q string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s: %w", op, none)
-	}
-	return nil
 }

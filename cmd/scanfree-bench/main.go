@@ -1,0 +1,36 @@
+// Command scanfree-bench runs scanfree's load drivers and prints their
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [backend ...]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/scanfree/scanfree/internal/bench"
+)
+
+func main() {
+	d := flag.Duration("d", 2*time.Second, "duration of each measured level")
+	flag.Parse()
+	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
+		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
+	}
+	names := flag.Args()
+	if len(names) == 0 {
+		names = []string{"backend"}
+	}
+	for _, n := range names {
+		run, ok := scenarios[n]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend\n", n)
+			os.Exit(2)
+		}
+		if err := run(context.Background(), os.Stdout, *d); err != nil {
+			fmt.Fprintf(os.Stderr, "scanfree-bench %s: %v\n", n, err)
+			os.Exit(1)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// Backend measures the relying party's path on the SQLite store: code
+// exchange at /sns/oauth2/access_token followed by /sns/userinfo, one
+// operation being both requests. The baseline is a bare net/http handler
+// answering the same JSON bytes.
+func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
+	dir, err := os.MkdirTemp("", "scanfree-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now()
+	app, err := admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench", RedirectURIs: []string{"https://rp.example/cb"}, FastLogin: true}, now)
+	if err != nil {
+		return err
+	}
+	u, err := admin.CreateUser(ctx, st, admin.UserSpec{Username: "alice", Nickname: "Alice", Password: "alice-password"}, now)
+	if err != nil {
+		return err
+	}
+
+	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	realURL, stopReal, err := listen(ctx, srv.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopReal()
+
+	// Sample answers, so the baseline sends the same bytes.
+	sample, err := mintCodes(ctx, st, app.AppID, u.ID, 1)
+	if err != nil {
+		return err
+	}
+	c := Client(64)
+	tokBody, err := Get(ctx, c, exchangeURL(realURL, app, sample[0]))
+	if err != nil {
+		return err
+	}
+	var tok struct{ AccessToken, OpenID string }
+	json.Unmarshal(tokBody, &struct {
+		A *string `json:"access_token"`
+		O *string `json:"openid"`
+	}{&tok.AccessToken, &tok.OpenID})
+	infoBody, err := Get(ctx, c, userinfoURL(realURL, tok.AccessToken, tok.OpenID))
+	if err != nil || !bytes.Contains(infoBody, []byte(`"nickname":"Alice"`)) {
+		return fmt.Errorf("sample userinfo %s: %v", infoBody, err)
+	}
+	bare := http.NewServeMux()
+	bare.HandleFunc("GET /sns/oauth2/access_token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(tokBody)
+	})
+	bare.HandleFunc("GET /sns/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(infoBody)
+	})
+	bareURL, stopBare, err := listen(ctx, bare)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	var rows []Result
+	for _, clients := range []int{1, 16, 64} {
+		// Enough fresh codes for the level: codes are single use.
+		n := 12000
+		if clients == 1 {
+			n = 4000
+		}
+		codes, err := mintCodes(ctx, st, app.AppID, u.ID, n)
+		if err != nil {
+			return err
+		}
+		c := Client(clients)
+		op := func(base string, codes []string) func(ctx context.Context, i int) error {
+			return func(ctx context.Context, i int) error {
+				b, err := Get(ctx, c, exchangeURL(base, app, codes[i]))
+				if err != nil {
+					return err
+				}
+				var t struct {
+					ErrCode     int    `json:"errcode"`
+					AccessToken string `json:"access_token"`
+					OpenID      string `json:"openid"`
+				}
+				if err := json.Unmarshal(b, &t); err != nil || t.AccessToken == "" {
+					return errors.New("exchange failed: " + string(b))
+				}
+				_, err = Get(ctx, c, userinfoURL(base, t.AccessToken, t.OpenID))
+				return err
+			}
+		}
+		rows = append(rows, Run(ctx, "bare net/http", clients, n, d, op(bareURL, codes)))
+		rows = append(rows, Run(ctx, "scanfree-server (sqlite)", clients, n, d, op(realURL, codes)))
+		c.CloseIdleConnections()
+	}
+	Print(w, "code exchange + userinfo (one op = 2 requests)", "bare net/http", rows)
+	fmt.Fprintf(w, "target: >= 3000 exchanges/s on 2 cores (ops/s above counts exchanges)\n")
+	return nil
+}
+
+func exchangeURL(base string, app admin.NewApp, code string) string {
+	return base + "/sns/oauth2/access_token?" + url.Values{"appid": {app.AppID}, "secret": {app.Secret}, "code": {code},
+		"grant_type": {"authorization_code"}}.Encode()
+}
+
+func userinfoURL(base, token, openid string) string {
+	return base + "/sns/userinfo?" + url.Values{"access_token": {token}, "openid": {openid}}.Encode()
+}
+
+// mintCodes stores n fresh codes directly: minting is the daemon's path,
+// not the one measured here.
+func mintCodes(ctx context.Context, st storage.Storage, appID, userID string, n int) ([]string, error) {
+	now := time.Now()
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = secret.Code()
+		if err := st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: "https://rp.example/cb",
+			UserID: userID, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			return nil, err
+		}
+	}
+	return codes, nil
+}
+
+// listen serves h on a loopback port and returns its URL and a stop func.
+func listen(ctx context.Context, h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
