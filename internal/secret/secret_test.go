@@ -65,3 +65,10 @@ func TestTokensDistinct(t *testing.T) {
 		t.Fatal("tokens are not fresh or have the wrong length")
 	}
 }
+
+func BenchmarkCheckPassword(b *testing.B) {
+	h := HashPassword("correct horse")
+	for b.Loop() {
+		CheckPassword(h, "correct horse")
+	}
+}

@@ -1,0 +1,48 @@
+# scanfree — see README.md. `make demo` runs the system locally; `make test` tests it.
+GO       ?= go
+BIN      := bin
+STATE    ?= .state/demo
+FUZZTIME ?= 5s
+BENCHTIME ?= 2s
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
+PORTABLE := scanfree-server
+
+.PHONY: all build test unit fuzz demo bench cross lint clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Each fuzz target briefly; the seeds also run as plain tests in `unit`.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzSNSParams$$' -fuzztime=$(FUZZTIME) ./backend/server
+
+test: lint unit fuzz
+
+demo: build
+	@STATE=$(STATE) BIN=$(BIN) sh internal/demo/demo.sh
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend
+
+cross:
+	@for os in linux windows darwin; do for arch in amd64 arm64; do \
+		for cmd in $(PORTABLE); do \
+			echo "GOOS=$$os GOARCH=$$arch $$cmd"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/$$cmd || exit 1; \
+		done; done; done
+
+clean:
+	rm -rf $(BIN)
