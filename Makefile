@@ -7,7 +7,7 @@ BENCHTIME ?= 2s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
-PORTABLE := scanfree-server
+PORTABLE := scanfree-server scanfreed
 
 .PHONY: all build test unit fuzz demo bench cross lint clean
 
@@ -35,7 +35,7 @@ demo: build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend certs
 
 cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \

@@ -1,5 +1,5 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [backend ...]
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [backend|certs ...]
 package main
 
 import (
@@ -17,15 +17,16 @@ func main() {
 	flag.Parse()
 	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
+		"certs":   func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Certs(ctx, w, d) },
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend"}
+		names = []string{"backend", "certs"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs\n", n)
 			os.Exit(2)
 		}
 		if err := run(context.Background(), os.Stdout, *d); err != nil {

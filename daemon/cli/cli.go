@@ -1,0 +1,66 @@
+// Package cli is the command line of scanfreed, the per-user daemon.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+type app struct {
+	stateDir string
+	asJSON   bool
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// DefaultStateDir is where scanfreed keeps keys, certificates and its
+// socket unless --state-dir says otherwise: <user config dir>/scanfree.
+func DefaultStateDir() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "scanfree")
+	}
+	return ".scanfree"
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "scanfreed",
+		Short:         "scanfree's per-user daemon: scan-free web login on this desktop",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	def := DefaultStateDir()
+	if v := os.Getenv("SCANFREE_STATE_DIR"); v != "" {
+		def = v
+	}
+	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", def, "directory for keys, certificates and the control socket (env SCANFREE_STATE_DIR)")
+	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
+	root.AddCommand(a.certsCmd())
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "scanfreed: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// print writes v as JSON with --json, or else calls text.
+func (a *app) print(v any, text func(w io.Writer)) error {
+	if a.asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(a.stdout)
+	return nil
+}
