@@ -10,13 +10,17 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scanfree/scanfree/daemon/control"
 )
 
 type app struct {
-	stateDir string
-	asJSON   bool
-	stdout   io.Writer
-	stderr   io.Writer
+	stateDir   string
+	socket     string
+	configFile string
+	asJSON     bool
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // DefaultStateDir is where scanfreed keeps keys, certificates and its
@@ -42,8 +46,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		def = v
 	}
 	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", def, "directory for keys, certificates and the control socket (env SCANFREE_STATE_DIR)")
+	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("SCANFREE_SOCKET"), "control socket (default <state-dir>/control.sock; env SCANFREE_SOCKET)")
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default <user config dir>/scanfree/config.yaml)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
-	root.AddCommand(a.certsCmd())
+	root.AddCommand(a.certsCmd(), a.runCmd(), a.statusCmd(), a.pauseCmd(), a.resumeCmd(), a.loginCmd(), a.logoutCmd(),
+		a.pendingCmd(), a.answerCmd("approve", true), a.answerCmd("deny", false), a.recentCmd(), a.doctorCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -52,6 +59,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// client returns the control client for this state dir, found exactly as
+// the tray finds it.
+func (a *app) client() *control.Client {
+	sock := a.socket
+	if sock == "" {
+		sock = filepath.Join(a.stateDir, "control.sock")
+	}
+	return control.NewClient(sock)
 }
 
 // print writes v as JSON with --json, or else calls text.

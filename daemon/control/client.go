@@ -1,0 +1,171 @@
+package control
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// ErrNotRunning reports that no daemon answers on the socket.
+var ErrNotRunning = errors.New("scanfreed is not running")
+
+// Client talks to one daemon's control socket.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the socket at path. It does no I/O.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx, path) },
+	}
+	return &Client{socket: path, http: &http.Client{Transport: tr}}
+}
+
+// Socket is the path the client dials.
+func (c *Client) Socket() string { return c.socket }
+
+// Error is an error the daemon answered.
+type Error struct {
+	Status  int
+	Message string `json:"error"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://scanfreed"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w (no answer on %s; start it with `scanfreed run`): %v", ErrNotRunning, c.socket, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(b, e) != nil || e.Message == "" {
+			e.Message = resp.Status
+		}
+		return e
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// Status returns the daemon's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, "GET", "/v0/status", nil, &s)
+}
+
+// Pause pauses scan-free login for d, or until Resume when d is 0.
+func (c *Client) Pause(ctx context.Context, d time.Duration) (Status, error) {
+	var s Status
+	return s, c.do(ctx, "POST", "/v0/pause", map[string]string{"for": d.String()}, &s)
+}
+
+// Resume ends a pause.
+func (c *Client) Resume(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, "POST", "/v0/resume", nil, &s)
+}
+
+// Login starts an enrollment and returns what the user must do.
+func (c *Client) Login(ctx context.Context) (Login, error) {
+	var l Login
+	return l, c.do(ctx, "POST", "/v0/login", nil, &l)
+}
+
+// Logout signs the desktop out.
+func (c *Client) Logout(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, "POST", "/v0/logout", nil, &s)
+}
+
+// Pending lists pending confirmations.
+func (c *Client) Pending(ctx context.Context) ([]Request, error) {
+	var r []Request
+	return r, c.do(ctx, "GET", "/v0/pending", nil, &r)
+}
+
+// Approve allows the pending request id.
+func (c *Client) Approve(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", "/v0/pending/"+id+"/approve", nil, nil)
+}
+
+// Deny denies the pending request id.
+func (c *Client) Deny(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", "/v0/pending/"+id+"/deny", nil, nil)
+}
+
+// Recent lists recent sign-ins, newest first.
+func (c *Client) Recent(ctx context.Context) ([]SignIn, error) {
+	var r []SignIn
+	return r, c.do(ctx, "GET", "/v0/recent", nil, &r)
+}
+
+// Events streams the daemon's status: first the current one, then one
+// after every change, until ctx ends or the daemon goes away (the channel
+// is then closed).
+func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://scanfreed/v0/events", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w (no answer on %s): %v", ErrNotRunning, c.socket, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, &Error{Status: resp.StatusCode, Message: resp.Status}
+	}
+	ch := make(chan Event)
+	go func() {
+		defer close(ch)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			var e Event
+			if json.Unmarshal(sc.Bytes(), &e) != nil {
+				continue
+			}
+			select {
+			case ch <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// dial connects to the control socket. Go speaks AF_UNIX on Windows 10
+// (1803) and later too, so one socket kind serves every OS; on Windows
+// the state dir's owner-only ACL guards it as 0600 does elsewhere.
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", path)
+}

@@ -1,0 +1,75 @@
+// Package control is the daemon's control API as its clients see it: the
+// wire types and a typed client over the Unix socket (a named pipe on
+// Windows). The CLI and the tray use this package and nothing else of the
+// daemon.
+package control
+
+import "time"
+
+// Status is the daemon's state.
+type Status struct {
+	SignedIn    bool      `json:"signed_in"`
+	Account     *Account  `json:"account,omitempty"`
+	Ready       bool      `json:"ready"` // signed in, not paused, not locked: pages may offer scan-free login
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"paused_until,omitzero"` // zero while paused until resumed
+	Lock        string    `json:"lock"`                  // "unlocked", "locked" or "unknown"
+	LockDetail  string    `json:"lock_detail,omitempty"` // why the lock state is unknown
+	Backend     string    `json:"backend"`
+	Domain      string    `json:"domain"`
+	Port        int       `json:"port"`
+	Listen      []string  `json:"listen"`
+	StateDir    string    `json:"state_dir"`
+	CertExpires time.Time `json:"cert_expires,omitzero"`
+	Login       *Login    `json:"login,omitempty"` // an enrollment in progress or its last outcome
+	Pending     []Request `json:"pending"`
+	Recent      []SignIn  `json:"recent"`
+}
+
+// Account is the signed-in user.
+type Account struct {
+	Username   string `json:"username"`
+	Nickname   string `json:"nickname"`
+	HeadImgURL string `json:"headimgurl,omitempty"`
+	DeviceName string `json:"device_name,omitempty"`
+}
+
+// Login is an enrollment: while in progress, what the user must do.
+type Login struct {
+	InProgress              bool      `json:"in_progress"`
+	UserCode                string    `json:"user_code,omitempty"`
+	VerificationURI         string    `json:"verification_uri,omitempty"`
+	VerificationURIComplete string    `json:"verification_uri_complete,omitempty"`
+	ExpiresAt               time.Time `json:"expires_at,omitzero"`
+	Error                   string    `json:"error,omitempty"` // how the last enrollment failed
+}
+
+// Request is a pending sign-in confirmation.
+type Request struct {
+	ID           string    `json:"id"`
+	AppID        string    `json:"appid"`
+	AppName      string    `json:"app_name"`
+	AppIcon      string    `json:"app_icon,omitempty"`
+	Origin       string    `json:"origin"`
+	RedirectHost string    `json:"redirect_host"`
+	Scope        string    `json:"scope"`
+	Account      string    `json:"account"`
+	Created      time.Time `json:"created"`
+	Expires      time.Time `json:"expires"`
+}
+
+// SignIn is a completed sign-in.
+type SignIn struct {
+	AppID   string    `json:"appid"`
+	AppName string    `json:"app_name"`
+	Origin  string    `json:"origin"`
+	Account string    `json:"account"`
+	At      time.Time `json:"at"`
+}
+
+// Event is one item of the event stream: the full status after every
+// change, so a client never has to ask again.
+type Event struct {
+	Type   string `json:"type"` // "status"
+	Status Status `json:"status"`
+}

@@ -1,0 +1,109 @@
+// Package creds keeps the daemon's device credential: in the OS keyring
+// (Secret Service, macOS Keychain, Windows Credential Manager) when one is
+// running, else in a file of mode 0600 in the state dir.
+package creds
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zalando/go-keyring"
+)
+
+// ErrNone reports that no credential is stored.
+var ErrNone = errors.New("no device credential stored")
+
+const service = "scanfree"
+
+// Store is the credential of one daemon install.
+type Store struct {
+	file    string
+	account string // keyring account: one per state dir, so daemons side by side do not mix
+	// UseKeyring may be set false to keep the credential in the file only.
+	UseKeyring bool
+}
+
+// New returns the store for state dir dir. It does no I/O.
+func New(dir string) *Store {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return &Store{file: filepath.Join(dir, "credential"), account: "device-" + hex.EncodeToString(sum[:8]), UseKeyring: true}
+}
+
+// Where says where Get found, or Set put, the credential.
+func (s *Store) Where() string {
+	if s.UseKeyring {
+		if _, err := keyring.Get(service, s.account); err == nil {
+			return "OS keyring"
+		}
+	}
+	return s.file
+}
+
+// Get returns the stored credential or ErrNone.
+func (s *Store) Get() (string, error) {
+	if s.UseKeyring {
+		v, err := keyring.Get(service, s.account)
+		if err == nil && v != "" {
+			return v, nil
+		}
+	}
+	b, err := os.ReadFile(s.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNone
+	}
+	if err != nil {
+		return "", fmt.Errorf("read credential %s: %w", s.file, err)
+	}
+	if fi, err := os.Stat(s.file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("credential file %s has mode %v; other users could read it: delete it and run `scanfreed login`", s.file, fi.Mode().Perm())
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", ErrNone
+	}
+	return v, nil
+}
+
+// Set stores cred, in the keyring when it works, else in the file.
+func (s *Store) Set(cred string) error {
+	if s.UseKeyring {
+		if err := keyring.Set(service, s.account, cred); err == nil {
+			os.Remove(s.file)
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(s.file), 0o700); err != nil {
+		return fmt.Errorf("store credential: %w", err)
+	}
+	tmp := s.file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(cred+"\n"), 0o600); err != nil {
+		return fmt.Errorf("store credential: %w", err)
+	}
+	if err := os.Rename(tmp, s.file); err != nil {
+		return fmt.Errorf("store credential: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the credential from both places.
+func (s *Store) Delete() error {
+	if s.UseKeyring {
+		// Fails when nothing is stored or no keyring service runs; either way
+		// nothing is left there.
+		keyring.Delete(service, s.account)
+	}
+	if err := os.Remove(s.file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete credential %s: %w", s.file, err)
+	}
+	return nil
+}

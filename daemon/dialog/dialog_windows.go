@@ -1,0 +1,50 @@
+package dialog
+
+import (
+	"context"
+	"syscall"
+	"unsafe"
+
+	"github.com/scanfree/scanfree/daemon/broker"
+)
+
+var (
+	user32          = syscall.NewLazyDLL("user32.dll")
+	procMessageBox  = user32.NewProc("MessageBoxW")
+	procFindWindow  = user32.NewProc("FindWindowW")
+	procPostMessage = user32.NewProc("PostMessageW")
+)
+
+const (
+	mbYesNo         = 0x00000004
+	mbIconQuestion  = 0x00000020
+	mbSetForeground = 0x00010000
+	mbTopMost       = 0x00040000
+	idYes           = 6
+	wmClose         = 0x0010
+)
+
+func program() (string, error) { return "MessageBoxW", user32.Load() }
+
+// confirm shows a Yes/No message box (Yes = Allow). MessageBoxW cannot be
+// placed, so the click position is not used. When ctx ends first, the box
+// is closed by posting WM_CLOSE to its window, which counts as No.
+func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, error) {
+	t, _ := syscall.UTF16PtrFromString(title)
+	m, _ := syscall.UTF16PtrFromString(text + "\n\nYes = Allow, No = Deny")
+	done := make(chan uintptr, 1)
+	go func() {
+		r, _, _ := procMessageBox.Call(0, uintptr(unsafe.Pointer(m)), uintptr(unsafe.Pointer(t)), mbYesNo|mbIconQuestion|mbSetForeground|mbTopMost)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		return r == idYes, nil
+	case <-ctx.Done():
+		if hwnd, _, _ := procFindWindow.Call(0, uintptr(unsafe.Pointer(t))); hwnd != 0 {
+			procPostMessage.Call(hwnd, wmClose, 0, 0)
+		}
+		<-done
+		return false, ctx.Err()
+	}
+}

@@ -1,0 +1,113 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ClientID is the desktop's OAuth client id at the backend.
+const ClientID = "scanfree-desktop"
+
+// Enrollment errors.
+var (
+	ErrDenied  = errors.New("sign-in denied on the web page")
+	ErrExpired = errors.New("the sign-in code expired before it was approved")
+)
+
+// DeviceAuthorization is a started RFC 8628 enrollment.
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int    `json:"expires_in"`
+	Interval                int    `json:"interval"`
+}
+
+func (c *Client) postForm(ctx context.Context, path string, form url.Values) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", c.base.JoinPath(path).String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, err
+}
+
+// StartEnrollment asks the backend for a user code.
+func (c *Client) StartEnrollment(ctx context.Context, deviceName, os string) (DeviceAuthorization, error) {
+	var da DeviceAuthorization
+	status, b, err := c.postForm(ctx, "/oauth2/device_authorization", url.Values{"client_id": {ClientID}, "device_name": {deviceName}, "os": {os}})
+	if err != nil {
+		return da, err
+	}
+	if status != http.StatusOK || json.Unmarshal(b, &da) != nil || da.DeviceCode == "" {
+		return da, fmt.Errorf("start sign-in: backend answered %d: %s", status, strings.TrimSpace(string(b)))
+	}
+	if da.Interval <= 0 {
+		da.Interval = 5
+	}
+	return da, nil
+}
+
+// WaitEnrollment polls until the user approves, denies or the code
+// expires, and stores the credential on approval.
+func (c *Client) WaitEnrollment(ctx context.Context, da DeviceAuthorization) error {
+	interval := time.Duration(da.Interval) * time.Second
+	deadline := time.Now().Add(time.Duration(da.ExpiresIn) * time.Second)
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {ClientID}, "device_code": {da.DeviceCode}}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+		if time.Now().After(deadline) {
+			return ErrExpired
+		}
+		status, b, err := c.postForm(ctx, "/oauth2/token", form)
+		if err != nil {
+			continue // backend briefly away: keep polling until the code expires
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+			Error       string `json:"error"`
+			Interval    int    `json:"interval"`
+		}
+		json.Unmarshal(b, &tok)
+		switch {
+		case status == http.StatusOK && tok.AccessToken != "":
+			if err := c.cfg.Creds.Set(tok.AccessToken); err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.cred, c.credRead, c.profile = tok.AccessToken, true, nil
+			c.mu.Unlock()
+			return nil
+		case tok.Error == "authorization_pending":
+		case tok.Error == "slow_down":
+			interval += 5 * time.Second
+			if tok.Interval > 0 {
+				interval = time.Duration(tok.Interval) * time.Second
+			}
+		case tok.Error == "access_denied":
+			return ErrDenied
+		case tok.Error == "expired_token":
+			return ErrExpired
+		default:
+			return fmt.Errorf("sign-in: backend answered %d: %s", status, strings.TrimSpace(string(b)))
+		}
+	}
+}

@@ -1,0 +1,289 @@
+// Package idp is the daemon's client of the identity backend: device
+// enrollment, the signed-in profile, app metadata and minting codes. It
+// caches the profile and app metadata briefly, answers within 2 s when the
+// backend is down, and forgets a credential the backend revoked.
+package idp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scanfree/scanfree/daemon/creds"
+)
+
+// Errors mapped to the local API's errcodes.
+var (
+	ErrSignedOut   = errors.New("desktop not signed in")        // 10060
+	ErrUnreachable = errors.New("identity backend unreachable") // 10063
+)
+
+// RefusedError is a backend refusal with its errcode (10057, 10067).
+type RefusedError struct {
+	Code int
+	Msg  string
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("backend refused (%d): %s", e.Code, e.Msg) }
+
+// Profile is the signed-in account.
+type Profile struct {
+	DeviceID   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	OS         string `json:"os"`
+	Username   string `json:"username"`
+	Nickname   string `json:"nickname"`
+	HeadImgURL string `json:"headimgurl"`
+}
+
+// App is the public view of a relying party.
+type App struct {
+	AppID     string `json:"appid"`
+	Name      string `json:"name"`
+	Icon      string `json:"icon"`
+	FastLogin bool   `json:"fast_login"`
+}
+
+// AuthorizeRequest asks the backend to mint a code.
+type AuthorizeRequest struct {
+	AppID       string `json:"appid"`
+	Scope       string `json:"scope"`
+	RedirectURI string `json:"redirect_uri"`
+	State       string `json:"state"`
+	Origin      string `json:"origin"`
+}
+
+// Config of a Client.
+type Config struct {
+	BackendURL string
+	Creds      *creds.Store
+	Timeout    time.Duration // per request (2 s)
+	ProfileTTL time.Duration // cache (30 s)
+	AppTTL     time.Duration // cache (5 min)
+	// OnSignedOut is called when the backend rejects the credential.
+	OnSignedOut func()
+}
+
+// Client talks to one backend.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	http *http.Client
+
+	mu        sync.Mutex
+	cred      string
+	credRead  bool
+	profile   *Profile
+	profileAt time.Time
+	apps      map[string]cachedApp
+}
+
+type cachedApp struct {
+	app App
+	at  time.Time
+	err error
+}
+
+// New returns a Client. It does no I/O.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BackendURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("backend URL %q: want http(s)://host[:port]; set backend_url", cfg.BackendURL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.ProfileTTL <= 0 {
+		cfg.ProfileTTL = 30 * time.Second
+	}
+	if cfg.AppTTL <= 0 {
+		cfg.AppTTL = 5 * time.Minute
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.Proxy = nil // the backend is named explicitly; never route the credential through a proxy from the environment
+	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout}, apps: map[string]cachedApp{}}, nil
+}
+
+// BackendURL is the backend's base URL.
+func (c *Client) BackendURL() string { return c.base.String() }
+
+// credential returns the stored device credential, reading it once.
+func (c *Client) credential() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.credRead {
+		v, err := c.cfg.Creds.Get()
+		if err != nil && !errors.Is(err, creds.ErrNone) {
+			return "", err
+		}
+		c.cred, c.credRead = v, true
+	}
+	if c.cred == "" {
+		return "", ErrSignedOut
+	}
+	return c.cred, nil
+}
+
+// SignedIn reports whether a credential is stored (not whether the backend
+// still accepts it).
+func (c *Client) SignedIn() bool {
+	_, err := c.credential()
+	return err == nil
+}
+
+// forget drops the credential after the backend refused it.
+func (c *Client) forget() {
+	c.mu.Lock()
+	had := c.cred != ""
+	c.cred, c.credRead, c.profile = "", true, nil
+	c.mu.Unlock()
+	c.cfg.Creds.Delete()
+	if had && c.cfg.OnSignedOut != nil {
+		c.cfg.OnSignedOut()
+	}
+}
+
+// do sends an authenticated request and decodes a 200 answer into out.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	cred, err := c.credential()
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+cred)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	var e struct {
+		ErrCode int    `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		c.forget()
+		return ErrSignedOut
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		if json.Unmarshal(b, &e) == nil && e.ErrCode != 0 {
+			return &RefusedError{Code: e.ErrCode, Msg: e.ErrMsg}
+		}
+		return fmt.Errorf("%w: %s %s: %s", ErrUnreachable, method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%w: bad answer to %s: %v", ErrUnreachable, path, err)
+		}
+	}
+	return nil
+}
+
+// Me returns the signed-in profile, cached for ProfileTTL.
+func (c *Client) Me(ctx context.Context) (Profile, error) {
+	c.mu.Lock()
+	if c.profile != nil && time.Since(c.profileAt) < c.cfg.ProfileTTL {
+		p := *c.profile
+		c.mu.Unlock()
+		return p, nil
+	}
+	c.mu.Unlock()
+	var p Profile
+	if err := c.do(ctx, "GET", "/api/v1/device/me", nil, &p); err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	c.profile, c.profileAt = &p, time.Now()
+	c.mu.Unlock()
+	return p, nil
+}
+
+// Cached returns the cached profile, if any, without I/O.
+func (c *Client) Cached() (Profile, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.profile == nil {
+		return Profile{}, false
+	}
+	return *c.profile, true
+}
+
+// App returns an app's public metadata, cached for AppTTL. An unknown
+// appid is a *RefusedError with code 10067.
+func (c *Client) App(ctx context.Context, appID string) (App, error) {
+	c.mu.Lock()
+	if ca, ok := c.apps[appID]; ok && time.Since(ca.at) < c.cfg.AppTTL {
+		c.mu.Unlock()
+		return ca.app, ca.err
+	}
+	c.mu.Unlock()
+	var a App
+	err := c.do(ctx, "GET", "/api/v1/apps/"+url.PathEscape(appID), nil, &a)
+	var re *RefusedError
+	if errors.As(err, &re) {
+		err = &RefusedError{Code: 10067, Msg: "invalid appid"}
+	}
+	if err == nil || re != nil {
+		c.mu.Lock()
+		if len(c.apps) > 1000 {
+			clear(c.apps)
+		}
+		c.apps[appID] = cachedApp{app: a, at: time.Now(), err: err}
+		c.mu.Unlock()
+	}
+	return a, err
+}
+
+// Authorize asks the backend to mint a code and returns the redirect URL.
+func (c *Client) Authorize(ctx context.Context, r AuthorizeRequest) (string, error) {
+	var out struct {
+		RedirectURL string `json:"redirect_url"`
+	}
+	if err := c.do(ctx, "POST", "/api/v1/device/authorize", r, &out); err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(out.RedirectURL, "http://") && !strings.HasPrefix(out.RedirectURL, "https://") {
+		return "", fmt.Errorf("%w: backend answered no redirect_url", ErrUnreachable)
+	}
+	return out.RedirectURL, nil
+}
+
+// Logout revokes the device at the backend and forgets the credential.
+// The credential is forgotten even when the backend cannot be reached.
+func (c *Client) Logout(ctx context.Context) error {
+	err := c.do(ctx, "DELETE", "/api/v1/device", nil, nil)
+	c.forget()
+	if errors.Is(err, ErrSignedOut) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,81 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// listenLoopback listens on 127.0.0.1 and [::1] at the first port of
+// first, then DefaultPorts, where both can be had. A machine without IPv6
+// loopback gets 127.0.0.1 only. When every port is taken the error names
+// the programs holding them.
+func listenLoopback(first int) ([]net.Listener, int, error) {
+	ports := []int{first}
+	for _, p := range DefaultPorts {
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	var taken []string
+	for _, p := range ports {
+		v4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			taken = append(taken, describePort(p, err))
+			continue
+		}
+		v6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(p)))
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				v4.Close()
+				taken = append(taken, describePort(p, err))
+				continue
+			}
+			return []net.Listener{v4}, p, nil // no IPv6 loopback here
+		}
+		return []net.Listener{v4, v6}, p, nil
+	}
+	return nil, 0, fmt.Errorf("no free port for the local API: %s; stop those programs or set port in config.yaml", strings.Join(taken, ", "))
+}
+
+func describePort(p int, err error) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("%d (%v)", p, err)
+	}
+	if pid, name := portOwner(p); pid != 0 {
+		return fmt.Sprintf("%d is taken by PID %d (%s)", p, pid, name)
+	}
+	return fmt.Sprintf("%d is taken", p)
+}
+
+// listenControl listens on the control socket with mode 0600. A socket left
+// behind by a daemon that died is replaced; one that answers means another
+// daemon runs with the same state dir.
+func listenControl(path string) (net.Listener, error) {
+	if _, err := os.Stat(path); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var d net.Dialer
+		if c, err := d.DialContext(ctx, "unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("another scanfreed is running with control socket %s; stop it first or pass another --state-dir", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := listenUnix(path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return ln, nil
+}

@@ -1,0 +1,368 @@
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/scanfree/scanfree/daemon/broker"
+	"github.com/scanfree/scanfree/daemon/idp"
+)
+
+// Errcodes of the local API (DESIGN.md, Local API).
+const (
+	CodeOK            = 0
+	CodeTimeout       = 10046
+	CodeDenied        = 10050
+	CodeQROnly        = 10057
+	CodeSignedOut     = 10060
+	CodeLocked        = 10061
+	CodeBusy          = 10062
+	CodeUnreachable   = 10063
+	CodeBadUUID       = 10064
+	CodeMalformed     = 10065
+	CodeRateLimited   = 10066
+	CodeRefused       = 10067
+	CodeInvalidAPI    = -11028
+	apiCheckLogin     = "qrconnectchecklogin"
+	apiAuthorize      = "qrconnectfastauthorize"
+	apiAuthorizeReply = "qrconnectfastauthorizeconfirm"
+)
+
+// MaxBody caps request bodies.
+const MaxBody = 16 << 10
+
+// Identity is what the API needs of the backend client.
+type Identity interface {
+	Me(ctx context.Context) (idp.Profile, error)
+	App(ctx context.Context, appID string) (idp.App, error)
+	Authorize(ctx context.Context, r idp.AuthorizeRequest) (string, error)
+}
+
+// Asker raises confirmations (the broker).
+type Asker interface {
+	Ask(ctx context.Context, r broker.Request) (broker.Decision, error)
+}
+
+// Gate reports whether the daemon must send pages to QR right now: the
+// screen is locked or the user paused scan-free login.
+type Gate interface {
+	Closed() bool
+}
+
+// SignIn describes a completed sign-in, for notifications and history.
+type SignIn struct {
+	AppID   string    `json:"appid"`
+	AppName string    `json:"app_name"`
+	Origin  string    `json:"origin"`
+	Account string    `json:"account"`
+	At      time.Time `json:"at"`
+}
+
+// Config of a Server.
+type Config struct {
+	Domain         string
+	TrustedOrigins []string // normalized; see NormalizeOrigin
+	// CheckLoginRate and AuthorizeRate are global limits per second; the
+	// burst is twice the rate.
+	CheckLoginRate float64
+	AuthorizeRate  float64
+	UUIDTTL        time.Duration // authorize_uuid lifetime (120 s)
+	OnSignIn       func(SignIn)
+	Logger         *slog.Logger
+}
+
+// Server serves the local API.
+type Server struct {
+	cfg      Config
+	id       Identity
+	ask      Asker
+	gate     Gate
+	uuids    *uuidStore
+	checkLim *rate.Limiter
+	authLim  *rate.Limiter
+	portNum  atomic.Int32
+}
+
+// New returns a Server. It does no I/O.
+func New(cfg Config, id Identity, ask Asker, gate Gate) *Server {
+	if cfg.CheckLoginRate <= 0 {
+		cfg.CheckLoginRate = 50
+	}
+	if cfg.AuthorizeRate <= 0 {
+		cfg.AuthorizeRate = 2
+	}
+	if cfg.UUIDTTL <= 0 {
+		cfg.UUIDTTL = 120 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, id: id, ask: ask, gate: gate, uuids: newUUIDStore(cfg.UUIDTTL),
+		checkLim: rate.NewLimiter(rate.Limit(cfg.CheckLoginRate), int(2*cfg.CheckLoginRate)),
+		authLim:  rate.NewLimiter(rate.Limit(cfg.AuthorizeRate), int(2*cfg.AuthorizeRate))}
+}
+
+// SetPort tells the server which port it listens on, for the Host check.
+func (s *Server) SetPort(p int) { s.portNum.Store(int32(p)) }
+
+func (s *Server) port() int { return int(s.portNum.Load()) }
+
+// Handler returns the guarded routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/check-login", s.post(s.checkLogin))
+	mux.HandleFunc("/api/authorize", s.post(s.authorize))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	return s.guard(mux)
+}
+
+// response is the envelope of every answer.
+type response struct {
+	APIName string `json:"apiname"`
+	ErrCode int    `json:"errcode"`
+	ErrMsg  string `json:"errmsg,omitempty"`
+	JSData  any    `json:"jsdata,omitempty"`
+}
+
+func writeResp(w http.ResponseWriter, status int, r response) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(r)
+}
+
+// post enforces POST with a JSON body of at most MaxBody bytes; a GET, a
+// form post or a text/plain fetch is answered and changes nothing.
+func (s *Server) post(h func(ctx context.Context, origin string, body []byte) response) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeResp(w, http.StatusMethodNotAllowed, response{ErrCode: CodeMalformed, ErrMsg: "use POST"})
+			return
+		}
+		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+			writeResp(w, http.StatusUnsupportedMediaType, response{ErrCode: CodeMalformed, ErrMsg: "Content-Type must be application/json"})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			writeResp(w, http.StatusRequestEntityTooLarge, response{ErrCode: CodeMalformed, ErrMsg: fmt.Sprintf("body larger than %d bytes", MaxBody)})
+			return
+		}
+		writeResp(w, http.StatusOK, h(r.Context(), r.Header.Get("Origin"), body))
+	}
+}
+
+// checkLoginData is the jsdata of check-login.
+type checkLoginData struct {
+	AppID       string `json:"appid"`
+	Scope       string `json:"scope"`
+	RedirectURI string `json:"redirect_uri"`
+	State       string `json:"state"`
+}
+
+// authorizeData is the jsdata of authorize.
+type authorizeData struct {
+	Data          string `json:"data"` // JSON string {"x":…,"y":…}: the click, for placing the dialog
+	AppID         string `json:"appid"`
+	Scope         string `json:"scope"`
+	RedirectURI   string `json:"redirect_uri"`
+	State         string `json:"state"`
+	AuthorizeUUID string `json:"authorize_uuid"`
+}
+
+func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) response {
+	var d checkLoginData
+	if r, ok := decode(body, apiCheckLogin, &d); !ok {
+		return r
+	}
+	if err := validate(d.AppID, d.Scope, d.RedirectURI, d.State); err != nil {
+		return response{APIName: apiCheckLogin, ErrCode: CodeMalformed, ErrMsg: err.Error()}
+	}
+	if !s.checkLim.Allow() {
+		return response{APIName: apiCheckLogin, ErrCode: CodeRateLimited, ErrMsg: "too many requests"}
+	}
+	if s.gate.Closed() {
+		return response{APIName: apiCheckLogin, ErrCode: CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
+	}
+	p, _, code, msg := s.identify(ctx, d.AppID)
+	if code != CodeOK {
+		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
+	}
+	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin})
+	return response{APIName: apiCheckLogin, JSData: map[string]string{"nickname": p.Nickname, "headimgurl": p.HeadImgURL, "authorize_uuid": id}}
+}
+
+// identify fetches the signed-in profile and the app, mapping failures to
+// errcodes.
+func (s *Server) identify(ctx context.Context, appID string) (idp.Profile, idp.App, int, string) {
+	p, err := s.id.Me(ctx)
+	if err != nil {
+		code, msg := s.codeFor(err)
+		return p, idp.App{}, code, msg
+	}
+	app, err := s.id.App(ctx, appID)
+	if err != nil {
+		code, msg := s.codeFor(err)
+		return p, app, code, msg
+	}
+	if !app.FastLogin {
+		return p, app, CodeQROnly, "this app allows QR login only"
+	}
+	return p, app, CodeOK, ""
+}
+
+func (s *Server) codeFor(err error) (int, string) {
+	var re *idp.RefusedError
+	switch {
+	case errors.Is(err, idp.ErrSignedOut):
+		return CodeSignedOut, "this desktop is not signed in"
+	case errors.As(err, &re):
+		if re.Code == CodeQROnly {
+			return CodeQROnly, re.Msg
+		}
+		return CodeRefused, re.Msg
+	default:
+		s.cfg.Logger.Warn("backend", "err", err)
+		return CodeUnreachable, "the identity service cannot be reached"
+	}
+}
+
+func (s *Server) authorize(ctx context.Context, origin string, body []byte) response {
+	reply := func(code int, msg string) response {
+		return response{APIName: apiAuthorizeReply, ErrCode: code, ErrMsg: msg}
+	}
+	var d authorizeData
+	if r, ok := decode(body, apiAuthorize, &d); !ok {
+		r.APIName = apiAuthorizeReply
+		return r
+	}
+	if err := validate(d.AppID, d.Scope, d.RedirectURI, d.State); err != nil {
+		return reply(CodeMalformed, err.Error())
+	}
+	click, err := parseClick(d.Data)
+	if err != nil {
+		return reply(CodeMalformed, err.Error())
+	}
+	if !s.authLim.Allow() {
+		return reply(CodeRateLimited, "too many requests")
+	}
+	if s.gate.Closed() {
+		return reply(CodeLocked, "scan-free login is paused or the screen is locked")
+	}
+	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin}) {
+		return reply(CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
+	}
+	p, app, code, msg := s.identify(ctx, d.AppID)
+	if code != CodeOK {
+		return reply(code, msg)
+	}
+	redirect, _ := url.Parse(d.RedirectURI)
+	dec, err := s.ask.Ask(ctx, broker.Request{AppID: app.AppID, AppName: app.Name, AppIcon: app.Icon, Origin: origin,
+		RedirectHost: redirect.Host, Scope: d.Scope, Account: p.Nickname, Click: click})
+	switch {
+	case errors.Is(err, broker.ErrBusy):
+		return reply(CodeBusy, "another confirmation is pending")
+	case errors.Is(err, broker.ErrCooldown):
+		return reply(CodeRateLimited, "denied moments ago; try again later")
+	case err != nil:
+		return reply(CodeUnreachable, err.Error())
+	}
+	switch dec {
+	case broker.Allow:
+	case broker.Deny:
+		return reply(CodeDenied, "the user denied the sign-in")
+	default:
+		return reply(CodeTimeout, "the confirmation timed out")
+	}
+	url, err := s.id.Authorize(ctx, idp.AuthorizeRequest{AppID: d.AppID, Scope: d.Scope, RedirectURI: d.RedirectURI, State: d.State, Origin: origin})
+	if err != nil {
+		code, msg := s.codeFor(err)
+		return reply(code, msg)
+	}
+	if s.cfg.OnSignIn != nil {
+		s.cfg.OnSignIn(SignIn{AppID: app.AppID, AppName: app.Name, Origin: origin, Account: p.Nickname, At: time.Now()})
+	}
+	return response{APIName: apiAuthorizeReply, JSData: map[string]string{"redirect_url": url}}
+}
+
+// decode strictly parses an envelope whose apiname must be want.
+func decode(body []byte, want string, jsdata any) (response, bool) {
+	var env struct {
+		APIName string          `json:"apiname"`
+		JSData  json.RawMessage `json:"jsdata"`
+	}
+	if err := strictUnmarshal(body, &env); err != nil {
+		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: err.Error()}, false
+	}
+	if env.APIName != want {
+		return response{APIName: want, ErrCode: CodeInvalidAPI, ErrMsg: "invalid apiname"}, false
+	}
+	if err := strictUnmarshal(env.JSData, jsdata); err != nil {
+		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: "jsdata: " + err.Error()}, false
+	}
+	return response{}, true
+}
+
+func strictUnmarshal(b []byte, v any) error {
+	if len(b) == 0 {
+		return errors.New("malformed JSON: empty")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("malformed JSON: data after the object")
+	}
+	return nil
+}
+
+// validate checks the fields every request carries; the backend checks
+// them against the app's registration.
+func validate(appID, scope, redirectURI, state string) error {
+	switch {
+	case appID == "" || len(appID) > 64:
+		return errors.New("appid missing or too long")
+	case scope == "" || len(scope) > 128:
+		return errors.New("scope missing or too long")
+	case len(state) > 128:
+		return errors.New("state longer than 128 bytes")
+	case len(redirectURI) > 2048:
+		return errors.New("redirect_uri too long")
+	}
+	u, err := url.Parse(redirectURI)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("redirect_uri is not an absolute http(s) URL")
+	}
+	return nil
+}
+
+// parseClick reads the optional click position.
+func parseClick(data string) (*broker.Point, error) {
+	if data == "" {
+		return nil, nil
+	}
+	var p broker.Point
+	if err := strictUnmarshal([]byte(data), &p); err != nil {
+		return nil, fmt.Errorf("data: %v", err)
+	}
+	if p.X < 0 || p.Y < 0 || p.X > 1e5 || p.Y > 1e5 {
+		return nil, errors.New("data: click position out of range")
+	}
+	return &p, nil
+}

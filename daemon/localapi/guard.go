@@ -1,0 +1,107 @@
+// Package localapi is the daemon's browser-facing HTTPS API on the
+// loopback domain: check-login and authorize, in the wire format of the
+// seeds, behind the checks of DESIGN.md's security model. Requests whose
+// SNI, Host or Origin is not allowed get 403 with an empty body and no CORS
+// headers, before anything else is looked at, so a refusal says nothing
+// about the daemon or whether anyone is signed in.
+package localapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// AllowedHost reports whether a request's Host header names this daemon:
+// exactly <domain>:<port>, localhost:<port>, 127.0.0.1:<port> or
+// [::1]:<port>. Anything else may be a DNS-rebinding page.
+func AllowedHost(host, domain string, port int) bool {
+	p := ":" + strconv.Itoa(port)
+	for _, h := range []string{domain + p, "localhost" + p, "127.0.0.1" + p, "[::1]" + p} {
+		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedSNI reports whether a TLS server name is acceptable: the domain,
+// or none (a client that dialled an IP address).
+func AllowedSNI(serverName, domain string) bool {
+	return serverName == "" || strings.EqualFold(serverName, domain)
+}
+
+// AllowedOrigin reports whether origin is exactly one of trusted, which
+// hold normalized origins (see NormalizeOrigin). "null" and "" never are.
+func AllowedOrigin(origin string, trusted []string) bool {
+	if origin == "" || origin == "null" {
+		return false
+	}
+	for _, t := range trusted {
+		if origin == t {
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeOrigin turns a configured origin into the form browsers send:
+// lowercase scheme and host, no default port, no path.
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return "", fmt.Errorf("trusted origin %q: want scheme://host[:port], e.g. https://login.example.com", s)
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
+// refuse answers 403 with an empty body and no CORS headers.
+func refuse(w http.ResponseWriter) {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusForbidden)
+}
+
+// guard admits only requests over TLS with an allowed SNI, Host and Origin,
+// answers CORS preflights for those, and sets CORS headers on the rest.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if r.TLS == nil || !AllowedSNI(r.TLS.ServerName, s.cfg.Domain) || !AllowedHost(r.Host, s.cfg.Domain, s.port()) ||
+			len(r.Header.Values("Origin")) != 1 || !AllowedOrigin(origin, s.cfg.TrustedOrigins) {
+			refuse(w)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if r.Method == http.MethodOptions {
+			if r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
+				refuse(w)
+				return
+			}
+			h.Set("Access-Control-Allow-Methods", "POST")
+			h.Set("Access-Control-Allow-Headers", "Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+				h.Set("Access-Control-Allow-Private-Network", "true")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

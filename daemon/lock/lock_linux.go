@@ -1,0 +1,144 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// screensavers are the session-bus services that announce locking with an
+// ActiveChanged(bool) signal.
+var screensavers = []struct{ name, path string }{
+	{"org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver"},
+	{"org.gnome.ScreenSaver", "/org/gnome/ScreenSaver"},
+}
+
+// watch subscribes to logind's LockedHint on the system bus and to the
+// screensavers' ActiveChanged on the session bus. It returns an error only
+// when neither bus can be used; the subscriptions end with ctx.
+func watch(ctx context.Context, report func(source string, locked bool)) error {
+	var problems []string
+	ok := false
+	if err := watchScreensavers(ctx, report); err != nil {
+		problems = append(problems, "session bus: "+err.Error())
+	} else {
+		ok = true
+	}
+	if err := watchLogind(ctx, report); err != nil {
+		problems = append(problems, "logind: "+err.Error())
+	} else {
+		ok = true
+	}
+	if !ok {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func watchScreensavers(ctx context.Context, report func(string, bool)) error {
+	conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	for _, s := range screensavers {
+		if err := conn.AddMatchSignal(dbus.WithMatchInterface(s.name), dbus.WithMatchMember("ActiveChanged")); err != nil {
+			conn.Close()
+			return err
+		}
+	}
+	ch := make(chan *dbus.Signal, 16)
+	conn.Signal(ch)
+	// The signal subscription is in place; now read the current state, so
+	// no change can fall between the two.
+	for _, s := range screensavers {
+		var active bool
+		if err := conn.Object(s.name, dbus.ObjectPath(s.path)).CallWithContext(ctx, s.name+".GetActive", 0).Store(&active); err == nil {
+			report(s.name, active)
+		}
+	}
+	go func() {
+		defer conn.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig, ok := <-ch:
+				if !ok {
+					return
+				}
+				source, ok := strings.CutSuffix(sig.Name, ".ActiveChanged")
+				if !ok || len(sig.Body) != 1 {
+					continue
+				}
+				if active, ok := sig.Body[0].(bool); ok {
+					report(source, active)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func watchLogind(ctx context.Context, report func(string, bool)) error {
+	conn, err := dbus.ConnectSystemBus(dbus.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	mgr := conn.Object("org.freedesktop.login1", "/org/freedesktop/login1")
+	var path dbus.ObjectPath
+	err = mgr.CallWithContext(ctx, "org.freedesktop.login1.Manager.GetSessionByPID", 0, uint32(os.Getpid())).Store(&path)
+	if err != nil {
+		if id := os.Getenv("XDG_SESSION_ID"); id != "" {
+			err = mgr.CallWithContext(ctx, "org.freedesktop.login1.Manager.GetSession", 0, id).Store(&path)
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("no login session: %w", err)
+	}
+	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(path), dbus.WithMatchInterface("org.freedesktop.DBus.Properties"),
+		dbus.WithMatchMember("PropertiesChanged")); err != nil {
+		conn.Close()
+		return err
+	}
+	ch := make(chan *dbus.Signal, 16)
+	conn.Signal(ch)
+	v, err := conn.Object("org.freedesktop.login1", path).GetProperty("org.freedesktop.login1.Session.LockedHint")
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("read LockedHint: %w", err)
+	}
+	if locked, ok := v.Value().(bool); ok {
+		report("logind", locked)
+	}
+	go func() {
+		defer conn.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig, ok := <-ch:
+				if !ok {
+					return
+				}
+				if len(sig.Body) < 2 {
+					continue
+				}
+				changed, ok := sig.Body[1].(map[string]dbus.Variant)
+				if !ok {
+					continue
+				}
+				if v, ok := changed["LockedHint"]; ok {
+					if locked, ok := v.Value().(bool); ok {
+						report("logind", locked)
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}

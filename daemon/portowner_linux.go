@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// portOwner finds the process listening on TCP port p through /proc: the
+// socket's inode in /proc/net/tcp{,6}, then the process holding that inode.
+// It returns 0 when it cannot tell (e.g. another user's process).
+func portOwner(p int) (int, string) {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		file, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(file)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, ok := strings.Cut(fields[1], ":")
+			if n, err := strconv.ParseInt(hexPort, 16, 32); ok && err == nil && int(n) == p {
+				inodes[fields[9]] = true
+			}
+		}
+		file.Close()
+	}
+	if len(inodes) == 0 {
+		return 0, ""
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range procs {
+		link, err := os.Readlink(fd)
+		if err != nil || !strings.HasPrefix(link, "socket:[") {
+			continue
+		}
+		if inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] {
+			pidStr := strings.Split(fd, "/")[2]
+			pid, _ := strconv.Atoi(pidStr)
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			return pid, strings.TrimSpace(string(comm))
+		}
+	}
+	return 0, ""
+}

@@ -1,0 +1,171 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/gen2brain/beeep"
+
+	"github.com/scanfree/scanfree/daemon/broker"
+	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/daemon/idp"
+)
+
+// Status reports the daemon's state; it asks the backend nothing.
+func (d *Daemon) Status() control.Status {
+	lockState, lockDetail := d.lock.State()
+	d.mu.Lock()
+	st := control.Status{
+		Paused:      d.paused,
+		PausedUntil: d.pausedUntil,
+		Lock:        string(lockState),
+		LockDetail:  lockDetail,
+		Backend:     d.cfg.BackendURL,
+		Domain:      d.cfg.Domain,
+		Port:        d.port,
+		Listen:      append([]string{}, d.listen...),
+		StateDir:    d.cfg.StateDir,
+		Recent:      append([]control.SignIn{}, d.recent...),
+	}
+	if d.login != nil {
+		l := *d.login
+		st.Login = &l
+	}
+	d.mu.Unlock()
+	st.SignedIn = d.idp.SignedIn()
+	if p, ok := d.idp.Cached(); ok && st.SignedIn {
+		st.Account = &control.Account{Username: p.Username, Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, DeviceName: p.DeviceName}
+	}
+	st.Ready = st.SignedIn && !st.Paused && lockState != "locked"
+	if leaf := d.certs.Leaf(); leaf != nil {
+		st.CertExpires = leaf.NotAfter
+	}
+	st.Pending = []control.Request{}
+	for _, r := range d.broker.Pending() {
+		st.Pending = append(st.Pending, toControl(r))
+	}
+	return st
+}
+
+func toControl(r broker.Request) control.Request {
+	return control.Request{ID: r.ID, AppID: r.AppID, AppName: r.AppName, AppIcon: r.AppIcon, Origin: r.Origin,
+		RedirectHost: r.RedirectHost, Scope: r.Scope, Account: r.Account, Created: r.Created, Expires: r.Expires}
+}
+
+// refreshProfile loads the profile so status can name the account.
+func (d *Daemon) refreshProfile(ctx context.Context) {
+	if d.idp.SignedIn() {
+		if _, err := d.idp.Me(ctx); err != nil && !errors.Is(err, idp.ErrSignedOut) {
+			d.log.Debug("profile", "err", err)
+		}
+	}
+}
+
+// Pause sends pages to QR for dur, or until Resume when dur is 0.
+func (d *Daemon) Pause(dur time.Duration) {
+	d.mu.Lock()
+	d.paused = true
+	d.pausedUntil = time.Time{}
+	if d.pauseTimer != nil {
+		d.pauseTimer.Stop()
+		d.pauseTimer = nil
+	}
+	if dur > 0 {
+		d.pausedUntil = time.Now().Add(dur)
+		d.pauseTimer = time.AfterFunc(dur, d.Resume)
+	}
+	d.mu.Unlock()
+	d.log.Info("paused", "for", dur)
+	d.changed()
+}
+
+// Resume ends a pause.
+func (d *Daemon) Resume() {
+	d.mu.Lock()
+	d.paused = false
+	d.pausedUntil = time.Time{}
+	if d.pauseTimer != nil {
+		d.pauseTimer.Stop()
+		d.pauseTimer = nil
+	}
+	d.mu.Unlock()
+	d.log.Info("resumed")
+	d.changed()
+}
+
+// ErrAlreadySignedIn refuses a second enrollment.
+var ErrAlreadySignedIn = errors.New("already signed in; run `scanfreed logout` first")
+
+// StartLogin begins device enrollment and finishes it in the background.
+func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
+	if d.idp.SignedIn() {
+		return control.Login{}, ErrAlreadySignedIn
+	}
+	d.mu.Lock()
+	if d.login != nil && d.login.InProgress && time.Now().Before(d.login.ExpiresAt) {
+		l := *d.login
+		d.mu.Unlock()
+		return l, nil
+	}
+	runCtx := d.ctx
+	d.mu.Unlock()
+	host, _ := os.Hostname()
+	da, err := d.idp.StartEnrollment(ctx, host, runtime.GOOS)
+	if err != nil {
+		return control.Login{}, err
+	}
+	l := control.Login{InProgress: true, UserCode: da.UserCode, VerificationURI: da.VerificationURI,
+		VerificationURIComplete: da.VerificationURIComplete, ExpiresAt: time.Now().Add(time.Duration(da.ExpiresIn) * time.Second)}
+	d.mu.Lock()
+	d.login = &l
+	d.mu.Unlock()
+	d.changed()
+	go func() {
+		err := d.idp.WaitEnrollment(runCtx, da)
+		d.mu.Lock()
+		d.login = &control.Login{}
+		if err != nil {
+			d.login.Error = err.Error()
+		}
+		d.mu.Unlock()
+		if err == nil {
+			d.refreshProfile(runCtx)
+			name := "your account"
+			if p, ok := d.idp.Cached(); ok {
+				name = p.Nickname
+			}
+			d.notify("scanfree is ready", "This desktop is signed in as "+name+".")
+		} else {
+			d.log.Warn("sign-in did not finish", "err", err)
+		}
+		d.changed()
+	}()
+	return l, nil
+}
+
+// Logout signs the desktop out at the backend and forgets the credential.
+func (d *Daemon) Logout(ctx context.Context) error {
+	err := d.idp.Logout(ctx)
+	d.changed()
+	if err != nil {
+		return fmt.Errorf("the credential is forgotten, but the backend was not told (%v); revoke the device on your account page", err)
+	}
+	return nil
+}
+
+// desktopNotify shows a desktop notification; a missing notification
+// service is logged, not fatal.
+func (d *Daemon) desktopNotify(title, msg string) {
+	if d.cfg.NoNotify {
+		return
+	}
+	go func() {
+		if err := beeep.Notify(title, msg, ""); err != nil {
+			d.log.Debug("desktop notification not shown", "err", err)
+		}
+	}()
+}
