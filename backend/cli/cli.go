@@ -64,7 +64,7 @@ func (a *app) open(ctx context.Context) (*sqlite.Store, error) {
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, publicURL, logLevel string
-	var codeTTL time.Duration
+	var codeTTL, deviceInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -81,7 +81,7 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, Logger: log})
+			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval, Logger: log})
 			if err != nil {
 				return fmt.Errorf("%w (set --public-url)", err)
 			}
@@ -95,6 +95,7 @@ func (a *app) serveCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env SCANFREE_SERVER_ADDR)")
 	cmd.Flags().StringVar(&publicURL, "public-url", env("PUBLIC_URL", "http://idp.localhost:8080"), "origin users reach the server at (env SCANFREE_SERVER_PUBLIC_URL)")
 	cmd.Flags().DurationVar(&codeTTL, "code-ttl", ttl, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
+	cmd.Flags().DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrollment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
 	cmd.Flags().StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	return cmd
 }

@@ -83,7 +83,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		VerificationURI:         verify,
 		VerificationURIComplete: verify + "?user_code=" + secret.FormatUserCode(da.UserCode),
 		ExpiresIn:               int(s.cfg.DeviceCodeTTL.Seconds()),
-		Interval:                int(s.cfg.DeviceInterval.Seconds()),
+		Interval:                max(1, int(s.cfg.DeviceInterval.Seconds())), // whole seconds on the wire
 	})
 }
 

@@ -227,6 +227,16 @@ func (c *Client) Me(ctx context.Context) (Profile, error) {
 	return p, nil
 }
 
+// Fresh returns the signed-in profile from the backend, bypassing the
+// cache: authorize uses it so that a revoked device or an unreachable
+// backend is found before the user is asked anything.
+func (c *Client) Fresh(ctx context.Context) (Profile, error) {
+	c.mu.Lock()
+	c.profile = nil
+	c.mu.Unlock()
+	return c.Me(ctx)
+}
+
 // Cached returns the cached profile, if any, without I/O.
 func (c *Client) Cached() (Profile, bool) {
 	c.mu.Lock()

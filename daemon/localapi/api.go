@@ -44,7 +44,8 @@ const MaxBody = 16 << 10
 
 // Identity is what the API needs of the backend client.
 type Identity interface {
-	Me(ctx context.Context) (idp.Profile, error)
+	Me(ctx context.Context) (idp.Profile, error)    // may answer from a short cache
+	Fresh(ctx context.Context) (idp.Profile, error) // asks the backend
 	App(ctx context.Context, appID string) (idp.App, error)
 	Authorize(ctx context.Context, r idp.AuthorizeRequest) (string, error)
 }
@@ -198,7 +199,7 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	if s.gate.Closed() {
 		return response{APIName: apiCheckLogin, ErrCode: CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
 	}
-	p, _, code, msg := s.identify(ctx, d.AppID)
+	p, _, code, msg := s.identify(ctx, d.AppID, false)
 	if code != CodeOK {
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
@@ -206,10 +207,14 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	return response{APIName: apiCheckLogin, JSData: map[string]string{"nickname": p.Nickname, "headimgurl": p.HeadImgURL, "authorize_uuid": id}}
 }
 
-// identify fetches the signed-in profile and the app, mapping failures to
-// errcodes.
-func (s *Server) identify(ctx context.Context, appID string) (idp.Profile, idp.App, int, string) {
-	p, err := s.id.Me(ctx)
+// identify fetches the signed-in profile (from the backend itself when
+// fresh) and the app, mapping failures to errcodes.
+func (s *Server) identify(ctx context.Context, appID string, fresh bool) (idp.Profile, idp.App, int, string) {
+	me := s.id.Me
+	if fresh {
+		me = s.id.Fresh
+	}
+	p, err := me(ctx)
 	if err != nil {
 		code, msg := s.codeFor(err)
 		return p, idp.App{}, code, msg
@@ -266,7 +271,7 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin}) {
 		return reply(CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
 	}
-	p, app, code, msg := s.identify(ctx, d.AppID)
+	p, app, code, msg := s.identify(ctx, d.AppID, true)
 	if code != CodeOK {
 		return reply(code, msg)
 	}

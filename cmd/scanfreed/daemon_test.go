@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+// authorizeAsync sends authorize in the background.
+func authorizeAsync(d *e2e.Daemon, b *e2e.Backend, uuid string) <-chan e2e.Response {
+	ch := make(chan e2e.Response, 1)
+	go func() { ch <- d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, uuid)) }()
+	return ch
+}
+
+// TestSeedsFlow runs the seeds' two requests (host changed) against the
+// real daemon and backend, approves through the control API, and exchanges
+// the code for a token and userinfo.
+func TestSeedsFlow(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "alice")
+
+	cl := d.CheckLogin(b)
+	if cl.Status != 200 || cl.ErrCode != 0 || cl.APIName != "qrconnectchecklogin" || cl.JSData.Nickname != "Alice" ||
+		cl.JSData.HeadImgURL != "https://avatar.example/alice.png" || len(cl.JSData.AuthorizeUUID) != 16 {
+		t.Fatalf("check-login: %d %s", cl.Status, cl.Body)
+	}
+	if cl.Header.Get("Access-Control-Allow-Origin") != d.Origin || !strings.Contains(cl.Header.Get("Vary"), "Origin") ||
+		cl.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("CORS headers: %v", cl.Header)
+	}
+	res := authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
+	p := d.AwaitPending()
+	if p.AppName != "Demo Shop" || p.Origin != d.Origin || p.RedirectHost != "shop.localhost:8081" || p.Scope != "snsapi_login" || p.Account != "Alice" {
+		t.Fatalf("pending request: %+v", p)
+	}
+	if out, err := d.Scanfreed("approve", p.ID); err != nil || !strings.Contains(out, "approved") {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	az := <-res
+	if az.ErrCode != 0 || az.APIName != "qrconnectfastauthorizeconfirm" ||
+		!strings.HasPrefix(az.JSData.RedirectURL, e2e.RedirectURI+"?code=") || !strings.HasSuffix(az.JSData.RedirectURL, "&state=9ec633939ab2fd6f441a29542a51e8f3") {
+		t.Fatalf("authorize: %s", az.Body)
+	}
+	if nick, err := b.Exchange(az.JSData.RedirectURL); err != nil || nick != "Alice" {
+		t.Fatalf("exchange: %q %v", nick, err)
+	}
+	recent, _ := d.Control.Recent(context.Background())
+	if len(recent) != 1 || recent[0].AppName != "Demo Shop" {
+		t.Fatalf("recent sign-ins: %+v", recent)
+	}
+
+	// Deny: 10050, and the origin cools down.
+	cl = d.CheckLogin(b)
+	res = authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
+	d.Scanfreed("deny", d.AwaitPending().ID)
+	if az := <-res; az.ErrCode != 10050 {
+		t.Fatalf("denied authorize: %s", az.Body)
+	}
+	cl = d.CheckLogin(b)
+	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10066 {
+		t.Fatalf("authorize right after a deny: %s, want 10066", az.Body)
+	}
+}
+
+func TestPauseAndTimeout(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog", "--confirm-timeout", "1s"}})
+	d.SignIn(b, "alice")
+
+	if _, err := d.Scanfreed("pause"); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.CheckLogin(b); r.ErrCode != 10061 {
+		t.Fatalf("check-login while paused: %s", r.Body)
+	}
+	st, _ := d.Control.Status(context.Background())
+	if !st.Paused || st.Ready {
+		t.Fatalf("status while paused: %+v", st)
+	}
+	d.Scanfreed("resume")
+	cl := d.CheckLogin(b)
+	if cl.ErrCode != 0 {
+		t.Fatalf("check-login after resume: %s", cl.Body)
+	}
+	// Nobody answers: 10046 after confirm_timeout.
+	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10046 {
+		t.Fatalf("unanswered authorize: %s, want 10046", az.Body)
+	}
+	// A timed pause ends by itself.
+	d.Scanfreed("pause", "--for", "300ms")
+	if r := d.CheckLogin(b); r.ErrCode != 10061 {
+		t.Fatalf("check-login in a timed pause: %s", r.Body)
+	}
+	testutil.Eventually(t, 5*time.Second, "the pause to end", func() bool { return d.CheckLogin(b).ErrCode == 0 })
+}
+
+func TestBackendDown(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "alice")
+	cl := d.CheckLogin(b)
+	b.Stop()
+	start := time.Now()
+	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10063 {
+		t.Fatalf("authorize with the backend down: %s", az.Body)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("10063 took %v, want within 2 s", el)
+	}
+	pending, _ := d.Control.Pending(context.Background())
+	if len(pending) != 0 {
+		t.Fatal("a dialog was raised although the backend is down")
+	}
+	// A fresh daemon, signed in, whose backend is down: check-login says 10063.
+	b.Start()
+	d2 := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d2.SignIn(b, "bob")
+	d2.Proc.Cmd.Process.Kill()
+	b.Stop()
+	d3 := e2e.StartDaemonIn(t, b, d2.StateDir, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	start = time.Now()
+	if r := d3.CheckLogin(b); r.ErrCode != 10063 || time.Since(start) > 2*time.Second {
+		t.Fatalf("check-login with the backend down: %s after %v", r.Body, time.Since(start))
+	}
+	b.Start()
+	testutil.Eventually(t, 10*time.Second, "check-login to recover", func() bool { return d3.CheckLogin(b).ErrCode == 0 })
+}
+
+func TestDeviceRevoked(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "alice")
+	st, _ := d.Control.Status(context.Background())
+	var id string
+	for _, line := range strings.Split(b.CLI("", "device", "list"), "\n") {
+		if strings.Contains(line, "alice") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	b.CLI("", "device", "revoke", id)
+	cl := d.CheckLogin(b) // may come from the profile cache
+	if cl.ErrCode == 0 {
+		if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10060 {
+			t.Fatalf("authorize after revocation: %s", az.Body)
+		}
+	} else if cl.ErrCode != 10060 {
+		t.Fatalf("check-login after revocation: %s", cl.Body)
+	}
+	st, _ = d.Control.Status(context.Background())
+	if st.SignedIn || st.Ready {
+		t.Fatalf("status after revocation: %+v", st)
+	}
+	if r := d.CheckLogin(b); r.ErrCode != 10060 {
+		t.Fatalf("check-login once signed out: %s", r.Body)
+	}
+	// Signing in again works.
+	d.SignIn(b, "alice")
+	if r := d.CheckLogin(b); r.ErrCode != 0 {
+		t.Fatalf("after signing in again: %s", r.Body)
+	}
+}

@@ -1,0 +1,312 @@
+// Package e2e starts the real scanfree processes for end-to-end tests: a
+// scanfree-server on a fresh SQLite file with an app and a user, and
+// scanfreed daemons with their own state dirs, talking real TLS and HTTP
+// on loopback.
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/certs"
+	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+// RedirectURI is the demo app's registered redirect URI.
+const RedirectURI = "http://shop.localhost:8081/callback"
+
+// Backend is a running scanfree-server.
+type Backend struct {
+	t         testing.TB
+	Bin       string
+	DB        string
+	Addr      string // 127.0.0.1:port
+	URL       string // http://127.0.0.1:port
+	PublicURL string // http://idp.localhost:port, the origin pages have
+	Proc      *testutil.Proc
+	App       struct{ AppID, Secret string }
+}
+
+// StartBackend starts a backend on a fresh database with the app "Demo
+// Shop" and the users alice and bob (password "<name>-password").
+func StartBackend(t testing.TB) *Backend {
+	t.Helper()
+	b := &Backend{t: t, Bin: testutil.Build(t, "./cmd/scanfree-server"), DB: filepath.Join(t.TempDir(), "scanfree.db")}
+	port := testutil.FreePort(t)
+	b.Addr = "127.0.0.1:" + strconv.Itoa(port)
+	b.URL = "http://" + b.Addr
+	b.PublicURL = "http://idp.localhost:" + strconv.Itoa(port)
+	json.Unmarshal([]byte(b.CLI("", "app", "create", "--name", "Demo Shop", "--redirect-uri", RedirectURI, "--json")), &b.App)
+	for _, u := range []string{"alice", "bob"} {
+		b.CLI(u+"-password\n", "user", "create", "--username", u, "--nickname", strings.ToUpper(u[:1])+u[1:],
+			"--avatar", "https://avatar.example/"+u+".png", "--password-stdin")
+	}
+	b.Start()
+	return b
+}
+
+// Start (re)starts the server process on the same address and database.
+func (b *Backend) Start() {
+	b.t.Helper()
+	b.Proc = testutil.Start(b.t, nil, b.Bin, "serve", "--db", b.DB, "--addr", b.Addr, "--public-url", b.PublicURL,
+		"--device-interval", "200ms", "--log-level", "warn")
+	testutil.WaitHTTP(b.t, b.URL+"/healthz", 15*time.Second)
+}
+
+// Stop stops the server with SIGTERM and waits for it.
+func (b *Backend) Stop() {
+	b.t.Helper()
+	b.Proc.Cmd.Process.Signal(syscall.SIGTERM)
+	b.Proc.Wait(b.t, 15*time.Second)
+}
+
+// CLI runs an admin command on the backend's database.
+func (b *Backend) CLI(stdin string, args ...string) string {
+	b.t.Helper()
+	out, errOut, err := testutil.Run(context.Background(), nil, stdin, b.Bin, append(args, "--db", b.DB)...)
+	if err != nil {
+		b.t.Fatalf("scanfree-server %v: %v\n%s", args, err, errOut)
+	}
+	return out
+}
+
+// Daemon is a running scanfreed.
+type Daemon struct {
+	t        testing.TB
+	Bin      string
+	StateDir string
+	Port     int
+	Origin   string // the trusted origin (the backend's public origin)
+	Env      []string
+	Proc     *testutil.Proc
+	Control  *control.Client
+	Roots    *x509.CertPool
+}
+
+// DaemonOptions tune StartDaemon.
+type DaemonOptions struct {
+	Args []string // extra flags for `scanfreed run`
+	Env  []string // extra environment, e.g. DISPLAY
+}
+
+// StartDaemon starts scanfreed against b with a fresh state dir.
+func StartDaemon(t testing.TB, b *Backend, opts DaemonOptions) *Daemon {
+	t.Helper()
+	return StartDaemonIn(t, b, filepath.Join(shortTemp(t), "st"), opts)
+}
+
+// StartDaemonIn starts scanfreed against b with state dir dir, e.g. one a
+// previous daemon left.
+func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Daemon {
+	t.Helper()
+	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir,
+		Port: testutil.FreePort(t), Origin: b.PublicURL, Env: opts.Env}
+	args := append([]string{"run", "--state-dir", d.StateDir, "--backend", b.URL, "--trusted-origin", b.PublicURL,
+		"--port", strconv.Itoa(d.Port), "--no-notify", "--log-level", "debug"}, opts.Args...)
+	d.Proc = testutil.Start(t, opts.Env, d.Bin, args...)
+	d.Control = control.NewClient(filepath.Join(d.StateDir, "control.sock"))
+	testutil.Eventually(t, 15*time.Second, "scanfreed to serve", func() bool {
+		st, err := d.Control.Status(context.Background())
+		return err == nil && st.Port != 0
+	})
+	st, _ := d.Control.Status(context.Background())
+	d.Port = st.Port
+	ca, err := certs.LoadCA(d.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Roots = x509.NewCertPool()
+	d.Roots.AddCert(ca.Cert)
+	return d
+}
+
+// shortTemp returns a temporary directory with a short path: Unix socket
+// paths are limited to about 100 bytes and test names are long.
+func shortTemp(t testing.TB) string {
+	d, err := os.MkdirTemp("", "sf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// Scanfreed runs a scanfreed command against this daemon.
+func (d *Daemon) Scanfreed(args ...string) (string, error) {
+	out, errOut, err := testutil.Run(context.Background(), d.Env, "", d.Bin, append(args, "--state-dir", d.StateDir)...)
+	if err != nil {
+		return out, fmt.Errorf("%v: %s", err, errOut)
+	}
+	return out, nil
+}
+
+// SignIn enrols the daemon as username through the device flow, approved
+// with `scanfree-server device approve`.
+func (d *Daemon) SignIn(b *Backend, username string) {
+	d.t.Helper()
+	out, err := d.Scanfreed("login", "--no-wait", "--json")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var l struct {
+		UserCode string `json:"user_code"`
+	}
+	json.Unmarshal([]byte(out), &l)
+	b.CLI("", "device", "approve", "--user", username, "--code", l.UserCode)
+	testutil.Eventually(d.t, 15*time.Second, "the daemon to be signed in", func() bool {
+		st, err := d.Control.Status(context.Background())
+		return err == nil && st.SignedIn && st.Account != nil
+	})
+}
+
+// Client returns an HTTPS client that trusts the daemon's CA and reaches
+// scanfree.localhost on loopback, as a browser would.
+func (d *Daemon) Client(cfg *tls.Config) *http.Client {
+	if cfg == nil {
+		cfg = &tls.Config{RootCAs: d.Roots}
+	}
+	tr := &http.Transport{
+		TLSClientConfig:   cfg,
+		DialContext:       func(ctx context.Context, _, addr string) (net.Conn, error) { return dialLoopback(ctx, addr) },
+		ForceAttemptHTTP2: false,
+	}
+	return &http.Client{Transport: tr, Timeout: 90 * time.Second}
+}
+
+func dialLoopback(ctx context.Context, addr string) (net.Conn, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	var dl net.Dialer
+	return dl.DialContext(ctx, "tcp", "127.0.0.1:"+port)
+}
+
+// URL is the daemon's local API URL for path.
+func (d *Daemon) URL(path string) string {
+	return fmt.Sprintf("https://%s:%d%s", certs.DefaultDomain, d.Port, path)
+}
+
+// Response is a local API answer.
+type Response struct {
+	Status  int
+	Header  http.Header
+	Body    []byte
+	APIName string `json:"apiname"`
+	ErrCode int    `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+	JSData  struct {
+		Nickname      string `json:"nickname"`
+		HeadImgURL    string `json:"headimgurl"`
+		AuthorizeUUID string `json:"authorize_uuid"`
+		RedirectURL   string `json:"redirect_url"`
+	} `json:"jsdata"`
+}
+
+// Do sends a request to the local API with client c (nil: d.Client(nil)).
+func (d *Daemon) Do(c *http.Client, req *http.Request) Response {
+	d.t.Helper()
+	if c == nil {
+		c = d.Client(nil)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		d.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	r := Response{Status: resp.StatusCode, Header: resp.Header}
+	r.Body, _ = io.ReadAll(resp.Body)
+	json.Unmarshal(r.Body, &r)
+	return r
+}
+
+// Post sends a JSON body to path with the trusted origin.
+func (d *Daemon) Post(path, body string) Response {
+	d.t.Helper()
+	req, _ := http.NewRequest("POST", d.URL(path), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", d.Origin)
+	return d.Do(nil, req)
+}
+
+// CheckLoginBody is the seeds' check-login request for appid.
+func CheckLoginBody(appid string) string {
+	return `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"` + appid + `","scope":"snsapi_login","redirect_uri":"` + RedirectURI +
+		`","state":"9ec633939ab2fd6f441a29542a51e8f3"}}`
+}
+
+// AuthorizeBody is the seeds' authorize request for appid and uuid.
+func AuthorizeBody(appid, uuid string) string {
+	return `{"apiname":"qrconnectfastauthorize","jsdata":{"data":"{\"x\":576,\"y\":391.5}","appid":"` + appid +
+		`","scope":"snsapi_login","redirect_uri":"` + RedirectURI + `","state":"9ec633939ab2fd6f441a29542a51e8f3","authorize_uuid":"` + uuid + `"}}`
+}
+
+// CheckLogin runs check-login for the backend's app.
+func (d *Daemon) CheckLogin(b *Backend) Response {
+	d.t.Helper()
+	return d.Post("/api/check-login", CheckLoginBody(b.App.AppID))
+}
+
+// AwaitPending waits for the one pending confirmation and returns it.
+func (d *Daemon) AwaitPending() control.Request {
+	d.t.Helper()
+	var got control.Request
+	testutil.Eventually(d.t, 15*time.Second, "a pending confirmation", func() bool {
+		p, err := d.Control.Pending(context.Background())
+		if err == nil && len(p) == 1 {
+			got = p[0]
+			return true
+		}
+		return false
+	})
+	return got
+}
+
+// Exchange trades a redirect URL's code for a token and reads userinfo;
+// it returns the nickname.
+func (b *Backend) Exchange(redirectURL string) (string, error) {
+	u, err := url.Parse(redirectURL)
+	if err != nil {
+		return "", err
+	}
+	code := u.Query().Get("code")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		OpenID      string `json:"openid"`
+		ErrCode     int    `json:"errcode"`
+	}
+	if err := getJSON(b.URL+"/sns/oauth2/access_token?appid="+b.App.AppID+"&secret="+b.App.Secret+"&code="+code+"&grant_type=authorization_code", &tok); err != nil {
+		return "", err
+	}
+	if tok.AccessToken == "" {
+		return "", fmt.Errorf("exchange: errcode %d", tok.ErrCode)
+	}
+	var ui struct {
+		Nickname string `json:"nickname"`
+	}
+	if err := getJSON(b.URL+"/sns/userinfo?access_token="+tok.AccessToken+"&openid="+tok.OpenID, &ui); err != nil {
+		return "", err
+	}
+	return ui.Nickname, nil
+}
+
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
