@@ -27,6 +27,8 @@ unit:
 # Each fuzz target briefly; the seeds also run as plain tests in `unit`.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzSNSParams$$' -fuzztime=$(FUZZTIME) ./backend/server
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./daemon/localapi
+	$(GO) test -run='^$$' -fuzz='^FuzzGuard$$' -fuzztime=$(FUZZTIME) ./daemon/localapi
 
 test: lint unit fuzz
 

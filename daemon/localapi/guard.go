@@ -19,18 +19,31 @@ import (
 // [::1]:<port>. Anything else may be a DNS-rebinding page.
 func AllowedHost(host, domain string, port int) bool {
 	p := ":" + strconv.Itoa(port)
+	host = asciiLower(host)
 	for _, h := range []string{domain + p, "localhost" + p, "127.0.0.1" + p, "[::1]" + p} {
-		if strings.EqualFold(host, h) {
+		if host == h {
 			return true
 		}
 	}
 	return false
 }
 
+// asciiLower lowercases ASCII letters only: Unicode case folding would let
+// "ſ" (U+017F) or "K" (U+212A) stand in for ASCII letters of a host name.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
 // AllowedSNI reports whether a TLS server name is acceptable: the domain,
 // or none (a client that dialled an IP address).
 func AllowedSNI(serverName, domain string) bool {
-	return serverName == "" || strings.EqualFold(serverName, domain)
+	return serverName == "" || asciiLower(serverName) == domain
 }
 
 // AllowedOrigin reports whether origin is exactly one of trusted, which
