@@ -4,6 +4,7 @@
 package testutil
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -180,4 +181,69 @@ func Run(ctx context.Context, env []string, stdin string, name string, args ...s
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	return stdout.String(), stderr.String(), err
+}
+
+// StartXvfb starts a virtual X display for the test and returns its
+// DISPLAY value (":N"). Xvfb picks a free display number itself.
+func StartXvfb(t testing.TB) string {
+	t.Helper()
+	NeedTools(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	num := make(chan string, 1)
+	go func() {
+		b := make([]byte, 16)
+		n, _ := r.Read(b)
+		num <- strings.TrimSpace(string(b[:n]))
+	}()
+	select {
+	case n := <-num:
+		if n == "" {
+			t.Fatal("Xvfb did not report a display number")
+		}
+		return ":" + n
+	case <-time.After(15 * time.Second):
+		t.Fatal("Xvfb did not start within 15 s")
+		return ""
+	}
+}
+
+// StartSessionBus starts a private DBus session bus for the test and
+// returns its address (for DBUS_SESSION_BUS_ADDRESS).
+func StartSessionBus(t testing.TB) string {
+	t.Helper()
+	NeedTools(t, "dbus-daemon")
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dbus-daemon: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+	}()
+	select {
+	case a := <-addr:
+		if a == "" {
+			t.Fatal("dbus-daemon printed no address")
+		}
+		return a
+	case <-time.After(15 * time.Second):
+		t.Fatal("dbus-daemon did not start within 15 s")
+		return ""
+	}
 }

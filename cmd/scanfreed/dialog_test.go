@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+// xdo runs xdotool on display with a deadline.
+func xdo(t *testing.T, display string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// dialogWindow waits for the confirmation window and returns its id.
+func dialogWindow(t *testing.T, display string) string {
+	t.Helper()
+	var id string
+	testutil.Eventually(t, 15*time.Second, "the confirmation dialog", func() bool {
+		out, err := xdo(t, display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
+		if err == nil && out != "" {
+			id = strings.Fields(out)[0]
+			return true
+		}
+		return false
+	})
+	return id
+}
+
+// TestNativeDialog shows the real zenity dialog under Xvfb and answers it
+// with the keyboard through xdotool: Return allows, Escape denies, no
+// input times out.
+func TestNativeDialog(t *testing.T) {
+	testutil.NeedTools(t, "zenity", "xdotool")
+	display := testutil.StartXvfb(t)
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "4s"}, Env: []string{"DISPLAY=" + display}})
+	d.SignIn(b, "alice")
+
+	ask := func() (string, <-chan e2e.Response) {
+		cl := d.CheckLogin(b)
+		res := authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
+		return dialogWindow(t, display), res
+	}
+	gone := func(win string) {
+		testutil.Eventually(t, 10*time.Second, "the dialog to close", func() bool {
+			out, _ := xdo(t, display, "search", "--onlyvisible", "--name", "scanfree: sign in")
+			return out == ""
+		})
+	}
+
+	t.Run("shows app and origin; Return allows", func(t *testing.T) {
+		win, res := ask()
+		pid, err := xdo(t, display, "getwindowpid", win)
+		if err != nil {
+			t.Fatalf("getwindowpid: %v", err)
+		}
+		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		shown := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if !strings.Contains(shown, "Sign in to Demo Shop as Alice") || !strings.Contains(shown, "Requested by: "+d.Origin) ||
+			!strings.Contains(shown, "shop.localhost:8081") {
+			t.Fatalf("dialog text lacks app, account or origin: %s", shown)
+		}
+		if p, _ := d.Control.Pending(context.Background()); len(p) != 1 {
+			t.Fatal("the control API does not show the request the dialog asks about")
+		}
+		if _, err := xdo(t, display, "windowfocus", "--sync", win); err != nil {
+			t.Fatalf("windowfocus: %v", err)
+		}
+		xdo(t, display, "key", "Return")
+		r := <-res
+		if r.ErrCode != 0 || r.JSData.RedirectURL == "" {
+			t.Fatalf("Return: %s", r.Body)
+		}
+		gone(win)
+	})
+
+	t.Run("no input times out", func(t *testing.T) {
+		win, res := ask()
+		start := time.Now()
+		r := <-res
+		if r.ErrCode != 10046 || time.Since(start) < 3*time.Second {
+			t.Fatalf("no input: %s after %v", r.Body, time.Since(start))
+		}
+		gone(win)
+	})
+
+	t.Run("approved elsewhere withdraws the dialog", func(t *testing.T) {
+		win, res := ask()
+		p, _ := d.Control.Pending(context.Background())
+		d.Control.Approve(context.Background(), p[0].ID)
+		if r := <-res; r.ErrCode != 0 {
+			t.Fatalf("control approval: %s", r.Body)
+		}
+		gone(win)
+	})
+
+	t.Run("Escape denies", func(t *testing.T) {
+		win, res := ask()
+		xdo(t, display, "windowfocus", "--sync", win)
+		xdo(t, display, "key", "Escape")
+		if r := <-res; r.ErrCode != 10050 {
+			t.Fatalf("Escape: %s", r.Body)
+		}
+		gone(win)
+	})
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+// screensaver plays org.freedesktop.ScreenSaver on a real session bus.
+type screensaver struct{ active bool }
+
+func (s *screensaver) GetActive() (bool, *dbus.Error) { return s.active, nil }
+
+// TestLockFallback: while the screensaver announces the screen locked (by
+// signal, as GNOME, KDE and others do), pages get 10061.
+func TestLockFallback(t *testing.T) {
+	bus := testutil.StartSessionBus(t)
+	conn, err := dbus.Connect(bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ss := &screensaver{}
+	const name, path = "org.freedesktop.ScreenSaver", dbus.ObjectPath("/org/freedesktop/ScreenSaver")
+	conn.Export(ss, path, name)
+	if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own %s: %v %v", name, reply, err)
+	}
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}, Env: []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}})
+	d.SignIn(b, "alice")
+	lockState := func() string {
+		st, _ := d.Control.Status(context.Background())
+		return st.Lock
+	}
+	testutil.Eventually(t, 10*time.Second, "lock state unlocked", func() bool { return lockState() == "unlocked" })
+	if r := d.CheckLogin(b); r.ErrCode != 0 {
+		t.Fatalf("unlocked: %s", r.Body)
+	}
+
+	events, err := d.Control.Events(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-events // the current status
+	ss.active = true
+	if err := conn.Emit(path, name+".ActiveChanged", true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-events:
+		if e.Status.Lock != "locked" || e.Status.Ready {
+			t.Fatalf("status event after locking: %+v", e.Status)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no status event after the screen locked")
+	}
+	if r := d.CheckLogin(b); r.ErrCode != 10061 {
+		t.Fatalf("locked: %s", r.Body)
+	}
+	ss.active = false
+	conn.Emit(path, name+".ActiveChanged", false)
+	testutil.Eventually(t, 10*time.Second, "check-login after unlocking", func() bool { return d.CheckLogin(b).ErrCode == 0 })
+}
