@@ -1,5 +1,5 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [backend|certs ...]
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [backend|certs|daemon ...]
 package main
 
 import (
@@ -14,19 +14,23 @@ import (
 
 func main() {
 	d := flag.Duration("d", 2*time.Second, "duration of each measured level")
+	idle := flag.Duration("idle", 60*time.Second, "window for the daemon's idle CPU")
 	flag.Parse()
 	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
 		"certs":   func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Certs(ctx, w, d) },
+		"daemon": func(ctx context.Context, w *os.File, d time.Duration) error {
+			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: d, Idle: *idle})
+		},
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend", "certs"}
+		names = []string{"backend", "certs", "daemon"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs, daemon\n", n)
 			os.Exit(2)
 		}
 		if err := run(context.Background(), os.Stdout, *d); err != nil {

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,13 +87,13 @@ type Config struct {
 // Server serves the local API.
 type Server struct {
 	cfg      Config
+	hosts    atomic.Pointer[[]string] // allowed Host values, set with the port
 	id       Identity
 	ask      Asker
 	gate     Gate
 	uuids    *uuidStore
 	checkLim *rate.Limiter
 	authLim  *rate.Limiter
-	portNum  atomic.Int32
 }
 
 // New returns a Server. It does no I/O.
@@ -115,9 +116,10 @@ func New(cfg Config, id Identity, ask Asker, gate Gate) *Server {
 }
 
 // SetPort tells the server which port it listens on, for the Host check.
-func (s *Server) SetPort(p int) { s.portNum.Store(int32(p)) }
-
-func (s *Server) port() int { return int(s.portNum.Load()) }
+func (s *Server) SetPort(p int) {
+	hosts := allowedHosts(s.cfg.Domain, p)
+	s.hosts.Store(&hosts)
+}
 
 // Handler returns the guarded routes.
 func (s *Server) Handler() http.Handler {
@@ -167,6 +169,17 @@ func (s *Server) post(h func(ctx context.Context, origin string, body []byte) re
 	}
 }
 
+// checkLoginReply and authorizeReply are the jsdata of the answers.
+type checkLoginReply struct {
+	Nickname      string `json:"nickname"`
+	HeadImgURL    string `json:"headimgurl"`
+	AuthorizeUUID string `json:"authorize_uuid"`
+}
+
+type authorizeReply struct {
+	RedirectURL string `json:"redirect_url"`
+}
+
 // checkLoginData is the jsdata of check-login.
 type checkLoginData struct {
 	AppID       string `json:"appid"`
@@ -204,7 +217,7 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
 	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin})
-	return response{APIName: apiCheckLogin, JSData: map[string]string{"nickname": p.Nickname, "headimgurl": p.HeadImgURL, "authorize_uuid": id}}
+	return response{APIName: apiCheckLogin, JSData: checkLoginReply{Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, AuthorizeUUID: id}}
 }
 
 // identify fetches the signed-in profile (from the backend itself when
@@ -301,23 +314,25 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if s.cfg.OnSignIn != nil {
 		s.cfg.OnSignIn(SignIn{AppID: app.AppID, AppName: app.Name, Origin: origin, Account: p.Nickname, At: time.Now()})
 	}
-	return response{APIName: apiAuthorizeReply, JSData: map[string]string{"redirect_url": url}}
+	return response{APIName: apiAuthorizeReply, JSData: authorizeReply{RedirectURL: url}}
 }
 
-// decode strictly parses an envelope whose apiname must be want.
-func decode(body []byte, want string, jsdata any) (response, bool) {
+// decode strictly parses, in one pass, an envelope whose apiname must be
+// want and whose jsdata must be exactly T.
+func decode[T any](body []byte, want string, jsdata *T) (response, bool) {
 	var env struct {
-		APIName string          `json:"apiname"`
-		JSData  json.RawMessage `json:"jsdata"`
+		APIName string `json:"apiname"`
+		JSData  *T     `json:"jsdata"`
 	}
+	env.JSData = jsdata
 	if err := strictUnmarshal(body, &env); err != nil {
 		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: err.Error()}, false
 	}
 	if env.APIName != want {
 		return response{APIName: want, ErrCode: CodeInvalidAPI, ErrMsg: "invalid apiname"}, false
 	}
-	if err := strictUnmarshal(env.JSData, jsdata); err != nil {
-		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: "jsdata: " + err.Error()}, false
+	if env.JSData == nil {
+		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: "jsdata missing"}, false
 	}
 	return response{}, true
 }
@@ -326,10 +341,13 @@ func strictUnmarshal(b []byte, v any) error {
 	if len(b) == 0 {
 		return errors.New("malformed JSON: empty")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("malformed JSON: data after the object")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("malformed JSON: data after the object")

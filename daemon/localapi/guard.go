@@ -18,9 +18,17 @@ import (
 // exactly <domain>:<port>, localhost:<port>, 127.0.0.1:<port> or
 // [::1]:<port>. Anything else may be a DNS-rebinding page.
 func AllowedHost(host, domain string, port int) bool {
+	return hostIn(host, allowedHosts(domain, port))
+}
+
+func allowedHosts(domain string, port int) []string {
 	p := ":" + strconv.Itoa(port)
+	return []string{domain + p, "localhost" + p, "127.0.0.1" + p, "[::1]" + p}
+}
+
+func hostIn(host string, allowed []string) bool {
 	host = asciiLower(host)
-	for _, h := range []string{domain + p, "localhost" + p, "127.0.0.1" + p, "[::1]" + p} {
+	for _, h := range allowed {
 		if host == h {
 			return true
 		}
@@ -31,6 +39,9 @@ func AllowedHost(host, domain string, port int) bool {
 // asciiLower lowercases ASCII letters only: Unicode case folding would let
 // "ſ" (U+017F) or "K" (U+212A) stand in for ASCII letters of a host name.
 func asciiLower(s string) string {
+	if !hasUpper(s) {
+		return s
+	}
 	b := []byte(s)
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
@@ -80,6 +91,15 @@ func NormalizeOrigin(s string) (string, error) {
 	return scheme + "://" + host, nil
 }
 
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
 // refuse answers 403 with an empty body and no CORS headers.
 func refuse(w http.ResponseWriter) {
 	w.Header().Set("Content-Length", "0")
@@ -91,7 +111,8 @@ func refuse(w http.ResponseWriter) {
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if r.TLS == nil || !AllowedSNI(r.TLS.ServerName, s.cfg.Domain) || !AllowedHost(r.Host, s.cfg.Domain, s.port()) ||
+		hosts := s.hosts.Load()
+		if r.TLS == nil || hosts == nil || !AllowedSNI(r.TLS.ServerName, s.cfg.Domain) || !hostIn(r.Host, *hosts) ||
 			len(r.Header.Values("Origin")) != 1 || !AllowedOrigin(origin, s.cfg.TrustedOrigins) {
 			refuse(w)
 			return

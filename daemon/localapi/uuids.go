@@ -15,9 +15,10 @@ type binding struct {
 // short-lived, and bound to the appid, redirect_uri and origin of the
 // check-login that minted them.
 type uuidStore struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]uuidEntry
+	ttl   time.Duration
+	mu    sync.Mutex
+	m     map[string]uuidEntry
+	order []string // ids in minting order, which with one TTL is expiry order
 }
 
 type uuidEntry struct {
@@ -44,27 +45,25 @@ func newUUID() string {
 	return string(b)
 }
 
-// Mint returns a fresh authorize_uuid for b.
+// Mint returns a fresh authorize_uuid for b. Expired ids, and beyond
+// maxUUIDs the oldest, are dropped from the front of the queue: O(1)
+// amortised, however many pages call.
 func (s *uuidStore) Mint(b binding) string {
 	id := newUUID()
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= maxUUIDs {
-		var oldest string
-		var oldestAt time.Time
-		for k, e := range s.m {
-			if !now.Before(e.expires) {
-				delete(s.m, k)
-			} else if oldest == "" || e.expires.Before(oldestAt) {
-				oldest, oldestAt = k, e.expires
-			}
+	for len(s.order) > 0 {
+		head := s.order[0]
+		e, live := s.m[head]
+		if live && now.Before(e.expires) && len(s.m) < maxUUIDs {
+			break
 		}
-		if len(s.m) >= maxUUIDs {
-			delete(s.m, oldest)
-		}
+		delete(s.m, head) // expired, consumed already (no-op), or the oldest of too many
+		s.order = s.order[1:]
 	}
 	s.m[id] = uuidEntry{b: b, expires: now.Add(s.ttl)}
+	s.order = append(s.order, id)
 	return id
 }
 

@@ -1,0 +1,301 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/certs"
+	"github.com/scanfree/scanfree/daemon"
+)
+
+// DaemonOptions tune the daemon benchmark.
+type DaemonOptions struct {
+	Duration time.Duration // per measured level
+	Idle     time.Duration // idle CPU window (60 s)
+}
+
+// Daemon measures check-login over TLS with keep-alive at 1 and 32
+// clients beside a bare Go TLS server answering the same bytes, then the
+// real binary's idle RSS, idle CPU and time from start to serving.
+func Daemon(ctx context.Context, w io.Writer, opts DaemonOptions) error {
+	dir, err := os.MkdirTemp("", "sfb")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	backendURL, appID, stopBackend, err := benchBackend(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer stopBackend()
+
+	// The daemon in this process, as the bare server is: both share the
+	// load generator's two cores alike. Rate limits are lifted to measure
+	// the request path itself.
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	const origin = "http://idp.localhost"
+	d, err := daemon.New(daemon.Config{StateDir: filepath.Join(dir, "st"), BackendURL: backendURL, Port: port, TrustedOrigins: []string{origin},
+		NoDialog: true, NoNotify: true, CheckLoginRate: 1e9, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go d.Run(dctx)
+	<-d.Ready()
+	if err := signIn(ctx, d, filepath.Join(dir, "bench.db")); err != nil {
+		return err
+	}
+	port = d.Status().Port
+	ca, err := certs.LoadCA(filepath.Join(dir, "st"))
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	body := `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"` + appID + `","scope":"snsapi_login","redirect_uri":"https://rp.example/cb","state":"s"}}`
+	daemonURL := fmt.Sprintf("https://%s:%d/api/check-login", certs.DefaultDomain, port)
+	sample, err := post(ctx, tlsClient(roots, 1), daemonURL, origin, body)
+	if err != nil || !bytes.Contains(sample, []byte(`"errcode":0`)) {
+		return fmt.Errorf("sample check-login: %s %v", sample, err)
+	}
+	bareURL, stopBare, err := bareTLS(ca, sample)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	var rows []Result
+	for _, clients := range []int{1, 32} {
+		for _, s := range []struct{ name, url string }{{"bare Go TLS server", bareURL}, {"scanfreed check-login", daemonURL}} {
+			c := tlsClient(roots, clients)
+			rows = append(rows, Run(ctx, s.name, clients, 1<<30, opts.Duration, func(ctx context.Context, _ int) error {
+				_, err := post(ctx, c, s.url, origin, body)
+				return err
+			}))
+			c.CloseIdleConnections()
+		}
+	}
+	Print(w, "check-login over TLS, keep-alive", "bare Go TLS server", rows)
+	fmt.Fprintln(w, "target: ratio of throughput >= 0.83 (latency ratio <= 1.2)")
+	cancel()
+	return daemonProcess(ctx, w, backendURL, opts.Idle)
+}
+
+// daemonProcess measures the real binary: start-to-serving, idle RSS and
+// idle CPU.
+func daemonProcess(ctx context.Context, w io.Writer, backendURL string, idle time.Duration) error {
+	dir, err := os.MkdirTemp("", "sfb")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "scanfreed")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scanfreed").CombinedOutput(); err != nil {
+		return fmt.Errorf("build scanfreed: %v: %s", err, out)
+	}
+	state := filepath.Join(dir, "st")
+	// The first start creates the CA; the measured starts find it, as every
+	// start after the install does.
+	var starts []time.Duration
+	var proc *exec.Cmd
+	for i := range 11 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(bin, "run", "--state-dir", state, "--backend", backendURL, "--port", strconv.Itoa(port), "--no-dialog", "--no-notify", "--log-level", "error")
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		if err := waitTLS(port, 10*time.Second); err != nil {
+			cmd.Process.Kill()
+			return err
+		}
+		if i > 0 {
+			starts = append(starts, time.Since(t0))
+		}
+		if i < 10 {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		} else {
+			proc = cmd
+		}
+	}
+	defer func() { proc.Process.Kill(); proc.Wait() }()
+	slices.Sort(starts)
+	rss, _ := rssKB(proc.Process.Pid)
+	cpu0, _ := cpuTicks(proc.Process.Pid)
+	time.Sleep(idle) // measuring idleness is waiting
+	cpu1, _ := cpuTicks(proc.Process.Pid)
+	fmt.Fprintf(w, "\n== scanfreed process ==\n")
+	fmt.Fprintf(w, "start to serving TLS:  p50 %v, max %v over %d starts (target <= 150ms)\n",
+		starts[len(starts)/2].Round(time.Millisecond), starts[len(starts)-1].Round(time.Millisecond), len(starts))
+	fmt.Fprintf(w, "idle RSS after start:  %.1f MiB (target <= 20 MiB)\n", float64(rss)/1024)
+	fmt.Fprintf(w, "idle CPU over %v:     %d clock ticks = %.2f s (target ~0: no polling loops)\n", idle, cpu1-cpu0, float64(cpu1-cpu0)/100)
+	return nil
+}
+
+func waitTLS(port int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	cfg := &tls.Config{InsecureSkipVerify: true}
+	for time.Now().Before(deadline) {
+		c, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), cfg)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("scanfreed did not serve on port %d within %v", port, d)
+}
+
+func rssKB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// cpuTicks is utime+stime of pid in clock ticks (1/100 s).
+func cpuTicks(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.Atoi(fields[11])
+	s, _ := strconv.Atoi(fields[12])
+	return u + s, nil
+}
+
+// benchBackend runs a backend in this process with an app and a user.
+func benchBackend(ctx context.Context, dir string) (string, string, func(), error) {
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return "", "", nil, err
+	}
+	app, err := admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench", RedirectURIs: []string{"https://rp.example/cb"}, FastLogin: true}, time.Now())
+	if err != nil {
+		return "", "", nil, err
+	}
+	if _, err := admin.CreateUser(ctx, st, admin.UserSpec{Username: "alice", Nickname: "Alice", Password: "alice-password"}, time.Now()); err != nil {
+		return "", "", nil, err
+	}
+	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", DeviceInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return "", "", nil, err
+	}
+	url, stop, err := listen(ctx, srv.Handler())
+	return url, app.AppID, func() { stop(); st.Close() }, err
+}
+
+// signIn enrols d as alice, approved directly in the backend's store.
+func signIn(ctx context.Context, d *daemon.Daemon, db string) error {
+	l, err := d.StartLogin(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := admin.ApproveDevice(ctx, st, "alice", l.UserCode, time.Now()); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !d.Status().SignedIn {
+		if time.Now().After(deadline) {
+			return errors.New("the daemon did not sign in")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+func tlsClient(roots *x509.CertPool, conns int) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: roots},
+		MaxIdleConns:        conns * 2,
+		MaxIdleConnsPerHost: conns * 2,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", "127.0.0.1:"+port)
+		},
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func post(ctx context.Context, c *http.Client, url, origin, body string) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", origin)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return b, err
+}
+
+// bareTLS serves body for every request with a leaf of ca: the baseline.
+func bareTLS(ca *certs.CA, body []byte) (string, func(), error) {
+	leaf, key, err := certs.NewLeaf(ca.Cert, ca.Key, certs.DefaultDomain, time.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leaf.Raw}, PrivateKey: key}}})
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(body)
+	})}
+	go srv.Serve(ln)
+	return fmt.Sprintf("https://%s:%d/api/check-login", certs.DefaultDomain, ln.Addr().(*net.TCPAddr).Port), func() { srv.Close() }, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
