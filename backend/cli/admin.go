@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -21,12 +22,7 @@ func (a *app) appCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Register an app; prints its appid and secret once",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			spec.FastLogin = !noFast
 			na, err := admin.CreateApp(cmd.Context(), st, spec, time.Now())
 			if err != nil {
@@ -36,7 +32,7 @@ func (a *app) appCmd() *cobra.Command {
 				fmt.Fprintf(w, "appid:\t%s\nsecret:\t%s\n", na.AppID, na.Secret)
 				fmt.Fprintln(w, "\nThe secret is shown only now; keep it on the relying party's server.")
 			})
-		},
+		}),
 	}
 	create.Flags().StringVar(&spec.Name, "name", "", "app name shown to users (required)")
 	create.Flags().StringArrayVar(&spec.RedirectURIs, "redirect-uri", nil, "exact redirect URI (repeatable)")
@@ -50,12 +46,7 @@ func (a *app) appCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List apps",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			apps, err := st.ListApps(cmd.Context())
 			if err != nil {
 				return err
@@ -79,7 +70,7 @@ func (a *app) appCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", ap.AppID, ap.Name, ap.FastLogin, strings.Join(append(ap.RedirectURIs, ap.Domains...), " "))
 				}
 			})
-		},
+		}),
 	}
 	cmd.AddCommand(create, list)
 	return cmd
@@ -93,7 +84,7 @@ func (a *app) userCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Create an account; the password is read from stdin",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			if !pwStdin {
 				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
 			}
@@ -102,11 +93,6 @@ func (a *app) userCmd() *cobra.Command {
 				return err
 			}
 			spec.Password = pw
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			u, err := admin.CreateUser(cmd.Context(), st, spec, time.Now())
 			if err != nil {
 				return err
@@ -114,7 +100,7 @@ func (a *app) userCmd() *cobra.Command {
 			return a.print(map[string]string{"id": u.ID, "username": u.Username, "nickname": u.Nickname}, func(w io.Writer) {
 				fmt.Fprintf(w, "created user %s (%s)\n", u.Username, u.Nickname)
 			})
-		},
+		}),
 	}
 	create.Flags().StringVar(&spec.Username, "username", "", "login name (required)")
 	create.Flags().StringVar(&spec.Nickname, "nickname", "", "display name (required)")
@@ -127,12 +113,7 @@ func (a *app) userCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			users, err := st.ListUsers(cmd.Context())
 			if err != nil {
 				return err
@@ -154,7 +135,7 @@ func (a *app) userCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\n", u.Username, u.Nickname, when(u.CreatedAt))
 				}
 			})
-		},
+		}),
 	}
 	cmd.AddCommand(create, list)
 	return cmd
@@ -167,12 +148,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List enrolled devices",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			userID := ""
 			names := map[string]string{}
 			users, err := st.ListUsers(cmd.Context())
@@ -211,7 +187,7 @@ func (a *app) deviceCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", d.ID, d.User, d.Name, d.OS, d.Active, when(d.LastSeenAt))
 				}
 			})
-		},
+		}),
 	}
 	list.Flags().StringVar(&username, "user", "", "only this user's devices")
 
@@ -219,12 +195,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "revoke ID",
 		Short: "Revoke an enrolled device; its daemon falls back to signed out",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
 			d, err := admin.RevokeDevice(cmd.Context(), st, args[0], time.Now())
 			if err != nil {
 				return err
@@ -232,7 +203,7 @@ func (a *app) deviceCmd() *cobra.Command {
 			return a.print(map[string]any{"id": d.ID, "revoked": !d.Active()}, func(w io.Writer) {
 				fmt.Fprintf(w, "revoked device %s (%s)\n", d.ID, d.Name)
 			})
-		},
+		}),
 	}
 
 	var approveUser, code string
@@ -240,12 +211,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "approve",
 		Short: "Approve a waiting device sign-in (user_code) for a user",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			da, err := admin.ApproveDevice(cmd.Context(), st, approveUser, code, time.Now())
 			if err != nil {
 				return err
@@ -254,7 +220,7 @@ func (a *app) deviceCmd() *cobra.Command {
 				func(w io.Writer) {
 					fmt.Fprintf(w, "approved %s (%s) for %s; the desktop finishes signing in at its next poll\n", da.DeviceName, da.OS, approveUser)
 				})
-		},
+		}),
 	}
 	approve.Flags().StringVar(&approveUser, "user", "", "username to sign the device in as (required)")
 	approve.Flags().StringVar(&code, "code", "", "the user code the desktop shows (required)")

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 )
 
@@ -60,6 +61,18 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 func (a *app) open(ctx context.Context) (*sqlite.Store, error) {
 	return sqlite.Open(ctx, a.dbPath)
+}
+
+// withStore makes a command body that runs with the database open.
+func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, err := a.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return run(cmd, args, st)
+	}
 }
 
 func (a *app) serveCmd() *cobra.Command {

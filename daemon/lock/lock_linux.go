@@ -60,26 +60,15 @@ func watchScreensavers(ctx context.Context, report func(string, bool)) error {
 			report(s.name, active)
 		}
 	}
-	go func() {
-		defer conn.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case sig, ok := <-ch:
-				if !ok {
-					return
-				}
-				source, ok := strings.CutSuffix(sig.Name, ".ActiveChanged")
-				if !ok || len(sig.Body) != 1 {
-					continue
-				}
-				if active, ok := sig.Body[0].(bool); ok {
-					report(source, active)
-				}
-			}
+	go follow(ctx, conn, ch, func(sig *dbus.Signal) {
+		source, ok := strings.CutSuffix(sig.Name, ".ActiveChanged")
+		if !ok || len(sig.Body) != 1 {
+			return
 		}
-	}()
+		if active, ok := sig.Body[0].(bool); ok {
+			report(source, active)
+		}
+	})
 	return nil
 }
 
@@ -115,30 +104,35 @@ func watchLogind(ctx context.Context, report func(string, bool)) error {
 	if locked, ok := v.Value().(bool); ok {
 		report("logind", locked)
 	}
-	go func() {
-		defer conn.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case sig, ok := <-ch:
-				if !ok {
-					return
-				}
-				if len(sig.Body) < 2 {
-					continue
-				}
-				changed, ok := sig.Body[1].(map[string]dbus.Variant)
-				if !ok {
-					continue
-				}
-				if v, ok := changed["LockedHint"]; ok {
-					if locked, ok := v.Value().(bool); ok {
-						report("logind", locked)
-					}
-				}
+	go follow(ctx, conn, ch, func(sig *dbus.Signal) {
+		if len(sig.Body) < 2 {
+			return
+		}
+		changed, ok := sig.Body[1].(map[string]dbus.Variant)
+		if !ok {
+			return
+		}
+		if v, ok := changed["LockedHint"]; ok {
+			if locked, ok := v.Value().(bool); ok {
+				report("logind", locked)
 			}
 		}
-	}()
+	})
 	return nil
+}
+
+// follow hands every signal on ch to handle until ctx ends, then closes conn.
+func follow(ctx context.Context, conn *dbus.Conn, ch <-chan *dbus.Signal, handle func(*dbus.Signal)) {
+	defer conn.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig, ok := <-ch:
+			if !ok {
+				return
+			}
+			handle(sig)
+		}
+	}
 }
