@@ -114,11 +114,20 @@ func StartDaemon(t testing.TB, b *Backend, opts DaemonOptions) *Daemon {
 // previous daemon left.
 func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Daemon {
 	t.Helper()
-	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir,
-		Port: testutil.FreePort(t), Origin: b.PublicURL, Env: opts.Env}
-	args := append([]string{"run", "--state-dir", d.StateDir, "--backend", b.URL, "--trusted-origin", b.PublicURL,
-		"--port", strconv.Itoa(d.Port), "--no-notify", "--log-level", "debug"}, opts.Args...)
-	d.Proc = testutil.Start(t, opts.Env, d.Bin, args...)
+	port := testutil.FreePort(t)
+	args := append([]string{"run", "--state-dir", dir, "--backend", b.URL, "--trusted-origin", b.PublicURL,
+		"--port", strconv.Itoa(port), "--no-notify", "--log-level", "debug"}, opts.Args...)
+	proc := testutil.Start(t, opts.Env, testutil.Build(t, "./cmd/scanfreed"), args...)
+	d := Attach(t, b, dir, opts.Env)
+	d.Proc = proc
+	return d
+}
+
+// Attach waits for the daemon with state dir dir, started by the caller,
+// to serve, and returns helpers for it.
+func Attach(t testing.TB, b *Backend, dir string, env []string) *Daemon {
+	t.Helper()
+	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir, Origin: b.PublicURL, Env: env}
 	d.Control = control.NewClient(filepath.Join(d.StateDir, "control.sock"))
 	testutil.Eventually(t, 15*time.Second, "scanfreed to serve", func() bool {
 		st, err := d.Control.Status(context.Background())
