@@ -77,7 +77,9 @@ func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.S
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, publicURL, logLevel string
-	var codeTTL, deviceInterval time.Duration
+	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
+	var daemonDomain string
+	var daemonPorts []int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -94,7 +96,8 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval, Logger: log})
+			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
+				QRTTL: qrTTL, PollTimeout: pollTimeout, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log})
 			if err != nil {
 				return fmt.Errorf("%w (set --public-url)", err)
 			}
@@ -109,6 +112,10 @@ func (a *app) serveCmd() *cobra.Command {
 	cmd.Flags().StringVar(&publicURL, "public-url", env("PUBLIC_URL", "http://idp.localhost:8080"), "origin users reach the server at (env SCANFREE_SERVER_PUBLIC_URL)")
 	cmd.Flags().DurationVar(&codeTTL, "code-ttl", ttl, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
 	cmd.Flags().DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrollment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
+	cmd.Flags().DurationVar(&qrTTL, "qr-ttl", 120*time.Second, "lifetime of a QR login ticket")
+	cmd.Flags().DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held")
+	cmd.Flags().StringVar(&daemonDomain, "daemon-domain", env("DAEMON_DOMAIN", "scanfree.localhost"), "loopback domain of the desktop daemon the login page calls")
+	cmd.Flags().IntSliceVar(&daemonPorts, "daemon-ports", []int{14013, 14014, 14015, 13013, 13014, 13015}, "daemon ports the login page tries, in order")
 	cmd.Flags().StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	return cmd
 }

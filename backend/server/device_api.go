@@ -103,7 +103,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID)
+	_, redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID, true)
 	if serr != nil {
 		status := http.StatusBadRequest
 		if serr.Code == errSystem {
@@ -115,29 +115,31 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 	writeJSON(w, http.StatusOK, AuthorizeResponse{RedirectURL: redirect})
 }
 
-// mintCode validates a fast-login request and mints a code bound to app,
-// exact redirect_uri, user and device. deviceID is empty for QR logins.
-func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, deviceID string) (string, *snsError) {
+// mintCode validates a sign-in and mints a code bound to app, exact
+// redirect_uri, user and device (empty when a phone confirmed a QR code).
+// fast says it is a scan-free login, which the app must allow. It returns
+// the code and the URL to send the browser to.
+func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, deviceID string, fast bool) (string, string, *snsError) {
 	app, err := s.store.GetApp(ctx, req.AppID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", snsErr(errBackendRefused, "invalid appid")
+		return "", "", snsErr(errBackendRefused, "invalid appid")
 	}
 	if err != nil {
-		return "", s.sysErr(ctx, err)
+		return "", "", s.sysErr(ctx, err)
 	}
-	if deviceID != "" && !app.FastLogin {
-		return "", snsErr(errQROnly, "this app allows QR login only")
+	if fast && !app.FastLogin {
+		return "", "", snsErr(errQROnly, "this app allows QR login only")
 	}
 	for _, check := range []error{ValidateRedirectURI(app, req.RedirectURI), ValidateScope(req.Scope), ValidateState(req.State)} {
 		if check != nil {
-			return "", snsErr(errBackendRefused, check.Error())
+			return "", "", snsErr(errBackendRefused, check.Error())
 		}
 	}
 	now := s.now()
 	code := secret.Code()
 	if err := s.store.CreateCode(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
 		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
-		return "", s.sysErr(ctx, err)
+		return "", "", s.sysErr(ctx, err)
 	}
 	if deviceID != "" {
 		if err := s.store.TouchDevice(ctx, deviceID, now); err != nil {
@@ -149,7 +151,7 @@ func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, dev
 		detail += " from " + o
 	}
 	s.event(ctx, storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now})
-	return RedirectURL(req.RedirectURI, code, req.State), nil
+	return code, RedirectURL(req.RedirectURI, code, req.State), nil
 }
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -38,6 +39,14 @@ type Config struct {
 	DeviceInterval time.Duration
 	// SessionTTL is the lifetime of a web session (12 h).
 	SessionTTL time.Duration
+	// DaemonDomain and DaemonPorts are where the hosted page looks for the
+	// desktop daemon (scanfree.localhost; 14013, 14014, 14015, 13013, 13014, 13015).
+	DaemonDomain string
+	DaemonPorts  []int
+	// QRTTL is the lifetime of a QR ticket (120 s).
+	QRTTL time.Duration
+	// PollTimeout is how long a QR long poll is held (25 s).
+	PollTimeout time.Duration
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -56,6 +65,14 @@ func (c *Config) setDefaults() {
 	def(&c.DeviceCodeTTL, 10*time.Minute)
 	def(&c.DeviceInterval, 5*time.Second)
 	def(&c.SessionTTL, 12*time.Hour)
+	def(&c.QRTTL, 120*time.Second)
+	def(&c.PollTimeout, 25*time.Second)
+	if c.DaemonDomain == "" {
+		c.DaemonDomain = "scanfree.localhost"
+	}
+	if len(c.DaemonPorts) == 0 {
+		c.DaemonPorts = []int{14013, 14014, 14015, 13013, 13014, 13015}
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -75,6 +92,8 @@ type Server struct {
 	loginIP   *attemptLimiter // failed logins per client address
 	codeUser  *attemptLimiter // wrong user_codes per account
 	codeIP    *attemptLimiter // wrong user_codes per client address
+
+	tickets *tickets.Store
 
 	keyMu     sync.Mutex
 	openidKey []byte
@@ -97,6 +116,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 		loginIP:   newAttemptLimiter(20, 15*time.Minute, cfg.Now),
 		codeUser:  newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
 		codeIP:    newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
+		tickets:   tickets.New(cfg.QRTTL, 0),
 	}, nil
 }
 
@@ -121,6 +141,22 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/apps/{appid}", s.deviceAuth(s.handleAppInfo))
 	mux.Handle("POST /api/v1/device/authorize", s.deviceAuth(s.handleDeviceAuthorize))
 	mux.Handle("DELETE /api/v1/device", s.deviceAuth(s.handleDeviceSignOut))
+	mux.Handle("POST /api/v1/device/qr/{uuid}/{action}", s.deviceAuth(func(w http.ResponseWriter, r *http.Request, d storage.Device) {
+		if a := r.PathValue("action"); a != "confirm" && a != "cancel" {
+			http.NotFound(w, r)
+			return
+		}
+		s.handleDeviceQR(w, r, d)
+	}))
+
+	mux.HandleFunc("GET /connect/qrconnect", s.handleConnect)
+	mux.HandleFunc("GET /connect/qrconnect.js", serveAsset("hosted/qrconnect.js", "text/javascript; charset=utf-8", time.Hour))
+	mux.HandleFunc("POST /connect/qrticket", s.handleNewTicket)
+	mux.HandleFunc("GET /connect/qrcode/{uuid}", s.handleQRCode)
+	mux.HandleFunc("GET /connect/l/qrconnect", s.handlePoll)
+	mux.HandleFunc("GET /x/{uuid}", s.handleScanPage)
+	mux.HandleFunc("POST /x/{uuid}", s.handleScanDecide)
+	mux.HandleFunc("GET /sdk/scanfree.js", serveAsset("sdk/scanfree.js", "text/javascript; charset=utf-8", 5*time.Minute))
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)

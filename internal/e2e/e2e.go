@@ -38,20 +38,35 @@ type Backend struct {
 	Addr      string // 127.0.0.1:port
 	URL       string // http://127.0.0.1:port
 	PublicURL string // http://idp.localhost:port, the origin pages have
-	Proc      *testutil.Proc
-	App       struct{ AppID, Secret string }
+	// DaemonPort is the port the hosted login page looks for the daemon at;
+	// the first daemon started for this backend takes it.
+	DaemonPort int
+	Proc       *testutil.Proc
+	App        struct{ AppID, Secret string }
+	args       []string
+	portTaken  bool
+}
+
+// BackendOptions tune StartBackendWith.
+type BackendOptions struct {
+	Args []string // extra flags for `scanfree-server serve`, e.g. --qr-ttl 3s
 }
 
 // StartBackend starts a backend on a fresh database with the app "Demo
 // Shop" and the users alice and bob (password "<name>-password").
-func StartBackend(t testing.TB) *Backend {
+func StartBackend(t testing.TB) *Backend { return StartBackendWith(t, BackendOptions{}) }
+
+// StartBackendWith is StartBackend with options.
+func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	t.Helper()
-	b := &Backend{t: t, Bin: testutil.Build(t, "./cmd/scanfree-server"), DB: filepath.Join(t.TempDir(), "scanfree.db")}
+	b := &Backend{t: t, Bin: testutil.Build(t, "./cmd/scanfree-server"), DB: filepath.Join(t.TempDir(), "scanfree.db"), args: opts.Args}
 	port := testutil.FreePort(t)
+	b.DaemonPort = testutil.FreePort(t)
 	b.Addr = "127.0.0.1:" + strconv.Itoa(port)
 	b.URL = "http://" + b.Addr
 	b.PublicURL = "http://idp.localhost:" + strconv.Itoa(port)
-	json.Unmarshal([]byte(b.CLI("", "app", "create", "--name", "Demo Shop", "--redirect-uri", RedirectURI, "--json")), &b.App)
+	// The demo shop of the browser tests runs on a free port: its host is registered as a domain.
+	json.Unmarshal([]byte(b.CLI("", "app", "create", "--name", "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost", "--json")), &b.App)
 	for _, u := range []string{"alice", "bob"} {
 		b.CLI(u+"-password\n", "user", "create", "--username", u, "--nickname", strings.ToUpper(u[:1])+u[1:],
 			"--avatar", "https://avatar.example/"+u+".png", "--password-stdin")
@@ -63,8 +78,8 @@ func StartBackend(t testing.TB) *Backend {
 // Start (re)starts the server process on the same address and database.
 func (b *Backend) Start() {
 	b.t.Helper()
-	b.Proc = testutil.Start(b.t, nil, b.Bin, "serve", "--db", b.DB, "--addr", b.Addr, "--public-url", b.PublicURL,
-		"--device-interval", "200ms", "--log-level", "warn")
+	b.Proc = testutil.Start(b.t, nil, b.Bin, append([]string{"serve", "--db", b.DB, "--addr", b.Addr, "--public-url", b.PublicURL,
+		"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(b.DaemonPort)}, b.args...)...)
 	testutil.WaitHTTP(b.t, b.URL+"/healthz", 15*time.Second)
 }
 
@@ -115,6 +130,9 @@ func StartDaemon(t testing.TB, b *Backend, opts DaemonOptions) *Daemon {
 func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Daemon {
 	t.Helper()
 	port := testutil.FreePort(t)
+	if !b.portTaken {
+		port, b.portTaken = b.DaemonPort, true
+	}
 	args := append([]string{"run", "--state-dir", dir, "--backend", b.URL, "--trusted-origin", b.PublicURL,
 		"--port", strconv.Itoa(port), "--no-notify", "--log-level", "debug"}, opts.Args...)
 	proc := testutil.Start(t, opts.Env, testutil.Build(t, "./cmd/scanfreed"), args...)
@@ -318,4 +336,24 @@ func getJSON(url string, out any) error {
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Shop is a running scanfree-demo.
+type Shop struct {
+	URL  string // http://shop.localhost:port
+	Proc *testutil.Proc
+}
+
+// StartShop starts the demo relying party against b.
+func StartShop(t testing.TB, b *Backend) *Shop {
+	t.Helper()
+	appFile := filepath.Join(t.TempDir(), "app.json")
+	j, _ := json.Marshal(map[string]string{"appid": b.App.AppID, "secret": b.App.Secret})
+	os.WriteFile(appFile, j, 0o600)
+	port := strconv.Itoa(testutil.FreePort(t))
+	s := &Shop{URL: "http://shop.localhost:" + port}
+	s.Proc = testutil.Start(t, nil, testutil.Build(t, "./cmd/scanfree-demo"), "--addr", "127.0.0.1:"+port, "--public-url", s.URL,
+		"--backend", b.URL, "--backend-public-url", b.PublicURL, "--app-file", appFile)
+	testutil.WaitHTTP(t, "http://127.0.0.1:"+port+"/", 15*time.Second)
+	return s
 }

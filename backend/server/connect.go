@@ -1,0 +1,329 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"rsc.io/qr"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/tickets"
+	"github.com/scanfree/scanfree/internal/secret"
+	"github.com/scanfree/scanfree/web"
+)
+
+var connectPage = template.Must(template.ParseFS(web.Assets, "hosted/qrconnect.html"))
+
+// connectRequest is what a relying party asks the hosted page for.
+type connectRequest struct {
+	AppID       string `json:"appid"`
+	RedirectURI string `json:"redirect_uri"`
+	Scope       string `json:"scope"`
+	State       string `json:"state"`
+}
+
+// checkConnect validates a request before anything is shown: a page for an
+// unknown app or an unregistered redirect_uri must not even offer a QR code.
+func (s *Server) checkConnect(ctx context.Context, r connectRequest) (storage.App, error) {
+	app, err := s.store.GetApp(ctx, r.AppID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return app, errors.New("unknown appid: the site that sent you here is not registered")
+	}
+	if err != nil {
+		return app, err
+	}
+	for _, check := range []error{ValidateRedirectURI(app, r.RedirectURI), ValidateScope(r.Scope), ValidateState(r.State)} {
+		if check != nil {
+			return app, check
+		}
+	}
+	return app, nil
+}
+
+// connectConfig is handed to the page's script as JSON.
+type connectConfig struct {
+	AppID        string `json:"appid"`
+	RedirectURI  string `json:"redirect_uri"`
+	Scope        string `json:"scope"`
+	State        string `json:"state"`
+	SelfRedirect bool   `json:"self_redirect"`
+	Fast         bool   `json:"fast"`
+	Domain       string `json:"domain"`
+	Ports        []int  `json:"ports"`
+	UUID         string `json:"uuid"`
+	Key          string `json:"key"`
+	Text         text   `json:"text"`
+}
+
+func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	t, htmlLang := textFor(q.Get("lang"))
+	req := connectRequest{AppID: q.Get("appid"), RedirectURI: q.Get("redirect_uri"), Scope: q.Get("scope"), State: q.Get("state")}
+	if rt := q.Get("response_type"); rt != "code" {
+		s.connectError(w, htmlLang, "response_type must be code")
+		return
+	}
+	app, err := s.checkConnect(r.Context(), req)
+	if err != nil {
+		s.connectError(w, htmlLang, err.Error())
+		return
+	}
+	tk, err := s.newTicket(req)
+	if err != nil {
+		s.connectError(w, htmlLang, err.Error())
+		return
+	}
+	fast := app.FastLogin && q.Get("fast_login") != "0"
+	cfg := connectConfig{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
+		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts,
+		UUID: tk.UUID, Key: tk.Key, Text: t}
+	var buf bytes.Buffer
+	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast, "UUID": tk.UUID}); err != nil {
+		s.log.Error("render qrconnect", "err", err)
+		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
+		return
+	}
+	var connect []string
+	for _, p := range s.cfg.DaemonPorts {
+		connect = append(connect, "https://"+s.cfg.DaemonDomain+":"+strconv.Itoa(p))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Relying parties frame this page (scanfree.js); codes still reach only registered redirect URIs.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data: https: http:; connect-src 'self' "+
+		strings.Join(connect, " ")+"; base-uri 'none'; form-action 'none'")
+	h.Set("Referrer-Policy", "strict-origin")
+	h.Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
+
+// connectError is the hosted page's error, framed like the page itself.
+func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(http.StatusBadRequest)
+	template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><meta charset="utf-8"><title>Sign-in error</title>`+
+		`<body style="font:15px system-ui,sans-serif;padding:16px"><main><h1 style="font-size:17px">Cannot sign in here</h1><p role="alert">{{.M}}</p>`+
+		`<p>Tell the site that sent you here; nothing was shared.</p></main></body></html>`)).Execute(w, map[string]string{"L": htmlLang, "M": msg})
+}
+
+// ticket is a created ticket with the key only its page knows.
+type ticket struct {
+	tickets.Ticket
+	Key string
+}
+
+func (s *Server) newTicket(req connectRequest) (ticket, error) {
+	tk, err := s.tickets.Create(tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
+	if err != nil {
+		return ticket{}, err
+	}
+	return ticket{Ticket: tk, Key: s.pollKey(tk.UUID)}, nil
+}
+
+// pollKey derives the key that lets a page poll its ticket. The uuid is
+// in the QR code, which anyone near the screen can read; the key is only
+// in the page, so only the page can collect the code.
+func (s *Server) pollKey(uuid string) string {
+	k, err := s.key(context.Background())
+	if err != nil {
+		return ""
+	}
+	return b64(secret.MAC(k, "qr-poll", uuid))[:22]
+}
+
+func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
+	var req connectRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
+		return
+	}
+	if _, err := s.checkConnect(r.Context(), req); err != nil {
+		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
+		return
+	}
+	tk, err := s.newTicket(req)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, snsErr(errSystem, err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"uuid": tk.UUID, "key": tk.Key, "expires_in": int(s.tickets.TTL().Seconds())})
+}
+
+func (s *Server) handleQRCode(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("uuid")
+	if _, ok := s.tickets.Get(id); !ok {
+		http.NotFound(w, r)
+		return
+	}
+	code, err := qr.Encode(s.public.JoinPath("/x/"+id).String(), qr.M)
+	if err != nil {
+		http.Error(w, "cannot encode", http.StatusInternalServerError)
+		return
+	}
+	code.Scale = 6
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(code.PNG())
+}
+
+// qrStatus is the long poll's answer, with the seeds' wx_errcode values.
+type qrStatus struct {
+	ErrCode     int    `json:"errcode"`
+	Code        string `json:"code,omitempty"`
+	RedirectURL string `json:"redirect_url,omitempty"`
+	Nickname    string `json:"nickname,omitempty"`
+	HeadImgURL  string `json:"headimgurl,omitempty"`
+}
+
+// handlePoll answers as soon as the ticket's state differs from last, or
+// with 408 after the poll timeout (≤ 25 s).
+func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := q.Get("uuid")
+	if subtle.ConstantTimeCompare([]byte(q.Get("key")), []byte(s.pollKey(id))) != 1 {
+		writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
+		return
+	}
+	last, _ := strconv.Atoi(q.Get("last"))
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PollTimeout)
+	defer cancel()
+	t := s.tickets.Wait(ctx, id, tickets.Status(last))
+	st := qrStatus{ErrCode: int(t.Status)}
+	if t.Status == tickets.Status(last) {
+		st.ErrCode = int(tickets.Waiting) // nothing changed
+	}
+	switch t.Status {
+	case tickets.Scanned:
+		st.Nickname, st.HeadImgURL = t.Nickname, t.HeadImgURL
+	case tickets.Confirmed:
+		st.Code, st.RedirectURL, st.Nickname, st.HeadImgURL = t.Code, t.RedirectURL, t.Nickname, t.HeadImgURL
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// xView is the phone page's data.
+type xView struct {
+	UUID    string
+	AppName string
+	Done    bool
+}
+
+func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("uuid")
+	t, err := s.tickets.Scan(id, u.ID, u.Nickname, u.AvatarURL)
+	if err != nil {
+		s.ticketError(w, u, err)
+		return
+	}
+	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u, Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID)}})
+}
+
+func (s *Server) appName(ctx context.Context, appID string) string {
+	if app, err := s.store.GetApp(ctx, appID); err == nil {
+		return app.Name
+	}
+	return appID
+}
+
+func (s *Server) ticketError(w http.ResponseWriter, u *storage.User, err error) {
+	msg := "This QR code has expired. Refresh it on your computer and scan it again."
+	switch {
+	case errors.Is(err, tickets.ErrUsed):
+		msg = "This QR code was already used. Refresh it on your computer to sign in again."
+	case errors.Is(err, tickets.ErrTaken):
+		msg = "Someone else scanned this QR code. Refresh it on your computer and scan the new one."
+	}
+	s.message(w, http.StatusGone, u, "QR code not usable", msg)
+}
+
+func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("uuid")
+	if r.PostFormValue("decision") != "allow" {
+		if _, err := s.tickets.Cancel(id, u.ID); err != nil {
+			s.ticketError(w, u, err)
+			return
+		}
+		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
+		return
+	}
+	t, ok := s.tickets.Get(id)
+	if !ok {
+		s.ticketError(w, u, tickets.ErrExpired)
+		return
+	}
+	if err := s.confirmTicket(r.Context(), t, u.ID, ""); err != nil {
+		s.ticketError(w, u, err)
+		return
+	}
+	s.message(w, http.StatusOK, u, "Signed in", "You are signed in to "+s.appName(r.Context(), t.AppID)+" on your computer.")
+}
+
+// confirmTicket mints the ticket's code for userID (through deviceID when
+// a desktop confirms) and completes the ticket.
+func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, deviceID string) error {
+	if t.UserID != userID {
+		return tickets.ErrTaken
+	}
+	code, redirect, serr := s.mintCode(ctx, AuthorizeRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
+		Origin: "QR code"}, userID, deviceID, false)
+	if serr != nil {
+		return fmt.Errorf("mint code: %s", serr.Msg)
+	}
+	_, err := s.tickets.Confirm(t.UUID, userID, code, redirect)
+	return err
+}
+
+// handleDeviceQR lets an enrolled desktop confirm or cancel a QR ticket
+// (`scanfreed approve URL`); running the command is the user's consent.
+func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storage.Device) {
+	u, err := s.store.GetUser(r.Context(), d.UserID)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+		return
+	}
+	id := r.PathValue("uuid")
+	t, err := s.tickets.Scan(id, u.ID, u.Nickname, u.AvatarURL)
+	if err == nil {
+		if r.PathValue("action") == "confirm" {
+			err = s.confirmTicket(r.Context(), t, u.ID, d.ID)
+		} else {
+			_, err = s.tickets.Cancel(id, u.ID)
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusConflict, snsErr(errBackendRefused, err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "app_name": s.appName(r.Context(), t.AppID)})
+}
+
+// serveAsset serves an embedded browser file.
+func serveAsset(name, ctype string, maxAge time.Duration) http.HandlerFunc {
+	b, err := web.Assets.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time; cannot be missing
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write(b)
+	}
+}

@@ -1,0 +1,59 @@
+package server
+
+// text is what the hosted login page says, in one language.
+type text struct {
+	Title            string `json:"-"`
+	UseQR            string `json:"-"`
+	Switch           string `json:"-"`
+	ConfirmOnDesktop string `json:"confirmOnDesktop"`
+	QRAlt            string `json:"-"`
+	ScanHint         string `json:"-"`
+	ConfirmOnPhone   string `json:"-"`
+	Again            string `json:"-"`
+	Checking         string `json:"checking"`
+	ContinueAs       string `json:"continueAs"`
+	SigningIn        string `json:"signingIn"`
+	Denied           string `json:"denied"`
+	TimedOut         string `json:"timedOut"`
+	Refused          string `json:"refused"`
+	UseQRNow         string `json:"useQRNow"`
+	SwitchHint       string `json:"switchHint"`
+	Scanned          string `json:"scanned"`
+	Cancelled        string `json:"cancelled"`
+	Refreshed        string `json:"refreshed"`
+	Error            string `json:"error"`
+}
+
+var texts = map[string]text{
+	"en": {
+		Title: "Sign in", UseQR: "Use QR code instead", Switch: "Switch account",
+		ConfirmOnDesktop: "Confirm the sign-in in the window on your desktop…",
+		QRAlt:            "QR code: scan it with your phone to sign in", ScanHint: "Scan with your phone to sign in",
+		ConfirmOnPhone: "Confirm on your phone", Again: "Show a new QR code", Checking: "Checking for the desktop app…",
+		ContinueAs: "Continue as %s", SigningIn: "Signing you in…", Denied: "You declined the sign-in on your desktop. Scan the QR code instead.",
+		TimedOut: "The confirmation on your desktop timed out. Scan the QR code instead.", Refused: "This sign-in was refused:",
+		UseQRNow: "Scan the QR code with your phone to sign in.", SwitchHint: "Scan with the phone of the account you want to use.",
+		Scanned: "Scanned by %s. Confirm on your phone.", Cancelled: "The sign-in was cancelled on the phone.",
+		Refreshed: "The QR code expired; here is a new one.", Error: "Something went wrong; show a new QR code to try again.",
+	},
+	"cn": {
+		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
+		ConfirmOnDesktop: "请在电脑上弹出的窗口中确认登录…",
+		QRAlt:            "二维码：使用手机扫码登录", ScanHint: "使用手机扫码登录",
+		ConfirmOnPhone: "请在手机上确认", Again: "刷新二维码", Checking: "正在检测电脑客户端…",
+		ContinueAs: "以 %s 身份继续", SigningIn: "正在登录…", Denied: "你已在电脑上拒绝登录，请扫码登录。",
+		TimedOut: "电脑上的确认已超时，请扫码登录。", Refused: "登录被拒绝：",
+		UseQRNow: "请使用手机扫码登录。", SwitchHint: "请使用要登录账号的手机扫码。",
+		Scanned: "%s 已扫码，请在手机上确认。", Cancelled: "已在手机上取消登录。",
+		Refreshed: "二维码已过期，已自动刷新。", Error: "出错了，请刷新二维码重试。",
+	},
+}
+
+// textFor returns the strings for a lang parameter ("cn" or "en"; English
+// when unknown) and the HTML lang attribute.
+func textFor(lang string) (text, string) {
+	if lang == "cn" || lang == "zh_CN" || lang == "zh" {
+		return texts["cn"], "zh-CN"
+	}
+	return texts["en"], "en"
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+// Browser is Debian's chromium, headless, for one person: its own HOME
+// (so its own NSS database, trusting what `scanfreed certs install` put
+// there) and profile. No certificate-error flag is ever passed.
+type Browser struct {
+	t    testing.TB
+	Ctx  context.Context
+	Home string
+	shot string // screenshot directory
+	mu   sync.Mutex
+	n    int
+}
+
+// NewBrowser starts chromium for the user whose home is home. Screenshots
+// go to $SCANFREE_SCREENSHOTS/<test> or the test's temp dir.
+func NewBrowser(t testing.TB, home string) *Browser {
+	t.Helper()
+	testutil.NeedTools(t, "chromium")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("chromium"),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.WindowSize(1100, 800),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("HOME=" + home),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	dir := os.Getenv("SCANFREE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
+	os.MkdirAll(dir, 0o755)
+	return &Browser{t: t, Ctx: ctx, Home: home, shot: dir}
+}
+
+// Run runs one action with a deadline and fails the test on error.
+func Run[T any](b *Browser, ctx context.Context, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.Screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// Screenshot saves the page as step N-name.png.
+func (b *Browser) Screenshot(name string) string {
+	b.mu.Lock()
+	b.n++
+	n := b.n
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	path := filepath.Join(b.shot, fmt.Sprintf("%02d-%s.png", n, name))
+	os.WriteFile(path, png, 0o644)
+	return path
+}
+
+// LoginFrame returns a context for the hosted login page inside the
+// current page's iframe, whether chromium runs it in-process or as its own
+// target (site isolation).
+func (b *Browser) LoginFrame() (context.Context, []chromedp.QueryOption) {
+	b.t.Helper()
+	var ctx context.Context
+	var opts []chromedp.QueryOption
+	testutil.Eventually(b.t, 20*time.Second, "the login iframe", func() bool {
+		infos, err := chromedp.Targets(b.Ctx)
+		if err != nil {
+			return false
+		}
+		for _, ti := range infos {
+			if ti.Type == "iframe" && strings.Contains(ti.URL, "/connect/qrconnect") {
+				ctx, _ = chromedp.NewContext(b.Ctx, chromedp.WithTargetID(ti.TargetID))
+				// The first Run attaches the session for the life of its context:
+				// it must not carry a deadline.
+				_, err := chromedp.Run(ctx, chromedp.WaitReady(chromedp.CSS("body")))
+				return err == nil
+			}
+		}
+		qctx, cancel := context.WithTimeout(b.Ctx, time.Second)
+		defer cancel()
+		nodes, err := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("iframe")))
+		if err == nil && len(nodes) > 0 && nodes[0].ContentDocument != nil { // in-process frame
+			ctx, opts = b.Ctx, []chromedp.QueryOption{chromedp.FromNode(nodes[0])}
+			return true
+		}
+		return false
+	})
+	return ctx, opts
+}

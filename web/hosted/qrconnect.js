@@ -1,0 +1,134 @@
+// The hosted login page: ask the desktop companion first, else the QR code.
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("cfg").textContent);
+  var T = cfg.text;
+  var $ = function (id) { return document.getElementById(id); };
+  var uuid = cfg.uuid;
+  var key = cfg.key; // only this page can collect the ticket's code
+  var daemon = null; // {base, uuid, nickname}
+  var polling = 0; // generation of the QR long-poll loop
+
+  function show(id) {
+    ["fast", "waiting", "qr"].forEach(function (s) { $(s).hidden = s !== id; });
+  }
+  function say(msg, isErr) {
+    $("status").textContent = msg || "";
+    $("status").className = isErr ? "err" : "";
+  }
+  function go(url) {
+    if (cfg.self_redirect) { location.href = url; } else { window.top.location.href = url; }
+  }
+  function withTimeout(ms) {
+    var c = new AbortController();
+    setTimeout(function () { c.abort(); }, ms);
+    return c.signal;
+  }
+  function local(base, api, jsdata, ms) {
+    return fetch(base + "/api/" + api, {
+      method: "POST", headers: {"Content-Type": "application/json"}, credentials: "omit",
+      body: JSON.stringify({apiname: api === "check-login" ? "qrconnectchecklogin" : "qrconnectfastauthorize", jsdata: jsdata}),
+      signal: ms ? withTimeout(ms) : undefined
+    }).then(function (r) { return r.json(); });
+  }
+  var req = {appid: cfg.appid, scope: cfg.scope, redirect_uri: cfg.redirect_uri, state: cfg.state};
+
+  // Ports in order; the first daemon that answers counts.
+  function probe(i) {
+    if (i >= cfg.ports.length) return Promise.resolve(null);
+    var base = "https://" + cfg.domain + ":" + cfg.ports[i];
+    return local(base, "check-login", req, 1500).then(function (r) {
+      return {base: base, r: r};
+    }, function () { return probe(i + 1); });
+  }
+
+  function fast() {
+    say(T.checking);
+    probe(0).then(function (p) {
+      say("");
+      if (!p || p.r.errcode !== 0) { qr(); return; }
+      daemon = {base: p.base, uuid: p.r.jsdata.authorize_uuid};
+      $("continue").textContent = T.continueAs.replace("%s", p.r.jsdata.nickname);
+      $("avatar").src = p.r.jsdata.headimgurl || "data:,";
+      $("avatar").alt = p.r.jsdata.nickname;
+      show("fast");
+      $("continue").focus();
+    });
+  }
+
+  $("continue").addEventListener("click", function (ev) {
+    var data = JSON.stringify({x: Math.max(0, Math.round(ev.clientX)), y: Math.max(0, Math.round(ev.clientY))});
+    show("waiting");
+    say(T.confirmOnDesktop);
+    local(daemon.base, "authorize", Object.assign({data: data, authorize_uuid: daemon.uuid}, req)).then(function (r) {
+      switch (r.errcode) {
+        case 0: say(T.signingIn); go(r.jsdata.redirect_url); return;
+        case 10050: qr(T.denied); return;
+        case 10046: qr(T.timedOut); return;
+        case 10064: fast(); return; // the uuid went stale: ask again
+        case 10067: qr(T.refused + " " + (r.errmsg || ""), true); return;
+        default: qr(T.useQRNow); return;
+      }
+    }, function () { qr(T.useQRNow); });
+  });
+  $("use-qr").addEventListener("click", function () { qr(); });
+  $("switch").addEventListener("click", function () { qr(T.switchHint); });
+  $("again").addEventListener("click", function () { newTicket().then(function () { qr(); }); });
+
+  function newTicket() {
+    return fetch("/connect/qrticket", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(req)})
+      .then(function (r) { return r.json(); })
+      .then(function (t) {
+        if (!t.uuid) throw new Error(t.errmsg || "no ticket");
+        uuid = t.uuid;
+        key = t.key;
+        $("qrimg").src = "/connect/qrcode/" + uuid;
+        $("scanned").hidden = true;
+        $("qrimg").hidden = false;
+        $("qrhint").hidden = false;
+      });
+  }
+
+  function qr(msg, isErr) {
+    show("qr");
+    $("again").hidden = true;
+    say(msg || "", isErr);
+    poll(++polling, 408);
+  }
+
+  // Long-poll the ticket; the server answers the moment its state changes.
+  function poll(gen, last) {
+    if (gen !== polling) return;
+    fetch("/connect/l/qrconnect?uuid=" + encodeURIComponent(uuid) + "&key=" + encodeURIComponent(key) + "&last=" + last)
+      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        if (gen !== polling) return;
+        switch (r.errcode) {
+          case 408: poll(gen, 408); return;
+          case 404:
+            $("qrimg").hidden = true;
+            $("qrhint").hidden = true;
+            $("scanned").hidden = false;
+            $("scanned-name").textContent = r.nickname;
+            $("scanned-avatar").src = r.headimgurl || "data:,";
+            say(T.scanned.replace("%s", r.nickname));
+            poll(gen, 404);
+            return;
+          case 405: say(T.signingIn); go(r.redirect_url); return;
+          case 403:
+            say(T.cancelled);
+            $("scanned").hidden = true;
+            $("again").hidden = false;
+            $("again").focus();
+            return;
+          case 402: newTicket().then(function () { say(T.refreshed); poll(gen, 408); }, function () { say(T.error, true); }); return;
+          default: say(T.error, true); $("again").hidden = false; return;
+        }
+      }, function () {
+        // The network went away: try again shortly, without hammering.
+        setTimeout(function () { poll(gen, last); }, 2000);
+      });
+  }
+
+  if (cfg.fast) { fast(); } else { qr(); }
+})();
