@@ -1,10 +1,19 @@
 package web_test
 
 import (
+	"bytes"
+	"context"
+	"image/png"
+	"net/url"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/testutil"
@@ -18,7 +27,7 @@ func TestMain(m *testing.M) {
 
 // world is the whole system on one machine, as `make demo` runs it: the
 // backend, a daemon signed in as alice whose CA the browser's NSS database
-// trusts, and Demo Shop.
+// trusts (through `scanfreed certs install`), and Demo Shop.
 type world struct {
 	b    *e2e.Backend
 	d    *e2e.Daemon
@@ -40,14 +49,214 @@ func newWorld(t *testing.T, backend e2e.BackendOptions, daemon e2e.DaemonOptions
 	return w
 }
 
-func TestExperiment(t *testing.T) {
+// openLogin opens Demo Shop, clicks Sign in and returns the login frame.
+func openLogin(t *testing.T, w *world, br *e2e.Browser) (context.Context, []chromedp.QueryOption) {
+	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
+	br.Screenshot("shop")
+	e2e.Run(br, br.Ctx, "click Sign in", chromedp.Click(chromedp.CSS("#signin")))
+	return br.LoginFrame()
+}
+
+// signedInAs waits for Demo Shop to show the signed-in user.
+func signedInAs(t *testing.T, br *e2e.Browser, shop string) string {
+	t.Helper()
+	e2e.Run(br, br.Ctx, "land on Demo Shop signed in", chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	loc := e2e.Run(br, br.Ctx, "location", chromedp.Location())
+	if !strings.HasPrefix(loc, shop+"/") {
+		t.Fatalf("landed on %s, want Demo Shop", loc)
+	}
+	br.Screenshot("signed-in")
+	return e2e.Run(br, br.Ctx, "nickname", chromedp.Text(chromedp.CSS("#nickname")))
+}
+
+// continueAs waits for "Continue as Alice" and clicks it.
+func continueAs(t *testing.T, br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption) {
+	t.Helper()
+	e2e.Run(br, fctx, "Continue as Alice", chromedp.WaitVisible(chromedp.CSS("#continue"), opts...))
+	if txt := e2e.Run(br, fctx, "button text", chromedp.Text(chromedp.CSS("#continue"), opts...)); txt != "Continue as Alice" {
+		t.Fatalf("button says %q", txt)
+	}
+	br.Screenshot("continue-as-alice")
+	e2e.Run(br, fctx, "click Continue", chromedp.Click(chromedp.CSS("#continue"), opts...))
+}
+
+// TestScanFreeApprovedByControlAPI: Demo Shop → Sign in → "Continue as
+// Alice" → click → approved through the control API → signed in.
+func TestScanFreeApprovedByControlAPI(t *testing.T) {
 	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
 	br := e2e.NewBrowser(t, w.home)
-	e2e.Run(br, br.Ctx, "open shop", chromedp.Navigate(w.shop.URL))
-	e2e.Run(br, br.Ctx, "click sign in", chromedp.Click(chromedp.CSS("#signin")))
-	fctx, opts := br.LoginFrame()
-	e2e.Run(br, fctx, "continue visible", chromedp.WaitVisible(chromedp.CSS("#continue"), opts...))
-	txt := e2e.Run(br, fctx, "continue text", chromedp.Text(chromedp.CSS("#continue"), opts...))
-	t.Logf("button: %q frame-opts=%d", txt, len(opts))
-	t.Logf("screenshot %s", br.Screenshot("continue"))
+	fctx, opts := openLogin(t, w, br)
+	continueAs(t, br, fctx, opts)
+	p := w.d.AwaitPending()
+	br.Screenshot("confirm-on-desktop")
+	if err := w.d.Control.Approve(t.Context(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in as %q", nick)
+	}
+}
+
+// TestScanFreeApprovedInZenity: the same, confirmed in the real zenity
+// dialog under Xvfb with the Return key.
+func TestScanFreeApprovedInZenity(t *testing.T) {
+	testutil.NeedTools(t, "zenity", "xdotool")
+	display := testutil.StartXvfb(t)
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Env: []string{"DISPLAY=" + display}})
+	br := e2e.NewBrowser(t, w.home)
+	fctx, opts := openLogin(t, w, br)
+	continueAs(t, br, fctx, opts)
+	var win string
+	testutil.Eventually(t, 15*time.Second, "the zenity dialog", func() bool {
+		out, err := xdo(display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
+		win = strings.TrimSpace(out)
+		return err == nil && win != ""
+	})
+	xdo(display, "windowfocus", "--sync", strings.Fields(win)[0])
+	xdo(display, "key", "Return")
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in as %q", nick)
+	}
+}
+
+func xdo(display string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+// decodeQR reads the QR code the page shows, from a screenshot of the
+// whole window (an out-of-process frame cannot be captured on its own).
+func decodeQR(t *testing.T, br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption) string {
+	t.Helper()
+	e2e.Run(br, fctx, "QR code visible", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
+	var text string
+	testutil.Eventually(t, 15*time.Second, "a decodable QR code", func() bool {
+		shot, err := chromedp.Run(br.Ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			return false
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			return false
+		}
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+		res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+		if err != nil {
+			return false
+		}
+		text = res.GetText()
+		return true
+	})
+	return text
+}
+
+// phone is a second browser, signed in to the backend as alice, that
+// opens the URL from the QR code.
+func phone(t *testing.T, w *world, qrURL string) *e2e.Browser {
+	t.Helper()
+	ph := e2e.NewBrowser(t, t.TempDir())
+	u, err := url.Parse(qrURL)
+	if err != nil || !strings.HasPrefix(qrURL, w.b.PublicURL+"/x/") {
+		t.Fatalf("QR code holds %q, want %s/x/…", qrURL, w.b.PublicURL)
+	}
+	e2e.Run(ph, ph.Ctx, "open the QR URL", chromedp.Navigate(u.String()))
+	e2e.Run(ph, ph.Ctx, "login form", chromedp.WaitVisible(chromedp.CSS("#username")))
+	e2e.Run(ph, ph.Ctx, "username", chromedp.SendKeys(chromedp.CSS("#username"), "alice"))
+	e2e.Run(ph, ph.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
+	e2e.Run(ph, ph.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
+	e2e.Run(ph, ph.Ctx, "the question", chromedp.WaitVisible(chromedp.CSS("button[value=allow]")))
+	if q := e2e.Run(ph, ph.Ctx, "question text", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(q, "Sign in to Demo Shop on your computer") {
+		t.Fatalf("phone page says %q", q)
+	}
+	ph.Screenshot("phone-question")
+	return ph
+}
+
+// TestQRFallback: with the daemon paused, the page shows the QR code; a
+// phone signed in as alice scans (decodes) it and allows; the desktop
+// browser lands on Demo Shop signed in.
+func TestQRFallback(t *testing.T) {
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	w.d.Scanfreed("pause")
+	br := e2e.NewBrowser(t, w.home)
+	fctx, opts := openLogin(t, w, br)
+	qrURL := decodeQR(t, br, fctx, opts)
+	br.Screenshot("qr-code")
+	ph := phone(t, w, qrURL)
+	e2e.Run(br, fctx, "scanned by Alice", chromedp.WaitVisible(chromedp.CSS("#scanned"), opts...))
+	if who := e2e.Run(br, fctx, "who scanned", chromedp.Text(chromedp.CSS("#scanned-name"), opts...)); who != "Alice" {
+		t.Fatalf("page shows %q scanned", who)
+	}
+	br.Screenshot("scanned")
+	e2e.Run(ph, ph.Ctx, "Allow", chromedp.Click(chromedp.CSS("button[value=allow]")))
+	ph.Screenshot("phone-allowed")
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in as %q", nick)
+	}
+}
+
+func status(t *testing.T, br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption, want string) {
+	t.Helper()
+	testutil.Eventually(t, 20*time.Second, "status "+want, func() bool {
+		c, cancel := context.WithTimeout(fctx, 2*time.Second)
+		defer cancel()
+		txt, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("#status"), opts...))
+		return err == nil && strings.Contains(txt, want)
+	})
+}
+
+// TestCancelExpiryDeny: the paths that do not sign in say what happened.
+func TestCancelExpiryDeny(t *testing.T) {
+	t.Run("cancel on the phone", func(t *testing.T) {
+		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+		w.d.Scanfreed("pause")
+		br := e2e.NewBrowser(t, w.home)
+		fctx, opts := openLogin(t, w, br)
+		ph := phone(t, w, decodeQR(t, br, fctx, opts))
+		e2e.Run(ph, ph.Ctx, "Cancel", chromedp.Click(chromedp.CSS("button[value=cancel]")))
+		status(t, br, fctx, opts, "cancelled on the phone")
+		e2e.Run(br, fctx, "offer a new QR code", chromedp.WaitVisible(chromedp.CSS("#again"), opts...))
+		br.Screenshot("cancelled")
+		e2e.Run(br, fctx, "new QR code", chromedp.Click(chromedp.CSS("#again"), opts...))
+		if again := decodeQR(t, br, fctx, opts); !strings.Contains(again, "/x/") {
+			t.Fatalf("no new QR code after cancel: %q", again)
+		}
+	})
+	t.Run("expiry refreshes the code", func(t *testing.T) {
+		w := newWorld(t, e2e.BackendOptions{Args: []string{"--qr-ttl", "3s"}}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+		w.d.Scanfreed("pause")
+		br := e2e.NewBrowser(t, w.home)
+		fctx, opts := openLogin(t, w, br)
+		first := decodeQR(t, br, fctx, opts)
+		status(t, br, fctx, opts, "expired; here is a new one")
+		second := decodeQR(t, br, fctx, opts)
+		br.Screenshot("refreshed")
+		if second == first {
+			t.Fatal("the QR code was not replaced after expiry")
+		}
+		// The expired code no longer works on the phone.
+		ph := e2e.NewBrowser(t, t.TempDir())
+		e2e.Run(ph, ph.Ctx, "open the old QR URL", chromedp.Navigate(first))
+		e2e.Run(ph, ph.Ctx, "username", chromedp.SendKeys(chromedp.CSS("#username"), "alice"))
+		e2e.Run(ph, ph.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
+		e2e.Run(ph, ph.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
+		e2e.Run(ph, ph.Ctx, "the message page", chromedp.WaitVisible(chromedp.CSS("p[role=status]")))
+		if txt := e2e.Run(ph, ph.Ctx, "message", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(txt, "expired") {
+			t.Fatalf("old QR code on the phone: %q", txt)
+		}
+	})
+	t.Run("deny on the desktop", func(t *testing.T) {
+		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+		br := e2e.NewBrowser(t, w.home)
+		fctx, opts := openLogin(t, w, br)
+		continueAs(t, br, fctx, opts)
+		w.d.Control.Deny(t.Context(), w.d.AwaitPending().ID)
+		status(t, br, fctx, opts, "You declined the sign-in on your desktop")
+		e2e.Run(br, fctx, "QR code offered", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
+		br.Screenshot("denied")
+	})
 }

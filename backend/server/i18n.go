@@ -8,7 +8,6 @@ type text struct {
 	ConfirmOnDesktop string `json:"confirmOnDesktop"`
 	QRAlt            string `json:"-"`
 	ScanHint         string `json:"-"`
-	ConfirmOnPhone   string `json:"-"`
 	Again            string `json:"-"`
 	Checking         string `json:"checking"`
 	ContinueAs       string `json:"continueAs"`
@@ -29,7 +28,7 @@ var texts = map[string]text{
 		Title: "Sign in", UseQR: "Use QR code instead", Switch: "Switch account",
 		ConfirmOnDesktop: "Confirm the sign-in in the window on your desktop…",
 		QRAlt:            "QR code: scan it with your phone to sign in", ScanHint: "Scan with your phone to sign in",
-		ConfirmOnPhone: "Confirm on your phone", Again: "Show a new QR code", Checking: "Checking for the desktop app…",
+		Again: "Show a new QR code", Checking: "Checking for the desktop app…",
 		ContinueAs: "Continue as %s", SigningIn: "Signing you in…", Denied: "You declined the sign-in on your desktop. Scan the QR code instead.",
 		TimedOut: "The confirmation on your desktop timed out. Scan the QR code instead.", Refused: "This sign-in was refused:",
 		UseQRNow: "Scan the QR code with your phone to sign in.", SwitchHint: "Scan with the phone of the account you want to use.",
@@ -40,7 +39,7 @@ var texts = map[string]text{
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
 		ConfirmOnDesktop: "请在电脑上弹出的窗口中确认登录…",
 		QRAlt:            "二维码：使用手机扫码登录", ScanHint: "使用手机扫码登录",
-		ConfirmOnPhone: "请在手机上确认", Again: "刷新二维码", Checking: "正在检测电脑客户端…",
+		Again: "刷新二维码", Checking: "正在检测电脑客户端…",
 		ContinueAs: "以 %s 身份继续", SigningIn: "正在登录…", Denied: "你已在电脑上拒绝登录，请扫码登录。",
 		TimedOut: "电脑上的确认已超时，请扫码登录。", Refused: "登录被拒绝：",
 		UseQRNow: "请使用手机扫码登录。", SwitchHint: "请使用要登录账号的手机扫码。",

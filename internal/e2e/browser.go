@@ -38,7 +38,12 @@ func NewBrowser(t testing.TB, home string) *Browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		// Frames run in the page's process so tests can reach into the login
+		// iframe; attaching to out-of-process frames races their load events.
+		// This is the process model only: TLS, CORS and navigation rules are
+		// unchanged, and no certificate check is ever relaxed.
+		chromedp.Flag("disable-site-isolation-trials", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints,IsolateOrigins,site-per-process"),
 		chromedp.WindowSize(1100, 800),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Env("HOME=" + home),
@@ -113,7 +118,8 @@ func (b *Browser) LoginFrame() (context.Context, []chromedp.QueryOption) {
 		qctx, cancel := context.WithTimeout(b.Ctx, time.Second)
 		defer cancel()
 		nodes, err := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("iframe")))
-		if err == nil && len(nodes) > 0 && nodes[0].ContentDocument != nil { // in-process frame
+		if err == nil && len(nodes) > 0 && nodes[0].ContentDocument != nil && // an in-process frame, already on the login page
+			strings.Contains(nodes[0].ContentDocument.DocumentURL, "/connect/qrconnect") {
 			ctx, opts = b.Ctx, []chromedp.QueryOption{chromedp.FromNode(nodes[0])}
 			return true
 		}
