@@ -83,6 +83,22 @@ func (d *Daemon) controlHandler() http.Handler {
 	}
 	mux.HandleFunc("POST /v0/pending/{id}/approve", answer(true))
 	mux.HandleFunc("POST /v0/pending/{id}/deny", answer(false))
+	mux.HandleFunc("POST /v0/qr", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			URL     string `json:"url"`
+			Confirm bool   `json:"confirm"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			writeErr(w, http.StatusBadRequest, "malformed request: "+err.Error())
+			return
+		}
+		app, err := d.AnswerQR(r.Context(), in.URL, in.Confirm)
+		if err != nil {
+			writeErr(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"app_name": app})
+	})
 	mux.HandleFunc("GET /v0/recent", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.Status().Recent)
 	})

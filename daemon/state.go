@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gen2brain/beeep"
@@ -13,6 +15,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/idp"
+	"github.com/scanfree/scanfree/daemon/localapi"
 )
 
 // Status reports the daemon's state; it asks the backend nothing.
@@ -168,4 +171,33 @@ func (d *Daemon) desktopNotify(title, msg string) {
 			d.log.Debug("desktop notification not shown", "err", err)
 		}
 	}()
+}
+
+// AnswerQR confirms or cancels the QR login whose URL (…/x/<uuid>) the user
+// gives, as this desktop's account. Only the uuid leaves the daemon, and
+// only to its own backend: the URL's host is never contacted.
+func (d *Daemon) AnswerQR(ctx context.Context, qrURL string, confirm bool) (string, error) {
+	u, err := url.Parse(qrURL)
+	if err != nil {
+		return "", fmt.Errorf("QR URL %q: %w", qrURL, err)
+	}
+	uuid, ok := strings.CutPrefix(u.Path, "/x/")
+	if !ok || uuid == "" || strings.Contains(uuid, "/") {
+		return "", fmt.Errorf("%q is not a scanfree QR login URL (…/x/<code>)", qrURL)
+	}
+	app, err := d.idp.QR(ctx, uuid, confirm)
+	if err != nil {
+		return "", fmt.Errorf("answer QR login: %w", err)
+	}
+	if confirm {
+		d.signedIn(localapi.SignIn{AppName: app, Origin: "QR code", Account: d.accountName(), At: time.Now()})
+	}
+	return app, nil
+}
+
+func (d *Daemon) accountName() string {
+	if p, ok := d.idp.Cached(); ok {
+		return p.Nickname
+	}
+	return ""
 }

@@ -41,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: st, now: time.Now()}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.url = "http://" + e.srv.Listener.Addr().String()
-	s, err := server.New(st, server.Config{PublicURL: e.url, Now: e.clock, Logger: slog.New(slog.DiscardHandler)})
+	s, err := server.New(st, server.Config{PublicURL: e.url, Now: e.clock, PollTimeout: 300 * time.Millisecond, QRTTL: time.Minute, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

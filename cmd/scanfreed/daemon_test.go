@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +166,57 @@ func TestDeviceRevoked(t *testing.T) {
 	d.SignIn(b, "alice")
 	if r := d.CheckLogin(b); r.ErrCode != 0 {
 		t.Fatalf("after signing in again: %s", r.Body)
+	}
+}
+
+// TestApproveQRFromDesktop: `scanfreed approve URL` signs in the browser
+// that shows the QR code, as the desktop's user.
+func TestApproveQRFromDesktop(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "alice")
+	resp, err := http.Post(b.URL+"/connect/qrticket", "application/json", strings.NewReader(
+		`{"appid":"`+b.App.AppID+`","redirect_uri":"`+e2e.RedirectURI+`","scope":"snsapi_login","state":"st"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk struct{ UUID, Key string }
+	json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	polled := make(chan string, 1)
+	go func() {
+		last := 408
+		for range 10 {
+			var st struct {
+				ErrCode     int    `json:"errcode"`
+				RedirectURL string `json:"redirect_url"`
+			}
+			r, err := http.Get(b.URL + "/connect/l/qrconnect?uuid=" + tk.UUID + "&key=" + tk.Key + "&last=" + strconv.Itoa(last))
+			if err != nil {
+				break
+			}
+			json.NewDecoder(r.Body).Decode(&st)
+			r.Body.Close()
+			if st.ErrCode == 405 {
+				polled <- st.RedirectURL
+				return
+			}
+			last = st.ErrCode
+		}
+		polled <- ""
+	}()
+	out, err := d.Scanfreed("approve", b.PublicURL+"/x/"+tk.UUID)
+	if err != nil || !strings.Contains(out, "signed in to Demo Shop") {
+		t.Fatalf("approve URL: %v %s", err, out)
+	}
+	redirect := <-polled
+	if nick, err := b.Exchange(redirect); err != nil || nick != "Alice" || !strings.HasSuffix(redirect, "&state=st") {
+		t.Fatalf("the waiting page got %q → %q %v", redirect, nick, err)
+	}
+	if _, err := d.Scanfreed("approve", b.PublicURL+"/x/"+tk.UUID); err == nil {
+		t.Fatal("a used QR code was approved again")
+	}
+	if _, err := d.Scanfreed("approve", "https://evil.example/not-a-qr"); err == nil {
+		t.Fatal("a non-QR URL was accepted")
 	}
 }

@@ -231,11 +231,24 @@ func (a *app) pendingCmd() *cobra.Command {
 
 func (a *app) answerCmd(verb string, allow bool) *cobra.Command {
 	return &cobra.Command{
-		Use:   verb + " ID",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a pending sign-in (see `scanfreed pending`)",
+		Use:   verb + " ID|URL",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a pending sign-in (see `scanfreed pending`), or a QR login by its URL",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := a.client()
+			if strings.Contains(args[0], "/x/") {
+				app, err := c.AnswerQR(cmd.Context(), args[0], allow)
+				if err != nil {
+					return err
+				}
+				return a.print(map[string]string{"app_name": app}, func(w io.Writer) {
+					if allow {
+						fmt.Fprintf(w, "signed in to %s on the computer showing the QR code\n", app)
+					} else {
+						fmt.Fprintf(w, "cancelled the QR sign-in to %s\n", app)
+					}
+				})
+			}
 			var err error
 			if allow {
 				err = c.Approve(cmd.Context(), args[0])

@@ -119,6 +119,16 @@ func (c *Client) Deny(ctx context.Context, id string) error {
 	return c.do(ctx, "POST", "/v0/pending/"+id+"/deny", nil, nil)
 }
 
+// AnswerQR confirms (or cancels) the QR login at url as this desktop's
+// account and returns the app's name.
+func (c *Client) AnswerQR(ctx context.Context, url string, confirm bool) (string, error) {
+	var out struct {
+		AppName string `json:"app_name"`
+	}
+	err := c.do(ctx, "POST", "/v0/qr", map[string]any{"url": url, "confirm": confirm}, &out)
+	return out.AppName, err
+}
+
 // Recent lists recent sign-ins, newest first.
 func (c *Client) Recent(ctx context.Context) ([]SignIn, error) {
 	var r []SignIn

@@ -297,3 +297,19 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	return err
 }
+
+// QR confirms (or cancels) the QR login ticket uuid as this desktop's
+// user and returns the app's name.
+func (c *Client) QR(ctx context.Context, uuid string, confirm bool) (string, error) {
+	action := "cancel"
+	if confirm {
+		action = "confirm"
+	}
+	var out struct {
+		AppName string `json:"app_name"`
+	}
+	if err := c.do(ctx, "POST", "/api/v1/device/qr/"+url.PathEscape(uuid)+"/"+action, struct{}{}, &out); err != nil {
+		return "", err
+	}
+	return out.AppName, nil
+}

@@ -1,0 +1,152 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
+)
+
+func connectURL(e *env, appid, redirect string, extra ...string) string {
+	q := url.Values{"appid": {appid}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"s1"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return "/connect/qrconnect?" + q.Encode()
+}
+
+func getBody(t *testing.T, e *env, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(e.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestHostedPage(t *testing.T) {
+	e := newEnv(t)
+	app := e.app(admin.AppSpec{FastLogin: true})
+	qrOnly := e.app(admin.AppSpec{Name: "QR only"})
+
+	t.Run("validated before anything is shown", func(t *testing.T) {
+		for _, bad := range []string{
+			connectURL(e, "wxnope", "http://shop.localhost:8081/callback"),
+			connectURL(e, app.AppID, "https://evil.example/cb"),
+			connectURL(e, app.AppID, "http://shop.localhost:8081/callback", "response_type", "token"),
+			connectURL(e, app.AppID, "http://shop.localhost:8081/callback", "scope", "snsapi_admin"),
+		} {
+			resp, body := getBody(t, e, bad)
+			if resp.StatusCode != 400 || !strings.Contains(body, "Cannot sign in here") || strings.Contains(body, "/connect/qrcode/") {
+				t.Errorf("%s: %d, QR offered or no clear error", bad, resp.StatusCode)
+			}
+		}
+	})
+	t.Run("page", func(t *testing.T) {
+		resp, body := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback"))
+		js, jsBody := getBody(t, e, "/connect/qrconnect.js")
+		_, rest, _ := strings.Cut(body, `src="/connect/qrcode/`)
+		uuid, _, _ := strings.Cut(rest, `"`)
+		qr, qrBody := getBody(t, e, "/connect/qrcode/"+uuid)
+		weight := len(body) + len(jsBody) + len(qrBody)
+		if resp.StatusCode != 200 || js.StatusCode != 200 || qr.StatusCode != 200 || qr.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("page %d, script %d, QR %d %s", resp.StatusCode, js.StatusCode, qr.StatusCode, qr.Header.Get("Content-Type"))
+		}
+		if weight > 30<<10 {
+			t.Fatalf("page weight %d bytes, over 30 KB", weight)
+		}
+		t.Logf("page weight: %d bytes (HTML %d, script %d, QR %d)", weight, len(body), len(jsBody), len(qrBody))
+		if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, `"fast":true`) || !strings.Contains(body, `alt="QR code: scan it with your phone`) {
+			t.Fatal("page lacks lang, fast login or the QR's alt text")
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "connect-src 'self' https://scanfree.localhost:14013") || strings.Contains(csp, "frame-ancestors") {
+			t.Fatalf("CSP %q", csp)
+		}
+	})
+	t.Run("chinese", func(t *testing.T) {
+		_, body := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback", "lang", "cn"))
+		if !strings.Contains(body, `<html lang="zh-CN">`) || !strings.Contains(body, "使用手机扫码登录") {
+			t.Fatal("lang=cn page is not Chinese")
+		}
+	})
+	t.Run("qr only", func(t *testing.T) {
+		_, body := getBody(t, e, connectURL(e, qrOnly.AppID, "http://shop.localhost:8081/callback"))
+		_, body2 := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback", "fast_login", "0"))
+		if !strings.Contains(body, `"fast":false`) || !strings.Contains(body2, `"fast":false`) {
+			t.Fatal("QR-only app or fast_login=0 still offers scan-free login")
+		}
+	})
+}
+
+type pollAnswer struct {
+	ErrCode     int    `json:"errcode"`
+	Code        string `json:"code"`
+	RedirectURL string `json:"redirect_url"`
+	Nickname    string `json:"nickname"`
+}
+
+func poll(t *testing.T, e *env, uuid, key string, last int) (pollAnswer, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	var a pollAnswer
+	e.getJSON("/connect/l/qrconnect?"+url.Values{"uuid": {uuid}, "key": {key}, "last": {strconv.Itoa(last)}}.Encode(), &a)
+	return a, time.Since(start)
+}
+
+func TestQRTicketsOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	app := e.app(admin.AppSpec{FastLogin: true})
+	var tk struct{ UUID, Key string }
+	resp := e.do("POST", "/connect/qrticket", http.Header{"Content-Type": {"application/json"}},
+		strings.NewReader(`{"appid":"`+app.AppID+`","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"st"}`), &tk)
+	if resp.StatusCode != 200 || tk.UUID == "" || tk.Key == "" {
+		t.Fatalf("qrticket: %d %+v", resp.StatusCode, tk)
+	}
+	if a, d := poll(t, e, tk.UUID, tk.Key, 408); a.ErrCode != 408 || d < 250*time.Millisecond {
+		t.Fatalf("unchanged ticket: %+v after %v, want 408 after the poll timeout", a, d)
+	}
+	if a, _ := poll(t, e, tk.UUID, "wrong-key", 0); a.ErrCode != 500 || a.Code != "" {
+		t.Fatalf("poll with the wrong key: %+v", a)
+	}
+	if a, _ := poll(t, e, "unknown", "x", 408); a.ErrCode != 500 {
+		t.Fatalf("unknown ticket: %+v", a)
+	}
+
+	b := e.browser()
+	b.login("alice")
+	done := make(chan pollAnswer, 1)
+	go func() { a, _ := poll(t, e, tk.UUID, tk.Key, 408); done <- a }()
+	if resp, body := b.get("/x/" + tk.UUID); resp.StatusCode != 200 || !strings.Contains(body, "Demo Shop") {
+		t.Fatalf("phone page: %d", resp.StatusCode)
+	}
+	if a := <-done; a.ErrCode != 404 || a.Nickname != "Alice" {
+		t.Fatalf("after scan: %+v", a)
+	}
+	go func() { a, _ := poll(t, e, tk.UUID, tk.Key, 404); done <- a }()
+	if resp, _ := b.post("/x/"+tk.UUID, url.Values{"decision": {"allow"}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("allow: %d", resp.StatusCode)
+	}
+	a := <-done
+	if a.ErrCode != 405 || a.Code == "" || a.RedirectURL != "http://shop.localhost:8081/callback?code="+url.QueryEscape(a.Code)+"&state=st" {
+		t.Fatalf("after allow: %+v", a)
+	}
+	if r := e.exchange(app, a.Code); r.ErrCode != 0 {
+		t.Fatalf("exchange of the QR code: %+v", r)
+	}
+	if resp, body := b.get("/x/" + tk.UUID); resp.StatusCode != 410 || !strings.Contains(body, "already used") {
+		t.Fatalf("used ticket on the phone: %d", resp.StatusCode)
+	}
+	// Cross-origin form posts to the phone page are refused.
+	if resp, _ := b.post("/x/"+tk.UUID, url.Values{"decision": {"allow"}}, http.Header{"Sec-Fetch-Site": {"cross-site"}}); resp.StatusCode != 403 {
+		t.Fatalf("cross-site allow: %d", resp.StatusCode)
+	}
+}
