@@ -7,7 +7,7 @@ BENCHTIME ?= 2s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
-PORTABLE := scanfree-server scanfreed
+PORTABLE := scanfree-server scanfreed scanfree-demo
 
 .PHONY: all build test unit fuzz demo bench cross lint clean
 
@@ -33,7 +33,7 @@ fuzz:
 test: lint unit fuzz
 
 demo: build
-	@STATE=$(STATE) BIN=$(BIN) sh internal/demo/demo.sh
+	$(BIN)/scanfree-demo up --state $(STATE)
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

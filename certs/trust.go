@@ -24,7 +24,12 @@ type Store struct {
 	Path string `json:"path"` // NSS database directory, or the system store's description
 }
 
-func (s Store) String() string { return s.Kind + " " + s.Path }
+func (s Store) String() string {
+	if s.Kind == "nss" {
+		return "the NSS database " + s.Path
+	}
+	return "the system store: " + s.Path
+}
 
 // TrustReport says what an install or uninstall did and what it could not do.
 type TrustReport struct {

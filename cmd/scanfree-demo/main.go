@@ -1,5 +1,6 @@
 // Command scanfree-demo runs "Demo Shop", the demo relying party (see
-// web/demo): scanfree-demo --app-file app.json [--addr 127.0.0.1:8081].
+// web/demo): `scanfree-demo --app-file app.json`. `scanfree-demo up` runs
+// the whole system for `make demo`.
 package main
 
 import (
@@ -14,10 +15,15 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := demo.Main(ctx, os.Args[1:]); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "up" {
+		err = demo.Up(ctx, os.Args[2:], os.Stdout)
+	} else {
+		err = demo.Main(ctx, os.Args[1:])
+	}
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "scanfree-demo: %v\n", err)
-		stop()
 		os.Exit(1)
 	}
 }

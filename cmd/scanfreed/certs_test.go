@@ -64,7 +64,7 @@ func TestCertsInstallUninstallNSS(t *testing.T) {
 	testutil.NeedTools(t, "certutil")
 	h := newHome(t)
 	out := h.scanfreed("certs", "install", "--system=no")
-	if !strings.Contains(out, "trusted in nss "+filepath.Join(h.dir, ".pki", "nssdb")) {
+	if !strings.Contains(out, "trusted in the NSS database "+filepath.Join(h.dir, ".pki", "nssdb")) {
 		t.Fatalf("install output: %s", out)
 	}
 	ca, err := certs.LoadCA(h.state)
@@ -88,7 +88,7 @@ func TestCertsInstallUninstallNSS(t *testing.T) {
 	h.scanfreed("certs", "install", "--system=no")
 
 	out = h.scanfreed("certs", "uninstall")
-	if !strings.Contains(out, "removed from nss") {
+	if !strings.Contains(out, "removed from the NSS database") {
 		t.Fatalf("uninstall output: %s", out)
 	}
 	if l := h.nssList(); strings.Contains(l, "scanfree") {
