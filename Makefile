@@ -37,7 +37,7 @@ demo: build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend certs daemon
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend certs daemon qr
 
 cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \

@@ -1,5 +1,5 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [backend|certs|daemon ...]
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [backend|certs|daemon|qr ...]
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 func main() {
 	d := flag.Duration("d", 2*time.Second, "duration of each measured level")
 	idle := flag.Duration("idle", 60*time.Second, "window for the daemon's idle CPU")
+	polls := flag.Int("polls", 20000, "concurrent waiting QR long polls to hold")
 	flag.Parse()
 	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
@@ -22,15 +23,18 @@ func main() {
 		"daemon": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: d, Idle: *idle})
 		},
+		"qr": func(ctx context.Context, w *os.File, d time.Duration) error {
+			return bench.QR(ctx, w, bench.QROptions{Tickets: 1000, Polls: *polls})
+		},
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend", "certs", "daemon"}
+		names = []string{"backend", "certs", "daemon", "qr"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs, daemon\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs, daemon, qr\n", n)
 			os.Exit(2)
 		}
 		if err := run(context.Background(), os.Stdout, *d); err != nil {
