@@ -8,6 +8,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 
 # Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
 PORTABLE := scanfree-server scanfreed scanfree-demo
+# The tray needs cgo on darwin (Cocoa): built for linux and windows only.
+TRAY_OS  := linux windows
 
 .PHONY: all build test unit fuzz demo bench cross lint clean
 
@@ -45,6 +47,10 @@ cross:
 			echo "GOOS=$$os GOARCH=$$arch $$cmd"; \
 			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/$$cmd || exit 1; \
 		done; done; done
+	@for os in $(TRAY_OS); do for arch in amd64 arm64; do \
+		echo "GOOS=$$os GOARCH=$$arch scanfree-tray"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/scanfree-tray || exit 1; \
+	done; done
 
 clean:
 	rm -rf $(BIN)

@@ -3,6 +3,7 @@ module github.com/scanfree/scanfree
 go 1.26.0
 
 require (
+	fyne.io/systray v1.12.2
 	github.com/chromedp/chromedp v0.22.1
 	github.com/gen2brain/beeep v0.11.3
 	github.com/godbus/dbus/v5 v5.2.4

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -23,15 +21,6 @@ type app struct {
 	stderr     io.Writer
 }
 
-// DefaultStateDir is where scanfreed keeps keys, certificates and its
-// socket unless --state-dir says otherwise: <user config dir>/scanfree.
-func DefaultStateDir() string {
-	if d, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(d, "scanfree")
-	}
-	return ".scanfree"
-}
-
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
@@ -41,12 +30,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	def := DefaultStateDir()
-	if v := os.Getenv("SCANFREE_STATE_DIR"); v != "" {
-		def = v
-	}
-	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", def, "directory for keys, certificates and the control socket (env SCANFREE_STATE_DIR)")
-	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("SCANFREE_SOCKET"), "control socket (default <state-dir>/control.sock; env SCANFREE_SOCKET)")
+	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", control.DefaultStateDir(), "directory for keys, certificates and the control socket (env SCANFREE_STATE_DIR)")
+	root.PersistentFlags().StringVar(&a.socket, "socket", "", "control socket (default <state-dir>/control.sock; env SCANFREE_SOCKET)")
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default <user config dir>/scanfree/config.yaml)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.certsCmd(), a.runCmd(), a.statusCmd(), a.pauseCmd(), a.resumeCmd(), a.loginCmd(), a.logoutCmd(),
@@ -63,12 +48,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // client returns the control client for this state dir, found exactly as
 // the tray finds it.
-func (a *app) client() *control.Client {
-	sock := a.socket
-	if sock == "" {
-		sock = filepath.Join(a.stateDir, "control.sock")
+func (a *app) client() *control.Client { return control.NewClient(a.socketPath()) }
+
+func (a *app) socketPath() string {
+	if a.socket != "" {
+		return a.socket
 	}
-	return control.NewClient(sock)
+	return control.DefaultSocket(a.stateDir)
 }
 
 // print writes v as JSON with --json, or else calls text.

@@ -83,7 +83,7 @@ func (a *app) runCmd() *cobra.Command {
 			origins := v.GetStringSlice("trusted_origins")
 			d, err := daemon.New(daemon.Config{
 				StateDir:       a.stateDir,
-				Socket:         a.socket,
+				Socket:         a.socketPath(),
 				BackendURL:     v.GetString("backend_url"),
 				Domain:         v.GetString("domain"),
 				Port:           v.GetInt("port"),

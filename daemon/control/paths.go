@@ -1,0 +1,28 @@
+package control
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// DefaultStateDir is where scanfreed keeps its state unless told
+// otherwise: $SCANFREE_STATE_DIR, else <user config dir>/scanfree. The CLI
+// and the tray both find the daemon through it.
+func DefaultStateDir() string {
+	if v := os.Getenv("SCANFREE_STATE_DIR"); v != "" {
+		return v
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "scanfree")
+	}
+	return ".scanfree"
+}
+
+// DefaultSocket is the control socket of the daemon with state dir
+// stateDir: $SCANFREE_SOCKET, else <state dir>/control.sock.
+func DefaultSocket(stateDir string) string {
+	if v := os.Getenv("SCANFREE_SOCKET"); v != "" {
+		return v
+	}
+	return filepath.Join(stateDir, "control.sock")
+}

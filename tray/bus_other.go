@@ -1,0 +1,6 @@
+//go:build !linux
+
+package tray
+
+// checkBus: only Linux trays live on DBus.
+func checkBus() error { return nil }

@@ -1,0 +1,229 @@
+package tray
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/systray"
+
+	"github.com/scanfree/scanfree/daemon/control"
+)
+
+// Options of the tray.
+type Options struct {
+	StateDir  string // the daemon's state dir, as the CLI takes it
+	Socket    string // its control socket (default from StateDir)
+	Scanfreed string // the scanfreed binary, to start the daemon and run diagnostics
+	Logger    *slog.Logger
+}
+
+type app struct {
+	opts   Options
+	client *control.Client
+	log    *slog.Logger
+	ctx    context.Context
+
+	mu   sync.Mutex
+	view View
+	st   control.Status
+
+	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, start, quit *systray.MenuItem
+	recents                                                                                                 []*systray.MenuItem
+}
+
+// Run shows the tray until ctx ends or the user picks Quit. It fails at
+// once, with the reason, where no tray can live (no session bus).
+func Run(ctx context.Context, opts Options) error {
+	if err := checkBus(); err != nil {
+		return fmt.Errorf("cannot show the tray: %w", err)
+	}
+	if opts.Socket == "" {
+		opts.Socket = control.DefaultSocket(opts.StateDir)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Scanfreed == "" {
+		opts.Scanfreed = "scanfreed"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := &app{opts: opts, client: control.NewClient(opts.Socket), log: opts.Logger, ctx: ctx}
+	go func() {
+		<-ctx.Done()
+		systray.Quit()
+	}()
+	systray.Run(a.ready, cancel)
+	return nil
+}
+
+func (a *app) ready() {
+	a.account = systray.AddMenuItem("…", "")
+	a.account.Disable()
+	systray.AddSeparator()
+	a.pause = systray.AddMenuItem("Pause for 1 hour", "Send every page to the QR code for an hour")
+	a.resume = systray.AddMenuItem("Resume", "Offer scan-free login again")
+	a.pending = systray.AddMenuItem("", "A web page asks to sign in")
+	a.allow = a.pending.AddSubMenuItem("Allow", "")
+	a.deny = a.pending.AddSubMenuItem("Deny", "")
+	a.recent = systray.AddMenuItem("Recent sign-ins", "")
+	for range maxRecent {
+		m := a.recent.AddSubMenuItem("", "")
+		m.Disable()
+		a.recents = append(a.recents, m)
+	}
+	systray.AddSeparator()
+	a.signIn = systray.AddMenuItem("Sign in…", "Sign this desktop in; opens the approval page")
+	a.signOut = systray.AddMenuItem("Sign out", "Sign this desktop out")
+	a.accountPage = systray.AddMenuItem("Open account page", "")
+	a.doctor = systray.AddMenuItem("Run diagnostics", "Check everything scan-free login needs")
+	a.start = systray.AddMenuItem("Start scanfreed", "Start the daemon")
+	systray.AddSeparator()
+	a.quit = systray.AddMenuItem("Quit", "Close the tray; the daemon keeps running")
+	a.apply(ViewOf(control.Status{}, false), control.Status{})
+
+	go a.follow()
+	go a.clicks()
+}
+
+// follow applies the daemon's event stream; when the daemon goes away the
+// tray says so and reconnects as soon as it is back.
+func (a *app) follow() {
+	backoff := 250 * time.Millisecond
+	for a.ctx.Err() == nil {
+		events, err := a.client.Events(a.ctx)
+		if err == nil {
+			backoff = 250 * time.Millisecond
+			for e := range events {
+				a.apply(ViewOf(e.Status, true), e.Status)
+			}
+		}
+		a.apply(ViewOf(control.Status{}, false), control.Status{})
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func show(m *systray.MenuItem, on bool) {
+	if on {
+		m.Show()
+	} else {
+		m.Hide()
+	}
+}
+
+func (a *app) apply(v View, st control.Status) {
+	a.mu.Lock()
+	same := a.view.State == v.State && a.view.Title == v.Title
+	a.view, a.st = v, st
+	a.mu.Unlock()
+	if !same {
+		systray.SetIcon(Icon(v.State))
+		systray.SetTitle(v.Title)
+		systray.SetTooltip(v.Title)
+	}
+	a.account.SetTitle(v.Account)
+	show(a.pause, v.CanPause && v.State != NotRunning)
+	show(a.resume, v.CanResume)
+	show(a.signIn, v.CanSignIn)
+	show(a.signOut, v.CanOut)
+	show(a.start, v.CanStart)
+	show(a.accountPage, v.State != NotRunning)
+	if v.Pending != nil {
+		a.pending.SetTitle(fmt.Sprintf("Sign in to %s as %s? (from %s)", v.Pending.AppName, v.Pending.Account, v.Pending.Origin))
+	}
+	show(a.pending, v.Pending != nil)
+	show(a.recent, len(v.Recent) > 0)
+	for i, m := range a.recents {
+		if i < len(v.Recent) {
+			m.SetTitle(v.Recent[i])
+		}
+		show(m, i < len(v.Recent))
+	}
+}
+
+func (a *app) current() (View, control.Status) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.view, a.st
+}
+
+// clicks turns menu clicks into control calls.
+func (a *app) clicks() {
+	for {
+		var err error
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-a.pause.ClickedCh:
+			_, err = a.client.Pause(a.ctx, time.Hour)
+		case <-a.resume.ClickedCh:
+			_, err = a.client.Resume(a.ctx)
+		case <-a.allow.ClickedCh:
+			if v, _ := a.current(); v.Pending != nil {
+				err = a.client.Approve(a.ctx, v.Pending.ID)
+			}
+		case <-a.deny.ClickedCh:
+			if v, _ := a.current(); v.Pending != nil {
+				err = a.client.Deny(a.ctx, v.Pending.ID)
+			}
+		case <-a.signIn.ClickedCh:
+			var l control.Login
+			if l, err = a.client.Login(a.ctx); err == nil {
+				err = openURL(l.VerificationURIComplete)
+			}
+		case <-a.signOut.ClickedCh:
+			_, err = a.client.Logout(a.ctx)
+		case <-a.accountPage.ClickedCh:
+			_, st := a.current()
+			err = openURL(strings.TrimSuffix(st.Backend, "/") + "/account")
+		case <-a.doctor.ClickedCh:
+			err = a.diagnose()
+		case <-a.start.ClickedCh:
+			err = a.startDaemon()
+		case <-a.quit.ClickedCh:
+			systray.Quit()
+			return
+		}
+		if err != nil {
+			a.log.Warn("tray action failed", "err", err)
+		}
+	}
+}
+
+// diagnose runs `scanfreed doctor` and opens its report.
+func (a *app) diagnose() error {
+	out, _ := exec.CommandContext(a.ctx, a.opts.Scanfreed, "doctor", "--state-dir", a.opts.StateDir, "--socket", a.opts.Socket).CombinedOutput()
+	f, err := os.CreateTemp("", "scanfree-doctor-*.txt")
+	if err != nil {
+		return err
+	}
+	f.Write(out)
+	f.Close()
+	return openURL(f.Name())
+}
+
+// startDaemon starts scanfreed through the service manager when it is
+// installed as a service, else as a background process of this session.
+func (a *app) startDaemon() error {
+	if exec.Command(a.opts.Scanfreed, "service", "start", "--state-dir", a.opts.StateDir).Run() == nil {
+		return nil
+	}
+	cmd := exec.Command(a.opts.Scanfreed, "run", "--state-dir", a.opts.StateDir, "--socket", a.opts.Socket)
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start scanfreed: %w", err)
+	}
+	go cmd.Wait()
+	return nil
+}

@@ -1,0 +1,87 @@
+// Package tray is scanfree-tray: the desktop's status icon and menu. It is
+// a pure client of the daemon's control API (package control) and imports
+// nothing else of the daemon: it follows the event stream, shows the state
+// as icon and menu, and turns menu clicks into control calls.
+package tray
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/daemon/control"
+)
+
+// State is what the icon shows.
+type State string
+
+// States, one icon each.
+const (
+	Ready      State = "ready"
+	Paused     State = "paused"
+	Locked     State = "locked"
+	SignedOut  State = "signed out"
+	NotRunning State = "daemon not running"
+)
+
+// View is everything the tray shows for one daemon status.
+type View struct {
+	State     State
+	Title     string // the item's title and tooltip
+	Account   string // the first, disabled menu line
+	CanPause  bool
+	CanResume bool
+	CanSignIn bool
+	CanOut    bool
+	CanStart  bool
+	Pending   *control.Request
+	Recent    []string
+}
+
+// ViewOf computes the view of a status; running false means the daemon
+// cannot be reached.
+func ViewOf(st control.Status, running bool) View {
+	if !running {
+		return View{State: NotRunning, Title: "scanfree: daemon not running", Account: "scanfreed is not running", CanStart: true}
+	}
+	v := View{CanSignIn: !st.SignedIn, CanOut: st.SignedIn, CanPause: !st.Paused, CanResume: st.Paused}
+	switch {
+	case !st.SignedIn:
+		v.State, v.Account = SignedOut, "Not signed in"
+		if st.Login != nil && st.Login.InProgress {
+			v.Account = "Signing in: enter " + st.Login.UserCode + " on the web page"
+		}
+	case st.Paused:
+		v.State = Paused
+	case st.Lock == "locked":
+		v.State = Locked
+	default:
+		v.State = Ready
+	}
+	if st.SignedIn {
+		v.Account = "Signed in"
+		if st.Account != nil {
+			v.Account = "Signed in as " + st.Account.Nickname
+		}
+	}
+	v.Title = "scanfree: " + string(v.State)
+	if v.State == Ready {
+		v.Title = "scanfree: ready"
+	}
+	if st.Paused && !st.PausedUntil.IsZero() {
+		v.Title += " until " + st.PausedUntil.Local().Format(time.Kitchen)
+	}
+	if len(st.Pending) > 0 {
+		p := st.Pending[0]
+		v.Pending = &p
+	}
+	for i, r := range st.Recent {
+		if i == maxRecent {
+			break
+		}
+		v.Recent = append(v.Recent, fmt.Sprintf("%s, %s", r.AppName, r.At.Local().Format("Jan 2 15:04")))
+	}
+	return v
+}
+
+// maxRecent is how many recent sign-ins the menu lists.
+const maxRecent = 5

@@ -1,0 +1,58 @@
+package tray
+
+import (
+	"bytes"
+	"image/png"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/daemon/control"
+)
+
+func TestViewOf(t *testing.T) {
+	alice := &control.Account{Nickname: "Alice"}
+	tests := []struct {
+		name    string
+		st      control.Status
+		running bool
+		state   State
+		account string
+	}{
+		{"not running", control.Status{}, false, NotRunning, "scanfreed is not running"},
+		{"signed out", control.Status{}, true, SignedOut, "Not signed in"},
+		{"signing in", control.Status{Login: &control.Login{InProgress: true, UserCode: "BCDF-GHJK"}}, true, SignedOut, "Signing in: enter BCDF-GHJK on the web page"},
+		{"ready", control.Status{SignedIn: true, Account: alice}, true, Ready, "Signed in as Alice"},
+		{"paused", control.Status{SignedIn: true, Account: alice, Paused: true}, true, Paused, "Signed in as Alice"},
+		{"locked", control.Status{SignedIn: true, Account: alice, Lock: "locked"}, true, Locked, "Signed in as Alice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := ViewOf(tt.st, tt.running)
+			if v.State != tt.state || v.Account != tt.account {
+				t.Fatalf("ViewOf = %+v, want state %s, account %q", v, tt.state, tt.account)
+			}
+		})
+	}
+	v := ViewOf(control.Status{SignedIn: true, Pending: []control.Request{{ID: "r1", AppName: "Shop"}},
+		Recent: make([]control.SignIn, 9)}, true)
+	if v.Pending == nil || v.Pending.ID != "r1" || len(v.Recent) != maxRecent || !v.CanOut || v.CanSignIn {
+		t.Fatalf("pending/recent view: %+v", v)
+	}
+	if v := ViewOf(control.Status{SignedIn: true, Paused: true, PausedUntil: time.Now().Add(time.Hour)}, true); !v.CanResume || v.CanPause {
+		t.Fatalf("paused view: %+v", v)
+	}
+}
+
+func TestIcons(t *testing.T) {
+	seen := map[string]bool{}
+	for s := range colors {
+		img, err := png.Decode(bytes.NewReader(Icon(s)))
+		if err != nil || img.Bounds().Dx() != 32 {
+			t.Fatalf("icon %s: %v", s, err)
+		}
+		seen[string(Icon(s))] = true
+	}
+	if len(seen) != len(colors) {
+		t.Fatal("two states share an icon")
+	}
+}
