@@ -11,7 +11,10 @@ PORTABLE := scanfree-server scanfreed scanfree-demo
 # The tray needs cgo on darwin (Cocoa): built for linux and windows only.
 TRAY_OS  := linux windows
 
-.PHONY: all build test unit fuzz demo bench cross lint clean
+PREFIX   ?= $(HOME)/.local
+DIST     := dist
+
+.PHONY: all build test unit fuzz demo bench cross lint clean install uninstall dist
 
 all: build
 
@@ -52,5 +55,26 @@ cross:
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/scanfree-tray || exit 1; \
 	done; done
 
+# A developer machine: binaries in $(PREFIX)/bin, the per-user service, the tray's autostart, the CA.
+install: build
+	install -d $(PREFIX)/bin
+	install -m 755 $(BIN)/scanfreed $(BIN)/scanfree-tray $(PREFIX)/bin/
+	$(PREFIX)/bin/scanfreed service install --certs
+
+uninstall:
+	-$(PREFIX)/bin/scanfreed service uninstall
+	rm -f $(PREFIX)/bin/scanfreed $(PREFIX)/bin/scanfree-tray
+
+# Release archives: linux and windows (amd64, arm64) with the tray, darwin without it.
+dist:
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@for os in linux windows darwin; do for arch in amd64 arm64; do \
+		name=scanfree-$(VERSION)-$$os-$$arch; dir=$(DIST)/$$name; mkdir -p $$dir; \
+		cmds="scanfreed scanfree-server"; [ $$os = darwin ] || cmds="$$cmds scanfree-tray"; \
+		for cmd in $$cmds; do CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags=-s -o $$dir/ ./cmd/$$cmd || exit 1; done; \
+		cp installer/dist/INSTALL-$$os.txt $$dir/INSTALL.txt; cp README.md $$dir/; \
+		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $$dir && echo $(DIST)/$$name.tar.gz; \
+	done; done
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

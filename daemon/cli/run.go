@@ -60,7 +60,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (*viper.Viper, error) {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	var logLevel string
+	var logLevel, logFile string
 	var noDialog, noNotify bool
 	var checkRate, authRate float64
 	cmd := &cobra.Command{
@@ -81,6 +81,18 @@ func (a *app) runCmd() *cobra.Command {
 				return fmt.Errorf("confirm_timeout %q: want a duration such as 60s", v.GetString("confirm_timeout"))
 			}
 			origins := v.GetStringSlice("trusted_origins")
+			logOut := a.stderr
+			if logFile != "" {
+				if err := os.MkdirAll(filepath.Dir(logFile), 0o700); err != nil {
+					return fmt.Errorf("--log-file: %w", err)
+				}
+				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+				if err != nil {
+					return fmt.Errorf("--log-file: %w", err)
+				}
+				defer f.Close()
+				logOut = f
+			}
 			d, err := daemon.New(daemon.Config{
 				StateDir:       a.stateDir,
 				Socket:         a.socketPath(),
@@ -95,7 +107,7 @@ func (a *app) runCmd() *cobra.Command {
 				AuthorizeRate:  authRate,
 				NoDialog:       noDialog,
 				NoNotify:       noNotify,
-				Logger:         slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})),
+				Logger:         slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})),
 			})
 			if err != nil {
 				return err
@@ -112,6 +124,7 @@ func (a *app) runCmd() *cobra.Command {
 	f.String("tls-cert", "", "vendor mode: certificate file (tls_cert)")
 	f.String("tls-key", "", "vendor mode: key file (tls_key)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFile, "log-file", "", "append logs to this file instead of stderr (where no service manager collects them)")
 	f.BoolVar(&noDialog, "no-dialog", false, "never show the native dialog; answer from the tray or `scanfreed approve`")
 	f.BoolVar(&noNotify, "no-notify", false, "no desktop notifications")
 	f.Float64Var(&checkRate, "check-login-rate", 50, "global limit of check-login requests per second")
