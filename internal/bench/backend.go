@@ -12,13 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
-	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -32,20 +30,11 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+	st, app, userID, err := seededStore(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	now := time.Now()
-	app, err := admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench", RedirectURIs: []string{"https://rp.example/cb"}, FastLogin: true}, now)
-	if err != nil {
-		return err
-	}
-	u, err := admin.CreateUser(ctx, st, admin.UserSpec{Username: "alice", Nickname: "Alice", Password: "alice-password"}, now)
-	if err != nil {
-		return err
-	}
 
 	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -58,7 +47,7 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 	defer stopReal()
 
 	// Sample answers, so the baseline sends the same bytes.
-	sample, err := mintCodes(ctx, st, app.AppID, u.ID, 1)
+	sample, err := mintCodes(ctx, st, app.AppID, userID, 1)
 	if err != nil {
 		return err
 	}
@@ -98,7 +87,7 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 		if clients == 1 {
 			n = 4000
 		}
-		codes, err := mintCodes(ctx, st, app.AppID, u.ID, n)
+		codes, err := mintCodes(ctx, st, app.AppID, userID, n)
 		if err != nil {
 			return err
 		}
@@ -146,7 +135,7 @@ func mintCodes(ctx context.Context, st storage.Storage, appID, userID string, n 
 	codes := make([]string, n)
 	for i := range codes {
 		codes[i] = secret.Code()
-		if err := st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: "https://rp.example/cb",
+		if err := st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: benchRedirect,
 			UserID: userID, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			return nil, err
 		}

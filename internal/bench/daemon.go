@@ -74,7 +74,7 @@ func Daemon(ctx context.Context, w io.Writer, opts DaemonOptions) error {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
-	body := `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"` + appID + `","scope":"snsapi_login","redirect_uri":"https://rp.example/cb","state":"s"}}`
+	body := `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"` + appID + `","scope":"snsapi_login","redirect_uri":"` + benchRedirect + `","state":"s"}}`
 	daemonURL := fmt.Sprintf("https://%s:%d/api/check-login", certs.DefaultDomain, port)
 	sample, err := post(ctx, tlsClient(roots, 1), daemonURL, origin, body)
 	if err != nil || !bytes.Contains(sample, []byte(`"errcode":0`)) {
@@ -111,9 +111,9 @@ func daemonProcess(ctx context.Context, w io.Writer, backendURL string, idle tim
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scanfreed")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scanfreed").CombinedOutput(); err != nil {
-		return fmt.Errorf("build scanfreed: %v: %s", err, out)
+	bin, err := buildBinary(ctx, dir, "scanfreed")
+	if err != nil {
+		return err
 	}
 	state := filepath.Join(dir, "st")
 	// The first start creates the CA; the measured starts find it, as every
@@ -199,15 +199,8 @@ func cpuTicks(pid int) (int, error) {
 
 // benchBackend runs a backend in this process with an app and a user.
 func benchBackend(ctx context.Context, dir string) (string, string, func(), error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+	st, app, _, err := seededStore(ctx, dir)
 	if err != nil {
-		return "", "", nil, err
-	}
-	app, err := admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench", RedirectURIs: []string{"https://rp.example/cb"}, FastLogin: true}, time.Now())
-	if err != nil {
-		return "", "", nil, err
-	}
-	if _, err := admin.CreateUser(ctx, st, admin.UserSpec{Username: "alice", Nickname: "Alice", Password: "alice-password"}, time.Now()); err != nil {
 		return "", "", nil, err
 	}
 	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", DeviceInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})

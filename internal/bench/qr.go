@@ -46,7 +46,7 @@ type ticketJSON struct {
 }
 
 func newTicket(c *http.Client, base, appID string) (ticketJSON, error) {
-	body := `{"appid":"` + appID + `","redirect_uri":"https://rp.example/cb","scope":"snsapi_login","state":"s"}`
+	body := `{"appid":"` + appID + `","redirect_uri":"` + benchRedirect + `","scope":"snsapi_login","state":"s"}`
 	resp, err := c.Post(base+"/connect/qrticket", "application/json", strings.NewReader(body))
 	if err != nil {
 		return ticketJSON{}, err
@@ -72,13 +72,11 @@ func qrLatency(ctx context.Context, w io.Writer, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "qr.db"))
+	st, app, _, err := seededStore(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	app, _ := admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench", RedirectURIs: []string{"https://rp.example/cb"}, FastLogin: true}, time.Now())
-	admin.CreateUser(ctx, st, admin.UserSpec{Username: "alice", Nickname: "Alice", Password: "alice-password"}, time.Now())
 	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", QRTTL: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
@@ -190,12 +188,12 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scanfree-server")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scanfree-server").CombinedOutput(); err != nil {
-		return fmt.Errorf("build scanfree-server: %v: %s", err, out)
+	bin, err := buildBinary(ctx, dir, "scanfree-server")
+	if err != nil {
+		return err
 	}
 	db := filepath.Join(dir, "qr.db")
-	out, err := exec.Command(bin, "app", "create", "--db", db, "--name", "Bench", "--redirect-uri", "https://rp.example/cb", "--json").Output()
+	out, err := exec.Command(bin, "app", "create", "--db", db, "--name", "Bench", "--redirect-uri", benchRedirect, "--json").Output()
 	if err != nil {
 		return err
 	}
