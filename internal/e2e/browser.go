@@ -70,8 +70,8 @@ func Run[T any](b *Browser, ctx context.Context, what string, a chromedp.Action[
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		b.Screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
-		b.t.Fatalf("%s: %v", what, err)
+		shot := b.Screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v (screenshot: %s)", what, err, shot)
 	}
 	return v
 }
@@ -115,15 +115,21 @@ func (b *Browser) LoginFrame() (context.Context, []chromedp.QueryOption) {
 				return err == nil
 			}
 		}
-		qctx, cancel := context.WithTimeout(b.Ctx, time.Second)
+		qctx, cancel := context.WithTimeout(b.Ctx, 2*time.Second)
 		defer cancel()
 		nodes, err := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("iframe")))
-		if err == nil && len(nodes) > 0 && nodes[0].ContentDocument != nil && // an in-process frame, already on the login page
-			strings.Contains(nodes[0].ContentDocument.DocumentURL, "/connect/qrconnect") {
-			ctx, opts = b.Ctx, []chromedp.QueryOption{chromedp.FromNode(nodes[0])}
-			return true
+		if err != nil || len(nodes) == 0 || nodes[0].ContentDocument == nil || // an in-process frame, already on the login page
+			!strings.Contains(nodes[0].ContentDocument.DocumentURL, "/connect/qrconnect") {
+			return false
 		}
-		return false
+		// The node is a snapshot: use it only once the page's own elements
+		// answer through it, else look again.
+		from := []chromedp.QueryOption{chromedp.FromNode(nodes[0])}
+		if _, err := chromedp.Run(qctx, chromedp.WaitReady(chromedp.CSS("#status"), from...)); err != nil {
+			return false
+		}
+		ctx, opts = b.Ctx, from
+		return true
 	})
 	return ctx, opts
 }
