@@ -79,6 +79,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var addr, publicURL, logLevel string
 	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
 	var daemonDomain string
+	var ticketsPerMinute int
 	var daemonPorts []int
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -97,7 +98,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			defer st.Close()
 			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
-				QRTTL: qrTTL, PollTimeout: pollTimeout, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log})
+				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log})
 			if err != nil {
 				return fmt.Errorf("%w (set --public-url)", err)
 			}
@@ -113,6 +114,7 @@ func (a *app) serveCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&codeTTL, "code-ttl", ttl, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
 	cmd.Flags().DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrollment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
 	cmd.Flags().DurationVar(&qrTTL, "qr-ttl", 120*time.Second, "lifetime of a QR login ticket")
+	cmd.Flags().IntVar(&ticketsPerMinute, "tickets-per-minute", 60, "QR tickets one client address may create per minute")
 	cmd.Flags().DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held")
 	cmd.Flags().StringVar(&daemonDomain, "daemon-domain", env("DAEMON_DOMAIN", "scanfree.localhost"), "loopback domain of the desktop daemon the login page calls")
 	cmd.Flags().IntSliceVar(&daemonPorts, "daemon-ports", []int{14013, 14014, 14015, 13013, 13014, 13015}, "daemon ports the login page tries, in order")

@@ -76,7 +76,7 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		s.connectError(w, htmlLang, err.Error())
 		return
 	}
-	tk, err := s.newTicket(req)
+	tk, err := s.newTicket(r, req)
 	if err != nil {
 		s.connectError(w, htmlLang, err.Error())
 		return
@@ -121,7 +121,15 @@ type ticket struct {
 	Key string
 }
 
-func (s *Server) newTicket(req connectRequest) (ticket, error) {
+// errTooManyTickets refuses a client that asks for tickets faster than any
+// page does (one per page view and one per 2 minutes), so that no one
+// client can use up the store's cap for everyone.
+var errTooManyTickets = errors.New("too many sign-in pages from your address; wait a minute and reload")
+
+func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) {
+	if !s.ticketIP.Take(clientIP(r)) {
+		return ticket{}, errTooManyTickets
+	}
 	tk, err := s.tickets.Create(tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
 	if err != nil {
 		return ticket{}, err
@@ -150,7 +158,11 @@ func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	tk, err := s.newTicket(req)
+	tk, err := s.newTicket(r, req)
+	if errors.Is(err, errTooManyTickets) {
+		writeJSON(w, http.StatusTooManyRequests, snsErr(errSystem, err.Error()))
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, snsErr(errSystem, err.Error()))
 		return

@@ -150,3 +150,28 @@ func TestQRTicketsOverHTTP(t *testing.T) {
 		t.Fatalf("cross-site allow: %d", resp.StatusCode)
 	}
 }
+
+// TestTicketsPerClient: one client cannot create tickets without bound.
+func TestTicketsPerClient(t *testing.T) {
+	e := newEnv(t)
+	app := e.app(admin.AppSpec{FastLogin: true})
+	body := `{"appid":"` + app.AppID + `","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"s"}`
+	create := func() int {
+		return e.do("POST", "/connect/qrticket", http.Header{"Content-Type": {"application/json"}}, strings.NewReader(body), nil).StatusCode
+	}
+	for i := range 60 {
+		if st := create(); st != 200 {
+			t.Fatalf("ticket %d: %d", i, st)
+		}
+	}
+	if st := create(); st != http.StatusTooManyRequests {
+		t.Fatalf("ticket 61 within a minute: %d, want 429", st)
+	}
+	if resp, body := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback")); resp.StatusCode != 400 || !strings.Contains(body, "wait a minute") {
+		t.Fatalf("page while limited: %d", resp.StatusCode)
+	}
+	e.advance(time.Minute)
+	if st := create(); st != 200 {
+		t.Fatalf("after the window: %d", st)
+	}
+}

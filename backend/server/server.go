@@ -47,6 +47,8 @@ type Config struct {
 	QRTTL time.Duration
 	// PollTimeout is how long a QR long poll is held (25 s).
 	PollTimeout time.Duration
+	// TicketsPerMinute caps the QR tickets one client address creates (60).
+	TicketsPerMinute int
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -67,6 +69,9 @@ func (c *Config) setDefaults() {
 	def(&c.SessionTTL, 12*time.Hour)
 	def(&c.QRTTL, 120*time.Second)
 	def(&c.PollTimeout, 25*time.Second)
+	if c.TicketsPerMinute <= 0 {
+		c.TicketsPerMinute = 60
+	}
 	if c.DaemonDomain == "" {
 		c.DaemonDomain = "scanfree.localhost"
 	}
@@ -92,6 +97,7 @@ type Server struct {
 	loginIP   *attemptLimiter // failed logins per client address
 	codeUser  *attemptLimiter // wrong user_codes per account
 	codeIP    *attemptLimiter // wrong user_codes per client address
+	ticketIP  *attemptLimiter // QR tickets per client address
 
 	tickets *tickets.Store
 
@@ -117,6 +123,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 		codeUser:  newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
 		codeIP:    newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
 		tickets:   tickets.New(cfg.QRTTL, 0),
+		ticketIP:  newAttemptLimiter(cfg.TicketsPerMinute, time.Minute, cfg.Now),
 	}, nil
 }
 

@@ -111,6 +111,16 @@ func (l *attemptLimiter) Fail(key string) {
 	a.n++
 }
 
+// Take counts one try of key and reports whether it was within the
+// budget: a plain per-key rate limit in the same fixed windows.
+func (l *attemptLimiter) Take(key string) bool {
+	if !l.Allowed(key) {
+		return false
+	}
+	l.Fail(key)
+	return true
+}
+
 // Reset forgets key's failures, after a success.
 func (l *attemptLimiter) Reset(key string) {
 	l.mu.Lock()
