@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/testutil"
 )
 
 // scripted is a frontend that answers after a delay, or waits for ctx.
@@ -95,9 +97,7 @@ func TestTimeoutAndWithdraw(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b2 := New(Config{Timeout: time.Minute}, dialog)
 	go func() {
-		for len(b2.Pending()) == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		testutil.Eventually(t, 10*time.Second, "a pending request", func() bool { return len(b2.Pending()) == 1 })
 		cancel()
 	}()
 	if d, _ := b2.Ask(ctx, req("https://idp")); d != Withdrawn {
@@ -131,9 +131,7 @@ func TestOneAtATimeAndCooldown(t *testing.T) {
 			}
 		}()
 	}
-	for busy.Load() < 99 {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "99 busy answers", func() bool { return busy.Load() == 99 })
 	close(gate)
 	wg.Wait()
 	if decided.Load() != 1 || busy.Load() != 99 || deny.shown.Load() != 1 {

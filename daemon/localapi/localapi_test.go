@@ -7,7 +7,9 @@ import (
 )
 
 func TestUUIDRules(t *testing.T) {
-	s := newUUIDStore(50 * time.Millisecond)
+	s := newUUIDStore(120 * time.Second)
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	b := binding{appID: "wx1", redirectURI: "https://rp.example/cb", origin: "https://idp.example"}
 	t.Run("single use", func(t *testing.T) {
 		id := s.Mint(b)
@@ -27,10 +29,14 @@ func TestUUIDRules(t *testing.T) {
 		}
 	})
 	t.Run("expires", func(t *testing.T) {
-		id := s.Mint(b)
-		time.Sleep(60 * time.Millisecond) // the TTL under test is wall-clock time
+		id, fresh := s.Mint(b), s.Mint(b)
+		now = now.Add(119 * time.Second)
+		if !s.Consume(fresh, b) {
+			t.Fatal("uuid refused before its 120 s were up")
+		}
+		now = now.Add(time.Second)
 		if s.Consume(id, b) {
-			t.Fatal("expired uuid accepted")
+			t.Fatal("uuid accepted after 120 s")
 		}
 	})
 	t.Run("bounded", func(t *testing.T) {

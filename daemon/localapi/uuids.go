@@ -16,6 +16,7 @@ type binding struct {
 // check-login that minted them.
 type uuidStore struct {
 	ttl   time.Duration
+	now   func() time.Time
 	mu    sync.Mutex
 	m     map[string]uuidEntry
 	order []string // ids in minting order, which with one TTL is expiry order
@@ -30,7 +31,7 @@ type uuidEntry struct {
 const maxUUIDs = 1024
 
 func newUUIDStore(ttl time.Duration) *uuidStore {
-	return &uuidStore{ttl: ttl, m: map[string]uuidEntry{}}
+	return &uuidStore{ttl: ttl, now: time.Now, m: map[string]uuidEntry{}}
 }
 
 // uuidAlphabet gives 16 characters ≈ 95 bits, the length the seeds show.
@@ -50,7 +51,7 @@ func newUUID() string {
 // amortised, however many pages call.
 func (s *uuidStore) Mint(b binding) string {
 	id := newUUID()
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.order) > 0 {
@@ -74,5 +75,5 @@ func (s *uuidStore) Consume(id string, b binding) bool {
 	e, ok := s.m[id]
 	delete(s.m, id)
 	s.mu.Unlock()
-	return ok && time.Now().Before(e.expires) && e.b == b
+	return ok && s.now().Before(e.expires) && e.b == b
 }
