@@ -1,7 +1,11 @@
 package tray
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -15,4 +19,30 @@ func checkBus() error {
 	}
 	conn.Close()
 	return nil
+}
+
+// waitExported waits until this process's StatusNotifierItem answers for
+// its properties. fyne.io/systray builds the exported properties from the
+// title it holds and only then starts forwarding SetTitle to them, so a
+// title set in between would be lost; the tray updates only after this.
+func waitExported(ctx context.Context) error {
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	obj := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid()), "/StatusNotifierItem")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := obj.GetProperty("org.kde.StatusNotifierItem.Title"); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("the status item did not appear on the session bus: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

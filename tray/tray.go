@@ -33,8 +33,13 @@ type app struct {
 	view View
 	st   control.Status
 
-	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, start, quit *systray.MenuItem
-	recents                                                                                                 []*systray.MenuItem
+	// ui serialises menu updates with quitting: systray closes its DBus
+	// connection on Quit, and an update after that would panic.
+	ui     sync.Mutex
+	closed bool
+
+	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, start, quitItem *systray.MenuItem
+	recents                                                                                                     []*systray.MenuItem
 }
 
 // Run shows the tray until ctx ends or the user picks Quit. It fails at
@@ -57,10 +62,20 @@ func Run(ctx context.Context, opts Options) error {
 	a := &app{opts: opts, client: control.NewClient(opts.Socket), log: opts.Logger, ctx: ctx}
 	go func() {
 		<-ctx.Done()
-		systray.Quit()
+		a.quit()
 	}()
 	systray.Run(a.ready, cancel)
 	return nil
+}
+
+// quit stops further menu updates, then asks systray to end.
+func (a *app) quit() {
+	a.ui.Lock()
+	defer a.ui.Unlock()
+	if !a.closed {
+		a.closed = true
+		systray.Quit()
+	}
 }
 
 func (a *app) ready() {
@@ -85,10 +100,14 @@ func (a *app) ready() {
 	a.doctor = systray.AddMenuItem("Run diagnostics", "Check everything scan-free login needs")
 	a.start = systray.AddMenuItem("Start scanfreed", "Start the daemon")
 	systray.AddSeparator()
-	a.quit = systray.AddMenuItem("Quit", "Close the tray; the daemon keeps running")
-	a.apply(ViewOf(control.Status{}, false), control.Status{})
-
-	go a.follow()
+	a.quitItem = systray.AddMenuItem("Quit", "Close the tray; the daemon keeps running")
+	go func() {
+		if err := waitExported(a.ctx); err != nil {
+			a.log.Warn("tray", "err", err)
+		}
+		a.apply(ViewOf(control.Status{}, false), control.Status{})
+		a.follow()
+	}()
 	go a.clicks()
 }
 
@@ -103,6 +122,9 @@ func (a *app) follow() {
 			for e := range events {
 				a.apply(ViewOf(e.Status, true), e.Status)
 			}
+		}
+		if a.ctx.Err() != nil {
+			return // quitting: the stream ended because we did
 		}
 		a.apply(ViewOf(control.Status{}, false), control.Status{})
 		select {
@@ -123,6 +145,11 @@ func show(m *systray.MenuItem, on bool) {
 }
 
 func (a *app) apply(v View, st control.Status) {
+	a.ui.Lock()
+	defer a.ui.Unlock()
+	if a.closed {
+		return
+	}
 	a.mu.Lock()
 	same := a.view.State == v.State && a.view.Title == v.Title
 	a.view, a.st = v, st
@@ -191,8 +218,8 @@ func (a *app) clicks() {
 			err = a.diagnose()
 		case <-a.start.ClickedCh:
 			err = a.startDaemon()
-		case <-a.quit.ClickedCh:
-			systray.Quit()
+		case <-a.quitItem.ClickedCh:
+			a.quit()
 			return
 		}
 		if err != nil {

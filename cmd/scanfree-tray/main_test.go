@@ -113,6 +113,11 @@ func TestTrayFollowsDaemon(t *testing.T) {
 	d.SignIn(b, "alice")
 	tray := testutil.Start(t, []string{"DBUS_SESSION_BUS_ADDRESS=" + addr}, testutil.Build(t, "./cmd/scanfree-tray"), "--state-dir", d.StateDir)
 	sb := &bus{t: t, addr: addr, name: fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", tray.Cmd.Process.Pid)}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("title %q, menu:\n%s", sb.title(), sb.layout())
+		}
+	})
 
 	testutil.Eventually(t, 15*time.Second, "the StatusNotifierItem on the session bus", func() bool {
 		out, _ := (&bus{addr: addr, name: "org.freedesktop.DBus"}).send("/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames")
