@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -138,12 +140,21 @@ type response struct {
 	JSData  any    `json:"jsdata,omitempty"`
 }
 
+// bufs recycles request and response buffers: check-login is the hot path.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func writeResp(w http.ResponseWriter, status int, r response) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	buf := bufs.Get().(*bytes.Buffer)
+	defer bufs.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	enc.Encode(r)
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }
 
 // post enforces POST with a JSON body of at most MaxBody bytes; a GET, a
@@ -160,12 +171,14 @@ func (s *Server) post(h func(ctx context.Context, origin string, body []byte) re
 			writeResp(w, http.StatusUnsupportedMediaType, response{ErrCode: CodeMalformed, ErrMsg: "Content-Type must be application/json"})
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-		if err != nil {
+		buf := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(buf)
+		buf.Reset()
+		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
 			writeResp(w, http.StatusRequestEntityTooLarge, response{ErrCode: CodeMalformed, ErrMsg: fmt.Sprintf("body larger than %d bytes", MaxBody)})
 			return
 		}
-		writeResp(w, http.StatusOK, h(r.Context(), r.Header.Get("Origin"), body))
+		writeResp(w, http.StatusOK, h(r.Context(), r.Header.Get("Origin"), buf.Bytes()))
 	}
 }
 

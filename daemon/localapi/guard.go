@@ -117,11 +117,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			refuse(w)
 			return
 		}
+		// Canonical keys assigned directly: this runs on every request.
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Add("Vary", "Origin")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["Access-Control-Allow-Origin"] = []string{origin}
+		h["Vary"] = append(h["Vary"], "Origin")
+		h["Cache-Control"] = []string{"no-store"}
+		h["X-Content-Type-Options"] = []string{"nosniff"}
 		if r.Method == http.MethodOptions {
 			if r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
 				refuse(w)
