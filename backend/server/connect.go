@@ -110,10 +110,12 @@ func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.WriteHeader(http.StatusBadRequest)
-	template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><meta charset="utf-8"><title>Sign-in error</title>`+
-		`<body style="font:15px system-ui,sans-serif;padding:16px"><main><h1 style="font-size:17px">Cannot sign in here</h1><p role="alert">{{.M}}</p>`+
-		`<p>Tell the site that sent you here; nothing was shared.</p></main></body></html>`)).Execute(w, map[string]string{"L": htmlLang, "M": msg})
+	connectErrorPage.Execute(w, map[string]string{"L": htmlLang, "M": msg})
 }
+
+var connectErrorPage = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><meta charset="utf-8"><title>Sign-in error</title>` +
+	`<body style="font:15px system-ui,sans-serif;padding:16px"><main><h1 style="font-size:17px">Cannot sign in here</h1><p role="alert">{{.M}}</p>` +
+	`<p>Tell the site that sent you here; nothing was shared.</p></main></body></html>`))
 
 // ticket is a created ticket with the key only its page knows.
 type ticket struct {
@@ -307,7 +309,7 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	u, err := s.store.GetUser(r.Context(), d.UserID)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+		s.internalError(w, r, "device QR", err)
 		return
 	}
 	id := r.PathValue("uuid")

@@ -23,8 +23,7 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 		}
 		d, err := s.store.GetDeviceByCredential(r.Context(), secret.Hash(cred))
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			s.log.ErrorContext(r.Context(), "device auth", "err", err)
-			writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+			s.internalError(w, r, "device auth", err)
 			return
 		}
 		if err != nil || !d.Active() {
@@ -33,6 +32,12 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 		}
 		next(w, r, d)
 	})
+}
+
+// internalError logs err and answers the device API's 500.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, op string, err error) {
+	s.log.ErrorContext(r.Context(), op, "err", err)
+	writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
 }
 
 func (s *Server) deviceUnauthorized(w http.ResponseWriter, msg string) {
@@ -53,8 +58,7 @@ type DeviceMe struct {
 func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	u, err := s.store.GetUser(r.Context(), d.UserID)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "device me", "err", err)
-		writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+		s.internalError(w, r, "device me", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, DeviceMe{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS,
@@ -76,8 +80,7 @@ func (s *Server) handleAppInfo(w http.ResponseWriter, r *http.Request, _ storage
 		return
 	}
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "app info", "err", err)
-		writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+		s.internalError(w, r, "app info", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, AppInfo{AppID: app.AppID, Name: app.Name, Icon: app.IconURL, FastLogin: app.FastLogin})
@@ -156,8 +159,7 @@ func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, dev
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	if err := s.store.RevokeDevice(r.Context(), d.ID, s.now()); err != nil {
-		s.log.ErrorContext(r.Context(), "device sign out", "err", err)
-		writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+		s.internalError(w, r, "device sign out", err)
 		return
 	}
 	s.event(r.Context(), storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " signed out"})

@@ -187,16 +187,21 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 	case err != nil:
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
-	openid, err := s.openID(ctx, c.UserID, app.AppID)
+	return s.tokenResponse(ctx, app, c.UserID, access, refresh, c.Scope)
+}
+
+// tokenResponse answers an exchange or refresh with the user's ids for app.
+func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, access, refresh, scope string) (tokenResponse, *snsError) {
+	openid, err := s.openID(ctx, userID, app.AppID)
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
-	unionid, err := s.unionID(ctx, c.UserID, app.Owner)
+	unionid, err := s.unionID(ctx, userID, app.Owner)
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
 	return tokenResponse{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh,
-		OpenID: openid, Scope: c.Scope, UnionID: unionid}, nil
+		OpenID: openid, Scope: scope, UnionID: unionid}, nil
 }
 
 func (s *Server) codeReused(ctx context.Context, c storage.Code) *snsError {
@@ -244,18 +249,12 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	openid, err := s.openID(ctx, rt.UserID, app.AppID)
-	if err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
+	resp, serr := s.tokenResponse(ctx, app, rt.UserID, access, req.RefreshToken, rt.Scope)
+	if serr != nil {
+		writeSNS(w, serr)
 		return
 	}
-	unionid, err := s.unionID(ctx, rt.UserID, app.Owner)
-	if err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	}
-	writeSNS(w, tokenResponse{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: req.RefreshToken,
-		OpenID: openid, Scope: rt.Scope, UnionID: unionid})
+	writeSNS(w, resp)
 }
 
 // checkAccess validates an access token and that openid names its user.

@@ -79,6 +79,10 @@ func newAttemptLimiter(max int, window time.Duration, now func() time.Time) *att
 func (l *attemptLimiter) Allowed(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.allowedLocked(key)
+}
+
+func (l *attemptLimiter) allowedLocked(key string) bool {
 	a := l.m[key]
 	if a == nil {
 		return true
@@ -94,6 +98,10 @@ func (l *attemptLimiter) Allowed(key string) bool {
 func (l *attemptLimiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.countLocked(key)
+}
+
+func (l *attemptLimiter) countLocked(key string) {
 	now := l.now()
 	if len(l.m) > 100_000 {
 		// Bound memory under a spray of keys: forget expired windows.
@@ -112,12 +120,15 @@ func (l *attemptLimiter) Fail(key string) {
 }
 
 // Take counts one try of key and reports whether it was within the
-// budget: a plain per-key rate limit in the same fixed windows.
+// budget: a plain per-key rate limit in the same fixed windows. Check and
+// count happen under one lock, so concurrent callers cannot overshoot.
 func (l *attemptLimiter) Take(key string) bool {
-	if !l.Allowed(key) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.allowedLocked(key) {
 		return false
 	}
-	l.Fail(key)
+	l.countLocked(key)
 	return true
 }
 
