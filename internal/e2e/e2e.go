@@ -111,6 +111,7 @@ type Daemon struct {
 	Proc     *testutil.Proc
 	Control  *control.Client
 	Roots    *x509.CertPool
+	client   *http.Client // the default of Do: one transport, kept-alive connections
 }
 
 // DaemonOptions tune StartDaemon.
@@ -246,7 +247,10 @@ type Response struct {
 func (d *Daemon) Do(c *http.Client, req *http.Request) Response {
 	d.t.Helper()
 	if c == nil {
-		c = d.Client(nil)
+		if d.client == nil {
+			d.client = d.Client(nil)
+		}
+		c = d.client
 	}
 	resp, err := c.Do(req)
 	if err != nil {
