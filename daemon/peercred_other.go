@@ -1,8 +1,9 @@
-//go:build !linux && !windows
+//go:build !linux && !darwin && !windows
 
 package daemon
 
 import "net/http"
 
-// peerUID: only Linux is checked; elsewhere the socket's 0600 mode guards.
+// peerUID cannot read the peer's UID on this OS, so every control
+// connection is refused: fail closed rather than trust the socket mode alone.
 func peerUID(*http.Request) (int, bool) { return 0, false }

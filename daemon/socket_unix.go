@@ -19,8 +19,9 @@ func listenUnix(path string) (net.Listener, error) {
 
 // peerAllowed reports whether the process at the other end of the control
 // connection runs as our user. The socket's mode already keeps others out;
-// this holds even if someone loosened it.
+// this holds even if someone loosened it. A peer whose UID cannot be read
+// is refused (fail closed).
 func peerAllowed(r *http.Request) bool {
 	uid, ok := peerUID(r)
-	return !ok || uid == os.Getuid()
+	return ok && uid == os.Getuid()
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
@@ -78,7 +77,7 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	tk, err := s.newTicket(r, req)
 	if err != nil {
-		s.connectError(w, htmlLang, err.Error())
+		s.connectErrorStatus(w, ticketErrStatus(err), htmlLang, err.Error())
 		return
 	}
 	fast := app.FastLogin && q.Get("fast_login") != "0"
@@ -107,9 +106,13 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 
 // connectError is the hosted page's error, framed like the page itself.
 func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
+	s.connectErrorStatus(w, http.StatusBadRequest, htmlLang, msg)
+}
+
+func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	connectErrorPage.Execute(w, map[string]string{"L": htmlLang, "M": msg})
 }
 
@@ -132,22 +135,50 @@ func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) 
 	if !s.ticketIP.Take(clientIP(r)) {
 		return ticket{}, errTooManyTickets
 	}
+	// The key first: a ticket must never exist without the key that guards it.
+	k, err := s.key(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "qr ticket: server key unavailable", "err", err)
+		return ticket{}, errKeyUnavailable
+	}
 	tk, err := s.tickets.Create(tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
 	if err != nil {
 		return ticket{}, err
 	}
-	return ticket{Ticket: tk, Key: s.pollKey(tk.UUID)}, nil
+	return ticket{Ticket: tk, Key: pollKey(k, tk.UUID)}, nil
+}
+
+// errKeyUnavailable reports that the server key could not be loaded (the
+// database is unreachable): every check that needs it refuses.
+var errKeyUnavailable = errors.New("the sign-in service is temporarily unavailable; reload in a moment")
+
+// ticketErrStatus is the HTTP status for a failed newTicket.
+func ticketErrStatus(err error) int {
+	switch {
+	case errors.Is(err, errTooManyTickets):
+		return http.StatusTooManyRequests
+	case errors.Is(err, errKeyUnavailable), errors.Is(err, tickets.ErrFull):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
 }
 
 // pollKey derives the key that lets a page poll its ticket. The uuid is
 // in the QR code, which anyone near the screen can read; the key is only
 // in the page, so only the page can collect the code.
-func (s *Server) pollKey(uuid string) string {
-	k, err := s.key(context.Background())
+func pollKey(serverKey []byte, uuid string) string {
+	return b64(secret.MAC(serverKey, "qr-poll", uuid))[:22]
+}
+
+// pollAllowed reports whether key is the poll key of uuid. It fails
+// closed: without the server key no key is right, the empty one included.
+func (s *Server) pollAllowed(ctx context.Context, uuid, key string) bool {
+	k, err := s.key(ctx)
 	if err != nil {
-		return ""
+		s.log.WarnContext(ctx, "qr poll refused: server key unavailable", "err", err)
+		return false
 	}
-	return b64(secret.MAC(k, "qr-poll", uuid))[:22]
+	return secret.Equal([]byte(key), []byte(pollKey(k, uuid)))
 }
 
 func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
@@ -161,12 +192,8 @@ func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tk, err := s.newTicket(r, req)
-	if errors.Is(err, errTooManyTickets) {
-		writeJSON(w, http.StatusTooManyRequests, snsErr(errSystem, err.Error()))
-		return
-	}
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, snsErr(errSystem, err.Error()))
+		writeJSON(w, ticketErrStatus(err), snsErr(errSystem, err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"uuid": tk.UUID, "key": tk.Key, "expires_in": int(s.tickets.TTL().Seconds())})
@@ -203,7 +230,7 @@ type qrStatus struct {
 func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("uuid")
-	if subtle.ConstantTimeCompare([]byte(q.Get("key")), []byte(s.pollKey(id))) != 1 {
+	if !s.pollAllowed(r.Context(), id, q.Get("key")) {
 		writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
 		return
 	}

@@ -84,6 +84,13 @@ func New(ttl time.Duration, max int) *Store {
 	return &Store{ttl: ttl, grace: time.Minute, max: max, m: map[string]*entry{}}
 }
 
+// Len is the number of tickets held, finished ones included.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
 // TTL is a ticket's lifetime.
 func (s *Store) TTL() time.Duration { return s.ttl }
 

@@ -38,8 +38,12 @@ func Hash(s string) []byte {
 	return sum[:]
 }
 
-// Equal reports whether a and b are equal, in constant time.
-func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+// Equal reports whether a and b are equal and not empty, in constant
+// time. Two empty values are not equal: a secret that failed to load, or a
+// record without a hash, must never match an empty guess (fail closed).
+func Equal(a, b []byte) bool {
+	return len(a) != 0 && len(b) != 0 && subtle.ConstantTimeCompare(a, b) == 1
+}
 
 // MAC returns HMAC-SHA256 of the parts, joined by NUL, under key.
 func MAC(key []byte, parts ...string) []byte {

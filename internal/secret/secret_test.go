@@ -72,3 +72,24 @@ func BenchmarkCheckPassword(b *testing.B) {
 		CheckPassword(h, "correct horse")
 	}
 }
+
+// TestEqualFailsClosed: two empty values (a key that failed to load, a
+// record without a hash) never compare equal.
+func TestEqualFailsClosed(t *testing.T) {
+	for _, c := range []struct {
+		a, b []byte
+		want bool
+	}{
+		{nil, nil, false},
+		{[]byte{}, nil, false},
+		{nil, []byte("x"), false},
+		{[]byte("x"), []byte{}, false},
+		{[]byte("x"), []byte("y"), false},
+		{[]byte("xy"), []byte("x"), false},
+		{[]byte("x"), []byte("x"), true},
+	} {
+		if got := Equal(c.a, c.b); got != c.want {
+			t.Errorf("Equal(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
