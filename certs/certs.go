@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // Lifetimes and the renewal window.
@@ -38,7 +40,7 @@ const (
 )
 
 // DefaultDomain is the loopback domain web pages use to reach the daemon.
-const DefaultDomain = "scanfree.localhost"
+const DefaultDomain = deviceapi.DefaultDomain
 
 // File names in the state dir.
 const (

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,10 +27,8 @@ import (
 	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/localapi"
 	"github.com/scanfree/scanfree/daemon/lock"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
-
-// DefaultPorts are tried in order when the configured port is taken.
-var DefaultPorts = []int{14013, 14014, 14015, 13013, 13014, 13015}
 
 // Config of a Daemon. Zero fields take the defaults listed.
 type Config struct {
@@ -39,7 +36,7 @@ type Config struct {
 	Socket         string        // control socket (<StateDir>/control.sock)
 	BackendURL     string        // required
 	Domain         string        // certs.DefaultDomain
-	Port           int           // first port tried (14013), then DefaultPorts
+	Port           int           // first port tried (14013), then deviceapi.DefaultPorts
 	TrustedOrigins []string      // origins allowed to call the local API (the backend's origin)
 	ConfirmTimeout time.Duration // 60 s
 	TLSCert        string        // vendor mode: certificate file …
@@ -81,7 +78,7 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, errors.New("no state dir; pass --state-dir")
 	}
 	if cfg.Socket == "" {
-		cfg.Socket = filepath.Join(cfg.StateDir, "control.sock")
+		cfg.Socket = control.SocketIn(cfg.StateDir)
 	}
 	if len(cfg.Socket) > 100 {
 		return nil, fmt.Errorf("control socket path %s is longer than Unix sockets allow (about 100 bytes); pass a shorter --socket", cfg.Socket)
@@ -93,7 +90,7 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	if cfg.Port == 0 {
-		cfg.Port = DefaultPorts[0]
+		cfg.Port = deviceapi.DefaultPorts()[0]
 	}
 	if cfg.Port < 1 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("port %d: want 1 to 65535", cfg.Port)

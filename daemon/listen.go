@@ -11,15 +11,17 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // listenLoopback listens on 127.0.0.1 and [::1] at the first port of
-// first, then DefaultPorts, where both can be had. A machine without IPv6
+// first, then deviceapi.DefaultPorts, where both can be had. A machine without IPv6
 // loopback gets 127.0.0.1 only. When every port is taken the error names
 // the programs holding them.
 func listenLoopback(first int) ([]net.Listener, int, error) {
 	ports := []int{first}
-	for _, p := range DefaultPorts {
+	for _, p := range deviceapi.DefaultPorts() {
 		if !slices.Contains(ports, p) {
 			ports = append(ports, p)
 		}

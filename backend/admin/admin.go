@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
 )
@@ -46,7 +46,7 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		return NewApp{}, errors.New("create app: give at least one --redirect-uri or --domain")
 	}
 	for _, u := range spec.RedirectURIs {
-		if err := server.ValidateRegisteredURI(u); err != nil {
+		if err := rules.RegisteredURI(u); err != nil {
 			return NewApp{}, fmt.Errorf("create app: %w", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 	"github.com/scanfree/scanfree/web"
 )
@@ -22,27 +23,17 @@ import (
 var connectPage = template.Must(template.ParseFS(web.Assets, "hosted/qrconnect.html"))
 
 // connectRequest is what a relying party asks the hosted page for.
-type connectRequest struct {
-	AppID       string `json:"appid"`
-	RedirectURI string `json:"redirect_uri"`
-	Scope       string `json:"scope"`
-	State       string `json:"state"`
-}
+type connectRequest = deviceapi.SignInRequest
 
 // checkConnect validates a request before anything is shown: a page for an
 // unknown app or an unregistered redirect_uri must not even offer a QR code.
 func (s *Server) checkConnect(ctx context.Context, r connectRequest) (storage.App, error) {
-	app, err := s.store.GetApp(ctx, r.AppID)
-	if errors.Is(err, storage.ErrNotFound) {
+	app, serr := s.validateSignIn(ctx, r, false)
+	if serr == errUnknownApp {
 		return app, errors.New("unknown appid: the site that sent you here is not registered")
 	}
-	if err != nil {
-		return app, err
-	}
-	for _, check := range []error{ValidateRedirectURI(app, r.RedirectURI), ValidateScope(r.Scope), ValidateState(r.State)} {
-		if check != nil {
-			return app, check
-		}
+	if serr != nil {
+		return app, serr
 	}
 	return app, nil
 }
@@ -322,7 +313,7 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if t.UserID != userID {
 		return tickets.ErrTaken
 	}
-	code, redirect, serr := s.mintCode(ctx, AuthorizeRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
+	code, redirect, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
 		Origin: "QR code"}, userID, deviceID, false)
 	if serr != nil {
 		return fmt.Errorf("mint code: %s", serr.Msg)

@@ -167,7 +167,7 @@ func TestTicketsPerClient(t *testing.T) {
 	if st := create(); st != http.StatusTooManyRequests {
 		t.Fatalf("ticket 61 within a minute: %d, want 429", st)
 	}
-	if resp, body := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback")); resp.StatusCode != 400 || !strings.Contains(body, "wait a minute") {
+	if resp, body := getBody(t, e, connectURL(e, app.AppID, "http://shop.localhost:8081/callback")); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "wait a minute") {
 		t.Fatalf("page while limited: %d", resp.StatusCode)
 	}
 	e.advance(time.Minute)

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -34,6 +36,17 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 	})
 }
 
+// Errcodes of the device API (package deviceapi has the list).
+const (
+	errQROnly         = deviceapi.CodeQROnly
+	errNotSignedIn    = deviceapi.CodeSignedOut
+	errBackendRefused = deviceapi.CodeRefused
+)
+
+// errUnknownApp is the refusal of an unknown appid on every device-API
+// path and in the hosted page's check.
+var errUnknownApp = snsErr(errBackendRefused, "invalid appid")
+
 // internalError logs err and answers the device API's 500.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, op string, err error) {
 	s.log.ErrorContext(r.Context(), op, "err", err)
@@ -45,101 +58,119 @@ func (s *Server) deviceUnauthorized(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusUnauthorized, snsErr(errNotSignedIn, msg))
 }
 
-// DeviceMe is the answer of GET /api/v1/device/me.
-type DeviceMe struct {
-	DeviceID   string `json:"device_id"`
-	DeviceName string `json:"device_name"`
-	OS         string `json:"os"`
-	Username   string `json:"username"`
-	Nickname   string `json:"nickname"`
-	HeadImgURL string `json:"headimgurl"`
-}
-
 func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	u, err := s.store.GetUser(r.Context(), d.UserID)
 	if err != nil {
 		s.internalError(w, r, "device me", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, DeviceMe{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS,
+	writeJSON(w, http.StatusOK, deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS,
 		Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL})
 }
 
-// AppInfo is the public view of an app.
-type AppInfo struct {
-	AppID     string `json:"appid"`
-	Name      string `json:"name"`
-	Icon      string `json:"icon"`
-	FastLogin bool   `json:"fast_login"`
+func appInfo(app storage.App) deviceapi.App {
+	return deviceapi.App{AppID: app.AppID, Name: app.Name, Icon: app.IconURL, FastLogin: app.FastLogin}
 }
 
 func (s *Server) handleAppInfo(w http.ResponseWriter, r *http.Request, _ storage.Device) {
-	app, err := s.store.GetApp(r.Context(), r.PathValue("appid"))
-	if errors.Is(err, storage.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, snsErr(errInvalidAppID, "invalid appid"))
+	app, serr := s.getApp(r.Context(), r.PathValue("appid"))
+	if serr != nil {
+		writeDeviceErr(w, serr)
 		return
 	}
-	if err != nil {
-		s.internalError(w, r, "app info", err)
+	writeJSON(w, http.StatusOK, appInfo(app))
+}
+
+// handleDeviceCheck validates a sign-in before the daemon asks the user:
+// the dialog shows the redirect_uri's host, so that host must be one the
+// app registered. It answers the app's public view.
+func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ storage.Device) {
+	var req deviceapi.SignInRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, AppInfo{AppID: app.AppID, Name: app.Name, Icon: app.IconURL, FastLogin: app.FastLogin})
+	app, serr := s.validateSignIn(r.Context(), req, true)
+	if serr != nil {
+		writeDeviceErr(w, serr)
+		return
+	}
+	writeJSON(w, http.StatusOK, appInfo(app))
 }
 
-// AuthorizeRequest is the body of POST /api/v1/device/authorize.
-type AuthorizeRequest struct {
-	AppID       string `json:"appid"`
-	Scope       string `json:"scope"`
-	RedirectURI string `json:"redirect_uri"`
-	State       string `json:"state"`
-	Origin      string `json:"origin"` // the page that asked the daemon; recorded in the audit log
-}
-
-// AuthorizeResponse is its answer on success.
-type AuthorizeResponse struct {
-	RedirectURL string `json:"redirect_url"`
+// writeDeviceErr answers a device-API failure with an HTTP status that
+// matches its errcode.
+func writeDeviceErr(w http.ResponseWriter, serr *snsError) {
+	status := http.StatusBadRequest
+	switch {
+	case serr.Code == errSystem:
+		status = http.StatusInternalServerError
+	case serr == errUnknownApp:
+		status = http.StatusNotFound
+	}
+	writeJSON(w, status, serr)
 }
 
 func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d storage.Device) {
-	var req AuthorizeRequest
+	var req deviceapi.SignInRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
+		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
 	_, redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID, true)
 	if serr != nil {
-		status := http.StatusBadRequest
-		if serr.Code == errSystem {
-			status = http.StatusInternalServerError
-		}
-		writeJSON(w, status, serr)
+		writeDeviceErr(w, serr)
 		return
 	}
-	writeJSON(w, http.StatusOK, AuthorizeResponse{RedirectURL: redirect})
+	writeJSON(w, http.StatusOK, deviceapi.AuthorizeResponse{RedirectURL: redirect})
+}
+
+// getApp returns the app appID; an unknown appid is the device API's one
+// refusal for it (10067, "invalid appid") on every path.
+func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *snsError) {
+	app, err := s.store.GetApp(ctx, appID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return app, errUnknownApp
+	}
+	if err != nil {
+		return app, s.sysErr(ctx, err)
+	}
+	return app, nil
+}
+
+// validateSignIn checks a sign-in, wherever it starts: the app exists,
+// allows scan-free login when fast, and registered the redirect_uri; scope
+// and state are well formed.
+func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *snsError) {
+	app, serr := s.getApp(ctx, req.AppID)
+	if serr != nil {
+		return app, serr
+	}
+	if fast && !app.FastLogin {
+		return app, snsErr(errQROnly, "this app allows QR login only")
+	}
+	if err := rules.SignIn(app, req.RedirectURI, req.Scope, req.State); err != nil {
+		return app, snsErr(errBackendRefused, err.Error())
+	}
+	return app, nil
 }
 
 // mintCode validates a sign-in and mints a code bound to app, exact
 // redirect_uri, user and device (empty when a phone confirmed a QR code).
-// fast says it is a scan-free login, which the app must allow. It returns
+// fast says it is a scan-free login, which the app must allow. The code,
+// the device's last use and the audit event commit together. It returns
 // the code and the URL to send the browser to.
-func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, deviceID string, fast bool) (string, string, *snsError) {
-	app, err := s.store.GetApp(ctx, req.AppID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", snsErr(errBackendRefused, "invalid appid")
-	}
-	if err != nil {
-		return "", "", s.sysErr(ctx, err)
-	}
-	if fast && !app.FastLogin {
-		return "", "", snsErr(errQROnly, "this app allows QR login only")
-	}
-	for _, check := range []error{ValidateRedirectURI(app, req.RedirectURI), ValidateScope(req.Scope), ValidateState(req.State)} {
-		if check != nil {
-			return "", "", snsErr(errBackendRefused, check.Error())
-		}
+func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, userID, deviceID string, fast bool) (string, string, *snsError) {
+	app, serr := s.validateSignIn(ctx, req, fast)
+	if serr != nil {
+		return "", "", serr
 	}
 	now := s.now()
 	code := secret.Code()
+	detail := "Signed in to " + app.Name
+	if o := trimLen(req.Origin, 200); o != "" {
+		detail += " from " + o
+	}
 	if err := s.store.CreateCode(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
 		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
 		return "", "", s.sysErr(ctx, err)
@@ -149,12 +180,8 @@ func (s *Server) mintCode(ctx context.Context, req AuthorizeRequest, userID, dev
 			s.log.WarnContext(ctx, "touch device", "err", err)
 		}
 	}
-	detail := "Signed in to " + app.Name
-	if o := trimLen(req.Origin, 200); o != "" {
-		detail += " from " + o
-	}
 	s.event(ctx, storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now})
-	return code, RedirectURL(req.RedirectURI, code, req.State), nil
+	return code, rules.RedirectURL(req.RedirectURI, code, req.State), nil
 }
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {

@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/scanfree/scanfree/backend/admin"
-	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 func TestDeviceAPI(t *testing.T) {
@@ -25,17 +27,17 @@ func TestDeviceAPI(t *testing.T) {
 			t.Fatalf("app info = %v", raw)
 		}
 		var ae apiErr
-		if resp := e.do("GET", "/api/v1/apps/wxnope", auth, nil, &ae); resp.StatusCode != 404 || ae.ErrCode != 40013 {
+		if resp := e.do("GET", "/api/v1/apps/wxnope", auth, nil, &ae); resp.StatusCode != 404 || ae.ErrCode != 10067 {
 			t.Fatalf("unknown app: %d %+v", resp.StatusCode, ae)
 		}
 	})
 
-	req := func(redirect, scope, state string) server.AuthorizeRequest {
-		return server.AuthorizeRequest{AppID: app.AppID, Scope: scope, RedirectURI: redirect, State: state, Origin: "http://idp.localhost:8080"}
+	req := func(redirect, scope, state string) deviceapi.SignInRequest {
+		return deviceapi.SignInRequest{AppID: app.AppID, Scope: scope, RedirectURI: redirect, State: state, Origin: "http://idp.localhost:8080"}
 	}
 	tests := []struct {
 		name    string
-		req     server.AuthorizeRequest
+		req     deviceapi.SignInRequest
 		errcode int
 		prefix  string // of the redirect URL on success
 	}{
@@ -53,17 +55,33 @@ func TestDeviceAPI(t *testing.T) {
 		{"bad scope", req("http://shop.localhost:8081/callback", "snsapi_admin", ""), 10067, ""},
 		{"empty scope", req("http://shop.localhost:8081/callback", "", ""), 10067, ""},
 		{"long state", req("http://shop.localhost:8081/callback", "snsapi_login", strings.Repeat("s", 129)), 10067, ""},
-		{"unknown app", server.AuthorizeRequest{AppID: "wxnope", Scope: "snsapi_login", RedirectURI: "http://shop.localhost:8081/callback"}, 10067, ""},
-		{"qr-only app", server.AuthorizeRequest{AppID: qrOnly.AppID, Scope: "snsapi_login", RedirectURI: "http://shop.localhost:8081/callback"}, 10057, ""},
+		{"unknown app", deviceapi.SignInRequest{AppID: "wxnope", Scope: "snsapi_login", RedirectURI: "http://shop.localhost:8081/callback"}, 10067, ""},
+		{"qr-only app", deviceapi.SignInRequest{AppID: qrOnly.AppID, Scope: "snsapi_login", RedirectURI: "http://shop.localhost:8081/callback"}, 10057, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The check the daemon makes before its dialog applies the same rules as the mint.
+			var checked deviceapi.App
+			var ce apiErr
+			body, _ := json.Marshal(tt.req)
+			e.do("POST", "/api/v1/device/check", http.Header{"Authorization": {"Bearer " + cred}, "Content-Type": {"application/json"}},
+				bytes.NewReader(body), &struct {
+					*deviceapi.App
+					*apiErr
+				}{&checked, &ce})
+			if ce.ErrCode != tt.errcode || (tt.errcode == 0 && checked.AppID != tt.req.AppID) {
+				t.Fatalf("check: errcode %d (%s), app %+v; want %d", ce.ErrCode, ce.ErrMsg, checked, tt.errcode)
+			}
 			redirect, ae, status := e.authorize(cred, tt.req)
 			if ae.ErrCode != tt.errcode {
 				t.Fatalf("errcode %d (%s), want %d", ae.ErrCode, ae.ErrMsg, tt.errcode)
 			}
+			wantStatus := 400
+			if tt.req.AppID == "wxnope" {
+				wantStatus = 404
+			}
 			if tt.errcode != 0 {
-				if status != 400 || ae.ErrMsg == "" || redirect != "" {
+				if status != wantStatus || ae.ErrMsg == "" || redirect != "" {
 					t.Fatalf("refusal: status %d, errmsg %q, redirect %q", status, ae.ErrMsg, redirect)
 				}
 				return

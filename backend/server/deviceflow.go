@@ -7,42 +7,12 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
-// DesktopClientID is the only client allowed to enrol devices.
-const DesktopClientID = "scanfree-desktop"
-
-// DeviceCodeGrant is the RFC 8628 grant type.
-const DeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
-
-// DeviceAuthorization is the RFC 8628 section 3.2 response.
-type DeviceAuthorization struct {
-	DeviceCode              string `json:"device_code"`
-	UserCode                string `json:"user_code"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	ExpiresIn               int    `json:"expires_in"`
-	Interval                int    `json:"interval"`
-}
-
-// DeviceToken is the token response that ends the device flow: the
-// device credential the daemon keeps in the OS keyring.
-type DeviceToken struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	DeviceID    string `json:"device_id"`
-}
-
-// oauthError is an RFC 6749 section 5.2 error.
-type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-	Interval    int    `json:"interval,omitempty"` // with slow_down: the interval to keep from now on
-}
-
 func writeOAuthErr(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, oauthError{Error: code, Description: desc})
+	writeJSON(w, status, deviceapi.OAuthError{Error: code, Description: desc})
 }
 
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +20,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
-	if r.PostForm.Get("client_id") != DesktopClientID {
+	if r.PostForm.Get("client_id") != deviceapi.ClientID {
 		writeOAuthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
 		return
 	}
@@ -60,7 +30,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	now := s.now()
 	deviceCode := secret.Token()
-	da := storage.DeviceAuth{DeviceCodeHash: secret.Hash(deviceCode), ClientID: DesktopClientID, DeviceName: name,
+	da := storage.DeviceAuth{DeviceCodeHash: secret.Hash(deviceCode), ClientID: deviceapi.ClientID, DeviceName: name,
 		OS: trimLen(r.PostForm.Get("os"), 40), Status: storage.DeviceAuthPending, Interval: s.cfg.DeviceInterval,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceCodeTTL)}
 	// 20^8 codes make a collision with a live one rare; retry the few that hit.
@@ -77,7 +47,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	verify := s.public.JoinPath("/device").String()
-	writeJSON(w, http.StatusOK, DeviceAuthorization{
+	writeJSON(w, http.StatusOK, deviceapi.DeviceAuthorization{
 		DeviceCode:              deviceCode,
 		UserCode:                secret.FormatUserCode(da.UserCode),
 		VerificationURI:         verify,
@@ -94,11 +64,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != DeviceCodeGrant {
-		writeOAuthErr(w, http.StatusBadRequest, "unsupported_grant_type", "only "+DeviceCodeGrant+" is supported here")
+	if gt := r.PostForm.Get("grant_type"); gt != deviceapi.GrantTypeDeviceCode {
+		writeOAuthErr(w, http.StatusBadRequest, "unsupported_grant_type", "only "+deviceapi.GrantTypeDeviceCode+" is supported here")
 		return
 	}
-	if r.PostForm.Get("client_id") != DesktopClientID {
+	if r.PostForm.Get("client_id") != deviceapi.ClientID {
 		writeOAuthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
 		return
 	}
@@ -150,7 +120,7 @@ func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da stor
 		return
 	}
 	if tooFast {
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: "slow_down",
+		writeJSON(w, http.StatusBadRequest, deviceapi.OAuthError{Error: "slow_down",
 			Description: "polling too fast", Interval: int(interval.Seconds())})
 		return
 	}
@@ -173,5 +143,5 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 		return
 	}
 	s.event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
-	writeJSON(w, http.StatusOK, DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
+	writeJSON(w, http.StatusOK, deviceapi.DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
 }

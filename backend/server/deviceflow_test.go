@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/admin"
-	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 func TestDeviceFlow(t *testing.T) {
@@ -58,7 +58,7 @@ func TestDeviceFlow(t *testing.T) {
 		if _, oe := e.pollToken(da.DeviceCode); oe.Error != "invalid_grant" {
 			t.Fatalf("second redemption: %+v, want invalid_grant", oe)
 		}
-		var me server.DeviceMe
+		var me deviceapi.Me
 		e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, nil, &me)
 		if me.Nickname != "Alice" || me.DeviceName != "laptop" || me.OS != "linux" || me.DeviceID != tok.DeviceID {
 			t.Fatalf("device/me = %+v", me)
@@ -100,10 +100,10 @@ func TestDeviceFlow(t *testing.T) {
 			want   string
 		}{
 			{"/oauth2/device_authorization", url.Values{"client_id": {"evil"}}, 401, "invalid_client"},
-			{"/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {server.DesktopClientID}}, 400, "unsupported_grant_type"},
-			{"/oauth2/token", url.Values{"grant_type": {server.DeviceCodeGrant}, "client_id": {"evil"}, "device_code": {"x"}}, 401, "invalid_client"},
-			{"/oauth2/token", url.Values{"grant_type": {server.DeviceCodeGrant}, "client_id": {server.DesktopClientID}}, 400, "invalid_request"},
-			{"/oauth2/token", url.Values{"grant_type": {server.DeviceCodeGrant}, "client_id": {server.DesktopClientID}, "device_code": {"unknown"}}, 400, "invalid_grant"},
+			{"/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {deviceapi.ClientID}}, 400, "unsupported_grant_type"},
+			{"/oauth2/token", url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {"evil"}, "device_code": {"x"}}, 401, "invalid_client"},
+			{"/oauth2/token", url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}}, 400, "invalid_request"},
+			{"/oauth2/token", url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}, "device_code": {"unknown"}}, 400, "invalid_grant"},
 		}
 		for _, c := range cases {
 			var oe oauthErr

@@ -18,6 +18,7 @@ import (
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // env is one backend on a real SQLite file behind a real HTTP listener,
@@ -130,21 +131,21 @@ type oauthErr struct {
 }
 
 // startDeviceFlow begins an enrolment and returns device_code and user_code.
-func (e *env) startDeviceFlow() server.DeviceAuthorization {
+func (e *env) startDeviceFlow() deviceapi.DeviceAuthorization {
 	e.t.Helper()
-	var da server.DeviceAuthorization
-	resp := e.postForm("/oauth2/device_authorization", url.Values{"client_id": {server.DesktopClientID}, "device_name": {"laptop"}, "os": {"linux"}}, &da)
+	var da deviceapi.DeviceAuthorization
+	resp := e.postForm("/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"laptop"}, "os": {"linux"}}, &da)
 	if resp.StatusCode != 200 || da.DeviceCode == "" {
 		e.t.Fatalf("device_authorization: %d %+v", resp.StatusCode, da)
 	}
 	return da
 }
 
-func (e *env) pollToken(deviceCode string) (server.DeviceToken, oauthErr) {
+func (e *env) pollToken(deviceCode string) (deviceapi.DeviceToken, oauthErr) {
 	e.t.Helper()
 	var raw json.RawMessage
-	e.postForm("/oauth2/token", url.Values{"grant_type": {server.DeviceCodeGrant}, "client_id": {server.DesktopClientID}, "device_code": {deviceCode}}, &raw)
-	var tok server.DeviceToken
+	e.postForm("/oauth2/token", url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}, "device_code": {deviceCode}}, &raw)
+	var tok deviceapi.DeviceToken
 	var oe oauthErr
 	json.Unmarshal(raw, &tok)
 	json.Unmarshal(raw, &oe)
@@ -172,13 +173,13 @@ type apiErr struct {
 
 // authorize calls the device API's authorize and returns the redirect URL
 // or the error.
-func (e *env) authorize(cred string, req server.AuthorizeRequest) (string, apiErr, int) {
+func (e *env) authorize(cred string, req deviceapi.SignInRequest) (string, apiErr, int) {
 	e.t.Helper()
 	b, _ := json.Marshal(req)
 	var raw json.RawMessage
 	resp := e.do("POST", "/api/v1/device/authorize", http.Header{"Authorization": {"Bearer " + cred}, "Content-Type": {"application/json"}},
 		strings.NewReader(string(b)), &raw)
-	var ok server.AuthorizeResponse
+	var ok deviceapi.AuthorizeResponse
 	var ae apiErr
 	json.Unmarshal(raw, &ok)
 	json.Unmarshal(raw, &ae)
@@ -188,7 +189,7 @@ func (e *env) authorize(cred string, req server.AuthorizeRequest) (string, apiEr
 // code mints a code for app through the device API.
 func (e *env) code(cred string, app admin.NewApp) string {
 	e.t.Helper()
-	redirect, ae, _ := e.authorize(cred, server.AuthorizeRequest{AppID: app.AppID, Scope: "snsapi_login",
+	redirect, ae, _ := e.authorize(cred, deviceapi.SignInRequest{AppID: app.AppID, Scope: "snsapi_login",
 		RedirectURI: "http://shop.localhost:8081/callback", State: "st"})
 	if redirect == "" {
 		e.t.Fatalf("authorize: %+v", ae)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -40,7 +41,7 @@ type Config struct {
 	// SessionTTL is the lifetime of a web session (12 h).
 	SessionTTL time.Duration
 	// DaemonDomain and DaemonPorts are where the hosted page looks for the
-	// desktop daemon (scanfree.localhost; 14013, 14014, 14015, 13013, 13014, 13015).
+	// desktop daemon (deviceapi.DefaultDomain and DefaultPorts).
 	DaemonDomain string
 	DaemonPorts  []int
 	// QRTTL is the lifetime of a QR ticket (120 s).
@@ -73,10 +74,10 @@ func (c *Config) setDefaults() {
 		c.TicketsPerMinute = 60
 	}
 	if c.DaemonDomain == "" {
-		c.DaemonDomain = "scanfree.localhost"
+		c.DaemonDomain = deviceapi.DefaultDomain
 	}
 	if len(c.DaemonPorts) == 0 {
-		c.DaemonPorts = []int{14013, 14014, 14015, 13013, 13014, 13015}
+		c.DaemonPorts = deviceapi.DefaultPorts()
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -141,14 +142,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sns/auth", s.handleAuth)
 	mux.HandleFunc("GET /sns/userinfo", s.handleUserinfo)
 
-	mux.HandleFunc("POST /oauth2/device_authorization", s.handleDeviceAuthorization)
-	mux.HandleFunc("POST /oauth2/token", s.handleToken)
+	mux.HandleFunc("POST "+deviceapi.PathDeviceAuthorization, s.handleDeviceAuthorization)
+	mux.HandleFunc("POST "+deviceapi.PathToken, s.handleToken)
 
-	mux.Handle("GET /api/v1/device/me", s.deviceAuth(s.handleDeviceMe))
-	mux.Handle("GET /api/v1/apps/{appid}", s.deviceAuth(s.handleAppInfo))
-	mux.Handle("POST /api/v1/device/authorize", s.deviceAuth(s.handleDeviceAuthorize))
-	mux.Handle("DELETE /api/v1/device", s.deviceAuth(s.handleDeviceSignOut))
-	mux.Handle("POST /api/v1/device/qr/{uuid}/{action}", s.deviceAuth(func(w http.ResponseWriter, r *http.Request, d storage.Device) {
+	mux.Handle("GET "+deviceapi.PathMe, s.deviceAuth(s.handleDeviceMe))
+	mux.Handle("GET "+deviceapi.PathApps+"{appid}", s.deviceAuth(s.handleAppInfo))
+	mux.Handle("POST "+deviceapi.PathCheck, s.deviceAuth(s.handleDeviceCheck))
+	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))
+	mux.Handle("DELETE "+deviceapi.PathDevice, s.deviceAuth(s.handleDeviceSignOut))
+	mux.Handle("POST "+deviceapi.PathQR+"{uuid}/{action}", s.deviceAuth(func(w http.ResponseWriter, r *http.Request, d storage.Device) {
 		if a := r.PathValue("action"); a != "confirm" && a != "cancel" {
 			http.NotFound(w, r)
 			return

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -29,7 +30,7 @@ const (
 	errMissingSecret      = 41004
 	errMissingCode        = 41008
 	errMissingOpenID      = 41009
-	errSystem             = -1
+	errSystem             = deviceapi.CodeSystem
 )
 
 // snsError is a WeChat API error: HTTP 200 with {"errcode","errmsg"}.

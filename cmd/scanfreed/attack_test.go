@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/internal/e2e"
 )
 
@@ -363,7 +364,7 @@ func TestAttackRefusalsIdentical(t *testing.T) {
 // The control API refuses requests carrying Origin or Referer, and other users.
 func TestAttackControlSocket(t *testing.T) {
 	_, d := signedIn(t)
-	sock := filepath.Join(d.StateDir, "control.sock")
+	sock := control.SocketIn(d.StateDir)
 	fi, err := os.Stat(sock)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, %v; want 0600", fi.Mode().Perm(), err)

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scanfree/scanfree/daemon"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/testutil"
 )
@@ -94,11 +94,11 @@ func TestPortFallback(t *testing.T) {
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog", "--port", strconv.Itoa(port)}})
-	if d.Port == port || !slices.Contains(daemon.DefaultPorts, d.Port) {
-		t.Fatalf("daemon on port %d; want one of %v", d.Port, daemon.DefaultPorts)
+	if d.Port == port || !slices.Contains(deviceapi.DefaultPorts(), d.Port) {
+		t.Fatalf("daemon on port %d; want one of %v", d.Port, deviceapi.DefaultPorts())
 	}
 	// Hold every port of the list (the daemon above holds one already).
-	for _, p := range daemon.DefaultPorts {
+	for _, p := range deviceapi.DefaultPorts() {
 		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
 			defer ln.Close()
 		}

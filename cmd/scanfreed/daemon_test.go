@@ -220,3 +220,38 @@ func TestApproveQRFromDesktop(t *testing.T) {
 		t.Fatal("a non-QR URL was accepted")
 	}
 }
+
+// TestRefusedBeforeDialog: the daemon asks the backend to check a sign-in
+// before its dialog, which shows the redirect_uri's host: an unregistered
+// redirect_uri is refused with 10067 and nobody is asked. An unknown appid
+// is 10067 on every path.
+func TestRefusedBeforeDialog(t *testing.T) {
+	b := e2e.StartBackend(t)
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "alice")
+
+	evil := strings.ReplaceAll(e2e.CheckLoginBody(b.App.AppID), e2e.RedirectURI, "https://evil.example/steal")
+	cl := d.Post("/api/check-login", evil)
+	if cl.ErrCode != 0 || cl.JSData.AuthorizeUUID == "" {
+		t.Fatalf("check-login: %s", cl.Body)
+	}
+	body := strings.ReplaceAll(e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID), e2e.RedirectURI, "https://evil.example/steal")
+	res := make(chan e2e.Response, 1)
+	go func() { res <- d.Post("/api/authorize", body) }()
+	select {
+	case az := <-res:
+		if az.ErrCode != 10067 || !strings.Contains(az.ErrMsg, "redirect_uri") {
+			t.Fatalf("authorize to an unregistered redirect_uri: %s, want 10067 naming redirect_uri", az.Body)
+		}
+	case <-time.After(10 * time.Second):
+		p, _ := d.Control.Pending(context.Background())
+		t.Fatalf("no answer within 10 s; pending confirmations: %+v (the user was asked)", p)
+	}
+	if p, err := d.Control.Pending(context.Background()); err != nil || len(p) != 0 {
+		t.Fatalf("pending after the refusal: %+v %v", p, err)
+	}
+
+	if r := d.Post("/api/check-login", e2e.CheckLoginBody("wxunknown")); r.ErrCode != 10067 {
+		t.Fatalf("check-login with an unknown appid: %s, want 10067", r.Body)
+	}
+}

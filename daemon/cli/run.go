@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // DefaultBackend is the backend of `make demo`.
@@ -26,7 +27,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (*viper.Viper, error) {
 	v := viper.New()
 	v.SetDefault("backend_url", DefaultBackend)
 	v.SetDefault("domain", certs.DefaultDomain)
-	v.SetDefault("port", daemon.DefaultPorts[0])
+	v.SetDefault("port", deviceapi.DefaultPorts()[0])
 	v.SetDefault("confirm_timeout", "60s")
 	v.SetEnvPrefix("SCANFREE")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
@@ -118,7 +119,7 @@ func (a *app) runCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.String("backend", DefaultBackend, "identity backend URL (backend_url)")
 	f.String("domain", certs.DefaultDomain, "loopback domain pages call (domain)")
-	f.Int("port", daemon.DefaultPorts[0], "first port to try; then 14014, 14015, 13013, 13014, 13015 (port)")
+	f.Int("port", deviceapi.DefaultPorts()[0], "first port to try; then 14014, 14015, 13013, 13014, 13015 (port)")
 	f.StringArray("trusted-origin", nil, "origin allowed to call the local API, repeatable (trusted_origins; default: the backend's origin)")
 	f.String("confirm-timeout", "60s", "how long a confirmation waits (confirm_timeout)")
 	f.String("tls-cert", "", "vendor mode: certificate file (tls_cert)")

@@ -18,11 +18,18 @@ func DefaultStateDir() string {
 	return ".scanfree"
 }
 
+// SocketName is the control socket's file name in the state dir.
+const SocketName = "control.sock"
+
+// SocketIn is the control socket of the daemon with state dir stateDir,
+// unless --socket named another.
+func SocketIn(stateDir string) string { return filepath.Join(stateDir, SocketName) }
+
 // DefaultSocket is the control socket of the daemon with state dir
-// stateDir: $SCANFREE_SOCKET, else <state dir>/control.sock.
+// stateDir: $SCANFREE_SOCKET, else SocketIn(stateDir).
 func DefaultSocket(stateDir string) string {
 	if v := os.Getenv("SCANFREE_SOCKET"); v != "" {
 		return v
 	}
-	return filepath.Join(stateDir, "control.sock")
+	return SocketIn(stateDir)
 }

@@ -10,10 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
-)
 
-// ClientID is the desktop's OAuth client id at the backend.
-const ClientID = "scanfree-desktop"
+	"github.com/scanfree/scanfree/internal/deviceapi"
+)
 
 // Enrollment errors.
 var (
@@ -21,15 +20,8 @@ var (
 	ErrExpired = errors.New("the sign-in code expired before it was approved")
 )
 
-// DeviceAuthorization is a started RFC 8628 enrollment.
-type DeviceAuthorization struct {
-	DeviceCode              string `json:"device_code"`
-	UserCode                string `json:"user_code"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	ExpiresIn               int    `json:"expires_in"`
-	Interval                int    `json:"interval"`
-}
+// DeviceAuthorization is a started RFC 8628 enrolment.
+type DeviceAuthorization = deviceapi.DeviceAuthorization
 
 func (c *Client) postForm(ctx context.Context, path string, form url.Values) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", c.base.JoinPath(path).String(), strings.NewReader(form.Encode()))
@@ -49,7 +41,7 @@ func (c *Client) postForm(ctx context.Context, path string, form url.Values) (in
 // StartEnrollment asks the backend for a user code.
 func (c *Client) StartEnrollment(ctx context.Context, deviceName, os string) (DeviceAuthorization, error) {
 	var da DeviceAuthorization
-	status, b, err := c.postForm(ctx, "/oauth2/device_authorization", url.Values{"client_id": {ClientID}, "device_name": {deviceName}, "os": {os}})
+	status, b, err := c.postForm(ctx, deviceapi.PathDeviceAuthorization, url.Values{"client_id": {deviceapi.ClientID}, "device_name": {deviceName}, "os": {os}})
 	if err != nil {
 		return da, err
 	}
@@ -67,7 +59,7 @@ func (c *Client) StartEnrollment(ctx context.Context, deviceName, os string) (De
 func (c *Client) WaitEnrollment(ctx context.Context, da DeviceAuthorization) error {
 	interval := time.Duration(da.Interval) * time.Second
 	deadline := time.Now().Add(time.Duration(da.ExpiresIn) * time.Second)
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {ClientID}, "device_code": {da.DeviceCode}}
+	form := url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}, "device_code": {da.DeviceCode}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,14 +69,13 @@ func (c *Client) WaitEnrollment(ctx context.Context, da DeviceAuthorization) err
 		if time.Now().After(deadline) {
 			return ErrExpired
 		}
-		status, b, err := c.postForm(ctx, "/oauth2/token", form)
+		status, b, err := c.postForm(ctx, deviceapi.PathToken, form)
 		if err != nil {
 			continue // backend briefly away: keep polling until the code expires
 		}
 		var tok struct {
-			AccessToken string `json:"access_token"`
-			Error       string `json:"error"`
-			Interval    int    `json:"interval"`
+			deviceapi.DeviceToken
+			deviceapi.OAuthError
 		}
 		json.Unmarshal(b, &tok)
 		switch {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/daemon/creds"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // Errors mapped to the local API's errcodes.
@@ -36,31 +37,13 @@ type RefusedError struct {
 func (e *RefusedError) Error() string { return fmt.Sprintf("backend refused (%d): %s", e.Code, e.Msg) }
 
 // Profile is the signed-in account.
-type Profile struct {
-	DeviceID   string `json:"device_id"`
-	DeviceName string `json:"device_name"`
-	OS         string `json:"os"`
-	Username   string `json:"username"`
-	Nickname   string `json:"nickname"`
-	HeadImgURL string `json:"headimgurl"`
-}
+type Profile = deviceapi.Me
 
 // App is the public view of a relying party.
-type App struct {
-	AppID     string `json:"appid"`
-	Name      string `json:"name"`
-	Icon      string `json:"icon"`
-	FastLogin bool   `json:"fast_login"`
-}
+type App = deviceapi.App
 
-// AuthorizeRequest asks the backend to mint a code.
-type AuthorizeRequest struct {
-	AppID       string `json:"appid"`
-	Scope       string `json:"scope"`
-	RedirectURI string `json:"redirect_uri"`
-	State       string `json:"state"`
-	Origin      string `json:"origin"`
-}
+// SignInRequest asks the backend to check a sign-in or mint its code.
+type SignInRequest = deviceapi.SignInRequest
 
 // Config of a Client.
 type Config struct {
@@ -184,10 +167,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
-	var e struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
+	var e deviceapi.Error
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		c.forget()
@@ -218,7 +198,7 @@ func (c *Client) Me(ctx context.Context) (Profile, error) {
 	}
 	c.mu.Unlock()
 	var p Profile
-	if err := c.do(ctx, "GET", "/api/v1/device/me", nil, &p); err != nil {
+	if err := c.do(ctx, "GET", deviceapi.PathMe, nil, &p); err != nil {
 		return p, err
 	}
 	c.mu.Lock()
@@ -248,7 +228,7 @@ func (c *Client) Cached() (Profile, bool) {
 }
 
 // App returns an app's public metadata, cached for AppTTL. An unknown
-// appid is a *RefusedError with code 10067.
+// appid is the backend's *RefusedError (deviceapi.CodeRefused), cached too.
 func (c *Client) App(ctx context.Context, appID string) (App, error) {
 	c.mu.Lock()
 	if ca, ok := c.apps[appID]; ok && time.Since(ca.at) < c.cfg.AppTTL {
@@ -257,12 +237,9 @@ func (c *Client) App(ctx context.Context, appID string) (App, error) {
 	}
 	c.mu.Unlock()
 	var a App
-	err := c.do(ctx, "GET", "/api/v1/apps/"+url.PathEscape(appID), nil, &a)
+	err := c.do(ctx, "GET", deviceapi.PathApps+url.PathEscape(appID), nil, &a)
 	var re *RefusedError
-	if errors.As(err, &re) {
-		err = &RefusedError{Code: 10067, Msg: "invalid appid"}
-	}
-	if err == nil || re != nil {
+	if err == nil || errors.As(err, &re) {
 		c.mu.Lock()
 		if len(c.apps) > 1000 {
 			clear(c.apps)
@@ -273,12 +250,20 @@ func (c *Client) App(ctx context.Context, appID string) (App, error) {
 	return a, err
 }
 
+// Check asks the backend whether it would mint a code for r (app known
+// and allowing scan-free login, redirect_uri registered, scope and state
+// valid) and returns the app. The daemon calls it before its dialog,
+// which shows the redirect_uri's host. It is never cached.
+func (c *Client) Check(ctx context.Context, r SignInRequest) (App, error) {
+	var a App
+	err := c.do(ctx, "POST", deviceapi.PathCheck, r, &a)
+	return a, err
+}
+
 // Authorize asks the backend to mint a code and returns the redirect URL.
-func (c *Client) Authorize(ctx context.Context, r AuthorizeRequest) (string, error) {
-	var out struct {
-		RedirectURL string `json:"redirect_url"`
-	}
-	if err := c.do(ctx, "POST", "/api/v1/device/authorize", r, &out); err != nil {
+func (c *Client) Authorize(ctx context.Context, r SignInRequest) (string, error) {
+	var out deviceapi.AuthorizeResponse
+	if err := c.do(ctx, "POST", deviceapi.PathAuthorize, r, &out); err != nil {
 		return "", err
 	}
 	if !strings.HasPrefix(out.RedirectURL, "http://") && !strings.HasPrefix(out.RedirectURL, "https://") {
@@ -290,7 +275,7 @@ func (c *Client) Authorize(ctx context.Context, r AuthorizeRequest) (string, err
 // Logout revokes the device at the backend and forgets the credential.
 // The credential is forgotten even when the backend cannot be reached.
 func (c *Client) Logout(ctx context.Context) error {
-	err := c.do(ctx, "DELETE", "/api/v1/device", nil, nil)
+	err := c.do(ctx, "DELETE", deviceapi.PathDevice, nil, nil)
 	c.forget()
 	if errors.Is(err, ErrSignedOut) {
 		return nil
@@ -305,10 +290,8 @@ func (c *Client) QR(ctx context.Context, uuid string, confirm bool) (string, err
 	if confirm {
 		action = "confirm"
 	}
-	var out struct {
-		AppName string `json:"app_name"`
-	}
-	if err := c.do(ctx, "POST", "/api/v1/device/qr/"+url.PathEscape(uuid)+"/"+action, struct{}{}, &out); err != nil {
+	var out deviceapi.QRAnswer
+	if err := c.do(ctx, "POST", deviceapi.PathQR+url.PathEscape(uuid)+"/"+action, struct{}{}, &out); err != nil {
 		return "", err
 	}
 	return out.AppName, nil

@@ -20,23 +20,29 @@ import (
 
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/idp"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
-// Errcodes of the local API (DESIGN.md, Local API).
+// Errcodes of the local API: the contract's (package deviceapi), which the
+// backend answers too.
 const (
-	CodeOK            = 0
-	CodeTimeout       = 10046
-	CodeDenied        = 10050
-	CodeQROnly        = 10057
-	CodeSignedOut     = 10060
-	CodeLocked        = 10061
-	CodeBusy          = 10062
-	CodeUnreachable   = 10063
-	CodeBadUUID       = 10064
-	CodeMalformed     = 10065
-	CodeRateLimited   = 10066
-	CodeRefused       = 10067
-	CodeInvalidAPI    = -11028
+	CodeOK          = deviceapi.CodeOK
+	CodeTimeout     = deviceapi.CodeTimeout
+	CodeDenied      = deviceapi.CodeDenied
+	CodeQROnly      = deviceapi.CodeQROnly
+	CodeSignedOut   = deviceapi.CodeSignedOut
+	CodeLocked      = deviceapi.CodeLocked
+	CodeBusy        = deviceapi.CodeBusy
+	CodeUnreachable = deviceapi.CodeUnreachable
+	CodeBadUUID     = deviceapi.CodeBadUUID
+	CodeMalformed   = deviceapi.CodeMalformed
+	CodeRateLimited = deviceapi.CodeRateLimited
+	CodeRefused     = deviceapi.CodeRefused
+	CodeInvalidAPI  = deviceapi.CodeInvalidAPI
+)
+
+// The seeds' apinames.
+const (
 	apiCheckLogin     = "qrconnectchecklogin"
 	apiAuthorize      = "qrconnectfastauthorize"
 	apiAuthorizeReply = "qrconnectfastauthorizeconfirm"
@@ -47,10 +53,11 @@ const MaxBody = 16 << 10
 
 // Identity is what the API needs of the backend client.
 type Identity interface {
-	Me(ctx context.Context) (idp.Profile, error)    // may answer from a short cache
-	Fresh(ctx context.Context) (idp.Profile, error) // asks the backend
-	App(ctx context.Context, appID string) (idp.App, error)
-	Authorize(ctx context.Context, r idp.AuthorizeRequest) (string, error)
+	Me(ctx context.Context) (idp.Profile, error)                        // may answer from a short cache
+	Fresh(ctx context.Context) (idp.Profile, error)                     // asks the backend
+	App(ctx context.Context, appID string) (idp.App, error)             // may answer from a cache
+	Check(ctx context.Context, r idp.SignInRequest) (idp.App, error)    // asks the backend, before the dialog
+	Authorize(ctx context.Context, r idp.SignInRequest) (string, error) // mints the code
 }
 
 // Asker raises confirmations (the broker).
@@ -225,7 +232,7 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	if s.gate.Closed() {
 		return response{APIName: apiCheckLogin, ErrCode: CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
 	}
-	p, _, code, msg := s.identify(ctx, d.AppID, false)
+	p, _, code, msg := s.identify(ctx, d.AppID)
 	if code != CodeOK {
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
@@ -233,14 +240,10 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	return response{APIName: apiCheckLogin, JSData: checkLoginReply{Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, AuthorizeUUID: id}}
 }
 
-// identify fetches the signed-in profile (from the backend itself when
-// fresh) and the app, mapping failures to errcodes.
-func (s *Server) identify(ctx context.Context, appID string, fresh bool) (idp.Profile, idp.App, int, string) {
-	me := s.id.Me
-	if fresh {
-		me = s.id.Fresh
-	}
-	p, err := me(ctx)
+// identify fetches the signed-in profile (possibly cached) and the app,
+// mapping failures to errcodes: check-login's view.
+func (s *Server) identify(ctx context.Context, appID string) (idp.Profile, idp.App, int, string) {
+	p, err := s.id.Me(ctx)
 	if err != nil {
 		code, msg := s.codeFor(err)
 		return p, idp.App{}, code, msg
@@ -252,6 +255,24 @@ func (s *Server) identify(ctx context.Context, appID string, fresh bool) (idp.Pr
 	}
 	if !app.FastLogin {
 		return p, app, CodeQROnly, "this app allows QR login only"
+	}
+	return p, app, CodeOK, ""
+}
+
+// verify asks the backend, bypassing every cache, whether the user is
+// still signed in and whether it would mint a code for r: authorize's view,
+// taken before the user is asked, so that the dialog never shows a
+// redirect host the app did not register.
+func (s *Server) verify(ctx context.Context, r idp.SignInRequest) (idp.Profile, idp.App, int, string) {
+	p, err := s.id.Fresh(ctx)
+	if err != nil {
+		code, msg := s.codeFor(err)
+		return p, idp.App{}, code, msg
+	}
+	app, err := s.id.Check(ctx, r)
+	if err != nil {
+		code, msg := s.codeFor(err)
+		return p, app, code, msg
 	}
 	return p, app, CodeOK, ""
 }
@@ -297,7 +318,8 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin}) {
 		return reply(CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
 	}
-	p, app, code, msg := s.identify(ctx, d.AppID, true)
+	req := idp.SignInRequest{AppID: d.AppID, Scope: d.Scope, RedirectURI: d.RedirectURI, State: d.State, Origin: origin}
+	p, app, code, msg := s.verify(ctx, req)
 	if code != CodeOK {
 		return reply(code, msg)
 	}
@@ -319,7 +341,7 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	default:
 		return reply(CodeTimeout, "the confirmation timed out")
 	}
-	url, err := s.id.Authorize(ctx, idp.AuthorizeRequest{AppID: d.AppID, Scope: d.Scope, RedirectURI: d.RedirectURI, State: d.State, Origin: origin})
+	url, err := s.id.Authorize(ctx, req)
 	if err != nil {
 		code, msg := s.codeFor(err)
 		return reply(code, msg)

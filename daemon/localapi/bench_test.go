@@ -17,7 +17,10 @@ func (fakeID) Fresh(context.Context) (idp.Profile, error) { return idp.Profile{N
 func (fakeID) App(context.Context, string) (idp.App, error) {
 	return idp.App{AppID: "wx1", Name: "Demo", FastLogin: true}, nil
 }
-func (fakeID) Authorize(context.Context, idp.AuthorizeRequest) (string, error) { return "", nil }
+func (fakeID) Check(context.Context, idp.SignInRequest) (idp.App, error) {
+	return idp.App{AppID: "wx1", Name: "Demo", FastLogin: true}, nil
+}
+func (fakeID) Authorize(context.Context, idp.SignInRequest) (string, error) { return "", nil }
 
 type openGate struct{}
 

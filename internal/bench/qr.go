@@ -23,6 +23,7 @@ import (
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // QROptions tune the QR benchmark.
@@ -150,7 +151,7 @@ func qrLatency(ctx context.Context, w io.Writer, n int) error {
 // enrolDevice runs the device flow, approved in the store, and returns
 // the credential.
 func enrolDevice(ctx context.Context, base string, st *sqlite.Store) (string, error) {
-	resp, err := http.PostForm(base+"/oauth2/device_authorization", url.Values{"client_id": {"scanfree-desktop"}, "device_name": {"bench"}, "os": {"linux"}})
+	resp, err := http.PostForm(base+"/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"bench"}, "os": {"linux"}})
 	if err != nil {
 		return "", err
 	}
@@ -163,7 +164,7 @@ func enrolDevice(ctx context.Context, base string, st *sqlite.Store) (string, er
 	if _, err := admin.ApproveDevice(ctx, st, "alice", da.UserCode, time.Now()); err != nil {
 		return "", err
 	}
-	resp, err = http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {server.DeviceCodeGrant}, "client_id": {"scanfree-desktop"}, "device_code": {da.DeviceCode}})
+	resp, err = http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}, "device_code": {da.DeviceCode}})
 	if err != nil {
 		return "", err
 	}

@@ -147,7 +147,7 @@ func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Da
 func Attach(t testing.TB, b *Backend, dir string, env []string) *Daemon {
 	t.Helper()
 	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir, Origin: b.PublicURL, Env: env}
-	d.Control = control.NewClient(filepath.Join(d.StateDir, "control.sock"))
+	d.Control = control.NewClient(control.SocketIn(d.StateDir))
 	testutil.Eventually(t, 15*time.Second, "scanfreed to serve", func() bool {
 		st, err := d.Control.Status(context.Background())
 		return err == nil && st.Port != 0

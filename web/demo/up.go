@@ -91,7 +91,7 @@ func Up(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := u.start("daemon", "scanfreed", "run", "--state-dir", daemonState, "--backend", "http://"+*backendAddr, "--trusted-origin", public); err != nil {
 		return err
 	}
-	ctl := control.NewClient(filepath.Join(daemonState, "control.sock"))
+	ctl := control.NewClient(control.SocketIn(daemonState))
 	st, err := waitDaemon(ctx, ctl, 15*time.Second)
 	if err != nil {
 		return fmt.Errorf("daemon: %w (see %s)", err, u.logPath("daemon"))

@@ -1,4 +1,9 @@
-package server
+// Package rules holds the checks every sign-in passes, wherever it starts:
+// the hosted page before it shows anything, the device API before the
+// daemon raises its dialog and again when it mints a code, the QR
+// confirmation, and the admin CLI when it registers an app. One copy, so
+// no path can be looser than another.
+package rules
 
 import (
 	"errors"
@@ -11,26 +16,18 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// Errcodes of the device API's authorize, the same values the daemon's
-// local API uses (DESIGN.md, Local API).
-const (
-	errQROnly         = 10057 // the app allows QR login only
-	errNotSignedIn    = 10060 // device credential missing, unknown or revoked
-	errBackendRefused = 10067 // bad appid, redirect_uri, scope or state; errmsg says which
-)
-
 // allowedScopes are the scopes a website login may ask for.
 var allowedScopes = []string{"snsapi_login", "snsapi_userinfo"}
 
-// maxStateLen is WeChat's limit on state.
-const maxStateLen = 128
+// MaxStateLen is WeChat's limit on state.
+const MaxStateLen = 128
 
-// ValidateRedirectURI checks a redirect_uri against an app's registration:
+// RedirectURI checks a redirect_uri against an app's registration:
 // it must equal a registered URI byte for byte, or have a host equal to a
 // registered domain (no subdomains: a compromised sibling host must not
 // receive codes). Domain matches must use https, except loopback names,
 // where no one else can listen.
-func ValidateRedirectURI(app storage.App, raw string) error {
+func RedirectURI(app storage.App, raw string) error {
 	if raw == "" {
 		return errors.New("redirect_uri missing")
 	}
@@ -54,8 +51,8 @@ func ValidateRedirectURI(app storage.App, raw string) error {
 	return errors.New("redirect_uri is not registered for this app")
 }
 
-// ValidateRegisteredURI checks a redirect URI an admin registers.
-func ValidateRegisteredURI(raw string) error {
+// RegisteredURI checks a redirect URI an admin registers.
+func RegisteredURI(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return fmt.Errorf("redirect URI %q: want an absolute http(s) URL without fragment or userinfo", raw)
@@ -76,8 +73,8 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ValidateScope checks a comma-separated scope list.
-func ValidateScope(scope string) error {
+// Scope checks a comma-separated scope list.
+func Scope(scope string) error {
 	if scope == "" {
 		return errors.New("scope missing")
 	}
@@ -89,12 +86,24 @@ func ValidateScope(scope string) error {
 	return nil
 }
 
-// ValidateState checks the relying party's state parameter.
-func ValidateState(state string) error {
-	if len(state) > maxStateLen {
-		return fmt.Errorf("state longer than %d bytes", maxStateLen)
+// State checks the relying party's state parameter.
+func State(state string) error {
+	if len(state) > MaxStateLen {
+		return fmt.Errorf("state longer than %d bytes", MaxStateLen)
 	}
 	return nil
+}
+
+// SignIn checks one sign-in's redirect_uri, scope and state against app,
+// and returns the first failure.
+func SignIn(app storage.App, redirectURI, scope, state string) error {
+	if err := RedirectURI(app, redirectURI); err != nil {
+		return err
+	}
+	if err := Scope(scope); err != nil {
+		return err
+	}
+	return State(state)
 }
 
 // RedirectURL appends code and state to redirectURI, with "?" or "&" as its

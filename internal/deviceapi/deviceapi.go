@@ -1,0 +1,125 @@
+// Package deviceapi is the contract between scanfree-server (the identity
+// backend) and scanfreed (the desktop daemon): the routes and wire types of
+// the device API and of RFC 8628 enrolment, the errcodes both sides speak
+// (the daemon's local API passes them on to the hosted page), and the
+// defaults both sides must agree on, such as the daemon's domain and ports.
+//
+// Both sides import this package and neither defines these again, so a
+// change to the contract is one change.
+package deviceapi
+
+// DefaultDomain is the loopback domain the hosted page calls the daemon at.
+const DefaultDomain = "scanfree.localhost"
+
+// DefaultPorts returns the daemon's ports in the order the hosted page
+// tries them: the daemon takes the first free one.
+func DefaultPorts() []int { return []int{14013, 14014, 14015, 13013, 13014, 13015} }
+
+// ClientID is the desktop's OAuth client id, the only client allowed to
+// enrol devices.
+const ClientID = "scanfree-desktop"
+
+// GrantTypeDeviceCode is the RFC 8628 grant type.
+const GrantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+
+// Routes of the backend. Device-API routes take the device credential as a
+// Bearer token.
+const (
+	PathDeviceAuthorization = "/oauth2/device_authorization" // POST form: client_id, device_name, os
+	PathToken               = "/oauth2/token"                // POST form: grant_type, client_id, device_code
+	PathMe                  = "/api/v1/device/me"            // GET → Me
+	PathApps                = "/api/v1/apps/"                // GET PathApps+appid → App
+	PathCheck               = "/api/v1/device/check"         // POST SignInRequest → App, before the dialog
+	PathAuthorize           = "/api/v1/device/authorize"     // POST SignInRequest → AuthorizeResponse
+	PathDevice              = "/api/v1/device"               // DELETE: sign this device out
+	PathQR                  = "/api/v1/device/qr/"           // POST PathQR+uuid+"/confirm"|"/cancel" → QRAnswer
+)
+
+// Errcodes of the device API and of the daemon's local API (DESIGN.md,
+// "Local API"). Failures of the device API answer Error with one of them.
+const (
+	CodeOK          = 0
+	CodeTimeout     = 10046  // the confirmation timed out (seed value)
+	CodeDenied      = 10050  // the user denied (seed value)
+	CodeQROnly      = 10057  // the app allows QR login only (seed value)
+	CodeSignedOut   = 10060  // desktop not signed in, credential unknown or revoked
+	CodeLocked      = 10061  // screen locked or paused by the user
+	CodeBusy        = 10062  // another confirmation is pending
+	CodeUnreachable = 10063  // the backend cannot be reached
+	CodeBadUUID     = 10064  // authorize_uuid unknown, expired, used or for another request
+	CodeMalformed   = 10065  // malformed request
+	CodeRateLimited = 10066  // rate limited, or cooldown after a deny
+	CodeRefused     = 10067  // the backend refused: unknown appid, bad redirect_uri, scope or state; errmsg says which
+	CodeInvalidAPI  = -11028 // invalid apiname (seed value)
+	CodeSystem      = -1     // the backend failed; retry later
+)
+
+// Error is the answer of a failed device-API request.
+type Error struct {
+	ErrCode int    `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+}
+
+// Me is the signed-in account of a device (GET PathMe).
+type Me struct {
+	DeviceID   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	OS         string `json:"os"`
+	Username   string `json:"username"`
+	Nickname   string `json:"nickname"`
+	HeadImgURL string `json:"headimgurl"`
+}
+
+// App is the public view of a relying party.
+type App struct {
+	AppID     string `json:"appid"`
+	Name      string `json:"name"`
+	Icon      string `json:"icon"`
+	FastLogin bool   `json:"fast_login"`
+}
+
+// SignInRequest asks the backend to check (PathCheck) or to mint a code
+// for (PathAuthorize) one sign-in.
+type SignInRequest struct {
+	AppID       string `json:"appid"`
+	Scope       string `json:"scope"`
+	RedirectURI string `json:"redirect_uri"`
+	State       string `json:"state"`
+	Origin      string `json:"origin"` // the page that asked the daemon; recorded in the audit log
+}
+
+// AuthorizeResponse is PathAuthorize's answer on success.
+type AuthorizeResponse struct {
+	RedirectURL string `json:"redirect_url"`
+}
+
+// QRAnswer is PathQR's answer on success.
+type QRAnswer struct {
+	ErrCode int    `json:"errcode"`
+	AppName string `json:"app_name"`
+}
+
+// DeviceAuthorization is the RFC 8628 section 3.2 response.
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int    `json:"expires_in"`
+	Interval                int    `json:"interval"`
+}
+
+// DeviceToken ends the device flow: the device credential the daemon
+// keeps in the OS keyring.
+type DeviceToken struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	DeviceID    string `json:"device_id"`
+}
+
+// OAuthError is an RFC 6749 section 5.2 error of the token endpoints.
+type OAuthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	Interval    int    `json:"interval,omitempty"` // with slow_down: the interval to keep from now on
+}
