@@ -171,16 +171,11 @@ func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, user
 	if o := trimLen(req.Origin, 200); o != "" {
 		detail += " from " + o
 	}
-	if err := s.store.CreateCode(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
-		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
+	if err := s.store.CreateSignIn(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
+		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)},
+		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); err != nil {
 		return "", "", s.sysErr(ctx, err)
 	}
-	if deviceID != "" {
-		if err := s.store.TouchDevice(ctx, deviceID, now); err != nil {
-			s.log.WarnContext(ctx, "touch device", "err", err)
-		}
-	}
-	s.event(ctx, storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now})
 	return code, rules.RedirectURL(req.RedirectURI, code, req.State), nil
 }
 

@@ -174,7 +174,6 @@ type Storage interface {
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
 	// RevokeDevice marks the device revoked; revoking twice is not an error.
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
-	TouchDevice(ctx context.Context, id string, now time.Time) error
 
 	CreateDeviceAuth(ctx context.Context, da DeviceAuth) error
 	GetDeviceAuth(ctx context.Context, deviceCodeHash []byte) (DeviceAuth, error)
@@ -191,6 +190,12 @@ type Storage interface {
 
 	// CreateCode stores a new code and records the user's grant of the app.
 	CreateCode(ctx context.Context, c Code) error
+	// CreateSignIn is one sign-in in one transaction: it stores code c with
+	// the user's grant of the app, marks the device c.DeviceID (when set)
+	// seen at c.CreatedAt, and appends the audit event e. Either all of it
+	// is stored or nothing: an unknown device is ErrNotFound, a code hash
+	// stored before ErrAlreadyExists.
+	CreateSignIn(ctx context.Context, c Code, e Event) error
 	GetCode(ctx context.Context, hash []byte) (Code, error)
 	// RedeemCode atomically marks an unused code used and stores the tokens
 	// issued for it. When the code was used before it returns ErrAlreadyUsed

@@ -28,6 +28,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeviceFlow", testDeviceFlow},
 		{"DeviceRevoke", testDeviceRevoke},
 		{"Codes", testCodes},
+		{"SignIn", testSignIn},
 		{"CodeRace", testCodeRace},
 		{"Tokens", testTokens},
 		{"Sessions", testSessions},
@@ -233,13 +234,6 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 		t.Fatalf("revoked device = %+v", d)
 	}
 	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
-	must(t, s.TouchDevice(ctx, "A2", now.Add(time.Hour)))
-	d, err = s.GetDevice(ctx, "A2")
-	must(t, err)
-	if !d.LastSeenAt.Equal(now.Add(time.Hour)) {
-		t.Fatalf("LastSeenAt = %v", d.LastSeenAt)
-	}
-	wantErr(t, s.TouchDevice(ctx, "nope", now), storage.ErrNotFound)
 }
 
 func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {
@@ -293,6 +287,60 @@ func testCodes(t *testing.T, s storage.Storage) {
 		if tok.RevokedAt.IsZero() {
 			t.Fatalf("%s not revoked", name)
 		}
+	}
+}
+
+// testSignIn: a sign-in's code, grant, device touch and audit event are
+// stored together, or not at all.
+func testSignIn(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice-signin")
+	a := seedApp(t, s, "wx-signin")
+	d := enrol(t, s, u, "D-signin")
+	at := now.Add(time.Hour)
+	c := storage.Code{Hash: h("code-signin"), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
+		DeviceID: d.ID, Scope: "snsapi_login", CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute)}
+	e := storage.Event{UserID: u.ID, Kind: "signin", AppID: a.AppID, DeviceID: d.ID, Detail: "Signed in", CreatedAt: at}
+	must(t, s.CreateSignIn(ctx, c, e))
+	got, err := s.GetCode(ctx, c.Hash)
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(c) {
+		t.Fatalf("GetCode = %+v, want %+v", got, c)
+	}
+	dev, err := s.GetDevice(ctx, d.ID)
+	must(t, err)
+	if !dev.LastSeenAt.Equal(at) {
+		t.Fatalf("device last seen %v, want %v", dev.LastSeenAt, at)
+	}
+	if grants, err := s.ListGrants(ctx, u.ID); err != nil || len(grants) != 1 || grants[0].AppID != a.AppID {
+		t.Fatalf("ListGrants = %+v, %v", grants, err)
+	}
+	events := func() int {
+		ev, err := s.ListEvents(ctx, u.ID, "signin", 10)
+		must(t, err)
+		return len(ev)
+	}
+	if n := events(); n != 1 {
+		t.Fatalf("%d signin events, want 1", n)
+	}
+
+	// The same code again: refused, and no second event.
+	wantErr(t, s.CreateSignIn(ctx, c, e), storage.ErrAlreadyExists)
+	// An unknown device: refused, and neither the code nor the event stay.
+	c2 := c
+	c2.Hash, c2.DeviceID = h("code-signin-2"), "no-such-device"
+	wantErr(t, s.CreateSignIn(ctx, c2, e), storage.ErrNotFound)
+	_, err = s.GetCode(ctx, c2.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	if n := events(); n != 1 {
+		t.Fatalf("%d signin events after two refused sign-ins, want 1", n)
+	}
+	// No device (a phone confirmed a QR code): code and event, nothing touched.
+	c3 := c
+	c3.Hash, c3.DeviceID = h("code-signin-3"), ""
+	must(t, s.CreateSignIn(ctx, c3, e))
+	if n := events(); n != 2 {
+		t.Fatalf("%d signin events, want 2", n)
 	}
 }
 

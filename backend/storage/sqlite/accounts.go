@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -140,8 +141,13 @@ func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant,
 
 // AddEvent implements storage.Storage.
 func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
-	return s.exec(ctx, "add event", `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	return s.write(ctx, "add event", func(tx *sql.Tx) error { return insertEvent(ctx, tx, e) })
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, e storage.Event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, ms(e.CreatedAt))
+	return err
 }
 
 // ListEvents implements storage.Storage.

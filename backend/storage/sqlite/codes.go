@@ -14,16 +14,35 @@ const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_
 
 // CreateCode implements storage.Storage.
 func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
-	return s.write(ctx, "create code", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+	return s.write(ctx, "create code", func(tx *sql.Tx) error { return insertCode(ctx, tx, c) })
+}
+
+// CreateSignIn implements storage.Storage: one commit, one fsync.
+func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
+	return s.write(ctx, "create sign-in", func(tx *sql.Tx) error {
+		if err := insertCode(ctx, tx, c); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
-			c.UserID, c.AppID, c.Scope, ms(c.CreatedAt), ms(c.CreatedAt))
-		return err
+		if c.DeviceID != "" {
+			res, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(c.CreatedAt), c.DeviceID)
+			if err := touched(res, err, storage.ErrNotFound); err != nil {
+				return err
+			}
+		}
+		return insertEvent(ctx, tx, e)
 	})
+}
+
+// insertCode stores c and records the user's grant of the app.
+func insertCode(ctx context.Context, tx *sql.Tx, c storage.Code) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
+		c.UserID, c.AppID, c.Scope, ms(c.CreatedAt), ms(c.CreatedAt))
+	return err
 }
 
 // GetCode implements storage.Storage.

@@ -54,11 +54,6 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) erro
 	return err
 }
 
-// TouchDevice implements storage.Storage.
-func (s *Store) TouchDevice(ctx context.Context, id string, now time.Time) error {
-	return s.execOne(ctx, "touch device "+id, storage.ErrNotFound, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(now), id)
-}
-
 const deviceAuthCols = `device_code_hash, user_code, client_id, device_name, os, status, user_id, device_id, interval_ms, created_at, expires_at, last_poll_at`
 
 func scanDeviceAuth(row scanner) (storage.DeviceAuth, error) {

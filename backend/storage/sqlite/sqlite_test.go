@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/conformance"
@@ -113,4 +116,69 @@ func BenchmarkCreateCodeParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSignIn compares the scan-free mint path's writes: the three
+// commits it used to make (code with grant, device touch, audit event, each
+// an fsync under synchronous=FULL) against CreateSignIn's one. Read the
+// ratio of the two ns/op figures of the same run, alone and at 16 writers.
+func BenchmarkSignIn(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
+	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
+	s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: []byte("dc"), UserCode: "BCDFGHJK", ClientID: "c", Status: storage.DeviceAuthPending,
+		ExpiresAt: time.Now().Add(time.Hour)})
+	s.DecideDeviceAuth(ctx, "BCDFGHJK", "u", true)
+	if err := s.CompleteDeviceAuth(ctx, []byte("dc"), storage.Device{ID: "d", UserID: "u", CredentialHash: []byte("cred")}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	signIn := func() (storage.Code, storage.Event) {
+		h := sha256.Sum256([]byte(strconv.FormatInt(n.Add(1), 10)))
+		now := time.Now()
+		return storage.Code{Hash: h[:], AppID: "a", UserID: "u", DeviceID: "d", Scope: "s", CreatedAt: now, ExpiresAt: now.Add(time.Minute)},
+			storage.Event{UserID: "u", Kind: "signin", AppID: "a", DeviceID: "d", Detail: "Signed in to a", CreatedAt: now}
+	}
+	paths := []struct {
+		name string
+		mint func(c storage.Code, e storage.Event) error
+	}{
+		{"three-commits", func(c storage.Code, e storage.Event) error {
+			if err := s.CreateCode(ctx, c); err != nil {
+				return err
+			}
+			if err := s.execOne(ctx, "touch device", storage.ErrNotFound, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(c.CreatedAt), c.DeviceID); err != nil {
+				return err
+			}
+			return s.AddEvent(ctx, e)
+		}},
+		{"one-commit", func(c storage.Code, e storage.Event) error { return s.CreateSignIn(ctx, c, e) }},
+	}
+	for _, clients := range []int{1, 16} {
+		for _, p := range paths {
+			b.Run(fmt.Sprintf("%s/clients=%d", p.name, clients), func(b *testing.B) {
+				b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0))) // RunParallel starts parallelism×GOMAXPROCS writers
+				if clients == 1 {
+					for b.Loop() {
+						if err := p.mint(signIn()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := p.mint(signIn()); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		}
+	}
 }
