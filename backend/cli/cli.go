@@ -18,34 +18,48 @@ import (
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/internal/config"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
-// env returns the SCANFREE_SERVER_* variable for key, or def.
-func env(key, def string) string {
-	if v, ok := os.LookupEnv("SCANFREE_SERVER_" + key); ok && v != "" {
-		return v
-	}
-	return def
+// settings are scanfree-server's configuration keys and their flags; each
+// is also SCANFREE_SERVER_<KEY> and a key of the --config file.
+var settings = map[string]string{
+	"db": "db", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "poll_timeout": "poll-timeout",
+	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level",
 }
 
 type app struct {
-	dbPath string
-	asJSON bool
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	configFile string
+	dbPath     string
+	asJSON     bool
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "scanfree-server",
-		Short:         "The scanfree reference identity backend",
+		Use:   "scanfree-server",
+		Short: "The scanfree reference identity backend",
+		Long: "The scanfree reference identity backend.\n\nEvery setting is a flag, an environment variable SCANFREE_SERVER_<KEY> and a key of the\n" +
+			"YAML file --config (env SCANFREE_SERVER_CONFIG), in that order of precedence; keys are the flags' names with _ for -.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			opts := config.Options{EnvPrefix: "SCANFREE_SERVER_", Settings: settings, File: a.configFile, FileRequired: true,
+				StrictEnv: true, OtherEnv: []string{"SCANFREE_SERVER_CONFIG"}}
+			if opts.File == "" {
+				opts.File = os.Getenv("SCANFREE_SERVER_CONFIG")
+			}
+			return config.Apply(cmd, opts)
+		},
 	}
-	root.PersistentFlags().StringVar(&a.dbPath, "db", env("DB", "scanfree-server.db"), "SQLite database file (env SCANFREE_SERVER_DB)")
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "YAML file of settings (env SCANFREE_SERVER_CONFIG)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "scanfree-server.db", "SQLite database file (env SCANFREE_SERVER_DB)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd())
 	root.SetArgs(args)
@@ -105,20 +119,17 @@ func (a *app) serveCmd() *cobra.Command {
 			return srv.Serve(ctx, addr)
 		},
 	}
-	ttl, err := time.ParseDuration(env("CODE_TTL", "5m"))
-	if err != nil {
-		ttl = 5 * time.Minute
-	}
-	cmd.Flags().StringVar(&addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env SCANFREE_SERVER_ADDR)")
-	cmd.Flags().StringVar(&publicURL, "public-url", env("PUBLIC_URL", "http://idp.localhost:8080"), "origin users reach the server at (env SCANFREE_SERVER_PUBLIC_URL)")
-	cmd.Flags().DurationVar(&codeTTL, "code-ttl", ttl, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
-	cmd.Flags().DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrollment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
-	cmd.Flags().DurationVar(&qrTTL, "qr-ttl", 120*time.Second, "lifetime of a QR login ticket")
-	cmd.Flags().IntVar(&ticketsPerMinute, "tickets-per-minute", 60, "QR tickets one client address may create per minute")
-	cmd.Flags().DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held")
-	cmd.Flags().StringVar(&daemonDomain, "daemon-domain", env("DAEMON_DOMAIN", "scanfree.localhost"), "loopback domain of the desktop daemon the login page calls")
-	cmd.Flags().IntSliceVar(&daemonPorts, "daemon-ports", []int{14013, 14014, 14015, 13013, 13014, 13015}, "daemon ports the login page tries, in order")
-	cmd.Flags().StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (env SCANFREE_SERVER_ADDR)")
+	f.StringVar(&publicURL, "public-url", "http://idp.localhost:8080", "origin users reach the server at (env SCANFREE_SERVER_PUBLIC_URL)")
+	f.DurationVar(&codeTTL, "code-ttl", 5*time.Minute, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
+	f.DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrolment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
+	f.DurationVar(&qrTTL, "qr-ttl", 120*time.Second, "lifetime of a QR login ticket (env SCANFREE_SERVER_QR_TTL)")
+	f.IntVar(&ticketsPerMinute, "tickets-per-minute", 60, "QR tickets one client address may create per minute (env SCANFREE_SERVER_TICKETS_PER_MINUTE)")
+	f.DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held (env SCANFREE_SERVER_POLL_TIMEOUT)")
+	f.StringVar(&daemonDomain, "daemon-domain", deviceapi.DefaultDomain, "loopback domain of the desktop daemon the login page calls (env SCANFREE_SERVER_DAEMON_DOMAIN)")
+	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
 	return cmd
 }
 

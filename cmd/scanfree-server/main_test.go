@@ -174,22 +174,29 @@ func TestServerErrors(t *testing.T) {
 	defer ln.Close()
 	notDB := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notDB, []byte(strings.Repeat("hello\n", 200)), 0o600)
+	badConfig := filepath.Join(dir, "config.yaml")
+	os.WriteFile(badConfig, []byte("qr_tl: 3s\n"), 0o600)
 	tests := []struct {
 		name string
+		env  []string
 		args []string
 		want string
 	}{
-		{"port taken", []string{"serve", "--db", filepath.Join(dir, "a.db"), "--addr", ln.Addr().String()}, "pass another --addr"},
-		{"not a database", []string{"user", "list", "--db", notDB}, "not an SQLite database"},
-		{"bad public url", []string{"serve", "--db", filepath.Join(dir, "b.db"), "--public-url", "idp.localhost"}, "--public-url"},
-		{"password in args", []string{"user", "create", "--username", "a", "--nickname", "A", "--db", filepath.Join(dir, "c.db")}, "--password-stdin"},
-		{"short password", []string{"user", "create", "--username", "a", "--nickname", "A", "--password-stdin", "--db", filepath.Join(dir, "c.db")}, "at least 8"},
-		{"bad redirect", []string{"app", "create", "--name", "X", "--redirect-uri", "http://evil.example/cb", "--db", filepath.Join(dir, "c.db")}, "use https"},
-		{"unknown code", []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
+		{"unparsable env", []string{"SCANFREE_SERVER_CODE_TTL=five"}, []string{"serve", "--db", filepath.Join(dir, "d.db")}, "SCANFREE_SERVER_CODE_TTL=\"five\": time: invalid duration"},
+		{"unparsable env, once ignored", []string{"SCANFREE_SERVER_TICKETS_PER_MINUTE=lots"}, []string{"serve", "--db", filepath.Join(dir, "d.db")}, "want a whole number"},
+		{"unknown env", []string{"SCANFREE_SERVER_PUBLICURL=http://x"}, []string{"app", "list", "--db", filepath.Join(dir, "d.db")}, "SCANFREE_SERVER_PUBLICURL names no setting"},
+		{"unknown config key", nil, []string{"serve", "--config", badConfig, "--db", filepath.Join(dir, "d.db")}, "unknown key \"qr_tl\""},
+		{"port taken", nil, []string{"serve", "--db", filepath.Join(dir, "a.db"), "--addr", ln.Addr().String()}, "pass another --addr"},
+		{"not a database", nil, []string{"user", "list", "--db", notDB}, "not an SQLite database"},
+		{"bad public url", nil, []string{"serve", "--db", filepath.Join(dir, "b.db"), "--public-url", "idp.localhost"}, "--public-url"},
+		{"password in args", nil, []string{"user", "create", "--username", "a", "--nickname", "A", "--db", filepath.Join(dir, "c.db")}, "--password-stdin"},
+		{"short password", nil, []string{"user", "create", "--username", "a", "--nickname", "A", "--password-stdin", "--db", filepath.Join(dir, "c.db")}, "at least 8"},
+		{"bad redirect", nil, []string{"app", "create", "--name", "X", "--redirect-uri", "http://evil.example/cb", "--db", filepath.Join(dir, "c.db")}, "use https"},
+		{"unknown code", nil, []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, err := testutil.Run(context.Background(), nil, "short\n", bin, tt.args...)
+			_, stderr, err := testutil.Run(context.Background(), tt.env, "short\n", bin, tt.args...)
 			if err == nil || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, "panic") {
 				t.Fatalf("err %v, stderr %q; want a failure mentioning %q", err, stderr, tt.want)
 			}

@@ -25,13 +25,16 @@ type app struct {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "scanfreed",
-		Short:         "scanfree's per-user daemon: scan-free web login on this desktop",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:   "scanfreed",
+		Short: "scanfree's per-user daemon: scan-free web login on this desktop",
+		Long: "scanfree's per-user daemon: scan-free web login on this desktop.\n\nEvery setting is a flag, an environment variable SCANFREE_<KEY> and a key of config.yaml\n" +
+			"(--config, default <user config dir>/scanfree/config.yaml), in that order of precedence.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.applyConfig(cmd) },
 	}
-	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", control.DefaultStateDir(), "directory for keys, certificates and the control socket (env SCANFREE_STATE_DIR)")
-	root.PersistentFlags().StringVar(&a.socket, "socket", "", "control socket (default <state-dir>/control.sock; env SCANFREE_SOCKET)")
+	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", control.DefaultStateDir(), "directory for keys, certificates and the control socket (state_dir)")
+	root.PersistentFlags().StringVar(&a.socket, "socket", "", "control socket (socket; default <state-dir>/"+control.SocketName+")")
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default <user config dir>/scanfree/config.yaml)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.certsCmd(), a.runCmd(), a.statusCmd(), a.pauseCmd(), a.resumeCmd(), a.loginCmd(), a.logoutCmd(),

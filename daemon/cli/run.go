@@ -1,87 +1,59 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon"
+	"github.com/scanfree/scanfree/internal/config"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // DefaultBackend is the backend of `make demo`.
 const DefaultBackend = "http://idp.localhost:8080"
 
-// loadConfig reads config.yaml (from --config, or the user config dir),
-// SCANFREE_* variables and the flags of cmd, later ones winning.
-func (a *app) loadConfig(cmd *cobra.Command) (*viper.Viper, error) {
-	v := viper.New()
-	v.SetDefault("backend_url", DefaultBackend)
-	v.SetDefault("domain", certs.DefaultDomain)
-	v.SetDefault("port", deviceapi.DefaultPorts()[0])
-	v.SetDefault("confirm_timeout", "60s")
-	v.SetEnvPrefix("SCANFREE")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	path := a.configFile
-	if path == "" {
+// settings are scanfreed's configuration keys (DESIGN.md, Configuration)
+// and their flags; each is also SCANFREE_<KEY> and a key of config.yaml.
+var settings = map[string]string{
+	"backend_url": "backend", "domain": "domain", "port": "port", "trusted_origins": "trusted-origin",
+	"confirm_timeout": "confirm-timeout", "tls_cert": "tls-cert", "tls_key": "tls-key", "state_dir": "state-dir", "socket": "socket",
+	"log_level": "log-level", "log_file": "log-file", "no_dialog": "no-dialog", "no_notify": "no-notify",
+	"check_login_rate": "check-login-rate", "authorize_rate": "authorize-rate",
+}
+
+// applyConfig sets cmd's flags from SCANFREE_* variables and config.yaml
+// (--config, else <user config dir>/scanfree/config.yaml if it exists).
+func (a *app) applyConfig(cmd *cobra.Command) error {
+	opts := config.Options{EnvPrefix: "SCANFREE_", Settings: settings, File: a.configFile, FileRequired: a.configFile != ""}
+	if opts.File == "" {
 		if d, err := os.UserConfigDir(); err == nil {
-			path = filepath.Join(d, "scanfree", "config.yaml")
+			opts.File = filepath.Join(d, "scanfree", "config.yaml")
 		}
 	}
-	if path != "" {
-		v.SetConfigFile(path)
-		if err := v.ReadInConfig(); err != nil {
-			var pe *fs.PathError
-			if !(errors.As(err, &pe) && errors.Is(pe.Err, fs.ErrNotExist)) || a.configFile != "" {
-				return nil, fmt.Errorf("config file %s: %w; fix or remove it", path, err)
-			}
-		}
-	}
-	for key, flag := range map[string]string{"backend_url": "backend", "domain": "domain", "port": "port", "trusted_origins": "trusted-origin",
-		"confirm_timeout": "confirm-timeout", "tls_cert": "tls-cert", "tls_key": "tls-key"} {
-		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
-			v.Set(key, f.Value.String())
-			if key == "trusted_origins" {
-				vals, _ := cmd.Flags().GetStringArray(flag)
-				v.Set(key, vals)
-			}
-		}
-	}
-	return v, nil
+	return config.Apply(cmd, opts)
 }
 
 func (a *app) runCmd() *cobra.Command {
+	var cfg daemon.Config
 	var logLevel, logFile string
-	var noDialog, noNotify bool
-	var checkRate, authRate float64
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon in the foreground (the service manager starts it this way)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 			}
-			timeout, err := time.ParseDuration(v.GetString("confirm_timeout"))
-			if err != nil || timeout <= 0 {
-				return fmt.Errorf("confirm_timeout %q: want a duration such as 60s", v.GetString("confirm_timeout"))
+			if cfg.ConfirmTimeout <= 0 {
+				return fmt.Errorf("confirm_timeout %v: want a positive duration such as 60s", cfg.ConfirmTimeout)
 			}
-			origins := v.GetStringSlice("trusted_origins")
 			logOut := a.stderr
 			if logFile != "" {
 				if err := os.MkdirAll(filepath.Dir(logFile), 0o700); err != nil {
@@ -94,22 +66,9 @@ func (a *app) runCmd() *cobra.Command {
 				defer f.Close()
 				logOut = f
 			}
-			d, err := daemon.New(daemon.Config{
-				StateDir:       a.stateDir,
-				Socket:         a.socketPath(),
-				BackendURL:     v.GetString("backend_url"),
-				Domain:         v.GetString("domain"),
-				Port:           v.GetInt("port"),
-				TrustedOrigins: origins,
-				ConfirmTimeout: timeout,
-				TLSCert:        v.GetString("tls_cert"),
-				TLSKey:         v.GetString("tls_key"),
-				CheckLoginRate: checkRate,
-				AuthorizeRate:  authRate,
-				NoDialog:       noDialog,
-				NoNotify:       noNotify,
-				Logger:         slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})),
-			})
+			cfg.StateDir, cfg.Socket = a.stateDir, a.socketPath()
+			cfg.Logger = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+			d, err := daemon.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -117,18 +76,18 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.String("backend", DefaultBackend, "identity backend URL (backend_url)")
-	f.String("domain", certs.DefaultDomain, "loopback domain pages call (domain)")
-	f.Int("port", deviceapi.DefaultPorts()[0], "first port to try; then 14014, 14015, 13013, 13014, 13015 (port)")
-	f.StringArray("trusted-origin", nil, "origin allowed to call the local API, repeatable (trusted_origins; default: the backend's origin)")
-	f.String("confirm-timeout", "60s", "how long a confirmation waits (confirm_timeout)")
-	f.String("tls-cert", "", "vendor mode: certificate file (tls_cert)")
-	f.String("tls-key", "", "vendor mode: key file (tls_key)")
-	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&logFile, "log-file", "", "append logs to this file instead of stderr (where no service manager collects them)")
-	f.BoolVar(&noDialog, "no-dialog", false, "never show the native dialog; answer from the tray or `scanfreed approve`")
-	f.BoolVar(&noNotify, "no-notify", false, "no desktop notifications")
-	f.Float64Var(&checkRate, "check-login-rate", 50, "global limit of check-login requests per second")
-	f.Float64Var(&authRate, "authorize-rate", 2, "global limit of authorize requests per second")
+	f.StringVar(&cfg.BackendURL, "backend", DefaultBackend, "identity backend URL (backend_url)")
+	f.StringVar(&cfg.Domain, "domain", certs.DefaultDomain, "loopback domain pages call (domain)")
+	f.IntVar(&cfg.Port, "port", deviceapi.DefaultPorts()[0], "first port to try; then the others of "+fmt.Sprint(deviceapi.DefaultPorts())+" (port)")
+	f.StringArrayVar(&cfg.TrustedOrigins, "trusted-origin", nil, "origin allowed to call the local API, repeatable (trusted_origins; default: the backend's origin)")
+	f.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 60*time.Second, "how long a confirmation waits (confirm_timeout)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "vendor mode: certificate file (tls_cert)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "vendor mode: key file (tls_key)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (log_level)")
+	f.StringVar(&logFile, "log-file", "", "append logs to this file instead of stderr, where no service manager collects them (log_file)")
+	f.BoolVar(&cfg.NoDialog, "no-dialog", false, "never show the native dialog; answer from the tray or `scanfreed approve` (no_dialog)")
+	f.BoolVar(&cfg.NoNotify, "no-notify", false, "no desktop notifications (no_notify)")
+	f.Float64Var(&cfg.CheckLoginRate, "check-login-rate", 50, "global limit of check-login requests per second (check_login_rate)")
+	f.Float64Var(&cfg.AuthorizeRate, "authorize-rate", 2, "global limit of authorize requests per second (authorize_rate)")
 	return cmd
 }

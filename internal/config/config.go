@@ -1,0 +1,167 @@
+// Package config is the one configuration mechanism of scanfree's
+// binaries: each setting is a command-line flag that can also be set in
+// the environment and in a YAML file, read with viper. A flag given on the
+// command line wins over the environment, which wins over the file, which
+// wins over the flag's default.
+//
+// Values from the environment and the file are parsed by the flag itself,
+// so a value that the command line would refuse is refused from every
+// source, with the source and the fix named (an unparsable
+// SCANFREE_SERVER_CODE_TTL is an error, not a silent default). A key in the
+// file that is no setting is refused too, and so, where Options.StrictEnv
+// says so, is an unknown variable with the binary's prefix.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Options describe one binary's settings.
+type Options struct {
+	// EnvPrefix is the variables' prefix, e.g. "SCANFREE_SERVER_".
+	EnvPrefix string
+	// Settings maps each key (as in the file, e.g. "backend_url") to its
+	// flag ("backend"); the variable is EnvPrefix + the key in upper case.
+	Settings map[string]string
+	// File is the YAML file to read; "" reads none.
+	File string
+	// FileRequired says File was named explicitly, so it must exist.
+	FileRequired bool
+	// StrictEnv refuses variables with EnvPrefix that name no setting and
+	// are not in OtherEnv. Leave it off where the prefix is shared with
+	// other programs.
+	StrictEnv bool
+	OtherEnv  []string
+}
+
+// EnvName is the variable of setting key.
+func (o Options) EnvName(key string) string { return o.EnvPrefix + strings.ToUpper(key) }
+
+// Apply sets every flag of cmd that names a setting and was not given on
+// the command line from the environment or the file.
+func Apply(cmd *cobra.Command, o Options) error {
+	v := viper.New()
+	if o.File != "" {
+		v.SetConfigFile(o.File)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			var pe *fs.PathError
+			if !errors.As(err, &pe) || !errors.Is(pe.Err, fs.ErrNotExist) || o.FileRequired {
+				return fmt.Errorf("config file %s: %w; fix or remove it", o.File, err)
+			}
+		}
+		for _, k := range v.AllKeys() {
+			if _, ok := o.Settings[k]; !ok {
+				return fmt.Errorf("config file %s: unknown key %q; known keys: %s", o.File, k, strings.Join(o.keys(), ", "))
+			}
+		}
+	}
+	if o.StrictEnv {
+		for _, kv := range os.Environ() {
+			name, _, _ := strings.Cut(kv, "=")
+			if rest, ok := strings.CutPrefix(name, o.EnvPrefix); ok {
+				if _, known := o.Settings[strings.ToLower(rest)]; !known && !slices.Contains(o.OtherEnv, name) {
+					return fmt.Errorf("environment variable %s names no setting; unset it or use one of: %s", name, strings.Join(o.envNames(), ", "))
+				}
+			}
+		}
+	}
+	for _, key := range o.keys() {
+		f := cmd.Flags().Lookup(o.Settings[key])
+		if f == nil || f.Changed {
+			continue
+		}
+		env := o.EnvName(key)
+		if val, ok := os.LookupEnv(env); ok && val != "" {
+			if err := set(f, splitList(f, val), val); err != nil {
+				return fmt.Errorf("environment variable %s=%q: %v; %s", env, val, err, hint(f, "unset it"))
+			}
+			continue
+		}
+		if v.IsSet(key) {
+			raw := v.GetString(key)
+			var vals []string
+			if _, isList := f.Value.(pflag.SliceValue); isList {
+				if str, ok := v.Get(key).(string); ok {
+					vals = splitList(f, str)
+				} else {
+					vals = v.GetStringSlice(key)
+				}
+				raw = strings.Join(vals, ",")
+			}
+			if err := set(f, vals, raw); err != nil {
+				return fmt.Errorf("config file %s: %s: %q: %v; %s", o.File, key, raw, err, hint(f, "fix it in the file"))
+			}
+		}
+	}
+	return nil
+}
+
+// set gives f its value from outside the command line, parsed by f itself.
+func set(f *pflag.Flag, vals []string, raw string) error {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		if err := sv.Replace(vals); err != nil {
+			return err
+		}
+	} else if err := f.Value.Set(raw); err != nil {
+		return err
+	}
+	f.Changed = true
+	return nil
+}
+
+func splitList(f *pflag.Flag, val string) []string {
+	if _, ok := f.Value.(pflag.SliceValue); !ok {
+		return nil
+	}
+	var out []string
+	for _, s := range strings.Split(val, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hint names the form a value of f takes.
+func hint(f *pflag.Flag, fix string) string {
+	want := map[string]string{
+		"duration":    "want a duration such as 90s or 5m",
+		"int":         "want a whole number",
+		"float64":     "want a number",
+		"bool":        "want true or false",
+		"intSlice":    "want whole numbers separated by commas",
+		"stringArray": "want values separated by commas",
+	}[f.Value.Type()]
+	if want == "" {
+		want = "want " + f.Value.Type()
+	}
+	return fmt.Sprintf("%s (as --%s takes), or %s", want, f.Name, fix)
+}
+
+func (o Options) keys() []string {
+	keys := make([]string, 0, len(o.Settings))
+	for k := range o.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (o Options) envNames() []string {
+	out := slices.Clone(o.OtherEnv)
+	for _, k := range o.keys() {
+		out = append(out, o.EnvName(k))
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type values struct {
+	ttl     time.Duration
+	ports   []int
+	origins []string
+	url     string
+	fast    bool
+}
+
+func command(v *values) *cobra.Command {
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	f := cmd.Flags()
+	f.DurationVar(&v.ttl, "code-ttl", 5*time.Minute, "")
+	f.IntSliceVar(&v.ports, "ports", []int{1, 2}, "")
+	f.StringArrayVar(&v.origins, "trusted-origin", nil, "")
+	f.StringVar(&v.url, "backend", "http://default", "")
+	f.BoolVar(&v.fast, "fast", false, "")
+	f.Bool("dry-run", false, "not a setting")
+	return cmd
+}
+
+var testSettings = map[string]string{"code_ttl": "code-ttl", "ports": "ports", "trusted_origins": "trusted-origin", "backend_url": "backend", "fast": "fast"}
+
+func TestApply(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string // YAML; "" for none
+		env     map[string]string
+		args    []string
+		strict  bool
+		want    values
+		wantErr string // substring; "" for success
+	}{
+		{name: "defaults", want: values{ttl: 5 * time.Minute, ports: []int{1, 2}, url: "http://default"}},
+		{name: "file", file: "code_ttl: 90s\nports: [7, 8]\ntrusted_origins: [https://a.example, https://b.example]\nbackend_url: http://file\nfast: true\n",
+			want: values{ttl: 90 * time.Second, ports: []int{7, 8}, origins: []string{"https://a.example", "https://b.example"}, url: "http://file", fast: true}},
+		{name: "file list as one string", file: "ports: \"7,8\"\n", want: values{ttl: 5 * time.Minute, ports: []int{7, 8}, url: "http://default"}},
+		{name: "env over file", file: "code_ttl: 90s\n", env: map[string]string{"T_CODE_TTL": "2m", "T_PORTS": "9, 10", "T_TRUSTED_ORIGINS": "https://e.example"},
+			want: values{ttl: 2 * time.Minute, ports: []int{9, 10}, origins: []string{"https://e.example"}, url: "http://default"}},
+		{name: "flag over env", env: map[string]string{"T_CODE_TTL": "2m"}, args: []string{"--code-ttl", "3m"},
+			want: values{ttl: 3 * time.Minute, ports: []int{1, 2}, url: "http://default"}},
+		{name: "unparsable env", env: map[string]string{"T_CODE_TTL": "abc"}, wantErr: "T_CODE_TTL=\"abc\": time: invalid duration \"abc\"; want a duration"},
+		{name: "unparsable env list", env: map[string]string{"T_PORTS": "1,x"}, wantErr: "want whole numbers separated by commas"},
+		{name: "unparsable env bool", env: map[string]string{"T_FAST": "maybe"}, wantErr: "want true or false"},
+		{name: "unparsable file", file: "code_ttl: soon\n", wantErr: "code_ttl: \"soon\""},
+		{name: "unknown file key", file: "code_tll: 1m\n", wantErr: "unknown key \"code_tll\"; known keys: backend_url, code_ttl"},
+		{name: "a flag that is no setting", file: "dry_run: true\n", wantErr: "unknown key \"dry_run\""},
+		{name: "malformed file", file: "code_ttl: [\n", wantErr: "fix or remove it"},
+		{name: "unknown env, strict", strict: true, env: map[string]string{"T_CODE_TL": "1m"}, wantErr: "T_CODE_TL names no setting"},
+		{name: "unknown env, lax", env: map[string]string{"T_OTHER_PROGRAM": "1"}, want: values{ttl: 5 * time.Minute, ports: []int{1, 2}, url: "http://default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			opts := Options{EnvPrefix: "T_", Settings: testSettings, StrictEnv: tt.strict}
+			if tt.file != "" {
+				opts.File = filepath.Join(t.TempDir(), "config.yaml")
+				if err := os.WriteFile(opts.File, []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got values
+			cmd := command(&got)
+			cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return Apply(cmd, opts) }
+			cmd.SetArgs(tt.args)
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMissingFile: a default file may be absent; a named one may not.
+func TestMissingFile(t *testing.T) {
+	var v values
+	missing := filepath.Join(t.TempDir(), "none.yaml")
+	if err := Apply(command(&v), Options{EnvPrefix: "T_", Settings: testSettings, File: missing}); err != nil {
+		t.Fatalf("absent default file: %v", err)
+	}
+	if err := Apply(command(&v), Options{EnvPrefix: "T_", Settings: testSettings, File: missing, FileRequired: true}); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("absent named file: %v", err)
+	}
+}
