@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/internal/bench"
+	"github.com/scanfree/scanfree/internal/system"
 )
 
 func main() {
@@ -37,7 +38,9 @@ func main() {
 			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs, daemon, qr\n", n)
 			os.Exit(2)
 		}
-		if err := run(context.Background(), os.Stdout, *d); err != nil {
+		err := run(context.Background(), os.Stdout, *d)
+		system.Cleanup() // the binaries a scenario built
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "scanfree-bench %s: %v\n", n, err)
 			os.Exit(1)
 		}

@@ -1,6 +1,7 @@
 // Command scanfree-demo runs "Demo Shop", the demo relying party (see
-// web/demo): `scanfree-demo --app-file app.json`. `scanfree-demo up` runs
-// the whole system for `make demo`.
+// web/demo): `scanfree-demo --app-file app.json`. `scanfree-demo up` (up.go)
+// runs the whole system for `make demo`, built and started by package
+// system as the end-to-end tests start it.
 package main
 
 import (
@@ -17,7 +18,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "up" {
-		err = demo.Up(ctx, os.Args[2:], os.Stdout)
+		err = up(ctx, os.Args[2:], os.Stdout)
 	} else {
 		err = demo.Main(ctx, os.Args[1:])
 	}

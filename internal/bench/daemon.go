@@ -24,6 +24,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon"
+	"github.com/scanfree/scanfree/internal/system"
 )
 
 // DaemonOptions tune the daemon benchmark.
@@ -50,7 +51,7 @@ func Daemon(ctx context.Context, w io.Writer, opts DaemonOptions) error {
 	// The daemon in this process, as the bare server is: both share the
 	// load generator's two cores alike. Rate limits are lifted to measure
 	// the request path itself.
-	port, err := freePort()
+	port, err := system.FreePort()
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func daemonProcess(ctx context.Context, w io.Writer, backendURL string, idle tim
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildBinary(ctx, dir, "scanfreed")
+	bin, err := system.Build(ctx, "./cmd/scanfreed")
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func daemonProcess(ctx context.Context, w io.Writer, backendURL string, idle tim
 	var starts []time.Duration
 	var proc *exec.Cmd
 	for i := range 11 {
-		port, err := freePort()
+		port, err := system.FreePort()
 		if err != nil {
 			return err
 		}
@@ -282,13 +283,4 @@ func bareTLS(ca *certs.CA, body []byte) (string, func(), error) {
 	})}
 	go srv.Serve(ln)
 	return fmt.Sprintf("https://%s:%d/api/check-login", certs.DefaultDomain, ln.Addr().(*net.TCPAddr).Port), func() { srv.Close() }, nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/system"
 )
 
 // QROptions tune the QR benchmark.
@@ -191,31 +191,21 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildBinary(ctx, dir, "scanfree-server")
+	b, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(dir, "qr.db"), PublicHost: "idp.localhost",
+		Args: []string{"--qr-ttl", "10m", "--poll-timeout", "25s", "--tickets-per-minute", "1000000000", "--log-level", "error"}}) // one driver, one address
 	if err != nil {
 		return err
 	}
-	db := filepath.Join(dir, "qr.db")
-	out, err := exec.Command(bin, "app", "create", "--db", db, "--name", "Bench", "--redirect-uri", benchRedirect, "--json").Output()
+	app, err := b.CreateApp(ctx, "Bench", "--redirect-uri", benchRedirect)
 	if err != nil {
 		return err
 	}
-	var app struct{ AppID string }
-	json.Unmarshal(out, &app)
-	port, err := freePort()
-	if err != nil {
+	if err := b.Start(ctx); err != nil {
 		return err
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--public-url", "http://idp.localhost",
-		"--qr-ttl", "10m", "--poll-timeout", "25s", "--tickets-per-minute", "1000000000", "--log-level", "error") // one driver, one address
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	if err := waitHTTPOK(base+"/healthz", 10*time.Second); err != nil {
-		return err
-	}
+	defer b.Proc.Kill()
+	base, cmd := b.URL, b.Proc.Cmd
+	port := strings.TrimPrefix(b.Addr, "127.0.0.1:")
 	c := Client(8)
 	tickets := make([]ticketJSON, n)
 	for i := range tickets {
@@ -236,7 +226,7 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			conn, err := net.Dial("tcp", "127.0.0.1:"+port)
 			if err == nil {
 				u := pollURL("", t, 408)
 				_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", u)
@@ -269,18 +259,6 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 	fmt.Fprintf(w, "%d waiting polls: RSS %.1f MiB → %.1f MiB, %.1f KiB per waiting poll\n", n, float64(before)/1024, float64(after)/1024, per/1024)
 	fmt.Fprintf(w, "≈ %d waiting polls within 1 GiB (target >= 20,000)\n", int(float64(1<<30-before*1024)/per))
 	return nil
-}
-
-func waitHTTPOK(u string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not answer", u)
 }
 
 // raiseFileLimit lifts the limit on open files for this process and the

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -32,13 +30,4 @@ func seededStore(ctx context.Context, dir string) (*sqlite.Store, admin.NewApp, 
 		return nil, app, "", err
 	}
 	return st, app, u.ID, nil
-}
-
-// buildBinary builds ./cmd/name into dir and returns its path.
-func buildBinary(ctx context.Context, dir, name string) (string, error) {
-	bin := filepath.Join(dir, name)
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build %s: %v: %s", name, err, out)
-	}
-	return bin, nil
 }

@@ -1,7 +1,8 @@
-// Package e2e starts the real scanfree processes for end-to-end tests: a
-// scanfree-server on a fresh SQLite file with an app and a user, and
-// scanfreed daemons with their own state dirs, talking real TLS and HTTP
-// on loopback.
+// Package e2e is the end-to-end tests' face of package system: a
+// scanfree-server on a fresh SQLite file with an app and two users,
+// scanfreed daemons with their own state dirs and the Demo Shop, each owned
+// by the test that started it, plus the helpers that drive them over real
+// TLS and HTTP on loopback.
 package e2e
 
 import (
@@ -18,32 +19,26 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/system"
 	"github.com/scanfree/scanfree/internal/testutil"
 )
 
 // RedirectURI is the demo app's registered redirect URI.
 const RedirectURI = "http://shop.localhost:8081/callback"
 
-// Backend is a running scanfree-server.
+// Backend is a running scanfree-server: system.Backend owned by a test.
 type Backend struct {
-	t         testing.TB
-	Bin       string
-	DB        string
-	Addr      string // 127.0.0.1:port
-	URL       string // http://127.0.0.1:port
-	PublicURL string // http://idp.localhost:port, the origin pages have
+	*system.Backend
+	t testing.TB
 	// DaemonPort is the port the hosted login page looks for the daemon at;
 	// the first daemon started for this backend takes it.
 	DaemonPort int
-	Proc       *testutil.Proc
-	App        struct{ AppID, Secret string }
-	args       []string
+	App        system.App
 	portTaken  bool
 }
 
@@ -59,43 +54,43 @@ func StartBackend(t testing.TB) *Backend { return StartBackendWith(t, BackendOpt
 // StartBackendWith is StartBackend with options.
 func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	t.Helper()
-	b := &Backend{t: t, Bin: testutil.Build(t, "./cmd/scanfree-server"), DB: filepath.Join(t.TempDir(), "scanfree.db"), args: opts.Args}
-	port := testutil.FreePort(t)
-	b.DaemonPort = testutil.FreePort(t)
-	b.Addr = "127.0.0.1:" + strconv.Itoa(port)
-	b.URL = "http://" + b.Addr
-	b.PublicURL = "http://idp.localhost:" + strconv.Itoa(port)
+	ctx := context.Background()
+	daemonPort := testutil.FreePort(t)
+	sb, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(t.TempDir(), "scanfree.db"),
+		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, opts.Args...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{Backend: sb, t: t, DaemonPort: daemonPort}
 	// The demo shop of the browser tests runs on a free port: its host is registered as a domain.
-	json.Unmarshal([]byte(b.CLI("", "app", "create", "--name", "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost", "--json")), &b.App)
+	if b.App, err = sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost"); err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range []string{"alice", "bob"} {
-		b.CLI(u+"-password\n", "user", "create", "--username", u, "--nickname", strings.ToUpper(u[:1])+u[1:],
-			"--avatar", "https://avatar.example/"+u+".png", "--password-stdin")
+		if err := sb.CreateUser(ctx, u, strings.ToUpper(u[:1])+u[1:], "https://avatar.example/"+u+".png", u+"-password"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b.Start()
 	return b
 }
 
-// Start (re)starts the server process on the same address and database.
+// Start (re)starts the server process on the same address and database;
+// the test's cleanup stops it.
 func (b *Backend) Start() {
 	b.t.Helper()
-	b.Proc = testutil.Start(b.t, nil, b.Bin, append([]string{"serve", "--db", b.DB, "--addr", b.Addr, "--public-url", b.PublicURL,
-		"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(b.DaemonPort)}, b.args...)...)
-	testutil.WaitHTTP(b.t, b.URL+"/healthz", 15*time.Second)
-}
-
-// Stop stops the server with SIGTERM and waits for it.
-func (b *Backend) Stop() {
-	b.t.Helper()
-	b.Proc.Cmd.Process.Signal(syscall.SIGTERM)
-	b.Proc.Wait(b.t, 15*time.Second)
+	if err := b.Backend.Start(context.Background()); err != nil {
+		b.t.Fatal(err)
+	}
+	testutil.Own(b.t, b.Proc)
 }
 
 // CLI runs an admin command on the backend's database.
 func (b *Backend) CLI(stdin string, args ...string) string {
 	b.t.Helper()
-	out, errOut, err := testutil.Run(context.Background(), nil, stdin, b.Bin, append(args, "--db", b.DB)...)
+	out, err := b.Backend.CLI(context.Background(), stdin, args...)
 	if err != nil {
-		b.t.Fatalf("scanfree-server %v: %v\n%s", args, err, errOut)
+		b.t.Fatal(err)
 	}
 	return out
 }
@@ -134,11 +129,14 @@ func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Da
 	if !b.portTaken {
 		port, b.portTaken = b.DaemonPort, true
 	}
-	args := append([]string{"run", "--state-dir", dir, "--backend", b.URL, "--trusted-origin", b.PublicURL,
-		"--port", strconv.Itoa(port), "--no-notify", "--log-level", "debug"}, opts.Args...)
-	proc := testutil.Start(t, opts.Env, testutil.Build(t, "./cmd/scanfreed"), args...)
+	sd, err := system.StartDaemon(context.Background(), system.DaemonOptions{StateDir: dir, BackendURL: b.URL, TrustedOrigin: b.PublicURL,
+		Port: port, Args: append([]string{"--no-notify", "--log-level", "debug"}, opts.Args...), Env: opts.Env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Own(t, sd.Proc)
 	d := Attach(t, b, dir, opts.Env)
-	d.Proc = proc
+	d.Proc = &testutil.Proc{Proc: sd.Proc}
 	return d
 }
 
@@ -148,11 +146,10 @@ func Attach(t testing.TB, b *Backend, dir string, env []string) *Daemon {
 	t.Helper()
 	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir, Origin: b.PublicURL, Env: env}
 	d.Control = control.NewClient(control.SocketIn(d.StateDir))
-	testutil.Eventually(t, 15*time.Second, "scanfreed to serve", func() bool {
-		st, err := d.Control.Status(context.Background())
-		return err == nil && st.Port != 0
-	})
-	st, _ := d.Control.Status(context.Background())
+	st, err := system.WaitServing(context.Background(), d.Control, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.Port = st.Port
 	ca, err := certs.LoadCA(d.StateDir)
 	if err != nil {
@@ -183,8 +180,9 @@ func (d *Daemon) Scanfreed(args ...string) (string, error) {
 	return out, nil
 }
 
-// SignIn enrols the daemon as username through the device flow, approved
-// with `scanfree-server device approve`.
+// SignIn enrols the daemon as username through the device flow, started
+// with `scanfreed login --no-wait --json` and approved with
+// `scanfree-server device approve`.
 func (d *Daemon) SignIn(b *Backend, username string) {
 	d.t.Helper()
 	out, err := d.Scanfreed("login", "--no-wait", "--json")
@@ -343,21 +341,16 @@ func getJSON(url string, out any) error {
 }
 
 // Shop is a running scanfree-demo.
-type Shop struct {
-	URL  string // http://shop.localhost:port
-	Proc *testutil.Proc
-}
+type Shop = system.Shop
 
-// StartShop starts the demo relying party against b.
+// StartShop starts the demo relying party against b; the test's cleanup
+// stops it.
 func StartShop(t testing.TB, b *Backend) *Shop {
 	t.Helper()
-	appFile := filepath.Join(t.TempDir(), "app.json")
-	j, _ := json.Marshal(map[string]string{"appid": b.App.AppID, "secret": b.App.Secret})
-	os.WriteFile(appFile, j, 0o600)
-	port := strconv.Itoa(testutil.FreePort(t))
-	s := &Shop{URL: "http://shop.localhost:" + port}
-	s.Proc = testutil.Start(t, nil, testutil.Build(t, "./cmd/scanfree-demo"), "--addr", "127.0.0.1:"+port, "--public-url", s.URL,
-		"--backend", b.URL, "--backend-public-url", b.PublicURL, "--app-file", appFile)
-	testutil.WaitHTTP(t, "http://127.0.0.1:"+port+"/", 15*time.Second)
+	s, err := system.StartShop(context.Background(), b.Backend, b.App, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Own(t, s.Proc)
 	return s
 }

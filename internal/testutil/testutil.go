@@ -1,84 +1,55 @@
-// Package testutil helps tests drive the real binaries: it builds them,
-// finds free loopback ports, polls with deadlines instead of sleeping, and
-// gates tests on external tools.
+// Package testutil helps tests drive the real binaries: the testing.TB
+// face of package system (build, free ports, processes the test owns), a
+// poll with a deadline instead of sleeps, Xvfb and a private session bus,
+// and the gate on external tools.
 package testutil
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-var (
-	buildMu  sync.Mutex
-	buildDir string
-	built    = map[string]string{}
+	"github.com/scanfree/scanfree/internal/system"
 )
 
 // ModuleRoot returns the directory holding go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	root, err := system.ModuleRoot(context.Background())
 	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
+		t.Fatal(err)
 	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
+	return root
 }
 
 // Build compiles the main package at pkg (e.g. "./cmd/scanfree-server")
 // once per test process and returns the binary's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := built[pkg]; ok {
-		return p
+	bin, err := system.Build(context.Background(), pkg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if buildDir == "" {
-		d, err := os.MkdirTemp("", "scanfree-test-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildDir = d
-	}
-	out := filepath.Join(buildDir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = ModuleRoot(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-	built[pkg] = out
-	return out
+	return bin
 }
 
 // Cleanup removes the built binaries; call it from TestMain after m.Run.
-func Cleanup() {
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-}
+func Cleanup() { system.Cleanup() }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := system.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // Eventually polls cond every 10 ms until it returns true or d passes.
@@ -96,14 +67,9 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 // WaitHTTP waits until GET url answers 200.
 func WaitHTTP(t testing.TB, url string, d time.Duration) {
 	t.Helper()
-	Eventually(t, d, url+" to answer", func() bool {
-		resp, err := http.Get(url)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	if err := system.WaitHTTP(context.Background(), url, d); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // RequireE2E reports whether missing tools must fail the test instead of
@@ -126,43 +92,37 @@ func NeedTools(t testing.TB, names ...string) {
 }
 
 // Proc is a started process whose output is captured.
-type Proc struct {
-	Cmd    *exec.Cmd
-	Stdout bytes.Buffer
-	Stderr bytes.Buffer
-	done   chan struct{}
-	err    error
-}
+type Proc struct{ *system.Proc }
 
-// Start runs name with args in the background; the test's cleanup kills it.
+// Start runs name with args in the background; the test's cleanup kills
+// it and, when the test failed, logs its stderr.
 func Start(t testing.TB, env []string, name string, args ...string) *Proc {
 	t.Helper()
-	p := &Proc{Cmd: exec.Command(name, args...), done: make(chan struct{})}
-	p.Cmd.Env = append(os.Environ(), env...)
-	p.Cmd.Stdout, p.Cmd.Stderr = &p.Stdout, &p.Stderr
-	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+	p, err := system.Start(env, nil, name, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		p.err = p.Cmd.Wait()
-		close(p.done)
-	}()
+	Own(t, p)
+	return &Proc{p}
+}
+
+// Own makes the test's cleanup kill p, logging its stderr when the test
+// failed.
+func Own(t testing.TB, p *system.Proc) {
 	t.Cleanup(func() {
-		p.Cmd.Process.Kill()
-		<-p.done
+		p.Kill()
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s", filepath.Base(name), p.Stderr.String())
+			t.Logf("%s stderr:\n%s", filepath.Base(p.Cmd.Path), p.Stderr.String())
 		}
 	})
-	return p
 }
 
 // Wait waits up to d for the process to exit and returns its error.
 func (p *Proc) Wait(t testing.TB, d time.Duration) error {
 	t.Helper()
 	select {
-	case <-p.done:
-		return p.err
+	case <-p.Done():
+		return p.Err()
 	case <-time.After(d):
 		t.Fatalf("%s did not exit within %v", p.Cmd.Path, d)
 		return nil
@@ -172,15 +132,7 @@ func (p *Proc) Wait(t testing.TB, d time.Duration) error {
 // Run runs a command to completion with stdin and returns stdout, stderr
 // and its error, giving up after a minute.
 func Run(ctx context.Context, env []string, stdin string, name string, args ...string) (string, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return stdout.String(), stderr.String(), err
+	return system.Run(ctx, env, stdin, name, args...)
 }
 
 // StartXvfb starts a virtual X display for the test and returns its

@@ -1,0 +1,222 @@
+// Package system starts the real scanfree system on loopback: the binaries
+// built from this module, a scanfree-server on an SQLite file, scanfreed
+// daemons with their own state dirs and the Demo Shop, talking real TLS and
+// HTTP. It returns errors and owns no test: package e2e wraps it for the
+// end-to-end tests, `scanfree-demo up` runs the demo with it, and the load
+// drivers of package bench start their servers with it.
+package system
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]string{}
+)
+
+// ModuleRoot returns the directory holding this module's go.mod.
+func ModuleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w (is Go installed and on PATH?)", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the scanfree module; run from its checkout")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// Build compiles the main package pkg (e.g. "./cmd/scanfree-server") once
+// per process and returns the binary's path. Cleanup removes the binaries.
+func Build(ctx context.Context, pkg string) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p, nil
+	}
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "scanfree-bin-")
+		if err != nil {
+			return "", fmt.Errorf("build %s: %w", pkg, err)
+		}
+		buildDir = d
+	}
+	out := filepath.Join(buildDir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out, nil
+}
+
+// Cleanup removes the binaries Build made.
+func Cleanup() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+		buildDir = ""
+		clear(built)
+	}
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Poll calls cond every 10 ms until it reports true, ctx ends or d passes.
+func Poll(ctx context.Context, d time.Duration, what string, cond func() bool) error {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %v waiting for %s", d, what)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// WaitHTTP waits until GET url answers 200.
+func WaitHTTP(ctx context.Context, url string, d time.Duration) error {
+	return Poll(ctx, d, url+" to answer", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// Proc is a started process.
+type Proc struct {
+	Cmd    *exec.Cmd
+	Stdout syncBuffer // output, unless Start was given a writer
+	Stderr syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+// Start runs name with args in the background, with env added to this
+// process's environment. Its output goes to out, or is kept in Stdout and
+// Stderr when out is nil.
+func Start(env []string, out io.Writer, name string, args ...string) (*Proc, error) {
+	p := &Proc{Cmd: exec.Command(name, args...), done: make(chan struct{})}
+	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Stdout, p.Cmd.Stderr = &p.Stdout, &p.Stderr
+	if out != nil {
+		p.Cmd.Stdout, p.Cmd.Stderr = out, out
+	}
+	if err := p.Cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
+	go func() {
+		p.err = p.Cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Err is how the process exited; call it after Done.
+func (p *Proc) Err() error { return p.err }
+
+// Kill kills the process and waits for it.
+func (p *Proc) Kill() {
+	p.Cmd.Process.Kill()
+	<-p.done
+}
+
+// Stop asks the process to end with SIGTERM, kills it after grace, and
+// waits for it.
+func (p *Proc) Stop(grace time.Duration) {
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.Kill()
+	}
+}
+
+// Run runs a command to completion with stdin and returns stdout, stderr
+// and its error, giving up after a minute.
+func Run(ctx context.Context, env []string, stdin string, name string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and the
+// caller's reads at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func splitPort(addr string) (string, string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("address %q: want host:port", addr)
+	}
+	return host, port, nil
+}
+
+func writeFile(path string, b []byte) error {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
