@@ -178,4 +178,3 @@ func indent(s string) string {
 	}
 	return b.String()
 }
-
