@@ -2,8 +2,10 @@
 
 package daemon
 
-import "net/http"
+import "errors"
 
-// peerUID cannot read the peer's UID on this OS, so every control
+// fdPeerUID cannot read the peer's UID on this OS, so every control
 // connection is refused: fail closed rather than trust the socket mode alone.
-func peerUID(*http.Request) (int, bool) { return 0, false }
+func fdPeerUID(int) (int, error) {
+	return -1, errors.New("peer credentials are not supported on this OS")
+}

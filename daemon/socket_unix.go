@@ -25,3 +25,21 @@ func peerAllowed(r *http.Request) bool {
 	uid, ok := peerUID(r)
 	return ok && uid == os.Getuid()
 }
+
+// peerUID reads the UID of the process at the other end of the request's
+// Unix connection, and reports whether it could.
+func peerUID(r *http.Request) (int, bool) {
+	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
+	if !ok {
+		return -1, false
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, false
+	}
+	uid := -1
+	if cerr := raw.Control(func(fd uintptr) { uid, err = fdPeerUID(int(fd)) }); cerr != nil {
+		return -1, false
+	}
+	return uid, err == nil && uid >= 0
+}

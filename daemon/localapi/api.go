@@ -23,23 +23,7 @@ import (
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
-// Errcodes of the local API: the contract's (package deviceapi), which the
-// backend answers too.
-const (
-	CodeOK          = deviceapi.CodeOK
-	CodeTimeout     = deviceapi.CodeTimeout
-	CodeDenied      = deviceapi.CodeDenied
-	CodeQROnly      = deviceapi.CodeQROnly
-	CodeSignedOut   = deviceapi.CodeSignedOut
-	CodeLocked      = deviceapi.CodeLocked
-	CodeBusy        = deviceapi.CodeBusy
-	CodeUnreachable = deviceapi.CodeUnreachable
-	CodeBadUUID     = deviceapi.CodeBadUUID
-	CodeMalformed   = deviceapi.CodeMalformed
-	CodeRateLimited = deviceapi.CodeRateLimited
-	CodeRefused     = deviceapi.CodeRefused
-	CodeInvalidAPI  = deviceapi.CodeInvalidAPI
-)
+// The local API answers the contract's errcodes (package deviceapi).
 
 // The seeds' apinames.
 const (
@@ -170,19 +154,19 @@ func (s *Server) post(h func(ctx context.Context, origin string, body []byte) re
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
-			writeResp(w, http.StatusMethodNotAllowed, response{ErrCode: CodeMalformed, ErrMsg: "use POST"})
+			writeResp(w, http.StatusMethodNotAllowed, response{ErrCode: deviceapi.CodeMalformed, ErrMsg: "use POST"})
 			return
 		}
 		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 		if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
-			writeResp(w, http.StatusUnsupportedMediaType, response{ErrCode: CodeMalformed, ErrMsg: "Content-Type must be application/json"})
+			writeResp(w, http.StatusUnsupportedMediaType, response{ErrCode: deviceapi.CodeMalformed, ErrMsg: "Content-Type must be application/json"})
 			return
 		}
 		buf := bufs.Get().(*bytes.Buffer)
 		defer bufs.Put(buf)
 		buf.Reset()
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
-			writeResp(w, http.StatusRequestEntityTooLarge, response{ErrCode: CodeMalformed, ErrMsg: fmt.Sprintf("body larger than %d bytes", MaxBody)})
+			writeResp(w, http.StatusRequestEntityTooLarge, response{ErrCode: deviceapi.CodeMalformed, ErrMsg: fmt.Sprintf("body larger than %d bytes", MaxBody)})
 			return
 		}
 		writeResp(w, http.StatusOK, h(r.Context(), r.Header.Get("Origin"), buf.Bytes()))
@@ -224,16 +208,16 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 		return r
 	}
 	if err := validate(d.AppID, d.Scope, d.RedirectURI, d.State); err != nil {
-		return response{APIName: apiCheckLogin, ErrCode: CodeMalformed, ErrMsg: err.Error()}
+		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeMalformed, ErrMsg: err.Error()}
 	}
 	if !s.checkLim.Allow() {
-		return response{APIName: apiCheckLogin, ErrCode: CodeRateLimited, ErrMsg: "too many requests"}
+		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeRateLimited, ErrMsg: "too many requests"}
 	}
 	if s.gate.Closed() {
-		return response{APIName: apiCheckLogin, ErrCode: CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
+		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
 	}
 	p, _, code, msg := s.identify(ctx, d.AppID)
-	if code != CodeOK {
+	if code != deviceapi.CodeOK {
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
 	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin})
@@ -243,20 +227,11 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 // identify fetches the signed-in profile (possibly cached) and the app,
 // mapping failures to errcodes: check-login's view.
 func (s *Server) identify(ctx context.Context, appID string) (idp.Profile, idp.App, int, string) {
-	p, err := s.id.Me(ctx)
-	if err != nil {
-		code, msg := s.codeFor(err)
-		return p, idp.App{}, code, msg
+	p, app, code, msg := s.lookup(ctx, s.id.Me, func(ctx context.Context) (idp.App, error) { return s.id.App(ctx, appID) })
+	if code == deviceapi.CodeOK && !app.FastLogin {
+		return p, app, deviceapi.CodeQROnly, "this app allows QR login only"
 	}
-	app, err := s.id.App(ctx, appID)
-	if err != nil {
-		code, msg := s.codeFor(err)
-		return p, app, code, msg
-	}
-	if !app.FastLogin {
-		return p, app, CodeQROnly, "this app allows QR login only"
-	}
-	return p, app, CodeOK, ""
+	return p, app, code, msg
 }
 
 // verify asks the backend, bypassing every cache, whether the user is
@@ -264,32 +239,39 @@ func (s *Server) identify(ctx context.Context, appID string) (idp.Profile, idp.A
 // taken before the user is asked, so that the dialog never shows a
 // redirect host the app did not register.
 func (s *Server) verify(ctx context.Context, r idp.SignInRequest) (idp.Profile, idp.App, int, string) {
-	p, err := s.id.Fresh(ctx)
+	return s.lookup(ctx, s.id.Fresh, func(ctx context.Context) (idp.App, error) { return s.id.Check(ctx, r) })
+}
+
+// lookup fetches the profile, then the app, mapping the first failure to
+// its errcode.
+func (s *Server) lookup(ctx context.Context, me func(context.Context) (idp.Profile, error),
+	app func(context.Context) (idp.App, error)) (idp.Profile, idp.App, int, string) {
+	p, err := me(ctx)
 	if err != nil {
 		code, msg := s.codeFor(err)
 		return p, idp.App{}, code, msg
 	}
-	app, err := s.id.Check(ctx, r)
+	a, err := app(ctx)
 	if err != nil {
 		code, msg := s.codeFor(err)
-		return p, app, code, msg
+		return p, a, code, msg
 	}
-	return p, app, CodeOK, ""
+	return p, a, deviceapi.CodeOK, ""
 }
 
 func (s *Server) codeFor(err error) (int, string) {
 	var re *idp.RefusedError
 	switch {
 	case errors.Is(err, idp.ErrSignedOut):
-		return CodeSignedOut, "this desktop is not signed in"
+		return deviceapi.CodeSignedOut, "this desktop is not signed in"
 	case errors.As(err, &re):
-		if re.Code == CodeQROnly {
-			return CodeQROnly, re.Msg
+		if re.Code == deviceapi.CodeQROnly {
+			return deviceapi.CodeQROnly, re.Msg
 		}
-		return CodeRefused, re.Msg
+		return deviceapi.CodeRefused, re.Msg
 	default:
 		s.cfg.Logger.Warn("backend", "err", err)
-		return CodeUnreachable, "the identity service cannot be reached"
+		return deviceapi.CodeUnreachable, "the identity service cannot be reached"
 	}
 }
 
@@ -303,24 +285,24 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 		return r
 	}
 	if err := validate(d.AppID, d.Scope, d.RedirectURI, d.State); err != nil {
-		return reply(CodeMalformed, err.Error())
+		return reply(deviceapi.CodeMalformed, err.Error())
 	}
 	click, err := parseClick(d.Data)
 	if err != nil {
-		return reply(CodeMalformed, err.Error())
+		return reply(deviceapi.CodeMalformed, err.Error())
 	}
 	if !s.authLim.Allow() {
-		return reply(CodeRateLimited, "too many requests")
+		return reply(deviceapi.CodeRateLimited, "too many requests")
 	}
 	if s.gate.Closed() {
-		return reply(CodeLocked, "scan-free login is paused or the screen is locked")
+		return reply(deviceapi.CodeLocked, "scan-free login is paused or the screen is locked")
 	}
 	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin}) {
-		return reply(CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
+		return reply(deviceapi.CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
 	}
 	req := idp.SignInRequest{AppID: d.AppID, Scope: d.Scope, RedirectURI: d.RedirectURI, State: d.State, Origin: origin}
 	p, app, code, msg := s.verify(ctx, req)
-	if code != CodeOK {
+	if code != deviceapi.CodeOK {
 		return reply(code, msg)
 	}
 	redirect, _ := url.Parse(d.RedirectURI)
@@ -328,18 +310,18 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 		RedirectHost: redirect.Host, Scope: d.Scope, Account: p.Nickname, Click: click})
 	switch {
 	case errors.Is(err, broker.ErrBusy):
-		return reply(CodeBusy, "another confirmation is pending")
+		return reply(deviceapi.CodeBusy, "another confirmation is pending")
 	case errors.Is(err, broker.ErrCooldown):
-		return reply(CodeRateLimited, "denied moments ago; try again later")
+		return reply(deviceapi.CodeRateLimited, "denied moments ago; try again later")
 	case err != nil:
-		return reply(CodeUnreachable, err.Error())
+		return reply(deviceapi.CodeUnreachable, err.Error())
 	}
 	switch dec {
 	case broker.Allow:
 	case broker.Deny:
-		return reply(CodeDenied, "the user denied the sign-in")
+		return reply(deviceapi.CodeDenied, "the user denied the sign-in")
 	default:
-		return reply(CodeTimeout, "the confirmation timed out")
+		return reply(deviceapi.CodeTimeout, "the confirmation timed out")
 	}
 	url, err := s.id.Authorize(ctx, req)
 	if err != nil {
@@ -361,13 +343,13 @@ func decode[T any](body []byte, want string, jsdata *T) (response, bool) {
 	}
 	env.JSData = jsdata
 	if err := strictUnmarshal(body, &env); err != nil {
-		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: err.Error()}, false
+		return response{APIName: want, ErrCode: deviceapi.CodeMalformed, ErrMsg: err.Error()}, false
 	}
 	if env.APIName != want {
-		return response{APIName: want, ErrCode: CodeInvalidAPI, ErrMsg: "invalid apiname"}, false
+		return response{APIName: want, ErrCode: deviceapi.CodeInvalidAPI, ErrMsg: "invalid apiname"}, false
 	}
 	if env.JSData == nil {
-		return response{APIName: want, ErrCode: CodeMalformed, ErrMsg: "jsdata missing"}, false
+		return response{APIName: want, ErrCode: deviceapi.CodeMalformed, ErrMsg: "jsdata missing"}, false
 	}
 	return response{}, true
 }

@@ -99,13 +99,7 @@ func TestReopenKeepsData(t *testing.T) {
 // GOMAXPROCS×8 concurrent writers against synchronous=FULL.
 func BenchmarkCreateCodeParallel(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
-	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
+	s := benchStore(b)
 	var n atomic.Int64
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
@@ -124,13 +118,7 @@ func BenchmarkCreateCodeParallel(b *testing.B) {
 // ratio of the two ns/op figures of the same run, alone and at 16 writers.
 func BenchmarkSignIn(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
-	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
+	s := benchStore(b)
 	s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: []byte("dc"), UserCode: "BCDFGHJK", ClientID: "c", Status: storage.DeviceAuthPending,
 		ExpiresAt: time.Now().Add(time.Hour)})
 	s.DecideDeviceAuth(ctx, "BCDFGHJK", "u", true)
@@ -181,4 +169,18 @@ func BenchmarkSignIn(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchStore opens a fresh store with the user "u" and the app "a"; the
+// benchmark's cleanup closes it.
+func benchStore(b *testing.B) *Store {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
+	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
+	return s
 }
