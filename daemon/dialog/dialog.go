@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scanfree/scanfree/daemon/broker"
 )
@@ -32,6 +33,9 @@ func Text(r broker.Request) string {
 		clean(r.AppName), clean(r.Account), clean(r.Origin), clean(r.RedirectHost), clean(r.Scope))
 }
 
+// maxField bounds each field of the question, in bytes.
+const maxField = 120
+
 // clean drops control characters and bounds length, so names from the
 // backend or the page cannot forge lines in the question.
 func clean(s string) string {
@@ -41,8 +45,12 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) > 120 {
-		s = s[:120] + "…"
+	if len(s) > maxField {
+		cut := maxField
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // never split a character: the dialog must get valid UTF-8
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }
