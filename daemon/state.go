@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gen2brain/beeep"
-
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/idp"
@@ -167,7 +165,7 @@ func (d *Daemon) desktopNotify(title, msg string) {
 		return
 	}
 	go func() {
-		if err := beeep.Notify(title, msg, ""); err != nil {
+		if err := notify(title, msg); err != nil {
 			d.log.Debug("desktop notification not shown", "err", err)
 		}
 	}()

@@ -47,12 +47,17 @@ func TestNativeDialog(t *testing.T) {
 	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "4s"}, Env: []string{"DISPLAY=" + display}})
 	d.SignIn(b, "alice")
 
-	ask := func() (string, <-chan e2e.Response) {
+	// ask and gone take the subtest's t: a failure must end the subtest,
+	// not call FailNow on the parent from inside it.
+	ask := func(t *testing.T) (string, <-chan e2e.Response) {
+		t.Helper()
+		d := d.For(t)
 		cl := d.CheckLogin(b)
 		res := authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
 		return dialogWindow(t, display), res
 	}
-	gone := func(win string) {
+	gone := func(t *testing.T) {
+		t.Helper()
 		testutil.Eventually(t, 10*time.Second, "the dialog to close", func() bool {
 			out, _ := xdo(t, display, "search", "--onlyvisible", "--name", "scanfree: sign in")
 			return out == ""
@@ -60,7 +65,7 @@ func TestNativeDialog(t *testing.T) {
 	}
 
 	t.Run("shows app and origin; Return allows", func(t *testing.T) {
-		win, res := ask()
+		win, res := ask(t)
 		pid, err := xdo(t, display, "getwindowpid", win)
 		if err != nil {
 			t.Fatalf("getwindowpid: %v", err)
@@ -82,36 +87,36 @@ func TestNativeDialog(t *testing.T) {
 		if r.ErrCode != 0 || r.JSData.RedirectURL == "" {
 			t.Fatalf("Return: %s", r.Body)
 		}
-		gone(win)
+		gone(t)
 	})
 
 	t.Run("no input times out", func(t *testing.T) {
-		win, res := ask()
+		_, res := ask(t)
 		start := time.Now()
 		r := <-res
 		if r.ErrCode != 10046 || time.Since(start) < 3*time.Second {
 			t.Fatalf("no input: %s after %v", r.Body, time.Since(start))
 		}
-		gone(win)
+		gone(t)
 	})
 
 	t.Run("approved elsewhere withdraws the dialog", func(t *testing.T) {
-		win, res := ask()
+		_, res := ask(t)
 		p, _ := d.Control.Pending(context.Background())
 		d.Control.Approve(context.Background(), p[0].ID)
 		if r := <-res; r.ErrCode != 0 {
 			t.Fatalf("control approval: %s", r.Body)
 		}
-		gone(win)
+		gone(t)
 	})
 
 	t.Run("Escape denies", func(t *testing.T) {
-		win, res := ask()
+		win, res := ask(t)
 		xdo(t, display, "windowfocus", "--sync", win)
 		xdo(t, display, "key", "Escape")
 		if r := <-res; r.ErrCode != 10050 {
 			t.Fatalf("Escape: %s", r.Body)
 		}
-		gone(win)
+		gone(t)
 	})
 }

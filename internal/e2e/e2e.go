@@ -160,6 +160,15 @@ func Attach(t testing.TB, b *Backend, dir string, env []string) *Daemon {
 	return d
 }
 
+// For returns d's helpers bound to t, a subtest of the test that started
+// d: their failures end t, not the parent (FailNow must be called from the
+// failing test's own goroutine).
+func (d *Daemon) For(t testing.TB) *Daemon {
+	c := *d
+	c.t = t
+	return &c
+}
+
 // shortTemp returns a temporary directory with a short path: Unix socket
 // paths are limited to about 100 bytes and test names are long.
 func shortTemp(t testing.TB) string {
