@@ -292,6 +292,6 @@ func (d *Daemon) signedIn(s localapi.SignIn) {
 
 func (d *Daemon) signedOut() {
 	d.log.Warn("the backend no longer accepts this desktop's credential; signed out")
-	d.notify("scanfree signed out", "This desktop was signed out at the identity service. Run `scanfreed login` to sign in again.")
+	d.notify("scanfree signed out", "This desktop was signed out at the identity backend. Run `scanfreed login` to sign in again.")
 	d.changed()
 }

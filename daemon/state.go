@@ -98,10 +98,10 @@ func (d *Daemon) Resume() {
 	d.changed()
 }
 
-// ErrAlreadySignedIn refuses a second enrollment.
+// ErrAlreadySignedIn refuses a second enrolment.
 var ErrAlreadySignedIn = errors.New("already signed in; run `scanfreed logout` first")
 
-// StartLogin begins device enrollment and finishes it in the background.
+// StartLogin begins device enrolment and finishes it in the background.
 func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 	if d.idp.SignedIn() {
 		return control.Login{}, ErrAlreadySignedIn
@@ -115,7 +115,7 @@ func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 	runCtx := d.ctx
 	d.mu.Unlock()
 	host, _ := os.Hostname()
-	da, err := d.idp.StartEnrollment(ctx, host, runtime.GOOS)
+	da, err := d.idp.StartEnrolment(ctx, host, runtime.GOOS)
 	if err != nil {
 		return control.Login{}, err
 	}
@@ -126,7 +126,7 @@ func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 	d.mu.Unlock()
 	d.changed()
 	go func() {
-		err := d.idp.WaitEnrollment(runCtx, da)
+		err := d.idp.WaitEnrolment(runCtx, da)
 		d.mu.Lock()
 		d.login = &control.Login{}
 		if err != nil {

@@ -1,5 +1,5 @@
 // Package server is the scanfree identity backend's HTTP side: the hosted
-// web pages (/login, /account, /device), RFC 8628 device enrollment, the
+// web pages (/login, /account, /device), RFC 8628 device enrolment, the
 // device API the daemon calls, and the WeChat-compatible /sns/* token API
 // relying parties call.
 package server

@@ -137,7 +137,7 @@ func (a *app) loginCmd() *cobra.Command {
 	return cmd
 }
 
-// waitSignedIn follows the event stream until the enrollment ends.
+// waitSignedIn follows the event stream until the enrolment ends.
 func (a *app) waitSignedIn(ctx context.Context, c *control.Client, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit+10*time.Second)
 	defer cancel()

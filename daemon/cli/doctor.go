@@ -120,7 +120,7 @@ func (a *app) diagnose(ctx context.Context) []check {
 		if err == nil {
 			resp.Body.Close()
 		}
-		add("backend reachable", err == nil && resp.StatusCode == 200, st.Backend+" "+errOr(err, ""), "check backend_url and that the identity service runs")
+		add("backend reachable", err == nil && resp.StatusCode == 200, st.Backend+" "+errOr(err, ""), "check backend_url and that the identity backend (scanfree-server) runs")
 		add("signed in", st.SignedIn, accountInfo(st), "run `scanfreed login`")
 		add("lock detection", st.Lock != "unknown", st.Lock+" "+st.LockDetail, "without it, use `scanfreed pause` when you leave the desk")
 	}

@@ -91,7 +91,7 @@ func (c *Client) Resume(ctx context.Context) (Status, error) {
 	return s, c.do(ctx, "POST", "/v0/resume", nil, &s)
 }
 
-// Login starts an enrollment and returns what the user must do.
+// Login starts an enrolment and returns what the user must do.
 func (c *Client) Login(ctx context.Context) (Login, error) {
 	var l Login
 	return l, c.do(ctx, "POST", "/v0/login", nil, &l)

@@ -1,7 +1,7 @@
 // Package control is the daemon's control API as its clients see it: the
-// wire types and a typed client over the Unix socket (a named pipe on
-// Windows). The CLI and the tray use this package and nothing else of the
-// daemon.
+// wire types and a typed client over the Unix socket (AF_UNIX on Windows
+// too, guarded by the state dir's ACL). The CLI and the tray use this
+// package and nothing else of the daemon.
 package control
 
 import "time"
@@ -21,7 +21,7 @@ type Status struct {
 	Listen      []string  `json:"listen"`
 	StateDir    string    `json:"state_dir"`
 	CertExpires time.Time `json:"cert_expires,omitzero"`
-	Login       *Login    `json:"login,omitempty"` // an enrollment in progress or its last outcome
+	Login       *Login    `json:"login,omitempty"` // an enrolment in progress or its last outcome
 	Pending     []Request `json:"pending"`
 	Recent      []SignIn  `json:"recent"`
 }
@@ -34,14 +34,14 @@ type Account struct {
 	DeviceName string `json:"device_name,omitempty"`
 }
 
-// Login is an enrollment: while in progress, what the user must do.
+// Login is an enrolment: while in progress, what the user must do.
 type Login struct {
 	InProgress              bool      `json:"in_progress"`
 	UserCode                string    `json:"user_code,omitempty"`
 	VerificationURI         string    `json:"verification_uri,omitempty"`
 	VerificationURIComplete string    `json:"verification_uri_complete,omitempty"`
 	ExpiresAt               time.Time `json:"expires_at,omitzero"`
-	Error                   string    `json:"error,omitempty"` // how the last enrollment failed
+	Error                   string    `json:"error,omitempty"` // how the last enrolment failed
 }
 
 // Request is a pending sign-in confirmation.

@@ -1,5 +1,5 @@
 // Package idp is the daemon's client of the identity backend: device
-// enrollment, the signed-in profile, app metadata and minting codes. It
+// enrolment, the signed-in profile, app metadata and minting codes. It
 // caches the profile and app metadata briefly, answers within 2 s when the
 // backend is down, and forgets a credential the backend revoked.
 package idp

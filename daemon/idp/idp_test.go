@@ -68,16 +68,16 @@ func TestAgainstBackend(t *testing.T) {
 	if _, err := c.Me(ctx); !errors.Is(err, ErrSignedOut) {
 		t.Fatalf("Me before enrolment: %v, want ErrSignedOut", err)
 	}
-	da, err := c.StartEnrollment(ctx, "laptop", "linux")
+	da, err := c.StartEnrolment(ctx, "laptop", "linux")
 	if err != nil || len(da.UserCode) != 9 || da.DeviceCode == "" { // XXXX-XXXX
-		t.Fatalf("StartEnrollment: %+v %v", da, err)
+		t.Fatalf("StartEnrolment: %+v %v", da, err)
 	}
 	if _, err := admin.ApproveDevice(ctx, st, "alice", da.UserCode, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	da.Interval = 0 // the backend's minimum is 10 ms here
-	if err := c.WaitEnrollment(ctx, da); err != nil {
-		t.Fatalf("WaitEnrollment: %v", err)
+	if err := c.WaitEnrolment(ctx, da); err != nil {
+		t.Fatalf("WaitEnrolment: %v", err)
 	}
 	me, err := c.Me(ctx)
 	if err != nil || me.Nickname != "Alice" || me.DeviceName != "laptop" {

@@ -271,7 +271,7 @@ func (s *Server) codeFor(err error) (int, string) {
 		return deviceapi.CodeRefused, re.Msg
 	default:
 		s.cfg.Logger.Warn("backend", "err", err)
-		return deviceapi.CodeUnreachable, "the identity service cannot be reached"
+		return deviceapi.CodeUnreachable, "the identity backend cannot be reached"
 	}
 }
 

@@ -174,7 +174,7 @@ func enrolDevice(ctx context.Context, base string, st *sqlite.Store) (string, er
 	}
 	json.NewDecoder(resp.Body).Decode(&tok)
 	if tok.AccessToken == "" {
-		return "", fmt.Errorf("device enrollment failed: %s", resp.Status)
+		return "", fmt.Errorf("device enrolment failed: %s", resp.Status)
 	}
 	return tok.AccessToken, nil
 }

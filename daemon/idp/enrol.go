@@ -14,7 +14,7 @@ import (
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
-// Enrollment errors.
+// Enrolment errors.
 var (
 	ErrDenied  = errors.New("sign-in denied on the web page")
 	ErrExpired = errors.New("the sign-in code expired before it was approved")
@@ -38,8 +38,8 @@ func (c *Client) postForm(ctx context.Context, path string, form url.Values) (in
 	return resp.StatusCode, b, err
 }
 
-// StartEnrollment asks the backend for a user code.
-func (c *Client) StartEnrollment(ctx context.Context, deviceName, os string) (DeviceAuthorization, error) {
+// StartEnrolment asks the backend for a user code.
+func (c *Client) StartEnrolment(ctx context.Context, deviceName, os string) (DeviceAuthorization, error) {
 	var da DeviceAuthorization
 	status, b, err := c.postForm(ctx, deviceapi.PathDeviceAuthorization, url.Values{"client_id": {deviceapi.ClientID}, "device_name": {deviceName}, "os": {os}})
 	if err != nil {
@@ -54,9 +54,9 @@ func (c *Client) StartEnrollment(ctx context.Context, deviceName, os string) (De
 	return da, nil
 }
 
-// WaitEnrollment polls until the user approves, denies or the code
+// WaitEnrolment polls until the user approves, denies or the code
 // expires, and stores the credential on approval.
-func (c *Client) WaitEnrollment(ctx context.Context, da DeviceAuthorization) error {
+func (c *Client) WaitEnrolment(ctx context.Context, da DeviceAuthorization) error {
 	interval := time.Duration(da.Interval) * time.Second
 	deadline := time.Now().Add(time.Duration(da.ExpiresIn) * time.Second)
 	form := url.Values{"grant_type": {deviceapi.GrantTypeDeviceCode}, "client_id": {deviceapi.ClientID}, "device_code": {da.DeviceCode}}
