@@ -96,8 +96,12 @@ func (b *bus) click(label string) {
 	if id < 0 {
 		b.t.Fatalf("no menu item %q in:\n%s", label, b.layout())
 	}
-	if out, err := b.send("/StatusNotifierItem/menu", "com.canonical.dbusmenu.Event", "int32:"+strconv.Itoa(id), "string:clicked",
-		"variant:int32:0", "uint32:0"); err != nil {
+	out, err := b.send("/StatusNotifierItem/menu", "com.canonical.dbusmenu.Event", "int32:"+strconv.Itoa(id), "string:clicked",
+		"variant:int32:0", "uint32:0")
+	if label == "Quit" && strings.Contains(out, "NoReply") {
+		err = nil // the tray quit before its answer reached the bus; the caller checks that it exits
+	}
+	if err != nil {
 		b.t.Fatalf("click %q: %v %s", label, err, out)
 	}
 }
