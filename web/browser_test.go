@@ -141,7 +141,7 @@ func decodeQRWhere(t *testing.T, br *e2e.Browser, fctx context.Context, opts []c
 	t.Helper()
 	e2e.Run(br, fctx, "QR code visible", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
 	var text string
-	testutil.Eventually(t, 15*time.Second, "the expected QR code", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the expected QR code", func() bool { // decoding is slow when the suite loads both cores
 		shot, err := chromedp.Run(br.Ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			return false

@@ -43,8 +43,11 @@ func dialogWindow(t *testing.T, display string) string {
 func TestNativeDialog(t *testing.T) {
 	testutil.NeedTools(t, "zenity", "xdotool")
 	display := testutil.StartXvfb(t)
+	// The confirmation waits 12 s: zenity can take seconds to map its window
+	// when the whole suite loads both cores, and a window withdrawn before
+	// it appeared would fail the test for the wrong reason.
 	b := e2e.StartBackend(t)
-	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "4s"}, Env: []string{"DISPLAY=" + display}})
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "12s"}, Env: []string{"DISPLAY=" + display}})
 	d.SignIn(b, "alice")
 
 	// ask and gone take the subtest's t: a failure must end the subtest,
@@ -94,7 +97,7 @@ func TestNativeDialog(t *testing.T) {
 		_, res := ask(t)
 		start := time.Now()
 		r := <-res
-		if r.ErrCode != 10046 || time.Since(start) < 3*time.Second {
+		if r.ErrCode != 10046 || time.Since(start) < 6*time.Second { // measured from the window, which appears some time into the 12 s
 			t.Fatalf("no input: %s after %v", r.Body, time.Since(start))
 		}
 		gone(t)
