@@ -205,7 +205,6 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 	}
 	defer b.Proc.Kill()
 	base, cmd := b.URL, b.Proc.Cmd
-	port := strings.TrimPrefix(b.Addr, "127.0.0.1:")
 	c := Client(8)
 	tickets := make([]ticketJSON, n)
 	for i := range tickets {
@@ -226,7 +225,7 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conn, err := net.Dial("tcp", "127.0.0.1:"+port)
+			conn, err := net.Dial("tcp", b.Addr)
 			if err == nil {
 				u := pollURL("", t, 408)
 				_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", u)

@@ -135,7 +135,7 @@ func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Da
 		t.Fatal(err)
 	}
 	testutil.Own(t, sd.Proc)
-	d := Attach(t, b, dir, opts.Env)
+	d := newDaemon(t, b, sd.Bin, dir, opts.Env, sd.Port)
 	d.Proc = &testutil.Proc{Proc: sd.Proc}
 	return d
 }
@@ -144,13 +144,17 @@ func StartDaemonIn(t testing.TB, b *Backend, dir string, opts DaemonOptions) *Da
 // to serve, and returns helpers for it.
 func Attach(t testing.TB, b *Backend, dir string, env []string) *Daemon {
 	t.Helper()
-	d := &Daemon{t: t, Bin: testutil.Build(t, "./cmd/scanfreed"), StateDir: dir, Origin: b.PublicURL, Env: env}
-	d.Control = control.NewClient(control.SocketIn(d.StateDir))
-	st, err := system.WaitServing(context.Background(), d.Control, 15*time.Second)
+	st, err := system.WaitServing(context.Background(), control.NewClient(control.SocketIn(dir)), 15*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Port = st.Port
+	return newDaemon(t, b, testutil.Build(t, "./cmd/scanfreed"), dir, env, st.Port)
+}
+
+// newDaemon returns the helpers for the serving daemon with state dir dir.
+func newDaemon(t testing.TB, b *Backend, bin, dir string, env []string, port int) *Daemon {
+	t.Helper()
+	d := &Daemon{t: t, Bin: bin, StateDir: dir, Port: port, Origin: b.PublicURL, Env: env, Control: control.NewClient(control.SocketIn(dir))}
 	ca, err := certs.LoadCA(d.StateDir)
 	if err != nil {
 		t.Fatal(err)
