@@ -99,13 +99,17 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
 	typed := trimLen(r.PostFormValue("user_code"), 20)
 	ip := clientIP(r)
-	if !s.codeUser.Allowed(u.ID) || !s.codeIP.Allowed(ip) {
+	ok, err := allowed(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
+	if err != nil {
+		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
+		return storage.DeviceAuth{}, false
+	}
+	if !ok {
 		s.render(w, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "Too many wrong codes. Wait 10 minutes, then start again on your desktop.", Data: devicePageData{UserCode: typed}})
 		return storage.DeviceAuth{}, false
 	}
 	var da storage.DeviceAuth
-	var err error
 	code, valid := secret.NormalizeUserCode(typed)
 	if valid {
 		da, err = s.store.GetDeviceAuthByUserCode(r.Context(), code)
@@ -117,8 +121,8 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *stora
 		return da, false
 	}
 	if !valid {
-		s.codeUser.Fail(u.ID)
-		s.codeIP.Fail(ip)
+		s.codeUser.Fail(r.Context(), u.ID)
+		s.codeIP.Fail(r.Context(), ip)
 		s.render(w, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
 		return da, false

@@ -13,6 +13,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -123,32 +124,38 @@ type ticket struct {
 var errTooManyTickets = errors.New("too many sign-in pages from your address; wait a minute and reload")
 
 func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) {
-	if !s.ticketIP.Take(clientIP(r)) {
+	ctx := r.Context()
+	ok, err := s.ticketIP.Take(ctx, clientIP(r))
+	if err != nil {
+		return ticket{}, errUnavailable
+	}
+	if !ok {
 		return ticket{}, errTooManyTickets
 	}
 	// The key first: a ticket must never exist without the key that guards it.
-	k, err := s.key(r.Context())
+	k, err := s.key(ctx)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "qr ticket: server key unavailable", "err", err)
-		return ticket{}, errKeyUnavailable
+		s.log.ErrorContext(ctx, "qr ticket: server key unavailable", "err", err)
+		return ticket{}, errUnavailable
 	}
-	tk, err := s.tickets.Create(tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
+	tk, err := s.tickets.Create(ctx, tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
 	if err != nil {
-		return ticket{}, err
+		s.log.ErrorContext(ctx, "qr ticket", "err", err)
+		return ticket{}, errUnavailable
 	}
 	return ticket{Ticket: tk, Key: pollKey(k, tk.UUID)}, nil
 }
 
-// errKeyUnavailable reports that the server key could not be loaded (the
-// database is unreachable): every check that needs it refuses.
-var errKeyUnavailable = errors.New("the sign-in service is temporarily unavailable; reload in a moment")
+// errUnavailable reports that the database or the server key it holds
+// cannot be reached: every check that needs them refuses.
+var errUnavailable = errors.New("the sign-in service is temporarily unavailable; reload in a moment")
 
 // ticketErrStatus is the HTTP status for a failed newTicket.
 func ticketErrStatus(err error) int {
 	switch {
 	case errors.Is(err, errTooManyTickets):
 		return http.StatusTooManyRequests
-	case errors.Is(err, errKeyUnavailable), errors.Is(err, tickets.ErrFull):
+	case errors.Is(err, errUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
@@ -161,16 +168,22 @@ func pollKey(serverKey []byte, uuid string) string {
 	return b64(secret.MAC(serverKey, "qr-poll", uuid))[:22]
 }
 
-// pollAllowed reports whether key is the poll key of uuid. It fails
-// closed: without the server key no key is right, the empty one included.
-func (s *Server) pollAllowed(ctx context.Context, uuid, key string) bool {
+// pollAllowed reports whether key is the poll key of uuid, and returns
+// the server key. It fails closed: without the server key no key is
+// right, the empty one included.
+func (s *Server) pollAllowed(ctx context.Context, uuid, key string) ([]byte, bool) {
 	k, err := s.key(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "qr poll refused: server key unavailable", "err", err)
-		return false
+		return nil, false
 	}
-	return secret.Equal([]byte(key), []byte(pollKey(k, uuid)))
+	return k, secret.Equal([]byte(key), []byte(pollKey(k, uuid)))
 }
+
+// sealPurpose seals a confirmed ticket's code in the database. The code
+// alone signs no one in (the exchange needs the app's secret, which is
+// stored hashed), and the seal keeps it out of database dumps and logs.
+const sealPurpose = "qr-code"
 
 func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 	var req connectRequest
@@ -192,8 +205,12 @@ func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleQRCode(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("uuid")
-	if _, ok := s.tickets.Get(id); !ok {
+	if _, err := s.tickets.Get(r.Context(), id); errors.Is(err, tickets.ErrUnknown) {
 		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		s.log.ErrorContext(r.Context(), "qr code", "err", err)
+		http.Error(w, errUnavailable.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	code, err := qr.Encode(s.public.JoinPath("/x/"+id).String(), qr.M)
@@ -221,7 +238,8 @@ type qrStatus struct {
 func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("uuid")
-	if !s.pollAllowed(r.Context(), id, q.Get("key")) {
+	k, ok := s.pollAllowed(r.Context(), id, q.Get("key"))
+	if !ok {
 		writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
 		return
 	}
@@ -237,7 +255,14 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	case tickets.Scanned:
 		st.Nickname, st.HeadImgURL = t.Nickname, t.HeadImgURL
 	case tickets.Confirmed:
-		st.Code, st.RedirectURL, st.Nickname, st.HeadImgURL = t.Code, t.RedirectURL, t.Nickname, t.HeadImgURL
+		code, err := secret.Open(k, sealPurpose, t.SealedCode, []byte(t.UUID))
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "qr poll: sealed code does not open", "err", err)
+			writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
+			return
+		}
+		st.Code, st.RedirectURL = string(code), rules.RedirectURL(t.RedirectURI, string(code), t.State)
+		st.Nickname, st.HeadImgURL = t.Nickname, t.HeadImgURL
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -255,9 +280,9 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("uuid")
-	t, err := s.tickets.Scan(id, u.ID, u.Nickname, u.AvatarURL)
+	t, err := s.tickets.Scan(r.Context(), id, u.ID, u.Nickname, u.AvatarURL)
 	if err != nil {
-		s.ticketError(w, u, err)
+		s.ticketError(w, r, u, err)
 		return
 	}
 	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u, Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID)}})
@@ -270,7 +295,17 @@ func (s *Server) appName(ctx context.Context, appID string) string {
 	return appID
 }
 
-func (s *Server) ticketError(w http.ResponseWriter, u *storage.User, err error) {
+func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.User, err error) {
+	var serr *snsError
+	switch {
+	case errors.As(err, &serr):
+		s.message(w, http.StatusForbidden, u, "Sign-in refused", "The site cannot be signed in to this way: "+serr.Msg)
+		return
+	case !refused(err):
+		s.log.ErrorContext(r.Context(), "qr ticket", "err", err)
+		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
+		return
+	}
 	msg := "This QR code has expired. Refresh it on your computer and scan it again."
 	switch {
 	case errors.Is(err, tickets.ErrUsed):
@@ -288,23 +323,30 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("uuid")
 	if r.PostFormValue("decision") != "allow" {
-		if _, err := s.tickets.Cancel(id, u.ID); err != nil {
-			s.ticketError(w, u, err)
+		if _, err := s.tickets.Cancel(r.Context(), id, u.ID); err != nil {
+			s.ticketError(w, r, u, err)
 			return
 		}
 		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
 		return
 	}
-	t, ok := s.tickets.Get(id)
-	if !ok {
-		s.ticketError(w, u, tickets.ErrExpired)
+	t, err := s.tickets.Get(r.Context(), id)
+	if err != nil {
+		s.ticketError(w, r, u, err)
 		return
 	}
 	if err := s.confirmTicket(r.Context(), t, u.ID, ""); err != nil {
-		s.ticketError(w, u, err)
+		s.ticketError(w, r, u, err)
 		return
 	}
 	s.message(w, http.StatusOK, u, "Signed in", "You are signed in to "+s.appName(r.Context(), t.AppID)+" on your computer.")
+}
+
+// refused reports whether err is the ticket's state or the sign-in rules
+// refusing, rather than the database failing.
+func refused(err error) bool {
+	var serr *snsError
+	return tickets.IsStateError(err) || errors.As(err, &serr)
 }
 
 // confirmTicket mints the ticket's code for userID (through deviceID when
@@ -313,12 +355,19 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if t.UserID != userID {
 		return tickets.ErrTaken
 	}
-	code, redirect, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
-		Origin: "QR code"}, userID, deviceID, false)
-	if serr != nil {
-		return fmt.Errorf("mint code: %s", serr.Msg)
+	k, err := s.key(ctx)
+	if err != nil {
+		return fmt.Errorf("confirm QR ticket: %w", err)
 	}
-	_, err := s.tickets.Confirm(t.UUID, userID, code, redirect)
+	code, _, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
+		Origin: "QR code"}, userID, deviceID, false)
+	if serr != nil && serr.Code == errSystem {
+		return fmt.Errorf("mint code: %w", errUnavailable)
+	}
+	if serr != nil {
+		return serr // refused: the app or its redirect_uri changed since
+	}
+	_, err = s.tickets.Confirm(ctx, t.UUID, userID, secret.Seal(k, sealPurpose, []byte(code), []byte(t.UUID)))
 	return err
 }
 
@@ -331,13 +380,17 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 		return
 	}
 	id := r.PathValue("uuid")
-	t, err := s.tickets.Scan(id, u.ID, u.Nickname, u.AvatarURL)
+	t, err := s.tickets.Scan(r.Context(), id, u.ID, u.Nickname, u.AvatarURL)
 	if err == nil {
 		if r.PathValue("action") == "confirm" {
 			err = s.confirmTicket(r.Context(), t, u.ID, d.ID)
 		} else {
-			_, err = s.tickets.Cancel(id, u.ID)
+			_, err = s.tickets.Cancel(r.Context(), id, u.ID)
 		}
+	}
+	if err != nil && !refused(err) {
+		s.internalError(w, r, "device QR", err)
+		return
 	}
 	if err != nil {
 		writeJSON(w, http.StatusConflict, snsErr(errBackendRefused, err.Error()))

@@ -109,12 +109,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // pendingPoll answers authorization_pending, or slow_down to a client that
 // polls faster than its interval; each slow_down adds 5 s (RFC 8628 3.5).
 func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, now time.Time) {
-	interval := da.Interval
-	tooFast := !da.LastPollAt.IsZero() && now.Sub(da.LastPollAt) < da.Interval
-	if tooFast {
-		interval += 5 * time.Second
-	}
-	if err := s.store.UpdateDeviceAuthPoll(ctx, da.DeviceCodeHash, now, interval); err != nil {
+	tooFast, interval, err := s.store.PollDeviceAuth(ctx, da.DeviceCodeHash, now, 5*time.Second)
+	if err != nil {
 		s.log.ErrorContext(ctx, "device poll", "err", err)
 		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
 		return

@@ -94,11 +94,11 @@ type Server struct {
 	log    *slog.Logger
 	public *url.URL
 
-	loginUser *attemptLimiter // failed logins per username
-	loginIP   *attemptLimiter // failed logins per client address
-	codeUser  *attemptLimiter // wrong user_codes per account
-	codeIP    *attemptLimiter // wrong user_codes per client address
-	ticketIP  *attemptLimiter // QR tickets per client address
+	loginUser *limiter // failed logins per username
+	loginIP   *limiter // failed logins per client address
+	codeUser  *limiter // wrong user_codes per account
+	codeIP    *limiter // wrong user_codes per client address
+	ticketIP  *limiter // QR tickets per client address
 
 	tickets *tickets.Store
 
@@ -114,18 +114,13 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("public URL %q: want an origin such as http://idp.localhost:8080", cfg.PublicURL)
 	}
 	u.Path = ""
-	return &Server{
-		cfg:       cfg,
-		store:     store,
-		log:       cfg.Logger,
-		public:    u,
-		loginUser: newAttemptLimiter(5, 15*time.Minute, cfg.Now),
-		loginIP:   newAttemptLimiter(20, 15*time.Minute, cfg.Now),
-		codeUser:  newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
-		codeIP:    newAttemptLimiter(5, cfg.DeviceCodeTTL, cfg.Now),
-		tickets:   tickets.New(cfg.QRTTL, 0),
-		ticketIP:  newAttemptLimiter(cfg.TicketsPerMinute, time.Minute, cfg.Now),
-	}, nil
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now)}
+	s.loginUser = s.newLimiter("login-user", 5, 15*time.Minute)
+	s.loginIP = s.newLimiter("login-ip", 20, 15*time.Minute)
+	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)
+	s.codeIP = s.newLimiter("user-code-ip", 5, cfg.DeviceCodeTTL)
+	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
+	return s, nil
 }
 
 // Handler returns the server's routes, wrapped in cross-origin protection
@@ -212,6 +207,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.tickets.Run(bg) })
+	wg.Go(func() { s.purgeLoop(bg) })
+	defer wg.Wait()
+	defer stopBG()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "public_url", s.public.String())
@@ -230,6 +231,33 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// purgeEvery is how often expired tickets, attempt windows, sessions and
+// device authorizations are deleted; purgeGrace is how long past expiry
+// they are kept, so that a late poll still reads "expired", not "unknown".
+const (
+	purgeEvery = time.Minute
+	purgeGrace = time.Minute
+)
+
+// purgeLoop deletes what expired, until ctx ends. Every replica runs it;
+// the deletes are idempotent.
+func (s *Server) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.store.Purge(ctx, s.now().Add(-purgeGrace)); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "purge expired records", "err", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "purged expired records", "rows", n)
+		}
+	}
+}
 
 // secure reports whether cookies must carry the Secure attribute.
 func (s *Server) secure() bool { return s.public.Scheme == "https" }

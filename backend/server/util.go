@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 )
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -51,90 +49,4 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return errors.New("malformed JSON: data after the object")
 	}
 	return nil
-}
-
-// attemptLimiter counts failures per key in a fixed window: after max
-// failures the key is refused until the window that began with its first
-// failure ends. It guards password and user_code guessing, where the
-// budget must not refill while an attacker keeps trying.
-type attemptLimiter struct {
-	max    int
-	window time.Duration
-	now    func() time.Time
-
-	mu sync.Mutex
-	m  map[string]*attempts
-}
-
-type attempts struct {
-	n     int
-	start time.Time
-}
-
-func newAttemptLimiter(max int, window time.Duration, now func() time.Time) *attemptLimiter {
-	return &attemptLimiter{max: max, window: window, now: now, m: map[string]*attempts{}}
-}
-
-// Allowed reports whether key may try again.
-func (l *attemptLimiter) Allowed(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.allowedLocked(key)
-}
-
-func (l *attemptLimiter) allowedLocked(key string) bool {
-	a := l.m[key]
-	if a == nil {
-		return true
-	}
-	if l.now().Sub(a.start) >= l.window {
-		delete(l.m, key)
-		return true
-	}
-	return a.n < l.max
-}
-
-// Fail records a failed try of key.
-func (l *attemptLimiter) Fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.countLocked(key)
-}
-
-func (l *attemptLimiter) countLocked(key string) {
-	now := l.now()
-	if len(l.m) > 100_000 {
-		// Bound memory under a spray of keys: forget expired windows.
-		for k, a := range l.m {
-			if now.Sub(a.start) >= l.window {
-				delete(l.m, k)
-			}
-		}
-	}
-	a := l.m[key]
-	if a == nil || now.Sub(a.start) >= l.window {
-		a = &attempts{start: now}
-		l.m[key] = a
-	}
-	a.n++
-}
-
-// Take counts one try of key and reports whether it was within the
-// budget: a plain per-key rate limit in the same fixed windows. Check and
-// count happen under one lock, so concurrent callers cannot overshoot.
-func (l *attemptLimiter) Take(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.allowedLocked(key) {
-		return false
-	}
-	l.countLocked(key)
-	return true
-}
-
-// Reset forgets key's failures, after a success.
-func (l *attemptLimiter) Reset(key string) {
-	l.mu.Lock()
-	delete(l.m, key)
-	l.mu.Unlock()
 }

@@ -131,11 +131,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
 	}
-	if !s.loginIP.Allowed(ip) || !s.loginUser.Allowed(username) {
+	ok, err := allowed(r.Context(), s.loginIP, ip, s.loginUser, username)
+	if err != nil {
+		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+		return
+	}
+	if !ok {
 		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes, then try again.")
 		return
 	}
 	u, err := s.store.GetUserByUsername(r.Context(), username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.ErrorContext(r.Context(), "login", "err", err)
+		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+		return
+	}
 	hash := u.PasswordHash
 	if err != nil {
 		hash = dummyHash()
@@ -145,12 +155,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
 	}
 	if err != nil || !ok {
-		s.loginIP.Fail(ip)
-		s.loginUser.Fail(username)
+		s.loginIP.Fail(r.Context(), ip)
+		s.loginUser.Fail(r.Context(), username)
 		fail(http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
-	s.loginUser.Reset(username)
+	s.loginUser.Reset(r.Context(), username)
 	if err := s.startSession(r.Context(), w, u); err != nil {
 		s.log.Error("login", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")

@@ -1,11 +1,14 @@
 // Package storage defines what the identity backend keeps: accounts, apps,
 // enrolled devices, device authorizations, authorization codes, tokens, web
-// sessions, grants and the audit log.
+// sessions, grants, the audit log, and what several replicas must agree on:
+// QR login tickets (with a change feed), per-address attempt counters and
+// the device flow's polling state.
 //
 // Every implementation passes the suite in storage/conformance. Secrets,
 // codes and tokens never reach a Storage in the clear: callers hand in and
 // look up by their SHA-256 hashes, so a stolen database yields nothing that
-// can be replayed.
+// can be replayed. The one code a QR ticket carries to its page is sealed
+// by the caller before it is stored (Ticket.SealedCode).
 package storage
 
 import (
@@ -26,6 +29,9 @@ var (
 	// ErrNotPending reports that a device authorization was already decided
 	// or consumed.
 	ErrNotPending = errors.New("not pending")
+	// ErrUnavailable reports that the database cannot be reached; the
+	// caller may retry later.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // User is an account.
@@ -145,6 +151,35 @@ type Grant struct {
 	LastAt  time.Time
 }
 
+// TicketStatus is a QR ticket's state, numbered as the seeds' wx_errcode
+// values.
+type TicketStatus int
+
+// QR ticket states.
+const (
+	TicketWaiting   TicketStatus = 408
+	TicketScanned   TicketStatus = 404
+	TicketConfirmed TicketStatus = 405
+	TicketCancelled TicketStatus = 403
+	TicketExpired   TicketStatus = 402
+)
+
+// Ticket is one QR login of the hosted page.
+type Ticket struct {
+	UUID        string
+	AppID       string
+	RedirectURI string
+	Scope       string
+	State       string
+	Status      TicketStatus
+	UserID      string // who scanned
+	Nickname    string
+	HeadImgURL  string
+	SealedCode  []byte // the minted code, sealed by the server; set once confirmed
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 // Event is one audit log entry.
 type Event struct {
 	ID        int64
@@ -178,8 +213,11 @@ type Storage interface {
 	CreateDeviceAuth(ctx context.Context, da DeviceAuth) error
 	GetDeviceAuth(ctx context.Context, deviceCodeHash []byte) (DeviceAuth, error)
 	GetDeviceAuthByUserCode(ctx context.Context, userCode string) (DeviceAuth, error)
-	// UpdateDeviceAuthPoll records a token poll and the (possibly raised) interval.
-	UpdateDeviceAuthPoll(ctx context.Context, deviceCodeHash []byte, at time.Time, interval time.Duration) error
+	// PollDeviceAuth records a token poll at now. A poll sooner than the
+	// interval after the previous one raises the interval by step and
+	// reports slowDown (RFC 8628 3.5). Check and update are one atomic
+	// step, so two replicas polled at once cannot both find it in time.
+	PollDeviceAuth(ctx context.Context, deviceCodeHash []byte, now time.Time, step time.Duration) (slowDown bool, interval time.Duration, err error)
 	// DecideDeviceAuth approves or denies a pending authorization for userID.
 	// It returns ErrNotPending when it was decided before.
 	DecideDeviceAuth(ctx context.Context, userCode, userID string, approve bool) error
@@ -221,5 +259,49 @@ type Storage interface {
 	// Every caller gets the value that was stored first.
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 
+	Tickets
+	Attempts
+
+	// Purge deletes what expired before cutoff: QR tickets, attempt
+	// windows, web sessions and device authorizations. Codes and tokens
+	// stay, since a code's reuse must still revoke its tokens.
+	Purge(ctx context.Context, cutoff time.Time) (int64, error)
+	// Ping reports an error unless the database answers.
+	Ping(ctx context.Context) error
+
 	Close() error
+}
+
+// Tickets keeps the hosted page's QR tickets, shared by every replica.
+type Tickets interface {
+	// CreateTicket stores t; a uuid stored before is ErrAlreadyExists.
+	CreateTicket(ctx context.Context, t Ticket) error
+	GetTicket(ctx context.Context, uuid string) (Ticket, error)
+	// UpdateTicket atomically applies fn to ticket uuid and stores the
+	// result; when fn fails nothing is stored and its error is returned.
+	// No other change to the ticket interleaves. Once it is stored, every
+	// WatchTickets of every replica hears of the change.
+	UpdateTicket(ctx context.Context, uuid string, fn func(t *Ticket) error) (Ticket, error)
+	// WatchTickets calls changed with the uuid of every ticket changed
+	// through this database until ctx ends, then returns ctx's error.
+	// changed("") means changes may have been missed (a lost connection
+	// was re-established): every waiter must read its ticket again.
+	// changed is called from one goroutine and must not block.
+	WatchTickets(ctx context.Context, changed func(uuid string)) error
+	// CountTickets counts the tickets that expire after now.
+	CountTickets(ctx context.Context, now time.Time) (int, error)
+}
+
+// Attempts counts tries per key (a client address, a username) in fixed
+// windows that begin with a key's first try, so a budget does not refill
+// while someone keeps trying. Every replica counts into the same windows.
+type Attempts interface {
+	// CountAttempts returns the tries of key in its current window.
+	CountAttempts(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+	// AddAttempt counts one try of key unless max were counted in the
+	// current window already, and reports whether it counted. Check and
+	// count are one atomic step across all callers.
+	AddAttempt(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error)
+	// ResetAttempts forgets key's tries.
+	ResetAttempts(ctx context.Context, key string) error
 }

@@ -1,12 +1,13 @@
-// Package tickets holds the QR login tickets of the hosted login page in
-// memory and wakes the page's waiting long polls the moment a ticket
-// changes: there is no polling loop on the server side. Each ticket has a
-// channel that is closed (and replaced) on every change, so any number of
-// waiters learn of it at once.
+// Package tickets runs the QR login tickets of the hosted login page: their
+// state changes, kept in the shared storage so that any replica can create,
+// scan, confirm or answer a poll for any ticket, and the long polls that
+// wait for a change.
 //
-// Tickets live for minutes and need no durability; a backend run as
-// several replicas would need them shared (e.g. in the database with
-// LISTEN/NOTIFY), which this reference server does not do.
+// A waiting long poll is woken, not polled: the store's change feed
+// (storage.Tickets.WatchTickets, LISTEN/NOTIFY on PostgreSQL) tells this
+// process which ticket changed, and a change made here also wakes local
+// waiters at once. Each woken waiter reads its ticket again, so a missed
+// or doubled notification costs a read, never a wrong answer.
 package tickets
 
 import (
@@ -14,21 +15,28 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
 )
 
 // Status is a ticket's state, numbered as the seeds' wx_errcode values.
-type Status int
+type Status = storage.TicketStatus
 
 // Statuses.
 const (
-	Waiting   Status = 408
-	Scanned   Status = 404
-	Confirmed Status = 405
-	Cancelled Status = 403
-	Expired   Status = 402
+	Waiting   = storage.TicketWaiting
+	Scanned   = storage.TicketScanned
+	Confirmed = storage.TicketConfirmed
+	Cancelled = storage.TicketCancelled
+	Expired   = storage.TicketExpired
 )
+
+// Ticket is one QR login.
+type Ticket = storage.Ticket
 
 // Errors of the state changes.
 var (
@@ -36,149 +44,181 @@ var (
 	ErrExpired    = errors.New("the QR code expired")
 	ErrUsed       = errors.New("the QR code was already used")
 	ErrTaken      = errors.New("someone else scanned this QR code")
-	ErrFull       = errors.New("too many QR tickets")
 	errNotScanned = errors.New("the QR code was not scanned by this user")
 )
 
-// Ticket is one QR login.
-type Ticket struct {
-	UUID        string
-	AppID       string
-	RedirectURI string
-	Scope       string
-	State       string
-	Created     time.Time
-	Expires     time.Time
-	Status      Status
-	UserID      string // who scanned
-	Nickname    string
-	HeadImgURL  string
-	Code        string
-	RedirectURL string // set once confirmed
-}
+// retryEvery is how soon a waiter reads again after the database failed.
+const retryEvery = 250 * time.Millisecond
 
-// Store holds tickets.
+// Store runs tickets kept in a storage.Tickets.
 type Store struct {
-	ttl   time.Duration
-	grace time.Duration // how long a finished ticket is kept to answer late polls
-	max   int
+	st  storage.Tickets
+	ttl time.Duration
+	now func() time.Time
 
-	mu sync.Mutex
-	m  map[string]*entry
+	mu      sync.Mutex
+	waits   map[string]*waiters
+	waiting atomic.Int64
 }
 
-type entry struct {
-	t       Ticket
-	changed chan struct{}
+// waiters are the long polls of one ticket: ch is closed on its change.
+type waiters struct {
+	ch chan struct{}
+	n  int
 }
 
-// New returns a store whose tickets live ttl (120 s) and of which at most
-// max (100,000) exist at once.
-func New(ttl time.Duration, max int) *Store {
+// New returns a store whose tickets live ttl (120 s). It does no I/O.
+func New(st storage.Tickets, ttl time.Duration, now func() time.Time) *Store {
 	if ttl <= 0 {
 		ttl = 120 * time.Second
 	}
-	if max <= 0 {
-		max = 100_000
+	if now == nil {
+		now = time.Now
 	}
-	return &Store{ttl: ttl, grace: time.Minute, max: max, m: map[string]*entry{}}
+	return &Store{st: st, ttl: ttl, now: now, waits: map[string]*waiters{}}
 }
 
-// Len is the number of tickets held, finished ones included.
-func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
+// Run follows the storage's change feed until ctx ends, so that changes
+// made by other replicas wake this process's waiters.
+func (s *Store) Run(ctx context.Context) error {
+	return s.st.WatchTickets(ctx, s.wake)
 }
 
 // TTL is a ticket's lifetime.
 func (s *Store) TTL() time.Duration { return s.ttl }
 
+// Waiting is the number of long polls waiting in this process.
+func (s *Store) Waiting() int { return int(s.waiting.Load()) }
+
 // Create stores a new waiting ticket for t's request fields.
-func (s *Store) Create(t Ticket) (Ticket, error) {
+func (s *Store) Create(ctx context.Context, t Ticket) (Ticket, error) {
 	b := make([]byte, 18)
 	rand.Read(b)
 	t.UUID = base64.RawURLEncoding.EncodeToString(b)
-	t.Created = time.Now()
-	t.Expires = t.Created.Add(s.ttl)
+	t.CreatedAt = s.now()
+	t.ExpiresAt = t.CreatedAt.Add(s.ttl)
 	t.Status = Waiting
-	s.mu.Lock()
-	if len(s.m) >= s.max {
-		s.mu.Unlock()
-		return t, ErrFull
+	t.UserID, t.Nickname, t.HeadImgURL, t.SealedCode = "", "", "", nil
+	if err := s.st.CreateTicket(ctx, t); err != nil {
+		return t, fmt.Errorf("create QR ticket: %w", err)
 	}
-	s.m[t.UUID] = &entry{t: t, changed: make(chan struct{})}
-	s.mu.Unlock()
-	time.AfterFunc(s.ttl, func() { s.expire(t.UUID) })
 	return t, nil
 }
 
-func (s *Store) expire(id string) {
-	s.update(id, func(t *Ticket) error {
-		if t.Status == Waiting || t.Status == Scanned {
-			t.Status = Expired
-		}
-		return nil
-	})
-	time.AfterFunc(s.grace, func() {
-		s.mu.Lock()
-		delete(s.m, id)
-		s.mu.Unlock()
-	})
+// Get returns ticket id as it stands now; an unfinished ticket past its
+// expiry reads as Expired. A missing ticket is ErrUnknown.
+func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
+	t, err := s.st.GetTicket(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Ticket{UUID: id, Status: Expired}, ErrUnknown
+	}
+	if err != nil {
+		return t, err
+	}
+	s.expire(&t)
+	return t, nil
 }
 
-// Get returns the ticket id.
-func (s *Store) Get(id string) (Ticket, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[id]
-	if !ok {
-		return Ticket{}, false
+func (s *Store) expire(t *Ticket) {
+	if (t.Status == Waiting || t.Status == Scanned) && !s.now().Before(t.ExpiresAt) {
+		t.Status = Expired
 	}
-	return e.t, true
 }
 
 // Wait returns ticket id as soon as its status differs from last, or its
-// current state when ctx ends first. An unknown ticket reads as expired.
+// latest state when ctx ends first. An unknown ticket reads as expired.
+// While the database is unreachable it keeps trying until ctx ends.
 func (s *Store) Wait(ctx context.Context, id string, last Status) Ticket {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	latest := Ticket{UUID: id, Status: last}
 	for {
-		s.mu.Lock()
-		e, ok := s.m[id]
-		if !ok {
-			s.mu.Unlock()
-			return Ticket{UUID: id, Status: Expired}
-		}
-		t, ch := e.t, e.changed
-		s.mu.Unlock()
-		if t.Status != last {
+		// Subscribe before reading, so a change between the two still wakes us.
+		ch := s.subscribe(id)
+		t, err := s.Get(ctx, id)
+		var wakeAt <-chan time.Time
+		switch {
+		case errors.Is(err, ErrUnknown):
+			s.unsubscribe(id)
 			return t
+		case err != nil:
+			wakeAt = time.After(retryEvery)
+		case t.Status != last:
+			s.unsubscribe(id)
+			return t
+		default:
+			latest = t
+			if t.Status == Waiting || t.Status == Scanned {
+				// Expiry is read, not written: wake to read it.
+				wakeAt = time.After(t.ExpiresAt.Sub(s.now()) + time.Millisecond)
+			}
 		}
 		select {
 		case <-ch:
+		case <-wakeAt:
 		case <-ctx.Done():
-			return t
+			s.unsubscribe(id)
+			return latest
+		}
+		s.unsubscribe(id)
+	}
+}
+
+func (s *Store) subscribe(id string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.waits[id]
+	if w == nil {
+		w = &waiters{ch: make(chan struct{})}
+		s.waits[id] = w
+	}
+	w.n++
+	return w.ch
+}
+
+func (s *Store) unsubscribe(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The entry may have been woken and replaced meanwhile; count down
+	// whichever is current, and drop it when no one waits on it.
+	if w := s.waits[id]; w != nil {
+		if w.n--; w.n <= 0 {
+			delete(s.waits, id)
 		}
 	}
 }
 
-// update applies fn to ticket id and wakes its waiters if fn succeeds.
-func (s *Store) update(id string, fn func(t *Ticket) error) (Ticket, error) {
+// wake wakes the waiters of ticket id, or of every ticket when id is "".
+func (s *Store) wake(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.m[id]
-	if !ok {
-		return Ticket{}, ErrUnknown
+	if id == "" {
+		for k, w := range s.waits {
+			close(w.ch)
+			s.waits[k] = &waiters{ch: make(chan struct{}), n: w.n}
+		}
+		return
 	}
-	before := e.t
-	if err := fn(&e.t); err != nil {
-		e.t = before
-		return before, err
+	if w := s.waits[id]; w != nil {
+		close(w.ch)
+		s.waits[id] = &waiters{ch: make(chan struct{}), n: w.n}
 	}
-	if e.t != before {
-		close(e.changed)
-		e.changed = make(chan struct{})
+}
+
+// update applies fn to ticket id in the store and wakes local waiters.
+func (s *Store) update(ctx context.Context, id string, fn func(t *Ticket) error) (Ticket, error) {
+	t, err := s.st.UpdateTicket(ctx, id, func(t *Ticket) error {
+		s.expire(t)
+		return fn(t)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return t, ErrUnknown
 	}
-	return e.t, nil
+	if err != nil {
+		return t, err
+	}
+	s.wake(id)
+	return t, nil
 }
 
 func usable(t *Ticket, userID string) error {
@@ -194,8 +234,8 @@ func usable(t *Ticket, userID string) error {
 }
 
 // Scan records that userID opened the ticket's URL; the page then shows who.
-func (s *Store) Scan(id, userID, nickname, avatar string) (Ticket, error) {
-	return s.update(id, func(t *Ticket) error {
+func (s *Store) Scan(ctx context.Context, id, userID, nickname, avatar string) (Ticket, error) {
+	return s.update(ctx, id, func(t *Ticket) error {
 		if err := usable(t, userID); err != nil {
 			return err
 		}
@@ -204,27 +244,35 @@ func (s *Store) Scan(id, userID, nickname, avatar string) (Ticket, error) {
 	})
 }
 
-// Confirm completes the ticket scanned by userID with a minted code.
-func (s *Store) Confirm(id, userID, code, redirectURL string) (Ticket, error) {
-	return s.update(id, func(t *Ticket) error {
+// Confirm completes the ticket scanned by userID with a minted code,
+// sealed by the caller so the database never holds it in the clear.
+func (s *Store) Confirm(ctx context.Context, id, userID string, sealedCode []byte) (Ticket, error) {
+	return s.update(ctx, id, func(t *Ticket) error {
 		if err := usable(t, userID); err != nil {
 			return err
 		}
 		if t.Status != Scanned {
 			return errNotScanned
 		}
-		t.Status, t.Code, t.RedirectURL = Confirmed, code, redirectURL
+		t.Status, t.SealedCode = Confirmed, sealedCode
 		return nil
 	})
 }
 
 // Cancel ends the ticket at the scanning user's request.
-func (s *Store) Cancel(id, userID string) (Ticket, error) {
-	return s.update(id, func(t *Ticket) error {
+func (s *Store) Cancel(ctx context.Context, id, userID string) (Ticket, error) {
+	return s.update(ctx, id, func(t *Ticket) error {
 		if err := usable(t, userID); err != nil {
 			return err
 		}
 		t.Status = Cancelled
 		return nil
 	})
+}
+
+// IsStateError reports whether err is the ticket's state refusing the
+// change, rather than the database failing.
+func IsStateError(err error) bool {
+	return errors.Is(err, ErrUnknown) || errors.Is(err, ErrExpired) || errors.Is(err, ErrUsed) ||
+		errors.Is(err, ErrTaken) || errors.Is(err, errNotScanned)
 }

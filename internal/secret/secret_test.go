@@ -93,3 +93,31 @@ func TestEqualFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestSeal(t *testing.T) {
+	key := []byte("server key")
+	sealed := Seal(key, "qr-code", []byte("THE-CODE"), []byte("uuid1"))
+	if p, err := Open(key, "qr-code", sealed, []byte("uuid1")); err != nil || string(p) != "THE-CODE" {
+		t.Fatalf("Open = %q, %v", p, err)
+	}
+	tampered := append([]byte{}, sealed...)
+	tampered[len(tampered)-1] ^= 1
+	for name, tt := range map[string]struct {
+		key, sealed, ad []byte
+		purpose         string
+	}{
+		"other ticket":  {key, sealed, []byte("uuid2"), "qr-code"},
+		"other key":     {[]byte("other"), sealed, []byte("uuid1"), "qr-code"},
+		"no key":        {nil, sealed, []byte("uuid1"), "qr-code"},
+		"other purpose": {key, sealed, []byte("uuid1"), "x"},
+		"tampered":      {key, tampered, []byte("uuid1"), "qr-code"},
+		"truncated":     {key, sealed[:10], []byte("uuid1"), "qr-code"},
+		"empty":         {key, nil, []byte("uuid1"), "qr-code"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if p, err := Open(tt.key, tt.purpose, tt.sealed, tt.ad); err != ErrOpen || p != nil {
+				t.Fatalf("Open = %q, %v; want ErrOpen", p, err)
+			}
+		})
+	}
+}

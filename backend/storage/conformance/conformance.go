@@ -35,6 +35,13 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Events", testEvents},
 		{"Secret", testSecret},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"DevicePollRace", testDevicePollRace},
+		{"Tickets", testTickets},
+		{"TicketRace", testTicketRace},
+		{"TicketWatch", testTicketWatch},
+		{"Attempts", testAttempts},
+		{"AttemptRace", testAttemptRace},
+		{"Purge", testPurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,13 +160,30 @@ func testDeviceFlow(t *testing.T, s storage.Storage) {
 	if fmt.Sprint(got) != fmt.Sprint(da) {
 		t.Fatalf("GetDeviceAuthByUserCode = %+v, want %+v", got, da)
 	}
-	must(t, s.UpdateDeviceAuthPoll(ctx, da.DeviceCodeHash, now.Add(time.Second), 10*time.Second))
+	polls := []struct {
+		at       time.Duration
+		slow     bool
+		interval time.Duration
+	}{
+		{time.Second, false, 5 * time.Second},       // the first poll is never too fast
+		{3 * time.Second, true, 10 * time.Second},   // 2 s later: slow_down, 5 s more
+		{14 * time.Second, false, 10 * time.Second}, // 11 s later, interval 10 s: in time
+		{30 * time.Second, false, 10 * time.Second},
+	}
+	for i, p := range polls {
+		slow, iv, err := s.PollDeviceAuth(ctx, da.DeviceCodeHash, now.Add(p.at), 5*time.Second)
+		must(t, err)
+		if slow != p.slow || iv != p.interval {
+			t.Fatalf("poll %d at +%s: slow=%v interval=%s, want %v %s", i, p.at, slow, iv, p.slow, p.interval)
+		}
+	}
 	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
 	must(t, err)
-	if !got.LastPollAt.Equal(now.Add(time.Second)) || got.Interval != 10*time.Second {
-		t.Fatalf("after poll: %+v", got)
+	if !got.LastPollAt.Equal(now.Add(30*time.Second)) || got.Interval != 10*time.Second {
+		t.Fatalf("after polls: %+v", got)
 	}
-	wantErr(t, s.UpdateDeviceAuthPoll(ctx, h("nope"), now, time.Second), storage.ErrNotFound)
+	_, _, err = s.PollDeviceAuth(ctx, h("nope"), now, time.Second)
+	wantErr(t, err, storage.ErrNotFound)
 
 	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now}
 	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d), storage.ErrNotPending) // not approved yet

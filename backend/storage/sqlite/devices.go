@@ -96,13 +96,6 @@ func (s *Store) GetDeviceAuthByUserCode(ctx context.Context, userCode string) (s
 	return da, nil
 }
 
-// UpdateDeviceAuthPoll implements storage.Storage.
-func (s *Store) UpdateDeviceAuthPoll(ctx context.Context, deviceCodeHash []byte, at time.Time, interval time.Duration) error {
-	return s.execOne(ctx, "record device poll", storage.ErrNotFound,
-		`UPDATE device_auths SET last_poll_at = ?, interval_ms = ? WHERE device_code_hash = ?`,
-		ms(at), interval.Milliseconds(), deviceCodeHash)
-}
-
 // DecideDeviceAuth implements storage.Storage.
 func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, approve bool) error {
 	status := storage.DeviceAuthDenied

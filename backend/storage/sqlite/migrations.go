@@ -101,4 +101,30 @@ var migrations = [][]string{
 			value BLOB NOT NULL
 		)`,
 	},
+	{
+		// Shared by replicas: QR tickets, attempt windows; and purging.
+		`CREATE TABLE qr_tickets (
+			uuid TEXT PRIMARY KEY,
+			appid TEXT NOT NULL,
+			redirect_uri TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			state TEXT NOT NULL,
+			status INTEGER NOT NULL,
+			user_id TEXT NOT NULL DEFAULT '',
+			nickname TEXT NOT NULL DEFAULT '',
+			head_img_url TEXT NOT NULL DEFAULT '',
+			sealed_code BLOB,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX qr_tickets_expiry ON qr_tickets(expires_at)`,
+		`CREATE TABLE attempts (
+			name TEXT PRIMARY KEY,
+			n INTEGER NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX attempts_expiry ON attempts(expires_at)`,
+		`CREATE INDEX sessions_expiry ON sessions(expires_at)`,
+		`CREATE INDEX device_auths_expiry ON device_auths(expires_at)`,
+	},
 }

@@ -40,6 +40,7 @@ type Store struct {
 	w      *sql.DB // single connection: migrations, then the writer's
 	r      *sql.DB // pool: reads
 	writer *writer // every write after Open
+	feed   storage.Feed
 }
 
 // Open opens (creating if needed) the database at path and applies pending

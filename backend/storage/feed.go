@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Feed fans ticket changes out to the WatchTickets callers of one process.
+// Implementations publish to it; the zero Feed is ready to use.
+type Feed struct {
+	mu   sync.Mutex
+	next int
+	m    map[int]func(string)
+}
+
+// Publish tells every watcher that ticket uuid changed ("" for all).
+func (f *Feed) Publish(uuid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fn := range f.m {
+		fn(uuid)
+	}
+}
+
+// Watch calls changed for every Publish until ctx ends, then returns
+// ctx's error.
+func (f *Feed) Watch(ctx context.Context, changed func(string)) error {
+	f.mu.Lock()
+	if f.m == nil {
+		f.m = map[int]func(string){}
+	}
+	id := f.next
+	f.next++
+	f.m[id] = changed
+	f.mu.Unlock()
+	<-ctx.Done()
+	f.mu.Lock()
+	delete(f.m, id)
+	f.mu.Unlock()
+	return ctx.Err()
+}
+
+// Watchers is the number of watchers.
+func (f *Feed) Watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
+}
+
+// SlowDown is RFC 8628's polling rule, shared by implementations of
+// PollDeviceAuth: a poll sooner than interval after the previous one at
+// last is too fast and raises the interval by step.
+func SlowDown(last time.Time, interval time.Duration, now time.Time, step time.Duration) (bool, time.Duration) {
+	if !last.IsZero() && now.Sub(last) < interval {
+		return true, interval + step
+	}
+	return false, interval
+}
