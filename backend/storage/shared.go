@@ -57,3 +57,20 @@ func SlowDown(last time.Time, interval time.Duration, now time.Time, step time.D
 	}
 	return false, interval
 }
+
+// Millis is how both stores keep times: Unix milliseconds, 0 for the zero
+// time, so that an unset time survives a round trip.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis reverses Millis.
+func FromMillis(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}

@@ -1,0 +1,155 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+const userCols = `id, username, nickname, avatar_url, password_hash, created_at`
+
+func scanUser(row scanner) (storage.User, error) {
+	var u storage.User
+	var created int64
+	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+// CreateUser implements storage.Storage.
+func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt))
+}
+
+// GetUser implements storage.Storage.
+func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	return u, wrap("get user", err)
+}
+
+// GetUserByUsername implements storage.Storage.
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (storage.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username))
+	return u, wrap(fmt.Sprintf("get user %q", username), err)
+}
+
+// ListUsers implements storage.Storage.
+func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
+	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
+}
+
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at`
+
+func scanApp(row scanner) (storage.App, error) {
+	var a storage.App
+	var uris, domains string
+	var created int64
+	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created); err != nil {
+		return a, err
+	}
+	a.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
+		return a, fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
+	}
+	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
+		return a, fmt.Errorf("app %s: domains: %w", a.AppID, err)
+	}
+	return a, nil
+}
+
+// CreateApp implements storage.Storage.
+func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
+	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
+	domains, _ := json.Marshal(nonNil(a.Domains))
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.AppID, a.Name, a.IconURL, a.Owner, a.SecretHash, string(uris), string(domains), a.FastLogin, ms(a.CreatedAt))
+}
+
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// GetApp implements storage.Storage.
+func (s *Store) GetApp(ctx context.Context, appID string) (storage.App, error) {
+	a, err := scanApp(s.pool.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE appid = $1`, appID))
+	return a, wrap(fmt.Sprintf("get app %q", appID), err)
+}
+
+// ListApps implements storage.Storage.
+func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
+	return list(ctx, s, "list apps", scanApp, `SELECT `+appCols+` FROM apps ORDER BY created_at, appid`)
+}
+
+// CreateSession implements storage.Storage.
+func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt))
+}
+
+// GetSession implements storage.Storage.
+func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
+	var se storage.Session
+	var created, expires int64
+	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE hash = $1`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires)
+	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	return se, wrap("get session", err)
+}
+
+// DeleteSession implements storage.Storage.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	return s.exec(ctx, "delete session", `DELETE FROM sessions WHERE hash = $1`, hash)
+}
+
+// ListGrants implements storage.Storage.
+func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant, error) {
+	return list(ctx, s, "list grants", func(row scanner) (storage.Grant, error) {
+		var g storage.Grant
+		var first, last int64
+		err := row.Scan(&g.UserID, &g.AppID, &g.Scope, &first, &last)
+		g.FirstAt, g.LastAt = fromMS(first), fromMS(last)
+		return g, err
+	}, `SELECT user_id, appid, scope, first_at, last_at FROM grants WHERE user_id = $1 ORDER BY last_at DESC, appid`, userID)
+}
+
+// AddEvent implements storage.Storage.
+func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
+	return wrap("add event", insertEvent(ctx, s.pool, e))
+}
+
+func insertEvent(ctx context.Context, tx execer, e storage.Event) error {
+	_, err := tx.Exec(ctx, `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, ms(e.CreatedAt))
+	return err
+}
+
+// ListEvents implements storage.Storage.
+func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) ([]storage.Event, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	return list(ctx, s, "list events", func(row scanner) (storage.Event, error) {
+		var e storage.Event
+		var created int64
+		err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.AppID, &e.DeviceID, &e.Detail, &created)
+		e.CreatedAt = fromMS(created)
+		return e, err
+	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
+		WHERE user_id = $1 AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3`, userID, kind, limit)
+}
+
+// Secret implements storage.Storage.
+func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
+	if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	return v, wrap("read secret "+name, err)
+}

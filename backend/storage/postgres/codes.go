@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at`
+
+// CreateCode implements storage.Storage.
+func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
+	return s.tx(ctx, "create code", func(tx pgx.Tx) error { return insertCode(ctx, tx, c) })
+}
+
+// CreateSignIn implements storage.Storage: one transaction, one commit.
+func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
+	return s.tx(ctx, "create sign-in", func(tx pgx.Tx) error {
+		if err := insertCode(ctx, tx, c); err != nil {
+			return err
+		}
+		if c.DeviceID != "" {
+			err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1 WHERE id = $2`, ms(c.CreatedAt), c.DeviceID))(storage.ErrNotFound)
+			if err != nil {
+				return err
+			}
+		}
+		return insertEvent(ctx, tx, e)
+	})
+}
+
+// insertCode stores c and records the user's grant of the app.
+func insertCode(ctx context.Context, tx pgx.Tx, c storage.Code) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (user_id, appid) DO UPDATE SET scope = excluded.scope, last_at = excluded.last_at`,
+		c.UserID, c.AppID, c.Scope, ms(c.CreatedAt))
+	return err
+}
+
+// GetCode implements storage.Storage.
+func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) {
+	var c storage.Code
+	var created, expires, used int64
+	err := s.pool.QueryRow(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = $1`, hash).
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	return c, wrap("get code", err)
+}
+
+// RedeemCode implements storage.Storage. The conditional UPDATE takes the
+// row lock: concurrent redeemers on any replica queue behind the first,
+// then find used_at set and change nothing.
+func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+	return s.tx(ctx, "redeem code", func(tx pgx.Tx) error {
+		err := touched(tx.Exec(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed)
+		if errors.Is(err, storage.ErrAlreadyUsed) {
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM codes WHERE hash = $1`, hash).Scan(&one); err != nil {
+				return err
+			}
+			return storage.ErrAlreadyUsed
+		} else if err != nil {
+			return err
+		}
+		for _, t := range issued {
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RevokeTokensByCode implements storage.Storage.
+func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now time.Time) error {
+	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at = 0`, ms(now), codeHash)
+}
+
+const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at`
+
+func insertToken(ctx context.Context, tx execer, t storage.Token) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt))
+	return err
+}
+
+// CreateToken implements storage.Storage.
+func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
+	return wrap("create token", insertToken(ctx, s.pool, t))
+}
+
+// GetToken implements storage.Storage.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
+	var t storage.Token
+	var kind string
+	var created, expires, revoked int64
+	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked)
+	t.Kind = storage.TokenKind(kind)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
+	return t, wrap("get token", err)
+}

@@ -1,0 +1,127 @@
+package postgres
+
+// migrations[i] brings the schema from version i to i+1. Never edit a
+// released step; append a new one. Times are Unix milliseconds (0 = unset)
+// as in the SQLite store; lists are JSON text; hashes are SHA-256 bytes.
+var migrations = [][]string{
+	{
+		`CREATE TABLE users (
+			id TEXT PRIMARY KEY,
+			username TEXT NOT NULL UNIQUE,
+			nickname TEXT NOT NULL,
+			avatar_url TEXT NOT NULL DEFAULT '',
+			password_hash TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE apps (
+			appid TEXT PRIMARY KEY,
+			name TEXT NOT NULL,
+			icon_url TEXT NOT NULL DEFAULT '',
+			owner TEXT NOT NULL,
+			secret_hash BYTEA NOT NULL,
+			redirect_uris TEXT NOT NULL,
+			domains TEXT NOT NULL,
+			fast_login BOOLEAN NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE devices (
+			id TEXT PRIMARY KEY,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			name TEXT NOT NULL,
+			os TEXT NOT NULL,
+			credential_hash BYTEA NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL,
+			last_seen_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX devices_user ON devices(user_id)`,
+		`CREATE TABLE device_auths (
+			device_code_hash BYTEA PRIMARY KEY,
+			user_code TEXT NOT NULL UNIQUE,
+			client_id TEXT NOT NULL,
+			device_name TEXT NOT NULL,
+			os TEXT NOT NULL,
+			status TEXT NOT NULL,
+			user_id TEXT NOT NULL DEFAULT '',
+			device_id TEXT NOT NULL DEFAULT '',
+			interval_ms BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			last_poll_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX device_auths_expiry ON device_auths(expires_at)`,
+		`CREATE TABLE codes (
+			hash BYTEA PRIMARY KEY,
+			appid TEXT NOT NULL REFERENCES apps(appid),
+			redirect_uri TEXT NOT NULL,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			device_id TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE tokens (
+			hash BYTEA PRIMARY KEY,
+			kind TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			code_hash BYTEA NOT NULL,
+			scope TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX tokens_code ON tokens(code_hash)`,
+		`CREATE TABLE sessions (
+			hash BYTEA PRIMARY KEY,
+			user_id TEXT NOT NULL REFERENCES users(id),
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX sessions_expiry ON sessions(expires_at)`,
+		`CREATE TABLE grants (
+			user_id TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			first_at BIGINT NOT NULL,
+			last_at BIGINT NOT NULL,
+			PRIMARY KEY (user_id, appid)
+		)`,
+		`CREATE TABLE events (
+			id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			user_id TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			device_id TEXT NOT NULL,
+			detail TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX events_user ON events(user_id, kind, id)`,
+		`CREATE TABLE secrets (
+			name TEXT PRIMARY KEY,
+			value BYTEA NOT NULL
+		)`,
+		`CREATE TABLE qr_tickets (
+			uuid TEXT PRIMARY KEY,
+			appid TEXT NOT NULL,
+			redirect_uri TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			state TEXT NOT NULL,
+			status INTEGER NOT NULL,
+			user_id TEXT NOT NULL DEFAULT '',
+			nickname TEXT NOT NULL DEFAULT '',
+			head_img_url TEXT NOT NULL DEFAULT '',
+			sealed_code BYTEA,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX qr_tickets_expiry ON qr_tickets(expires_at)`,
+		`CREATE TABLE attempts (
+			name TEXT PRIMARY KEY,
+			n INTEGER NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX attempts_expiry ON attempts(expires_at)`,
+	},
+}
