@@ -17,6 +17,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/storage/postgres"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/config"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -25,7 +26,7 @@ import (
 // settings are scanfree-server's configuration keys and their flags; each
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
-	"db": "db", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "poll_timeout": "poll-timeout",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level",
 }
@@ -33,6 +34,7 @@ var settings = map[string]string{
 type app struct {
 	configFile string
 	dbPath     string
+	dbMaxConns int32
 	asJSON     bool
 	stdin      io.Reader
 	stdout     io.Writer
@@ -59,7 +61,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "YAML file of settings (env SCANFREE_SERVER_CONFIG)")
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "scanfree-server.db", "SQLite database file (env SCANFREE_SERVER_DB)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "scanfree-server.db",
+		"SQLite database file, or postgres://user@host:5432/dbname for PostgreSQL shared by replicas (env SCANFREE_SERVER_DB)")
+	root.PersistentFlags().Int32Var(&a.dbMaxConns, "db-max-conns", 0, "most PostgreSQL connections per process; 0: pgx's default (env SCANFREE_SERVER_DB_MAX_CONNS)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd())
 	root.SetArgs(args)
@@ -73,14 +77,19 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return 0
 }
 
-func (a *app) open(ctx context.Context) (*sqlite.Store, error) {
+// open opens --db: a postgres:// URL is a PostgreSQL database shared by
+// replicas, anything else an SQLite file.
+func (a *app) open(ctx context.Context, log *slog.Logger) (storage.Storage, error) {
+	if postgres.IsDSN(a.dbPath) {
+		return postgres.Open(ctx, a.dbPath, postgres.Options{MaxConns: a.dbMaxConns, Logger: log})
+	}
 	return sqlite.Open(ctx, a.dbPath)
 }
 
 // withStore makes a command body that runs with the database open.
 func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		st, err := a.open(cmd.Context())
+		st, err := a.open(cmd.Context(), slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
 			return err
 		}
@@ -90,7 +99,7 @@ func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.S
 }
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr, publicURL, logLevel string
+	var addr, metricsAddr, publicURL, logLevel string
 	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
 	var daemonDomain string
 	var ticketsPerMinute int
@@ -105,22 +114,18 @@ func (a *app) serveCmd() *cobra.Command {
 				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 			}
 			log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			ctx := cmd.Context()
-			st, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			srv, err := server.New(st, server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
-				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log})
-			if err != nil {
+			if err := server.CheckPublicURL(publicURL); err != nil {
 				return fmt.Errorf("%w (set --public-url)", err)
 			}
-			return srv.Serve(ctx, addr)
+			cfg := server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
+				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log}
+			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
+				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (env SCANFREE_SERVER_ADDR)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "address of /metrics, /healthz and /readyz for monitoring; off when empty (env SCANFREE_SERVER_METRICS_ADDR)")
 	f.StringVar(&publicURL, "public-url", "http://idp.localhost:8080", "origin users reach the server at (env SCANFREE_SERVER_PUBLIC_URL)")
 	f.DurationVar(&codeTTL, "code-ttl", 5*time.Minute, "authorization code lifetime (env SCANFREE_SERVER_CODE_TTL)")
 	f.DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrolment (env SCANFREE_SERVER_DEVICE_INTERVAL)")

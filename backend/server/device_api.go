@@ -176,6 +176,7 @@ func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, user
 		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); err != nil {
 		return "", "", s.sysErr(ctx, err)
 	}
+	s.metrics.minted.Inc()
 	return code, rules.RedirectURL(req.RedirectURI, code, req.State), nil
 }
 

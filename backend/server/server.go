@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -101,6 +99,7 @@ type Server struct {
 	ticketIP  *limiter // QR tickets per client address
 
 	tickets *tickets.Store
+	metrics *metrics
 
 	keyMu     sync.Mutex
 	openidKey []byte
@@ -109,28 +108,41 @@ type Server struct {
 // New returns a Server over store. It does no I/O.
 func New(store storage.Storage, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	u, err := url.Parse(cfg.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("public URL %q: want an origin such as http://idp.localhost:8080", cfg.PublicURL)
+	u, err := parsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
 	}
-	u.Path = ""
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now)}
 	s.loginUser = s.newLimiter("login-user", 5, 15*time.Minute)
 	s.loginIP = s.newLimiter("login-ip", 20, 15*time.Minute)
 	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)
 	s.codeIP = s.newLimiter("user-code-ip", 5, cfg.DeviceCodeTTL)
 	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
+	s.metrics = newMetrics(s)
 	return s, nil
+}
+
+// CheckPublicURL reports why public is not a usable PublicURL, if it is not.
+func CheckPublicURL(public string) error {
+	_, err := parsePublicURL(public)
+	return err
+}
+
+func parsePublicURL(public string) (*url.URL, error) {
+	u, err := url.Parse(public)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("public URL %q: want an origin such as http://idp.localhost:8080", public)
+	}
+	u.Path = ""
+	return u, nil
 }
 
 // Handler returns the server's routes, wrapped in cross-origin protection
 // for every state-changing browser request.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", Healthz)
+	mux.HandleFunc("GET /readyz", s.Readyz)
 
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.handleAccessToken)
 	mux.HandleFunc("GET /sns/oauth2/refresh_token", s.handleRefreshToken)
@@ -179,55 +191,30 @@ func (s *Server) Handler() http.Handler {
 		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		http.Error(w, "cross-origin request refused: submit the form from this site's own page", http.StatusForbidden)
 	}))
-	return csrf.Handler(mux)
+	return s.metrics.instrument(csrf.Handler(mux))
 }
 
-// Serve listens on addr and serves until ctx is done, then shuts down
-// gracefully, letting requests in flight finish for up to 10 s.
-func (s *Server) Serve(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("listen on %s: the port is taken by another program; pass another --addr", addr)
-		}
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return s.ServeListener(ctx, ln)
+// Healthz answers 200 while the process serves at all.
+func Healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok\n"))
 }
 
-// ServeListener serves on ln until ctx is done. It closes ln.
-func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	bg, stopBG := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { s.tickets.Run(bg) })
-	wg.Go(func() { s.purgeLoop(bg) })
-	defer wg.Wait()
-	defer stopBG()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "public_url", s.public.String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// Readyz answers 200 when this replica can serve: its database answers
+// (and, since the server exists, was migrated); else 503, so that a load
+// balancer sends users elsewhere.
+func (s *Server) Readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.store.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: database unreachable: %v\n", err)
+		return
 	}
-	return nil
+	w.Write([]byte("ready\n"))
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

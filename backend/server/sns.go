@@ -184,10 +184,12 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 	}
 	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
+		s.metrics.exchanged.WithLabelValues("reused").Inc()
 		return tokenResponse{}, s.codeReused(ctx, c)
 	case err != nil:
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
+	s.metrics.exchanged.WithLabelValues("ok").Inc()
 	return s.tokenResponse(ctx, app, c.UserID, access, refresh, c.Scope)
 }
 

@@ -74,3 +74,15 @@ func FromMillis(v int64) time.Time {
 	}
 	return time.UnixMilli(v)
 }
+
+// PoolStats are a store's connection pool figures, for metrics.
+type PoolStats struct {
+	Open, InUse, Idle, Max int
+	Waits                  int64         // times a caller waited for a free connection
+	WaitTime               time.Duration // total time spent waiting
+}
+
+// Pooled is a Storage that reports its connection pool.
+type Pooled interface {
+	PoolStats() PoolStats
+}

@@ -29,7 +29,10 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-var _ storage.Storage = (*Store)(nil)
+var (
+	_ storage.Storage = (*Store)(nil)
+	_ storage.Pooled  = (*Store)(nil)
+)
 
 // Errors of Open.
 var (
@@ -100,8 +103,12 @@ func (s *Store) Close() error {
 // Where is the database's host:port/name, without credentials.
 func (s *Store) Where() string { return s.where }
 
-// Stat reports the pool's figures for metrics.
-func (s *Store) Stat() *pgxpool.Stat { return s.pool.Stat() }
+// PoolStats implements storage.Pooled.
+func (s *Store) PoolStats() storage.PoolStats {
+	st := s.pool.Stat()
+	return storage.PoolStats{Open: int(st.TotalConns()), InUse: int(st.AcquiredConns()), Idle: int(st.IdleConns()),
+		Max: int(st.MaxConns()), Waits: st.EmptyAcquireCount(), WaitTime: st.EmptyAcquireWaitTime()}
+}
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }

@@ -25,7 +25,10 @@ import (
 // applicationID marks a database file as ours ("SCFR").
 const applicationID = 0x53434652
 
-var _ storage.Storage = (*Store)(nil)
+var (
+	_ storage.Storage = (*Store)(nil)
+	_ storage.Pooled  = (*Store)(nil)
+)
 
 // ErrNewerSchema reports a database written by a newer scanfree-server.
 var ErrNewerSchema = errors.New("database schema is newer than this binary")
@@ -83,6 +86,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error {
 	s.writer.close()
 	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// PoolStats implements storage.Pooled: the read pool's figures (all
+// writes share one connection).
+func (s *Store) PoolStats() storage.PoolStats {
+	st := s.r.Stats()
+	return storage.PoolStats{Open: st.OpenConnections, InUse: st.InUse, Idle: st.Idle, Max: st.MaxOpenConnections,
+		Waits: st.WaitCount, WaitTime: st.WaitDuration}
 }
 
 // Path returns the database file path.
