@@ -41,11 +41,21 @@ type backend struct {
 
 func startBackend(t *testing.T, db string) *backend {
 	t.Helper()
+	return startBackendWith(t, db, "")
+}
+
+// startBackendWith starts a server on db whose public URL is publicURL
+// (its own address when ""), with more serve flags.
+func startBackendWith(t *testing.T, db, publicURL string, args ...string) *backend {
+	t.Helper()
 	b := &backend{t: t, bin: testutil.Build(t, "./cmd/scanfree-server"), db: db}
 	b.addr = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	b.url = "http://" + b.addr
-	b.proc = testutil.Start(t, nil, b.bin, "serve", "--db", db, "--addr", b.addr, "--public-url", b.url)
-	testutil.WaitHTTP(t, b.url+"/healthz", 10*time.Second)
+	if publicURL == "" {
+		publicURL = b.url
+	}
+	b.proc = testutil.Start(t, nil, b.bin, append([]string{"serve", "--db", db, "--addr", b.addr, "--public-url", publicURL}, args...)...)
+	testutil.WaitHTTP(t, b.url+"/readyz", 20*time.Second)
 	return b
 }
 
@@ -233,7 +243,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 					return
 				default:
 				}
-				if cred := enrolOnce(b, web, fmt.Sprintf("dev-%d-%d", w, i)); cred != "" {
+				if cred := enrolOnce([3]string{b.url, b.url, b.url}, web, fmt.Sprintf("dev-%d-%d", w, i)); cred != "" {
 					mu.Lock()
 					creds = append(creds, cred)
 					mu.Unlock()
@@ -313,10 +323,11 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 }
 
 // enrolOnce runs one device flow to its end and returns the credential,
-// or "" when the server went away mid-way.
-func enrolOnce(b *backend, web *http.Client, name string) string {
-	post := func(c *http.Client, path, body string, h http.Header) (int, []byte) {
-		req, _ := http.NewRequest("POST", b.url+path, strings.NewReader(body))
+// or "" when the server went away mid-way. It starts it at via[0], approves
+// it with web's session at via[1] and polls for the credential at via[2].
+func enrolOnce(via [3]string, web *http.Client, name string) string {
+	post := func(c *http.Client, base, path, body string, h http.Header) (int, []byte) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		for k, v := range h {
 			req.Header[k] = v
@@ -329,7 +340,7 @@ func enrolOnce(b *backend, web *http.Client, name string) string {
 		out, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, out
 	}
-	_, body := post(http.DefaultClient, "/oauth2/device_authorization", "client_id=scanfree-desktop&os=linux&device_name="+name, nil)
+	_, body := post(http.DefaultClient, via[0], "/oauth2/device_authorization", "client_id=scanfree-desktop&os=linux&device_name="+name, nil)
 	var da struct {
 		DeviceCode string `json:"device_code"`
 		UserCode   string `json:"user_code"`
@@ -337,10 +348,10 @@ func enrolOnce(b *backend, web *http.Client, name string) string {
 	if json.Unmarshal(body, &da) != nil || da.DeviceCode == "" {
 		return ""
 	}
-	if status, _ := post(web, "/device/decide", "decision=approve&user_code="+da.UserCode, http.Header{"Sec-Fetch-Site": {"same-origin"}}); status != 200 {
+	if status, _ := post(web, via[1], "/device/decide", "decision=approve&user_code="+da.UserCode, http.Header{"Sec-Fetch-Site": {"same-origin"}}); status != 200 {
 		return ""
 	}
-	_, body = post(http.DefaultClient, "/oauth2/token", "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=scanfree-desktop&device_code="+da.DeviceCode, nil)
+	_, body = post(http.DefaultClient, via[2], "/oauth2/token", "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=scanfree-desktop&device_code="+da.DeviceCode, nil)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}

@@ -65,13 +65,13 @@ func NewBackend(ctx context.Context, opts BackendOptions) (*Backend, error) {
 		PublicURL: "http://" + opts.PublicHost + ":" + port, args: opts.Args, out: opts.Out}, nil
 }
 
-// Start starts the server and waits until it answers /healthz.
+// Start starts the server and waits until it answers /readyz.
 func (b *Backend) Start(ctx context.Context) error {
 	p, err := Start(nil, b.out, b.Bin, append([]string{"serve", "--db", b.DB, "--addr", b.Addr, "--public-url", b.PublicURL}, b.args...)...)
 	if err != nil {
 		return err
 	}
-	if err := waitOrExit(ctx, p, func(ctx context.Context) error { return WaitHTTP(ctx, b.URL+"/healthz", 15*time.Second) }); err != nil {
+	if err := waitOrExit(ctx, p, func(ctx context.Context) error { return WaitHTTP(ctx, b.URL+"/readyz", 15*time.Second) }); err != nil {
 		p.Kill()
 		return fmt.Errorf("scanfree-server: %w\n%s", err, p.Stderr.String())
 	}
