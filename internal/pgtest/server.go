@@ -86,10 +86,14 @@ func (s *Server) Stop() {
 	s.ctl("stop", "-w", "-m", "immediate")
 }
 
-// Restart stops and starts the server.
+// Restart stops the server as an administrator would (disconnecting every
+// client) and starts it again. It is not pg_ctl restart, which would start
+// the server without its log file, writing to (and holding open) the
+// pipe this process reads.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.ctl("restart", "-w", "-m", "fast", "-t", "30")
+	s.ctl("stop", "-w", "-m", "fast", "-t", "30")
+	s.Start()
 }
 
 func (s *Server) ctl(args ...string) {
