@@ -37,8 +37,12 @@ type world struct {
 
 func newWorld(t *testing.T, backend e2e.BackendOptions, daemon e2e.DaemonOptions) *world {
 	testutil.NeedTools(t, "chromium", "certutil")
-	w := &world{home: t.TempDir()}
-	w.b = e2e.StartBackendWith(t, backend)
+	return newWorldOn(t, e2e.StartBackendWith(t, backend), daemon)
+}
+
+// newWorldOn is newWorld on a backend the test started.
+func newWorldOn(t *testing.T, b *e2e.Backend, daemon e2e.DaemonOptions) *world {
+	w := &world{home: t.TempDir(), b: b}
 	w.d = e2e.StartDaemon(t, w.b, daemon)
 	w.d.SignIn(w.b, "alice")
 	_, errOut, err := testutil.Run(t.Context(), []string{"HOME=" + w.home}, "", w.d.Bin, "certs", "install", "--system=no", "--state-dir", w.d.StateDir)

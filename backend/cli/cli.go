@@ -26,7 +26,7 @@ import (
 // settings are scanfree-server's configuration keys and their flags; each
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
-	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "poll_timeout": "poll-timeout",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level",
 }
@@ -104,6 +104,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var daemonDomain string
 	var ticketsPerMinute int
 	var daemonPorts []int
+	var trustedProxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -117,8 +118,13 @@ func (a *app) serveCmd() *cobra.Command {
 			if err := server.CheckPublicURL(publicURL); err != nil {
 				return fmt.Errorf("%w (set --public-url)", err)
 			}
+			proxies, err := server.ParseTrustedProxies(trustedProxies)
+			if err != nil {
+				return fmt.Errorf("--trusted-proxies: %w", err)
+			}
 			cfg := server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
-				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts, Logger: log}
+				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
+				TrustedProxies: proxies, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -134,6 +140,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held (env SCANFREE_SERVER_POLL_TIMEOUT)")
 	f.StringVar(&daemonDomain, "daemon-domain", deviceapi.DefaultDomain, "loopback domain of the desktop daemon the login page calls (env SCANFREE_SERVER_DAEMON_DOMAIN)")
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")
+	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil,
+		"load balancers whose X-Forwarded-For names the client, as addresses or CIDR ranges; the per-address limits count that client (env SCANFREE_SERVER_TRUSTED_PROXIES, comma-separated)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
 	return cmd
 }

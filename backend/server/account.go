@@ -98,7 +98,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 // at 5 tries per 10 minutes against 20^8 codes.
 func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
 	typed := trimLen(r.PostFormValue("user_code"), 20)
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	ok, err := allowed(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
 	if err != nil {
 		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())

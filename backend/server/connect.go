@@ -125,7 +125,7 @@ var errTooManyTickets = errors.New("too many sign-in pages from your address; wa
 
 func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) {
 	ctx := r.Context()
-	ok, err := s.ticketIP.Take(ctx, clientIP(r))
+	ok, err := s.ticketIP.Take(ctx, s.clientIP(r))
 	if err != nil {
 		return ticket{}, errUnavailable
 	}

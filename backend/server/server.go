@@ -8,8 +8,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -48,6 +48,10 @@ type Config struct {
 	PollTimeout time.Duration
 	// TicketsPerMinute caps the QR tickets one client address creates (60).
 	TicketsPerMinute int
+	// TrustedProxies are the load balancers in front of the server: for a
+	// request from one of them, the client address is taken from
+	// X-Forwarded-For (see clientIP). Empty: the peer is the client.
+	TrustedProxies []netip.Prefix
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -281,16 +285,6 @@ func (s *Server) unionID(ctx context.Context, userID, owner string) (string, err
 		return "", err
 	}
 	return "u" + b64(secret.MAC(k, "unionid", owner, userID))[:27], nil
-}
-
-// clientIP is the peer address without port; the server does not trust
-// X-Forwarded-For because it is not deployed behind a known proxy.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func trimLen(s string, n int) string {

@@ -127,7 +127,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	fail := func(status int, msg string) {
 		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
 	}

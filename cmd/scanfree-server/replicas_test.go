@@ -157,7 +157,8 @@ func (r *replica) metric(t *testing.T, sample string) float64 {
 // another replica, races one code's exchanges across all three, and
 // checks that the per-address limits count in total.
 func TestReplicasShareState(t *testing.T) {
-	c := startCluster(t, pgtest.DSN(t), 3, "--device-interval", "2s", "--tickets-per-minute", "6")
+	// The test is the load balancer: 127.0.0.1 is trusted to name the client.
+	c := startCluster(t, pgtest.DSN(t), 3, "--device-interval", "2s", "--tickets-per-minute", "6", "--trusted-proxies", "127.0.0.1")
 	web := c.login(c.r(0).url) // a session made on replica 1 serves on the others
 	var cred string
 
@@ -239,11 +240,15 @@ func TestReplicasShareState(t *testing.T) {
 	})
 
 	t.Run("limits count across replicas", func(t *testing.T) {
+		ticket := func(i int, client string) int {
+			status, _ := send(t, nil, "POST", c.r(i).url+"/connect/qrticket", "application/json",
+				`{"appid":"`+c.app.AppID+`","redirect_uri":"`+replicaRedirect+`","scope":"snsapi_login","state":""}`,
+				http.Header{"X-Forwarded-For": {client}})
+			return status
+		}
 		ok, refused := 0, 0
 		for i := range 9 {
-			status, _ := send(t, nil, "POST", c.r(i).url+"/connect/qrticket", "application/json",
-				`{"appid":"`+c.app.AppID+`","redirect_uri":"`+replicaRedirect+`","scope":"snsapi_login","state":""}`, nil)
-			switch status {
+			switch status := ticket(i, "198.51.100.1"); status {
 			case 200:
 				ok++
 			case 429:
@@ -254,6 +259,14 @@ func TestReplicasShareState(t *testing.T) {
 		}
 		if ok != 6 || refused != 3 {
 			t.Fatalf("%d tickets and %d refusals from one address over 3 replicas; want 6 (the limit) and 3", ok, refused)
+		}
+		// Behind the load balancer each client has its own budget, and a
+		// client cannot escape its own by writing X-Forwarded-For itself.
+		if status := ticket(0, "198.51.100.2"); status != 200 {
+			t.Fatalf("another client behind the load balancer: %d, want 200", status)
+		}
+		if status := ticket(1, "203.0.113.5, 198.51.100.1"); status != 429 {
+			t.Fatalf("the limited client with a forged hop in front: %d, want 429", status)
 		}
 		c.r(0).cli("bob-password\n", "user", "create", "--username", "bob", "--nickname", "Bob", "--password-stdin")
 		var statuses []int

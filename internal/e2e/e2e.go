@@ -61,9 +61,19 @@ func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Backend{Backend: sb, t: t, DaemonPort: daemonPort}
+	b := &Backend{Backend: sb, t: t, DaemonPort: daemonPort, App: seed(t, sb)}
+	b.Start()
+	return b
+}
+
+// seed registers the app "Demo Shop" and the users alice and bob in sb's
+// database.
+func seed(t testing.TB, sb *system.Backend) system.App {
+	t.Helper()
+	ctx := context.Background()
 	// The demo shop of the browser tests runs on a free port: its host is registered as a domain.
-	if b.App, err = sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost"); err != nil {
+	app, err := sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost")
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
@@ -71,8 +81,7 @@ func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 			t.Fatal(err)
 		}
 	}
-	b.Start()
-	return b
+	return app
 }
 
 // Start (re)starts the server process on the same address and database;

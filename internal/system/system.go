@@ -19,7 +19,7 @@ type App struct {
 	Secret string `json:"secret"`
 }
 
-// Backend is a scanfree-server on an SQLite file.
+// Backend is a scanfree-server on an SQLite file or a PostgreSQL database.
 type Backend struct {
 	Bin       string
 	DB        string
@@ -33,9 +33,10 @@ type Backend struct {
 
 // BackendOptions tune NewBackend.
 type BackendOptions struct {
-	DB         string    // SQLite file (required); kept between runs
+	DB         string    // SQLite file or postgres:// URL (required); kept between runs
 	Addr       string    // listen address; "" for a free loopback port
 	PublicHost string    // host of the public URL (idp.localhost)
+	PublicURL  string    // the whole public URL, when it is not the server's own (replicas behind a load balancer)
 	Args       []string  // more flags for `scanfree-server serve`
 	Out        io.Writer // the server's output; nil keeps it in Proc
 }
@@ -61,8 +62,12 @@ func NewBackend(ctx context.Context, opts BackendOptions) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	public := opts.PublicURL
+	if public == "" {
+		public = "http://" + opts.PublicHost + ":" + port
+	}
 	return &Backend{Bin: bin, DB: opts.DB, Addr: opts.Addr, URL: "http://" + opts.Addr,
-		PublicURL: "http://" + opts.PublicHost + ":" + port, args: opts.Args, out: opts.Out}, nil
+		PublicURL: public, args: opts.Args, out: opts.Out}, nil
 }
 
 // Start starts the server and waits until it answers /readyz.
