@@ -43,7 +43,7 @@ demo: build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend certs daemon qr
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend certs daemon qr replicas
 
 cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \

@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
-	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -52,7 +52,7 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 		return err
 	}
 	c := Client(64)
-	tokBody, err := Get(ctx, c, exchangeURL(realURL, app, sample[0]))
+	tokBody, err := Get(ctx, c, exchangeURL(realURL, app.AppID, app.Secret, sample[0]))
 	if err != nil {
 		return err
 	}
@@ -65,16 +65,7 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 	if err != nil || !bytes.Contains(infoBody, []byte(`"nickname":"Alice"`)) {
 		return fmt.Errorf("sample userinfo %s: %v", infoBody, err)
 	}
-	bare := http.NewServeMux()
-	bare.HandleFunc("GET /sns/oauth2/access_token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(tokBody)
-	})
-	bare.HandleFunc("GET /sns/userinfo", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(infoBody)
-	})
-	bareURL, stopBare, err := listen(ctx, bare)
+	bareURL, stopBare, err := listen(ctx, bareSNS(tokBody, infoBody))
 	if err != nil {
 		return err
 	}
@@ -94,7 +85,7 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 		c := Client(clients)
 		op := func(base string, codes []string) func(ctx context.Context, i int) error {
 			return func(ctx context.Context, i int) error {
-				b, err := Get(ctx, c, exchangeURL(base, app, codes[i]))
+				b, err := Get(ctx, c, exchangeURL(base, app.AppID, app.Secret, codes[i]))
 				if err != nil {
 					return err
 				}
@@ -119,8 +110,8 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 	return nil
 }
 
-func exchangeURL(base string, app admin.NewApp, code string) string {
-	return base + "/sns/oauth2/access_token?" + url.Values{"appid": {app.AppID}, "secret": {app.Secret}, "code": {code},
+func exchangeURL(base, appID, secret, code string) string {
+	return base + "/sns/oauth2/access_token?" + url.Values{"appid": {appID}, "secret": {secret}, "code": {code},
 		"grant_type": {"authorization_code"}}.Encode()
 }
 
@@ -128,19 +119,27 @@ func userinfoURL(base, token, openid string) string {
 	return base + "/sns/userinfo?" + url.Values{"access_token": {token}, "openid": {openid}}.Encode()
 }
 
-// mintCodes stores n fresh codes directly: minting is the daemon's path,
-// not the one measured here.
+// mintCodes stores n fresh codes directly, from several writers so that
+// the store can share commits: minting is the daemon's path, not the one
+// measured here.
 func mintCodes(ctx context.Context, st storage.Storage, appID, userID string, n int) ([]string, error) {
 	now := time.Now()
 	codes := make([]string, n)
 	for i := range codes {
 		codes[i] = secret.Code()
-		if err := st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: benchRedirect,
-			UserID: userID, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-			return nil, err
-		}
 	}
-	return codes, nil
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for w := range errs {
+		wg.Go(func() {
+			for i := w; i < n && errs[w] == nil; i += len(errs) {
+				errs[w] = st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: benchRedirect,
+					UserID: userID, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+			}
+		})
+	}
+	wg.Wait()
+	return codes, errors.Join(errs...)
 }
 
 // listen serves h on a loopback port and returns its URL and a stop func.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
-	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/system"
 )
@@ -93,18 +93,33 @@ func qrLatency(ctx context.Context, w io.Writer, n int) error {
 	if err != nil {
 		return err
 	}
+	lat, confirmRTT, err := pushLatency(ctx, app.AppID, cred, n, base, base, base)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n== QR status push (confirm → waiting long poll answered), %d tickets ==\n", n)
+	fmt.Fprintf(w, "push latency:  p50 %v  p99 %v   (confirm request round trip p50 %v, which includes minting the code)\n",
+		round(lat[len(lat)/2]), round(lat[len(lat)*99/100]), round(confirmRTT[len(confirmRTT)/2]))
+	return nil
+}
+
+// pushLatency creates n tickets at createAt, long-polls each at pollAt and
+// confirms it at confirmAt with the device credential cred; it returns,
+// sorted, the time from the confirm request to the poll's answer and the
+// confirm request's own round trip.
+func pushLatency(ctx context.Context, appID, cred string, n int, createAt, pollAt, confirmAt string) (lat, confirmRTT []time.Duration, err error) {
 	c := Client(4)
-	var lat, confirmRTT []time.Duration
+	defer c.CloseIdleConnections()
 	for range n {
-		t, err := newTicket(c, base, app.AppID)
+		t, err := newTicket(c, createAt, appID)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		answered := make(chan time.Time, 1)
 		go func() {
 			last := 408
 			for {
-				resp, err := c.Get(pollURL(base, t, last))
+				resp, err := c.Get(pollURL(pollAt, t, last))
 				if err != nil {
 					answered <- time.Time{}
 					return
@@ -122,35 +137,32 @@ func qrLatency(ctx context.Context, w io.Writer, n int) error {
 			}
 		}()
 		time.Sleep(2 * time.Millisecond) // the poll is on its way; if it is not yet waiting it answers at once anyway
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/device/qr/"+t.UUID+"/confirm", bytes.NewReader([]byte("{}")))
+		req, _ := http.NewRequestWithContext(ctx, "POST", confirmAt+"/api/v1/device/qr/"+t.UUID+"/confirm", bytes.NewReader([]byte("{}")))
 		req.Header.Set("Authorization", "Bearer "+cred)
 		req.Header.Set("Content-Type", "application/json")
 		t0 := time.Now()
 		resp, err := c.Do(req)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		rtt := time.Since(t0)
 		at := <-answered
 		if at.IsZero() || resp.StatusCode != 200 {
-			return fmt.Errorf("ticket %s: confirm %s, poll failed", t.UUID, resp.Status)
+			return nil, nil, fmt.Errorf("ticket %s: confirm %s, poll failed", t.UUID, resp.Status)
 		}
 		lat = append(lat, at.Sub(t0))
 		confirmRTT = append(confirmRTT, rtt)
 	}
 	slices.Sort(lat)
 	slices.Sort(confirmRTT)
-	fmt.Fprintf(w, "\n== QR status push (confirm → waiting long poll answered), %d tickets ==\n", n)
-	fmt.Fprintf(w, "push latency:  p50 %v  p99 %v   (confirm request round trip p50 %v, which includes minting the code)\n",
-		round(lat[len(lat)/2]), round(lat[len(lat)*99/100]), round(confirmRTT[len(confirmRTT)/2]))
-	return nil
+	return lat, confirmRTT, nil
 }
 
 // enrolDevice runs the device flow, approved in the store, and returns
 // the credential.
-func enrolDevice(ctx context.Context, base string, st *sqlite.Store) (string, error) {
+func enrolDevice(ctx context.Context, base string, st storage.Storage) (string, error) {
 	resp, err := http.PostForm(base+"/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"bench"}, "os": {"linux"}})
 	if err != nil {
 		return "", err

@@ -59,24 +59,50 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 // row lock: concurrent redeemers on any replica queue behind the first,
 // then find used_at set and change nothing.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-	return s.tx(ctx, "redeem code", func(tx pgx.Tx) error {
-		err := touched(tx.Exec(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed)
-		if errors.Is(err, storage.ErrAlreadyUsed) {
-			var one int
-			if err := tx.QueryRow(ctx, `SELECT 1 FROM codes WHERE hash = $1`, hash).Scan(&one); err != nil {
-				return err
-			}
-			return storage.ErrAlreadyUsed
-		} else if err != nil {
-			return err
+	if len(issued) == 0 {
+		return s.redeemed(ctx, hash, touched(s.pool.Exec(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0`, ms(now), hash)))
+	}
+	// One statement, so one round trip and one commit: the exchange is the
+	// relying party's hot path. The tokens are inserted only when the
+	// update claimed the code; a concurrent redeemer waits on the row lock
+	// and then finds used_at set.
+	var t tokenColumns
+	for _, tk := range issued {
+		t.add(tk)
+	}
+	return s.redeemed(ctx, hash, touched(s.pool.Exec(ctx, `WITH claimed AS (
+			UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash
+		)
+		INSERT INTO tokens (`+tokenCols+`)
+		SELECT t.* FROM claimed, unnest($3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[]) AS t`,
+		ms(now), hash, t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt)))
+}
+
+// redeemed turns the outcome of claiming code hash into RedeemCode's
+// answer: nothing touched is ErrAlreadyUsed for a known code, ErrNotFound
+// for an unknown one.
+func (s *Store) redeemed(ctx context.Context, hash []byte, claim func(none error) error) error {
+	err := claim(storage.ErrAlreadyUsed)
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		var one int
+		if err := s.pool.QueryRow(ctx, `SELECT 1 FROM codes WHERE hash = $1`, hash).Scan(&one); err != nil {
+			return wrap("redeem code", err)
 		}
-		for _, t := range issued {
-			if err := insertToken(ctx, tx, t); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return wrap("redeem code", err)
+}
+
+// tokenColumns are tokens as one array per column, for unnest.
+type tokenColumns struct {
+	hash, codeHash                  [][]byte
+	kind, appid, userID, scope      []string
+	createdAt, expiresAt, revokedAt []int64
+}
+
+func (c *tokenColumns) add(t storage.Token) {
+	c.hash, c.codeHash = append(c.hash, t.Hash), append(c.codeHash, t.CodeHash)
+	c.kind, c.appid, c.userID, c.scope = append(c.kind, string(t.Kind)), append(c.appid, t.AppID), append(c.userID, t.UserID), append(c.scope, t.Scope)
+	c.createdAt, c.expiresAt, c.revokedAt = append(c.createdAt, ms(t.CreatedAt)), append(c.expiresAt, ms(t.ExpiresAt)), append(c.revokedAt, ms(t.RevokedAt))
 }
 
 // RevokeTokensByCode implements storage.Storage.

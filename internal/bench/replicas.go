@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/storage/postgres"
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/internal/pgtest"
+	"github.com/scanfree/scanfree/internal/system"
+)
+
+// deployment is scanfree-server as separate processes on one database,
+// with the driver's own connection to that database for seeding codes.
+type deployment struct {
+	db      string
+	servers []*system.Backend
+	store   storage.Storage
+	app     system.App
+	userID  string
+}
+
+// replicaArgs lift the per-address limits (one load driver is one
+// address) and keep tickets alive for the whole run.
+var replicaArgs = []string{"--log-level", "error", "--tickets-per-minute", "1000000000", "--qr-ttl", "10m", "--db-max-conns", "16"}
+
+// newDeployment seeds db with the app "Bench" and alice, and starts one
+// server on it.
+func newDeployment(ctx context.Context, db string) (*deployment, error) {
+	dep := &deployment{db: db}
+	if err := dep.add(ctx); err != nil {
+		return nil, err
+	}
+	b := dep.servers[0]
+	var err error
+	if dep.app, err = b.CreateApp(ctx, "Bench", "--redirect-uri", benchRedirect); err != nil {
+		dep.stop()
+		return nil, err
+	}
+	if err := b.CreateUser(ctx, "alice", "Alice", "", "alice-password"); err != nil {
+		dep.stop()
+		return nil, err
+	}
+	if postgres.IsDSN(db) {
+		dep.store, err = postgres.Open(ctx, db, postgres.Options{MaxConns: 16})
+	} else {
+		dep.store, err = sqlite.Open(ctx, db)
+	}
+	if err != nil {
+		dep.stop()
+		return nil, err
+	}
+	u, err := dep.store.GetUserByUsername(ctx, "alice")
+	if err != nil {
+		dep.stop()
+		return nil, err
+	}
+	dep.userID = u.ID
+	return dep, nil
+}
+
+// add starts one more server on the deployment's database.
+func (dep *deployment) add(ctx context.Context) error {
+	b, err := system.NewBackend(ctx, system.BackendOptions{DB: dep.db, Args: replicaArgs})
+	if err != nil {
+		return err
+	}
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	dep.servers = append(dep.servers, b)
+	return nil
+}
+
+func (dep *deployment) stop() {
+	for _, b := range dep.servers {
+		b.Proc.Kill()
+	}
+	if dep.store != nil {
+		dep.store.Close()
+	}
+}
+
+// url is the server request i goes to: round-robin, as a load balancer.
+func (dep *deployment) url(i int) string { return dep.servers[i%len(dep.servers)].URL }
+
+// exchangeOp is one relying-party sign-in: the code exchanged at one
+// replica and userinfo read at the next.
+func (dep *deployment) exchangeOp(c *http.Client, codes []string) func(ctx context.Context, i int) error {
+	return func(ctx context.Context, i int) error {
+		tok, _, err := exchange(ctx, c, dep.url(i), dep.app, codes[i])
+		if err != nil {
+			return err
+		}
+		_, err = Get(ctx, c, userinfoURL(dep.url(i+1), tok.AccessToken, tok.OpenID))
+		return err
+	}
+}
+
+// userinfoOp reads userinfo with one token, round-robin.
+func (dep *deployment) userinfoOp(c *http.Client, tok token) func(ctx context.Context, i int) error {
+	return func(ctx context.Context, i int) error {
+		_, err := Get(ctx, c, userinfoURL(dep.url(i), tok.AccessToken, tok.OpenID))
+		return err
+	}
+}
+
+type token struct {
+	AccessToken string `json:"access_token"`
+	OpenID      string `json:"openid"`
+}
+
+func exchange(ctx context.Context, c *http.Client, base string, app system.App, code string) (token, []byte, error) {
+	b, err := Get(ctx, c, exchangeURL(base, app.AppID, app.Secret, code))
+	if err != nil {
+		return token{}, b, err
+	}
+	var t token
+	if err := json.Unmarshal(b, &t); err != nil || t.AccessToken == "" {
+		return t, b, errors.New("exchange failed: " + string(b))
+	}
+	return t, b, nil
+}
+
+// Replicas measures scanfree-server as separate processes: on SQLite (one
+// process) and on one PostgreSQL database with 1, 2 and 3 replicas,
+// requests spread round-robin, beside a bare net/http handler of the same
+// run; then the QR push when the confirming and the waiting replica
+// differ. PostgreSQL is the server SCANFREE_TEST_POSTGRES names; the run
+// creates a database of its own there and drops it.
+func Replicas(ctx context.Context, w io.Writer, d time.Duration) error {
+	base := os.Getenv(pgtest.EnvDSN)
+	if base == "" {
+		fmt.Fprintf(w, "\n== replicas: skipped: set %s=%s ==\n", pgtest.EnvDSN, pgtest.Example)
+		return nil
+	}
+	dsn, drop, err := pgtest.Create(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	dir, err := os.MkdirTemp("", "sfb")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	lite, err := newDeployment(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return err
+	}
+	defer lite.stop()
+	pg, err := newDeployment(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pg.stop()
+
+	// The baseline answers with the bytes of a real exchange and userinfo.
+	c := Client(64)
+	sample, err := mintCodes(ctx, lite.store, lite.app.AppID, lite.userID, 1)
+	if err != nil {
+		return err
+	}
+	tok, tokBody, err := exchange(ctx, c, lite.url(0), lite.app, sample[0])
+	if err != nil {
+		return err
+	}
+	infoBody, err := Get(ctx, c, userinfoURL(lite.url(0), tok.AccessToken, tok.OpenID))
+	if err != nil {
+		return err
+	}
+	bareURL, stopBare, err := listen(ctx, bareSNS(tokBody, infoBody))
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	bare := &deployment{servers: []*system.Backend{{URL: bareURL}}, app: lite.app}
+
+	var exch, info []Result
+	measure := func(name string, dep *deployment, clients int) error {
+		n := 20000
+		codes := make([]string, n)
+		if dep != bare {
+			if codes, err = mintCodes(ctx, dep.store, dep.app.AppID, dep.userID, n); err != nil {
+				return err
+			}
+		}
+		c := Client(clients)
+		defer c.CloseIdleConnections()
+		exch = append(exch, Run(ctx, name, clients, n, d, dep.exchangeOp(c, codes)))
+		t := tok
+		if dep != bare && dep != lite {
+			if t, _, err = exchange(ctx, c, dep.url(0), dep.app, codes[len(codes)-1]); err != nil {
+				return err
+			}
+		}
+		info = append(info, Run(ctx, name, clients, 1<<30, d, dep.userinfoOp(c, t)))
+		return nil
+	}
+	levels := []int{16, 64}
+	for _, clients := range levels {
+		if err := measure("bare net/http", bare, clients); err != nil {
+			return err
+		}
+		if err := measure("sqlite, 1 process", lite, clients); err != nil {
+			return err
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		if n > 1 {
+			if err := pg.add(ctx); err != nil {
+				return err
+			}
+		}
+		for _, clients := range levels {
+			if err := measure(fmt.Sprintf("postgres, %d replica(s)", n), pg, clients); err != nil {
+				return err
+			}
+		}
+	}
+	Print(w, "code exchange + userinfo, separate processes, round-robin (one op = 2 requests)", "bare net/http", exch)
+	Print(w, "userinfo alone", "bare net/http", info)
+	fmt.Fprintln(w, "target: postgres with 2 replicas >= sqlite, 1 process")
+	fmt.Fprintln(w, judgeReplicas(exch, levels))
+
+	cred, err := enrolDevice(ctx, pg.url(0), pg.store)
+	if err != nil {
+		return err
+	}
+	const tickets = 300
+	lat, rtt, err := pushLatency(ctx, pg.app.AppID, cred, tickets, pg.url(0), pg.url(1), pg.url(2))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n== QR push across replicas (ticket on 1, long poll on 2, confirm on 3), %d tickets ==\n", tickets)
+	fmt.Fprintf(w, "push latency:  p50 %v  p99 %v   (confirm round trip p50 %v)   target p99 <= 50ms\n",
+		round(lat[len(lat)/2]), round(lat[len(lat)*99/100]), round(rtt[len(rtt)/2]))
+	return nil
+}
+
+// judgeReplicas says, per client level, where PostgreSQL with 2 replicas
+// stands against SQLite.
+func judgeReplicas(rows []Result, levels []int) string {
+	var out []string
+	for _, clients := range levels {
+		var lite, two float64
+		for _, r := range rows {
+			if r.Clients != clients {
+				continue
+			}
+			switch r.Name {
+			case "sqlite, 1 process":
+				lite = r.PerSec()
+			case "postgres, 2 replica(s)":
+				two = r.PerSec()
+			}
+		}
+		verdict := "met"
+		if two < lite {
+			verdict = "not met"
+		}
+		out = append(out, fmt.Sprintf("%d clients: %.0f vs %.0f ops/s (%.2fx, %s)", clients, two, lite, two/lite, verdict))
+	}
+	return strings.Join(out, "; ")
+}
+
+// bareSNS answers the exchange and userinfo with fixed bytes.
+func bareSNS(tokBody, infoBody []byte) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sns/oauth2/access_token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(tokBody)
+	})
+	mux.HandleFunc("GET /sns/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(infoBody)
+	})
+	return mux
+}
