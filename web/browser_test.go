@@ -191,7 +191,14 @@ func phone(t *testing.T, w *world, qrURL string) *e2e.Browser {
 // phone signed in as alice scans (decodes) it and allows; the desktop
 // browser lands on Demo Shop signed in.
 func TestQRFallback(t *testing.T) {
-	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	signInByQR(t, newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}}))
+}
+
+// signInByQR pauses w's daemon, opens the login page, scans its QR code
+// with a phone signed in as alice, allows, and checks that the page lands
+// signed in.
+func signInByQR(t *testing.T, w *world) {
+	t.Helper()
 	w.d.Scanfreed("pause")
 	br := e2e.NewBrowser(t, w.home)
 	fctx, opts := openLogin(t, w, br)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/pgtest"
 	"github.com/scanfree/scanfree/internal/testutil"
@@ -30,19 +28,7 @@ func TestQRAcrossReplicas(t *testing.T) {
 			return 2
 		}
 	})
-	w := newWorldOn(t, rs.Backend, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
-	w.d.Scanfreed("pause")
-	br := e2e.NewBrowser(t, w.home)
-	fctx, opts := openLogin(t, w, br)
-	qrURL := decodeQR(t, br, fctx, opts)
-	br.Screenshot("qr-code")
-	ph := phone(t, w, qrURL)
-	e2e.Run(br, fctx, "scanned by Alice", chromedp.WaitVisible(chromedp.CSS("#scanned"), opts...))
-	e2e.Run(ph, ph.Ctx, "Allow", chromedp.Click(chromedp.CSS("button[value=allow]")))
-	ph.Screenshot("phone-allowed")
-	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
-		t.Fatalf("signed in as %q", nick)
-	}
+	signInByQR(t, newWorldOn(t, rs.Backend, e2e.DaemonOptions{Args: []string{"--no-dialog"}}))
 	for prefix, want := range map[string]string{"/connect/qrconnect": "[0]", "/connect/l/qrconnect": "[1]", "/x/": "[2]"} {
 		if got := fmt.Sprint(rs.ServedBy(prefix)); got != want {
 			t.Errorf("%s was served by replicas %s, want %s (counting from 0)", prefix, got, want)
