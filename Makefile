@@ -27,8 +27,12 @@ lint:
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
+# Every process the tests start inherits SCANFREE_TEST_RUN; any still alive
+# afterwards fails the run (scripts/leftovers.sh).
 unit:
-	$(GO) test -race -count=1 ./...
+	@SCANFREE_TEST_RUN=$$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'); export SCANFREE_TEST_RUN; \
+	echo "$(GO) test -race -count=1 ./..."; $(GO) test -race -count=1 ./...; rc=$$?; \
+	env -u SCANFREE_TEST_RUN sh scripts/leftovers.sh "$$SCANFREE_TEST_RUN" || rc=1; exit $$rc
 
 # Each fuzz target briefly; the seeds also run as plain tests in `unit`.
 fuzz:

@@ -7,13 +7,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/godbus/dbus/v5"
+	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
 // checkBus makes sure a session bus is there: the StatusNotifierItem lives
 // on it, and fyne.io/systray panics on Quit without one.
 func checkBus() error {
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := sessionbus.Connect()
 	if err != nil {
 		return errors.New("no DBus session bus (is this a desktop session? DBUS_SESSION_BUS_ADDRESS is not usable): " + err.Error())
 	}
@@ -26,7 +26,7 @@ func checkBus() error {
 // title it holds and only then starts forwarding SetTitle to them, so a
 // title set in between would be lost; the tray updates only after this.
 func waitExported(ctx context.Context) error {
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := sessionbus.Connect()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
 // screensavers are the session-bus services that announce locking with an
@@ -40,7 +42,7 @@ func watch(ctx context.Context, report func(source string, locked bool)) error {
 }
 
 func watchScreensavers(ctx context.Context, report func(string, bool)) error {
-	conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
+	conn, err := sessionbus.Connect(dbus.WithContext(ctx))
 	if err != nil {
 		return err
 	}

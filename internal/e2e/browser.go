@@ -46,7 +46,7 @@ func NewBrowser(t testing.TB, home string) *Browser {
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints,IsolateOrigins,site-per-process"),
 		chromedp.WindowSize(1100, 800),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Env("HOME=" + home),
+		chromedp.Env(append([]string{"HOME=" + home}, testutil.NoSessionBus...)...),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)

@@ -129,12 +129,26 @@ type Proc struct {
 	err    error
 }
 
+// defaultEnv is added to every started program's environment before its
+// own; see SetDefaultEnv.
+var defaultEnv []string
+
+// SetDefaultEnv sets variables every program Start and Run start gets,
+// unless the caller's env overrides them. Tests use it to keep what they
+// start off the user's session bus; `make demo` does not.
+func SetDefaultEnv(env ...string) { defaultEnv = env }
+
+// environ is this process's environment, then the defaults, then env.
+func environ(env []string) []string {
+	return append(append(os.Environ(), defaultEnv...), env...)
+}
+
 // Start runs name with args in the background, with env added to this
 // process's environment. Its output goes to out, or is kept in Stdout and
 // Stderr when out is nil.
 func Start(env []string, out io.Writer, name string, args ...string) (*Proc, error) {
 	p := &Proc{Cmd: exec.Command(name, args...), done: make(chan struct{})}
-	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Env = environ(env)
 	p.Cmd.Stdout, p.Cmd.Stderr = &p.Stdout, &p.Stderr
 	if out != nil {
 		p.Cmd.Stdout, p.Cmd.Stderr = out, out
@@ -178,7 +192,7 @@ func Run(ctx context.Context, env []string, stdin string, name string, args ...s
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environ(env)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -18,6 +18,15 @@ import (
 	"github.com/scanfree/scanfree/internal/system"
 )
 
+// NoSessionBus is the environment of every program a test starts, unless
+// the test gives it a bus of its own (StartSessionBus): no session bus,
+// so nothing autolaunches one (godbus, libdbus and GDBus fork a
+// dbus-daemon that outlives the test when the address is unset), and no
+// accessibility bus either.
+var NoSessionBus = []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/scanfree-tests-have-no-session-bus", "NO_AT_BRIDGE=1"}
+
+func init() { system.SetDefaultEnv(NoSessionBus...) }
+
 // ModuleRoot returns the directory holding go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()

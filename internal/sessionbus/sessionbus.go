@@ -1,0 +1,38 @@
+// Package sessionbus connects to the user's DBus session bus without ever
+// starting one. godbus (like libdbus) runs dbus-launch when no bus address
+// is known; the dbus-daemon it forks outlives the program that asked,
+// belongs to no session, and is seen by nothing else. A background service
+// and a tray icon must find the desktop's bus or say there is none.
+package sessionbus
+
+import (
+	"errors"
+	"os"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// ErrNoBus is returned when neither DBUS_SESSION_BUS_ADDRESS nor
+// $XDG_RUNTIME_DIR/bus names a session bus.
+var ErrNoBus = errors.New("no DBus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist (not a desktop session?)")
+
+// Connect connects to the session bus and authenticates, as
+// dbus.ConnectSessionBus does, but never autolaunches one.
+func Connect(opts ...dbus.ConnOption) (*dbus.Conn, error) {
+	conn, err := dbus.SessionBusPrivateNoAutoStartup(opts...)
+	if err != nil {
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+			return nil, ErrNoBus
+		}
+		return nil, err
+	}
+	if err := conn.Auth(nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}

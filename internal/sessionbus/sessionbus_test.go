@@ -1,0 +1,34 @@
+package sessionbus_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/scanfree/scanfree/internal/sessionbus"
+	"github.com/scanfree/scanfree/internal/testutil"
+)
+
+func TestConnect(t *testing.T) {
+	t.Run("no bus: an error, and none started", func(t *testing.T) {
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		conn, err := sessionbus.Connect()
+		if !errors.Is(err, sessionbus.ErrNoBus) {
+			if conn != nil {
+				conn.Close()
+			}
+			t.Fatalf("Connect without a bus: %v, want ErrNoBus", err)
+		}
+	})
+	t.Run("the test's own bus", func(t *testing.T) {
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", testutil.StartSessionBus(t))
+		conn, err := sessionbus.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if len(conn.Names()) == 0 {
+			t.Fatal("connected without a unique name (no Hello)")
+		}
+	})
+}
