@@ -153,12 +153,14 @@ func writeResp(w http.ResponseWriter, status int, r response) {
 func (s *Server) post(h func(ctx context.Context, origin string, body []byte) response) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
+			discardBody(w, r)
 			w.Header().Set("Allow", "POST")
 			writeResp(w, http.StatusMethodNotAllowed, response{ErrCode: deviceapi.CodeMalformed, ErrMsg: "use POST"})
 			return
 		}
 		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 		if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+			discardBody(w, r)
 			writeResp(w, http.StatusUnsupportedMediaType, response{ErrCode: deviceapi.CodeMalformed, ErrMsg: "Content-Type must be application/json"})
 			return
 		}

@@ -8,10 +8,12 @@ package localapi
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // AllowedHost reports whether a request's Host header names this daemon:
@@ -101,9 +103,29 @@ func hasUpper(s string) bool {
 }
 
 // refuse answers 403 with an empty body and no CORS headers.
-func refuse(w http.ResponseWriter) {
+func refuse(w http.ResponseWriter, r *http.Request) {
+	discardBody(w, r)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusForbidden)
+}
+
+// maxDiscard bounds what an early answer reads of a body it ignores.
+const maxDiscard = 256 << 10
+
+// discardBody reads what the client sends of a body the answer ignores
+// (up to maxDiscard, for at most a second) before the answer is written.
+// Over HTTP/2 an answer that completes while the body is still arriving
+// makes the server reset the stream, and some clients (curl 7.88) then
+// report a framing error instead of the status; over HTTP/1.1 an unread
+// body closes the connection.
+func discardBody(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(r.Body, maxDiscard))
+	rc.SetReadDeadline(time.Time{})
 }
 
 // guard admits only requests over TLS with an allowed SNI, Host and Origin,
@@ -114,7 +136,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		hosts := s.hosts.Load()
 		if r.TLS == nil || hosts == nil || !AllowedSNI(r.TLS.ServerName, s.cfg.Domain) || !hostIn(r.Host, *hosts) ||
 			len(r.Header.Values("Origin")) != 1 || !AllowedOrigin(origin, s.cfg.TrustedOrigins) {
-			refuse(w)
+			refuse(w, r)
 			return
 		}
 		// Canonical keys assigned directly: this runs on every request.
@@ -125,7 +147,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = []string{"nosniff"}
 		if r.Method == http.MethodOptions {
 			if r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
-				refuse(w)
+				refuse(w, r)
 				return
 			}
 			h.Set("Access-Control-Allow-Methods", "POST")
