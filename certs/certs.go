@@ -1,7 +1,7 @@
 // Package certs gives the daemon its TLS identity for the loopback domain
 // without any vendor shipping a shared private key: each install creates
 // its own ECDSA P-256 root whose critical X.509 Name Constraints permit only
-// the configured domain, localhost, 127.0.0.0/8 and ::1, and signs a
+// the configured domain (not its subdomains), 127.0.0.0/8 and ::1, and signs a
 // short-lived leaf for those names with it. A stolen root key can mint
 // nothing that validates for any other name.
 //
@@ -104,6 +104,11 @@ func NewRoot(domain string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey
 		MaxPathLenZero:              true, // no intermediates
 		PermittedDNSDomainsCritical: true,
 		PermittedDNSDomains:         dnsNames,
+		// A DNS constraint also admits every subdomain; the leading dot
+		// excludes those (RFC 5280 leaves it to URI and e-mail names, but
+		// Go, OpenSSL, NSS and Chrome read it as "subdomains only"), so the
+		// root vouches for the daemon's one name and nothing else local.
+		ExcludedDNSDomains: []string{"." + domain},
 		PermittedIPRanges:           permittedIPs,
 		// No name of these kinds may appear under this root at all.
 		PermittedEmailAddresses: []string{"invalid"},
@@ -120,7 +125,7 @@ func NewRoot(domain string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey
 	return cert, key, nil
 }
 
-// NewLeaf signs a leaf for domain, localhost, 127.0.0.1 and ::1.
+// NewLeaf signs a leaf for domain, 127.0.0.1 and ::1.
 func NewLeaf(root *x509.Certificate, rootKey *ecdsa.PrivateKey, domain string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -147,12 +152,12 @@ func NewLeaf(root *x509.Certificate, rootKey *ecdsa.PrivateKey, domain string, n
 	return cert, key, nil
 }
 
-// names are the DNS names of the constraints and the leaf.
+// names are the DNS names of the constraints and the leaf: the daemon's
+// domain only. "localhost" would let this install's root key vouch for
+// every *.localhost development site on the machine; the page reaches the
+// daemon by its domain, and tools by 127.0.0.1 or ::1 (IP SANs).
 func names(domain string) []string {
-	if domain == "localhost" {
-		return []string{domain}
-	}
-	return []string{domain, "localhost"}
+	return []string{domain}
 }
 
 // RenewalDue reports whether leaf has less than RenewBefore left at now.

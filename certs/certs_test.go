@@ -61,8 +61,11 @@ func TestRootNameConstraintsCritical(t *testing.T) {
 	if !found {
 		t.Fatal("root has no name constraints extension")
 	}
-	if got := strings.Join(root.PermittedDNSDomains, ","); got != "scanfree.localhost,localhost" {
-		t.Fatalf("permitted DNS = %s", got)
+	if got := strings.Join(root.PermittedDNSDomains, ","); got != "scanfree.localhost" {
+		t.Fatalf("permitted DNS = %s, want the daemon's domain only", got)
+	}
+	if got := strings.Join(root.ExcludedDNSDomains, ","); got != ".scanfree.localhost" {
+		t.Fatalf("excluded DNS = %s, want the domain's subdomains", got)
 	}
 	var ips []string
 	for _, n := range root.PermittedIPRanges {
@@ -111,6 +114,9 @@ func TestForeignNamesRejected(t *testing.T) {
 		{"public IP", nil, []net.IP{net.ParseIP("93.184.216.34")}, "93.184.216.34"},
 		{"LAN IP", nil, []net.IP{net.ParseIP("192.168.1.1")}, "192.168.1.1"},
 		{"allowed plus foreign", []string{"scanfree.localhost", "bank.example"}, nil, "scanfree.localhost"},
+		{"another local dev site", []string{"idp.localhost"}, nil, "idp.localhost"},
+		{"localhost itself", []string{"localhost"}, nil, "localhost"},
+		{"a subdomain of the daemon's", []string{"evil.scanfree.localhost"}, nil, "evil.scanfree.localhost"},
 	}
 	dir := t.TempDir()
 	rootFile := filepath.Join(dir, "root.pem")
@@ -131,7 +137,7 @@ func TestForeignNamesRejected(t *testing.T) {
 				if err == nil {
 					t.Fatalf("openssl verify accepted it: %s", out)
 				}
-				if !strings.Contains(string(out), "name constraint") && !strings.Contains(string(out), "permitted subtree violation") {
+				if !strings.Contains(string(out), "name constraint") && !strings.Contains(string(out), "subtree violation") {
 					t.Fatalf("openssl refused for another reason: %s", out)
 				}
 			}
@@ -155,7 +161,7 @@ func TestLeafVerifiesForEveryPermittedName(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(filepath.Join(dir, "root.pem"), root)
 	writeCert(filepath.Join(dir, "leaf.pem"), leaf)
-	for _, name := range []string{"scanfree.localhost", "localhost", "127.0.0.1", "::1"} {
+	for _, name := range []string{"scanfree.localhost", "127.0.0.1", "::1"} {
 		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

@@ -116,7 +116,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.TrustedOrigins[i] = n
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
-	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, Creds: creds.New(cfg.StateDir), OnSignedOut: d.signedOut})
+	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir), OnSignedOut: d.signedOut})
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,21 @@
 package tray
 
 import (
+	"fmt"
+	"net/url"
 	"os/exec"
 	"runtime"
 )
 
-// openURL opens url in the default browser.
-func openURL(url string) error {
+// openURL opens an http(s) URL in the default browser. Anything else
+// (file:, javascript:, a program's own scheme) is refused: the system's
+// opener would hand it to whatever is registered for it.
+func openURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("will not open %q: not an http(s) page", raw)
+	}
+	url := u.String()
 	switch runtime.GOOS {
 	case "windows":
 		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url).Start()

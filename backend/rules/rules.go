@@ -8,12 +8,12 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // allowedScopes are the scopes a website login may ask for.
@@ -64,14 +64,7 @@ func RegisteredURI(raw string) error {
 }
 
 // IsLoopbackHost reports whether host names this machine only.
-func IsLoopbackHost(host string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopbackHost(host string) bool { return deviceapi.IsLoopbackHost(host) }
 
 // Scope checks a comma-separated scope list.
 func Scope(scope string) error {

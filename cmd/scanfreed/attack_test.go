@@ -257,11 +257,17 @@ func TestAttackAuthorizeUUID(t *testing.T) {
 	if r := d.Post("/api/authorize", e2e.AuthorizeBody(app, cl.JSData.AuthorizeUUID)); r.ErrCode != 10064 {
 		t.Fatalf("replayed uuid: %s", r.Body)
 	}
-	// Cross-request: another redirect_uri, another origin.
-	cl = d.CheckLogin(b)
-	body := strings.Replace(e2e.AuthorizeBody(app, cl.JSData.AuthorizeUUID), e2e.RedirectURI, "http://shop.localhost:8081/other", 1)
-	if r := d.Post("/api/authorize", body); r.ErrCode != 10064 {
-		t.Fatalf("uuid with another redirect_uri: %s", r.Body)
+	// Cross-request: another redirect_uri, scope or state, another origin.
+	for what, swap := range map[string][2]string{
+		"redirect_uri": {e2e.RedirectURI, "http://shop.localhost:8081/other"},
+		"scope":        {`"scope":"snsapi_login"`, `"scope":"snsapi_userinfo"`},
+		"state":        {`"state":"9ec633939ab2fd6f441a29542a51e8f3"`, `"state":"attacker-chosen"`},
+	} {
+		cl = d.CheckLogin(b)
+		body := strings.Replace(e2e.AuthorizeBody(app, cl.JSData.AuthorizeUUID), swap[0], swap[1], 1)
+		if r := d.Post("/api/authorize", body); r.ErrCode != 10064 {
+			t.Fatalf("uuid with another %s: %s", what, r.Body)
+		}
 	}
 	cl = d.CheckLogin(b)
 	req, _ := http.NewRequest("POST", d.URL("/api/authorize"), strings.NewReader(e2e.AuthorizeBody(app, cl.JSData.AuthorizeUUID)))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,27 @@ func (c *Client) StartEnrolment(ctx context.Context, deviceName, os string) (Dev
 	if da.Interval <= 0 {
 		da.Interval = 5
 	}
+	for _, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if err := c.pageURL(u); err != nil {
+			return DeviceAuthorization{}, fmt.Errorf("start sign-in: %w", err)
+		}
+	}
 	return da, nil
+}
+
+// pageURL checks a URL the backend asks the user to open: the tray and
+// `scanfreed login` open it or print it, so it must be an http(s) page on
+// the backend's origin, never a file:, javascript: or another site's URL.
+func (c *Client) pageURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("the backend sent %q as its sign-in page; want an http(s) URL on its origin", raw)
+	}
+	origin := originOf(u)
+	if origin == originOf(c.base) || slices.Contains(c.cfg.PageOrigins, origin) {
+		return nil
+	}
+	return fmt.Errorf("the backend sent a sign-in page on %s, not on its own origin %s://%s; check backend_url", origin, c.base.Scheme, c.base.Host)
 }
 
 // WaitEnrolment polls until the user approves, denies or the code
@@ -101,4 +122,11 @@ func (c *Client) WaitEnrolment(ctx context.Context, da DeviceAuthorization) erro
 			return fmt.Errorf("sign-in: backend answered %d: %s", status, strings.TrimSpace(string(b)))
 		}
 	}
+}
+
+// originOf is u's origin as browsers write it: lower case, no default port.
+func originOf(u *url.URL) string {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme])
+	return scheme + "://" + host
 }

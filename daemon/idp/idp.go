@@ -48,6 +48,10 @@ type SignInRequest = deviceapi.SignInRequest
 // Config of a Client.
 type Config struct {
 	BackendURL string
+	// PageOrigins are the origins, besides the backend's own, whose pages
+	// the daemon may send the user to (the backend's public origin, when
+	// the daemon reaches it at another address).
+	PageOrigins []string
 	Creds      *creds.Store
 	Timeout    time.Duration // per request (2 s)
 	ProfileTTL time.Duration // cache (30 s)
@@ -81,6 +85,10 @@ func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.BackendURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("backend URL %q: want http(s)://host[:port]; set backend_url", cfg.BackendURL)
+	}
+	if u.Scheme == "http" && !deviceapi.IsLoopbackHost(u.Hostname()) {
+		// The device credential and every sign-in travel to the backend.
+		return nil, fmt.Errorf("backend URL %q: plain http is allowed only for a backend on this machine (localhost, *.localhost, 127.0.0.0/8, ::1); use https in backend_url", cfg.BackendURL)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second

@@ -208,3 +208,57 @@ func TestBackendFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInPageChecked: the daemon passes on only http(s) sign-in pages on
+// the backend's own origin (or a configured public origin) to the tray and
+// `scanfreed login`, whatever a fake or compromised backend sends.
+func TestSignInPageChecked(t *testing.T) {
+	var page atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := page.Load().(string)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"` + p + `","verification_uri_complete":"` + p +
+			`?user_code=ABCD-EFGH","expires_in":600,"interval":5}`))
+	}))
+	defer srv.Close()
+	var signedOut atomic.Int32
+	c := newClient(t, srv.URL, &signedOut)
+	c.cfg.PageOrigins = []string{"http://idp.localhost:8080"}
+	for _, tt := range []struct {
+		page string
+		ok   bool
+	}{
+		{srv.URL + "/device", true},
+		{"http://idp.localhost:8080/device", true},
+		{"file:///etc/passwd", false},
+		{"javascript:alert(1)", false},
+		{"https://evil.example/device", false},
+		{"http://idp.localhost:8081/device", false},
+		{"http://user@" + strings.TrimPrefix(srv.URL, "http://") + "/device", false},
+	} {
+		t.Run(tt.page, func(t *testing.T) {
+			page.Store(tt.page)
+			da, err := c.StartEnrolment(context.Background(), "laptop", "linux")
+			if (err == nil) != tt.ok {
+				t.Fatalf("page %q: err %v, want ok=%v", tt.page, err, tt.ok)
+			}
+			if !tt.ok && da.VerificationURIComplete != "" {
+				t.Fatalf("a refused page still came back: %q", da.VerificationURIComplete)
+			}
+		})
+	}
+}
+
+// TestPlainHTTPBackendOnlyOnLoopback: the credential never travels in
+// clear text off this machine.
+func TestPlainHTTPBackendOnlyOnLoopback(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"http://idp.localhost:8080": true, "http://127.0.0.1:8080": true, "http://[::1]:8080": true, "https://login.example.com": true,
+		"http://login.example.com": false, "http://192.168.1.10:8080": false, "http://localhost.evil.example": false,
+	} {
+		_, err := New(Config{BackendURL: url, Creds: creds.New(t.TempDir())})
+		if (err == nil) != ok {
+			t.Errorf("backend %s: err %v, want ok=%v", url, err, ok)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	jsonv2 "github.com/go-json-experiment/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -222,7 +222,7 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	if code != deviceapi.CodeOK {
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
-	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin})
+	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin, scope: d.Scope, state: d.State})
 	return response{APIName: apiCheckLogin, JSData: checkLoginReply{Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, AuthorizeUUID: id}}
 }
 
@@ -299,7 +299,7 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if s.gate.Closed() {
 		return reply(deviceapi.CodeLocked, "scan-free login is paused or the screen is locked")
 	}
-	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin}) {
+	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin, scope: d.Scope, state: d.State}) {
 		return reply(deviceapi.CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")
 	}
 	req := idp.SignInRequest{AppID: d.AppID, Scope: d.Scope, RedirectURI: d.RedirectURI, State: d.State, Origin: origin}
@@ -356,20 +356,18 @@ func decode[T any](body []byte, want string, jsdata *T) (response, bool) {
 	return response{}, true
 }
 
+// strictUnmarshal decodes one JSON object into v with names matched
+// exactly (encoding/json would take "APPID" for "appid"), duplicate names
+// refused (encoding/json keeps the last, so a page and the daemon could
+// read different values), unknown names refused and nothing after the
+// object. github.com/go-json-experiment/json is encoding/json/v2 outside
+// its GOEXPERIMENT.
 func strictUnmarshal(b []byte, v any) error {
 	if len(b) == 0 {
 		return errors.New("malformed JSON: empty")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return fmt.Errorf("malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return errors.New("malformed JSON: data after the object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("malformed JSON: data after the object")
 	}
 	return nil
 }

@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 func TestUUIDRules(t *testing.T) {
 	s := newUUIDStore(120 * time.Second)
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	b := binding{appID: "wx1", redirectURI: "https://rp.example/cb", origin: "https://idp.example"}
+	b := binding{appID: "wx1", redirectURI: "https://rp.example/cb", origin: "https://idp.example", scope: "snsapi_login", state: "s1"}
 	t.Run("single use", func(t *testing.T) {
 		id := s.Mint(b)
 		if !s.Consume(id, b) || s.Consume(id, b) {
@@ -18,7 +20,14 @@ func TestUUIDRules(t *testing.T) {
 		}
 	})
 	t.Run("bound", func(t *testing.T) {
-		for _, other := range []binding{{"wx2", b.redirectURI, b.origin}, {b.appID, "https://rp.example/x", b.origin}, {b.appID, b.redirectURI, "https://evil.example"}} {
+		with := func(change func(*binding)) binding { o := b; change(&o); return o }
+		for _, other := range []binding{
+			with(func(o *binding) { o.appID = "wx2" }),
+			with(func(o *binding) { o.redirectURI = "https://rp.example/x" }),
+			with(func(o *binding) { o.origin = "https://evil.example" }),
+			with(func(o *binding) { o.scope = "snsapi_userinfo" }),
+			with(func(o *binding) { o.state = "s2" }),
+		} {
 			id := s.Mint(b)
 			if s.Consume(id, other) {
 				t.Fatalf("uuid for %+v accepted for %+v", b, other)
@@ -77,5 +86,31 @@ func TestNormalizeOrigin(t *testing.T) {
 		if _, err := NormalizeOrigin(bad); err == nil {
 			t.Errorf("NormalizeOrigin(%q) accepted", bad)
 		}
+	}
+}
+
+// TestDecodeStrict: names match exactly, once; a page and the daemon must
+// never read two different values out of one body.
+func TestDecodeStrict(t *testing.T) {
+	const ok = `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"wx1","scope":"snsapi_login","redirect_uri":"https://rp.example/cb","state":"s"}}`
+	var d checkLoginData
+	if r, good := decode([]byte(ok), apiCheckLogin, &d); !good || d.AppID != "wx1" {
+		t.Fatalf("the seeds' body refused: %+v", r)
+	}
+	for name, body := range map[string]string{
+		"upper-case envelope name": `{"APINAME":"qrconnectchecklogin","jsdata":{"appid":"wx1"}}`,
+		"mixed-case field":         `{"apiname":"qrconnectchecklogin","jsdata":{"AppID":"wx1"}}`,
+		"duplicate field":          `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"wx1","appid":"wx2"}}`,
+		"duplicate envelope name":  `{"apiname":"x","apiname":"qrconnectchecklogin","jsdata":{"appid":"wx1"}}`,
+		"unknown field":            `{"apiname":"qrconnectchecklogin","jsdata":{"appid":"wx1","extra":1}}`,
+		"data after the object":    ok + `{}`,
+		"invalid UTF-8":            "{\"apiname\":\"qrconnectchecklogin\",\"jsdata\":{\"appid\":\"wx\xff\"}}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var d checkLoginData
+			if r, good := decode([]byte(body), apiCheckLogin, &d); good || r.ErrCode != deviceapi.CodeMalformed {
+				t.Fatalf("accepted (or not as malformed): %+v, jsdata %+v", r, d)
+			}
+		})
 	}
 }

@@ -8,12 +8,13 @@ import (
 
 // binding is what an authorize_uuid was issued for.
 type binding struct {
-	appID, redirectURI, origin string
+	appID, redirectURI, origin, scope, state string
 }
 
 // uuidStore holds the outstanding authorize_uuids: random, single use,
-// short-lived, and bound to the appid, redirect_uri and origin of the
-// check-login that minted them.
+// short-lived, and bound to the appid, redirect_uri, origin, scope and
+// state of the check-login that minted them: authorize must ask for
+// exactly what check-login was asked.
 type uuidStore struct {
 	ttl   time.Duration
 	now   func() time.Time

@@ -8,6 +8,11 @@
 // change to the contract is one change.
 package deviceapi
 
+import (
+	"net"
+	"strings"
+)
+
 // DefaultDomain is the loopback domain the hosted page calls the daemon at.
 const DefaultDomain = "scanfree.localhost"
 
@@ -122,4 +127,16 @@ type OAuthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	Interval    int    `json:"interval,omitempty"` // with slow_down: the interval to keep from now on
+}
+
+// IsLoopbackHost reports whether host names this machine only: localhost,
+// *.localhost, 127.0.0.0/8 or ::1. Plain http is allowed only there, for
+// redirect URIs (the backend) and for the backend itself (the daemon).
+func IsLoopbackHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
