@@ -109,7 +109,7 @@ func NewRoot(domain string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey
 		// Go, OpenSSL, NSS and Chrome read it as "subdomains only"), so the
 		// root vouches for the daemon's one name and nothing else local.
 		ExcludedDNSDomains: []string{"." + domain},
-		PermittedIPRanges:           permittedIPs,
+		PermittedIPRanges:  permittedIPs,
 		// No name of these kinds may appear under this root at all.
 		PermittedEmailAddresses: []string{"invalid"},
 		PermittedURIDomains:     []string{"invalid"},

@@ -52,10 +52,10 @@ type Config struct {
 	// the daemon may send the user to (the backend's public origin, when
 	// the daemon reaches it at another address).
 	PageOrigins []string
-	Creds      *creds.Store
-	Timeout    time.Duration // per request (2 s)
-	ProfileTTL time.Duration // cache (30 s)
-	AppTTL     time.Duration // cache (5 min)
+	Creds       *creds.Store
+	Timeout     time.Duration // per request (2 s)
+	ProfileTTL  time.Duration // cache (30 s)
+	AppTTL      time.Duration // cache (5 min)
 	// OnSignedOut is called when the backend rejects the credential.
 	OnSignedOut func()
 }
