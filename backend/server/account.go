@@ -99,7 +99,9 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
 	typed := trimLen(r.PostFormValue("user_code"), 20)
 	ip := s.clientIP(r)
-	ok, err := allowed(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
+	// Reserved before the lookup, so a burst of wrong codes cannot all be
+	// looked up before the first one counted; a valid code gives it back.
+	ok, err := reserve(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
 	if err != nil {
 		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
 		return storage.DeviceAuth{}, false
@@ -121,12 +123,12 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *stora
 		return da, false
 	}
 	if !valid {
-		s.codeUser.Fail(r.Context(), u.ID)
-		s.codeIP.Fail(r.Context(), ip)
 		s.render(w, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
 		return da, false
 	}
+	s.codeUser.Release(r.Context(), u.ID)
+	s.codeIP.Release(r.Context(), ip)
 	return da, true
 }
 

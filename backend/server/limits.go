@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -32,24 +30,6 @@ func (s *Server) newLimiter(name string, max int, window time.Duration) *limiter
 
 func (l *limiter) key(k string) string { return l.name + ":" + k }
 
-// Allowed reports whether key may try again; an error means the store
-// cannot tell, and the caller refuses.
-func (l *limiter) Allowed(ctx context.Context, key string) (bool, error) {
-	n, err := l.store.CountAttempts(ctx, l.key(key), l.window, l.now())
-	if err != nil {
-		l.log.ErrorContext(ctx, "rate limit unavailable: refusing", "limit", l.name, "err", err)
-		return false, err
-	}
-	return n < l.max, nil
-}
-
-// Fail records a failed try of key.
-func (l *limiter) Fail(ctx context.Context, key string) {
-	if _, err := l.store.AddAttempt(ctx, l.key(key), math.MaxInt32, l.window, l.now()); err != nil {
-		l.log.ErrorContext(ctx, "rate limit: failure not counted", "limit", l.name, "err", err)
-	}
-}
-
 // Take counts one try of key and reports whether it was within the
 // budget; check and count are one step, so concurrent callers on any
 // replica cannot overshoot.
@@ -61,12 +41,29 @@ func (l *limiter) Take(ctx context.Context, key string) (bool, error) {
 	return ok, err
 }
 
-// allowed reports whether key a of la and key b of lb may both try again;
-// an error means the store could not tell.
-func allowed(ctx context.Context, la *limiter, a string, lb *limiter, b string) (bool, error) {
-	okA, errA := la.Allowed(ctx, a)
-	okB, errB := lb.Allowed(ctx, b)
-	return okA && okB, errors.Join(errA, errB)
+// Release gives back a try Take reserved, when it turned out a success.
+func (l *limiter) Release(ctx context.Context, key string) {
+	if err := l.store.ReleaseAttempt(ctx, l.key(key), l.now()); err != nil {
+		l.log.ErrorContext(ctx, "rate limit: release failed", "limit", l.name, "err", err)
+	}
+}
+
+// reserve takes one try of key a of la and of key b of lb before the
+// expensive check they guard, so that a burst cannot have more checks
+// evaluated than the budgets allow: check-then-count would let every
+// request of the burst pass the check before the first one counted. When
+// either budget is spent, or the store cannot tell, nothing stays taken.
+func reserve(ctx context.Context, la *limiter, a string, lb *limiter, b string) (bool, error) {
+	okA, errA := la.Take(ctx, a)
+	if errA != nil || !okA {
+		return false, errA
+	}
+	okB, errB := lb.Take(ctx, b)
+	if errB != nil || !okB {
+		la.Release(ctx, a)
+		return false, errB
+	}
+	return true, nil
 }
 
 // Reset forgets key's failures, after a success.

@@ -48,6 +48,9 @@ type Config struct {
 	PollTimeout time.Duration
 	// TicketsPerMinute caps the QR tickets one client address creates (60).
 	TicketsPerMinute int
+	// MaxConcurrentHashes bounds the argon2id password checks running at
+	// once (4: about 76 MiB).
+	MaxConcurrentHashes int
 	// TrustedProxies are the load balancers in front of the server: for a
 	// request from one of them, the client address is taken from
 	// X-Forwarded-For (see clientIP). Empty: the peer is the client.
@@ -74,6 +77,9 @@ func (c *Config) setDefaults() {
 	def(&c.PollTimeout, 25*time.Second)
 	if c.TicketsPerMinute <= 0 {
 		c.TicketsPerMinute = 60
+	}
+	if c.MaxConcurrentHashes <= 0 {
+		c.MaxConcurrentHashes = 4
 	}
 	if c.DaemonDomain == "" {
 		c.DaemonDomain = deviceapi.DefaultDomain
@@ -105,6 +111,8 @@ type Server struct {
 	tickets *tickets.Store
 	metrics *metrics
 
+	hashSlots chan struct{} // one token per running password check
+
 	keyMu     sync.Mutex
 	openidKey []byte
 }
@@ -116,7 +124,8 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now)}
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now),
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
 	s.loginUser = s.newLimiter("login-user", 5, 15*time.Minute)
 	s.loginIP = s.newLimiter("login-ip", 20, 15*time.Minute)
 	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)

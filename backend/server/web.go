@@ -131,7 +131,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
 	}
-	ok, err := allowed(r.Context(), s.loginIP, ip, s.loginUser, username)
+	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, username)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
@@ -140,6 +140,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes, then try again.")
 		return
 	}
+	// The try is counted from here on; a success gives it back.
+	succeeded := false
+	defer func() {
+		if !succeeded {
+			return
+		}
+		s.loginIP.Release(context.WithoutCancel(r.Context()), ip)
+		s.loginUser.Reset(context.WithoutCancel(r.Context()), username)
+	}()
 	u, err := s.store.GetUserByUsername(r.Context(), username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "login", "err", err)
@@ -150,17 +159,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		hash = dummyHash()
 	}
-	ok, herr := secret.CheckPassword(hash, password)
+	ok, herr := s.checkPassword(r.Context(), hash, password)
+	if errors.Is(herr, errHashBusy) {
+		fail(http.StatusServiceUnavailable, "Many people are signing in right now. Try again in a moment.")
+		return
+	}
 	if herr != nil {
 		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
 	}
 	if err != nil || !ok {
-		s.loginIP.Fail(r.Context(), ip)
-		s.loginUser.Fail(r.Context(), username)
 		fail(http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
-	s.loginUser.Reset(r.Context(), username)
+	succeeded = true
 	if err := s.startSession(r.Context(), w, u); err != nil {
 		s.log.Error("login", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")

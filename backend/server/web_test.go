@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/scanfree/scanfree/backend/admin"
@@ -153,4 +154,61 @@ func TestHealthz(t *testing.T) {
 	if resp := e.do("GET", "/healthz", nil, nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
+}
+
+// TestGuessBursts: tries are reserved before the expensive check, so a
+// burst of simultaneous wrong guesses has no more of them evaluated than
+// the budget allows (it used to evaluate all 50 passwords, and 6 of 40
+// user_codes slipped past a budget of 5).
+func TestGuessBursts(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	burst := func(n int, send func() (int, error)) map[int]int {
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				st, err := send()
+				if err != nil {
+					st = -1
+				}
+				mu.Lock()
+				statuses[st]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return statuses
+	}
+	post := func(c *http.Client, path string, form url.Values) (int, error) {
+		req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	t.Run("passwords", func(t *testing.T) {
+		got := burst(50, func() (int, error) {
+			return post(http.DefaultClient, "/login", url.Values{"username": {"alice"}, "password": {"guess"}})
+		})
+		if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != 45 {
+			t.Fatalf("50 simultaneous wrong passwords answered %v; want 5 × 401 (evaluated) and 45 × 429", got)
+		}
+	})
+	t.Run("user codes", func(t *testing.T) {
+		e.user("bob")
+		b := e.browser()
+		b.login("bob")
+		got := burst(40, func() (int, error) {
+			return post(b.c, "/device", url.Values{"user_code": {"BBBB-BBBB"}})
+		})
+		if got[http.StatusBadRequest] != 5 || got[http.StatusTooManyRequests] != 35 {
+			t.Fatalf("40 simultaneous wrong user_codes answered %v; want 5 × 400 (looked up) and 35 × 429", got)
+		}
+	})
 }

@@ -302,6 +302,9 @@ type Attempts interface {
 	// current window already, and reports whether it counted. Check and
 	// count are one atomic step across all callers.
 	AddAttempt(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error)
+	// ReleaseAttempt gives back one try of key in its current window (a
+	// reserved try that turned out a success); never below zero.
+	ReleaseAttempt(ctx context.Context, key string, now time.Time) error
 	// ResetAttempts forgets key's tries.
 	ResetAttempts(ctx context.Context, key string) error
 }

@@ -226,6 +226,18 @@ func testAttempts(t *testing.T, s storage.Storage) {
 	if n, err := s.CountAttempts(ctx, "other", w, now); err != nil || n != 0 {
 		t.Fatalf("another key: %d, %v", n, err)
 	}
+	// A released try is given back once; never below zero.
+	add(62*time.Second, 3)
+	must(t, s.ReleaseAttempt(ctx, "k", now.Add(63*time.Second)))
+	if count(63*time.Second) != 1 {
+		t.Fatalf("after a release: %d, want 1", count(63*time.Second))
+	}
+	must(t, s.ReleaseAttempt(ctx, "k", now.Add(63*time.Second)))
+	must(t, s.ReleaseAttempt(ctx, "k", now.Add(63*time.Second)))
+	if count(63*time.Second) != 0 || !add(64*time.Second, 1) || add(64*time.Second, 1) {
+		t.Fatalf("released below zero: %d", count(64*time.Second))
+	}
+	must(t, s.ReleaseAttempt(ctx, "never-seen", now))
 	must(t, s.ResetAttempts(ctx, "k"))
 	if count(61*time.Second) != 0 {
 		t.Fatal("reset kept the attempts")

@@ -92,6 +92,11 @@ func (s *Store) AddAttempt(ctx context.Context, key string, max int, window time
 	return tag.RowsAffected() > 0, nil
 }
 
+// ReleaseAttempt implements storage.Storage.
+func (s *Store) ReleaseAttempt(ctx context.Context, key string, now time.Time) error {
+	return s.exec(ctx, "release attempt", `UPDATE attempts SET n = n - 1 WHERE name = $1 AND n > 0 AND expires_at > $2`, key, ms(now))
+}
+
 // ResetAttempts implements storage.Storage.
 func (s *Store) ResetAttempts(ctx context.Context, key string) error {
 	return s.exec(ctx, "reset attempts", `DELETE FROM attempts WHERE name = $1`, key)

@@ -109,6 +109,11 @@ func (s *Store) AddAttempt(ctx context.Context, key string, max int, window time
 	return counted, err
 }
 
+// ReleaseAttempt implements storage.Storage.
+func (s *Store) ReleaseAttempt(ctx context.Context, key string, now time.Time) error {
+	return s.exec(ctx, "release attempt", `UPDATE attempts SET n = n - 1 WHERE name = ? AND n > 0 AND expires_at > ?`, key, ms(now))
+}
+
 // ResetAttempts implements storage.Storage.
 func (s *Store) ResetAttempts(ctx context.Context, key string) error {
 	return s.exec(ctx, "reset attempts", `DELETE FROM attempts WHERE name = ?`, key)
