@@ -192,7 +192,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	errc := make(chan error, len(lns)+1)
 	for _, ln := range lns {
-		go func() { errc <- api.Serve(tls.NewListener(ln, tlsCfg)) }()
+		go func() { errc <- api.Serve(tls.NewListener(&peerListener{Listener: ln, log: d.log}, tlsCfg)) }()
 	}
 	go func() { errc <- ctlSrv.Serve(ctl) }()
 	go d.lock.Run(ctx)

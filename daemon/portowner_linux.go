@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,24 +13,12 @@ import (
 // It returns 0 when it cannot tell (e.g. another user's process).
 func portOwner(p int) (int, string) {
 	inodes := map[string]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		file, err := os.Open(f)
-		if err != nil {
-			continue
+	scanProcTCP(func(e tcpEntry) bool {
+		if e.state == "0A" && int(e.local.Port()) == p { // 0A: LISTEN
+			inodes[e.inode] = true
 		}
-		sc := bufio.NewScanner(file)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
-				continue
-			}
-			_, hexPort, ok := strings.Cut(fields[1], ":")
-			if n, err := strconv.ParseInt(hexPort, 16, 32); ok && err == nil && int(n) == p {
-				inodes[fields[9]] = true
-			}
-		}
-		file.Close()
-	}
+		return true
+	})
 	if len(inodes) == 0 {
 		return 0, ""
 	}

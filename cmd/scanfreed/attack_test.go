@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/testutil"
 )
 
 // The attack suite: one test per line of DESIGN.md's security model that
@@ -418,4 +420,46 @@ func TestAttackControlSocket(t *testing.T) {
 	if string(out) == "200" {
 		t.Fatal("another user read the daemon's status")
 	}
+}
+
+// TestAttackOtherUser: another user of the machine reaches the loopback
+// port with curl and a forged Origin; the daemon closes the connection
+// before TLS (its client socket belongs to another UID), and says so in
+// its log. The daemon's own user gets through.
+func TestAttackOtherUser(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the TCP owner check is Linux-only; README, known limits")
+	}
+	if os.Geteuid() != 0 {
+		msg := "needs root to run curl as another user (runuser -u nobody)"
+		if testutil.RequireE2E() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	testutil.NeedTools(t, "curl", "runuser")
+	b, d := signedIn(t)
+	// curl runs check-login at host as the given user ("" for ours).
+	curl := func(host, user string) (string, error) {
+		var argv []string
+		if user != "" {
+			argv = []string{"runuser", "-u", user, "--"}
+		}
+		argv = append(argv, "curl", "-sk", "-o", "-", "-w", " %{http_code}", "-H", "Origin: "+d.Origin, "-H", "Content-Type: application/json",
+			"--resolve", fmt.Sprintf("scanfree.localhost:%d:127.0.0.1", d.Port), "--data-binary", e2e.CheckLoginBody(b.App.AppID),
+			fmt.Sprintf("https://%s:%d/api/check-login", host, d.Port))
+		out, _, err := testutil.Run(context.Background(), nil, "", argv[0], argv[1:]...)
+		return out, err
+	}
+	if out, err := curl("scanfree.localhost", ""); err != nil || !strings.Contains(out, "Alice") {
+		t.Fatalf("the daemon's own user: %q %v", out, err)
+	}
+	for _, host := range []string{"scanfree.localhost", "[::1]"} {
+		if out, err := curl(host, "nobody"); err == nil || strings.Contains(out, "Alice") {
+			t.Fatalf("another user at %s got an answer: %q", host, out)
+		}
+	}
+	testutil.Eventually(t, 5*time.Second, "the refusal in the daemon's log", func() bool {
+		return strings.Contains(d.Proc.Stderr.String(), "refused a connection to the local API")
+	})
 }
