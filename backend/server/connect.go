@@ -229,8 +229,6 @@ type qrStatus struct {
 	ErrCode     int    `json:"errcode"`
 	Code        string `json:"code,omitempty"`
 	RedirectURL string `json:"redirect_url,omitempty"`
-	Nickname    string `json:"nickname,omitempty"`
-	HeadImgURL  string `json:"headimgurl,omitempty"`
 }
 
 // handlePoll answers as soon as the ticket's state differs from last, or
@@ -252,8 +250,6 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 		st.ErrCode = int(tickets.Waiting) // nothing changed
 	}
 	switch t.Status {
-	case tickets.Scanned:
-		st.Nickname, st.HeadImgURL = t.Nickname, t.HeadImgURL
 	case tickets.Confirmed:
 		code, err := secret.Open(k, sealPurpose, t.SealedCode, []byte(t.UUID))
 		if err != nil {
@@ -262,7 +258,6 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.Code, st.RedirectURL = string(code), rules.RedirectURL(t.RedirectURI, string(code), t.State)
-		st.Nickname, st.HeadImgURL = t.Nickname, t.HeadImgURL
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -279,8 +274,10 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Read-only: opening the link is not consent (a page can navigate
+	// anyone here); the ticket changes on the POST of a button.
 	id := r.PathValue("uuid")
-	t, err := s.tickets.Scan(r.Context(), id, u.ID, u.Nickname, u.AvatarURL)
+	t, err := s.tickets.Check(r.Context(), id, u.ID)
 	if err != nil {
 		s.ticketError(w, r, u, err)
 		return
@@ -330,7 +327,7 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
 		return
 	}
-	t, err := s.tickets.Get(r.Context(), id)
+	t, err := s.tickets.Scan(r.Context(), id, u.ID)
 	if err != nil {
 		s.ticketError(w, r, u, err)
 		return
@@ -380,7 +377,7 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 		return
 	}
 	id := r.PathValue("uuid")
-	t, err := s.tickets.Scan(r.Context(), id, u.ID, u.Nickname, u.AvatarURL)
+	t, err := s.tickets.Scan(r.Context(), id, u.ID)
 	if err == nil {
 		if r.PathValue("action") == "confirm" {
 			err = s.confirmTicket(r.Context(), t, u.ID, d.ID)

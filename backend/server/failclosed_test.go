@@ -59,7 +59,7 @@ func TestPollFailsClosedWithoutKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.tickets.Scan(ctx, tk.UUID, "u1", "Alice", ""); err != nil {
+	if _, err := s.tickets.Scan(ctx, tk.UUID, "u1"); err != nil {
 		t.Fatal(err)
 	}
 	// Unsealed on purpose: even a code in the clear must not come out.

@@ -32,7 +32,7 @@ var texts = map[string]text{
 		ContinueAs: "Continue as %s", SigningIn: "Signing you in…", Denied: "You declined the sign-in on your desktop. Scan the QR code instead.",
 		TimedOut: "The confirmation on your desktop timed out. Scan the QR code instead.", Refused: "This sign-in was refused:",
 		UseQRNow: "Scan the QR code with your phone to sign in.", SwitchHint: "Scan with the phone of the account you want to use.",
-		Scanned: "Scanned by %s. Confirm on your phone.", Cancelled: "The sign-in was cancelled on the phone.",
+		Scanned: "Scanned. Confirm on your phone.", Cancelled: "The sign-in was cancelled on the phone.",
 		Refreshed: "The QR code expired; here is a new one.", Error: "Something went wrong; show a new QR code to try again.",
 	},
 	"cn": {
@@ -43,7 +43,7 @@ var texts = map[string]text{
 		ContinueAs: "以 %s 身份继续", SigningIn: "正在登录…", Denied: "你已在电脑上拒绝登录，请扫码登录。",
 		TimedOut: "电脑上的确认已超时，请扫码登录。", Refused: "登录被拒绝：",
 		UseQRNow: "请使用手机扫码登录。", SwitchHint: "请使用要登录账号的手机扫码。",
-		Scanned: "%s 已扫码，请在手机上确认。", Cancelled: "已在手机上取消登录。",
+		Scanned: "已扫码，请在手机上确认。", Cancelled: "已在手机上取消登录。",
 		Refreshed: "二维码已过期，已自动刷新。", Error: "出错了，请刷新二维码重试。",
 	},
 }

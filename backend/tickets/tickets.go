@@ -233,13 +233,26 @@ func usable(t *Ticket, userID string) error {
 	return nil
 }
 
-// Scan records that userID opened the ticket's URL; the page then shows who.
-func (s *Store) Scan(ctx context.Context, id, userID, nickname, avatar string) (Ticket, error) {
+// Check returns ticket id if userID could scan it now, changing nothing:
+// the phone page's GET, which any link or hidden frame can cause.
+func (s *Store) Check(ctx context.Context, id, userID string) (Ticket, error) {
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	return t, usable(&t, userID)
+}
+
+// Scan claims the ticket for userID, after the person chose to sign in
+// with it (a POST from a click, never a page load). The waiting page is
+// told only that it was scanned, never by whom: nickname and avatar stay
+// out of tickets, so a poll cannot deanonymise the person.
+func (s *Store) Scan(ctx context.Context, id, userID string) (Ticket, error) {
 	return s.update(ctx, id, func(t *Ticket) error {
 		if err := usable(t, userID); err != nil {
 			return err
 		}
-		t.Status, t.UserID, t.Nickname, t.HeadImgURL = Scanned, userID, nickname, avatar
+		t.Status, t.UserID = Scanned, userID
 		return nil
 	})
 }

@@ -37,20 +37,20 @@ func TestLifecycleWakesWaiters(t *testing.T) {
 			t.Fatalf("%d waiters, want 3", s.Waiting())
 		}
 	}
-	if _, err := s.Scan(ctx, tk.UUID, "u1", "Alice", "a.png"); err != nil {
+	if _, err := s.Scan(ctx, tk.UUID, "u1"); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
 		select {
 		case w := <-got:
-			if w.Status != Scanned || w.Nickname != "Alice" {
+			if w.Status != Scanned || w.UserID != "u1" || w.Nickname != "" {
 				t.Fatalf("waiter saw %+v", w)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("a waiter was not woken by the scan")
 		}
 	}
-	if _, err := s.Scan(ctx, tk.UUID, "u2", "Mallory", ""); !errors.Is(err, ErrTaken) {
+	if _, err := s.Scan(ctx, tk.UUID, "u2"); !errors.Is(err, ErrTaken) {
 		t.Fatalf("second scanner: %v", err)
 	}
 	if _, err := s.Confirm(ctx, tk.UUID, "u2", []byte("c")); !errors.Is(err, ErrTaken) {
@@ -77,7 +77,7 @@ func TestConfirmNeedsScan(t *testing.T) {
 	if _, err := s.Confirm(ctx, tk.UUID, "u1", []byte("c")); err == nil {
 		t.Fatal("confirmed an unscanned ticket")
 	}
-	s.Scan(ctx, tk.UUID, "u1", "A", "")
+	s.Scan(ctx, tk.UUID, "u1")
 	if tk, err := s.Cancel(ctx, tk.UUID, "u1"); err != nil || tk.Status != Cancelled {
 		t.Fatalf("cancel: %+v %v", tk, err)
 	}
@@ -92,7 +92,7 @@ func TestExpiryWakesWaiter(t *testing.T) {
 	if w := s.Wait(wctx, tk.UUID, Waiting); w.Status != Expired {
 		t.Fatalf("waiter got %+v, want expired before its own deadline", w)
 	}
-	if _, err := s.Scan(ctx, tk.UUID, "u", "", ""); !errors.Is(err, ErrExpired) {
+	if _, err := s.Scan(ctx, tk.UUID, "u"); !errors.Is(err, ErrExpired) {
 		t.Fatalf("scan after expiry: %v", err)
 	}
 	if w := s.Wait(ctx, "nope", Waiting); w.Status != Expired {
@@ -137,7 +137,7 @@ func TestFeedWakesWaiter(t *testing.T) {
 			t.Fatal("the waiter never waited")
 		}
 	}
-	if _, err := b.Scan(ctx, tk.UUID, "u1", "Alice", ""); err != nil {
+	if _, err := b.Scan(ctx, tk.UUID, "u1"); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -109,9 +109,7 @@
             $("qrimg").hidden = true;
             $("qrhint").hidden = true;
             $("scanned").hidden = false;
-            $("scanned-name").textContent = r.nickname;
-            $("scanned-avatar").src = r.headimgurl || "data:,";
-            say(T.scanned.replace("%s", r.nickname));
+            say(T.scanned); // never who: see the backend's handlePoll
             poll(gen, 404);
             return;
           case 405: say(T.signingIn); go(r.redirect_url); return;
