@@ -27,7 +27,7 @@ import (
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
 	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
-	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "poll_timeout": "poll-timeout",
+	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level",
 }
 
@@ -102,7 +102,8 @@ func (a *app) serveCmd() *cobra.Command {
 	var addr, metricsAddr, publicURL, logLevel string
 	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
 	var daemonDomain string
-	var ticketsPerMinute int
+	var ticketsPerMinute, deviceAuthsPerMinute int
+	var eventRetention time.Duration
 	var daemonPorts []int
 	var trustedProxies []string
 	cmd := &cobra.Command{
@@ -124,7 +125,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			cfg := server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
-				TrustedProxies: proxies, Logger: log}
+				TrustedProxies: proxies, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -137,6 +138,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&deviceInterval, "device-interval", 5*time.Second, "minimum polling interval of device enrolment (env SCANFREE_SERVER_DEVICE_INTERVAL)")
 	f.DurationVar(&qrTTL, "qr-ttl", 120*time.Second, "lifetime of a QR login ticket (env SCANFREE_SERVER_QR_TTL)")
 	f.IntVar(&ticketsPerMinute, "tickets-per-minute", 60, "QR tickets one client address may create per minute (env SCANFREE_SERVER_TICKETS_PER_MINUTE)")
+	f.IntVar(&deviceAuthsPerMinute, "device-auths-per-minute", 10, "desktop sign-ins (device authorizations) one client address may start per minute (env SCANFREE_SERVER_DEVICE_AUTHS_PER_MINUTE)")
+	f.DurationVar(&eventRetention, "event-retention", 90*24*time.Hour, "how long audit events are kept (env SCANFREE_SERVER_EVENT_RETENTION)")
 	f.DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held (env SCANFREE_SERVER_POLL_TIMEOUT)")
 	f.StringVar(&daemonDomain, "daemon-domain", deviceapi.DefaultDomain, "loopback domain of the desktop daemon the login page calls (env SCANFREE_SERVER_DAEMON_DOMAIN)")
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")

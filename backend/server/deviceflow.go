@@ -24,6 +24,17 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		writeOAuthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
 		return
 	}
+	// Unauthenticated by nature (the desktop has no credential yet), so
+	// counted per client address: each one is a row and a user_code.
+	switch ok, err := s.enrolIP.Take(r.Context(), s.clientIP(r)); {
+	case err != nil:
+		writeOAuthErr(w, http.StatusServiceUnavailable, "temporarily_unavailable", "retry later")
+		return
+	case !ok:
+		w.Header().Set("Retry-After", "60")
+		writeOAuthErr(w, http.StatusTooManyRequests, "slow_down", "too many sign-ins started from this address; wait a minute")
+		return
+	}
 	name := trimLen(r.PostForm.Get("device_name"), 100)
 	if name == "" {
 		name = "unnamed device"

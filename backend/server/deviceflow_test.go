@@ -154,3 +154,25 @@ func TestUserCodeBruteForce(t *testing.T) {
 		t.Fatalf("after the window: %d", resp.StatusCode)
 	}
 }
+
+// TestDeviceAuthorizationLimit: starting enrolments needs no credential,
+// so each client address may start 10 a minute; the 11th is refused
+// before anything is stored, and the window refills.
+func TestDeviceAuthorizationLimit(t *testing.T) {
+	e := newEnv(t)
+	start := func() int {
+		return e.postForm("/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"x"}}, nil).StatusCode
+	}
+	for i := range 10 {
+		if st := start(); st != 200 {
+			t.Fatalf("enrolment %d: %d", i+1, st)
+		}
+	}
+	if st := start(); st != http.StatusTooManyRequests {
+		t.Fatalf("the 11th within a minute: %d, want 429", st)
+	}
+	e.advance(time.Minute)
+	if st := start(); st != 200 {
+		t.Fatalf("after the window: %d", st)
+	}
+}

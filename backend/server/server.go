@@ -48,6 +48,11 @@ type Config struct {
 	PollTimeout time.Duration
 	// TicketsPerMinute caps the QR tickets one client address creates (60).
 	TicketsPerMinute int
+	// EventRetention is how long audit events are kept (90 days).
+	EventRetention time.Duration
+	// DeviceAuthsPerMinute caps the device authorizations (enrolments
+	// started) one client address may create per minute (10).
+	DeviceAuthsPerMinute int
 	// MaxConcurrentHashes bounds the argon2id password checks running at
 	// once (4: about 76 MiB).
 	MaxConcurrentHashes int
@@ -78,6 +83,10 @@ func (c *Config) setDefaults() {
 	if c.TicketsPerMinute <= 0 {
 		c.TicketsPerMinute = 60
 	}
+	def(&c.EventRetention, 90*24*time.Hour)
+	if c.DeviceAuthsPerMinute <= 0 {
+		c.DeviceAuthsPerMinute = 10
+	}
 	if c.MaxConcurrentHashes <= 0 {
 		c.MaxConcurrentHashes = 4
 	}
@@ -107,6 +116,7 @@ type Server struct {
 	codeUser  *limiter // wrong user_codes per account
 	codeIP    *limiter // wrong user_codes per client address
 	ticketIP  *limiter // QR tickets per client address
+	enrolIP   *limiter // device authorizations per client address
 
 	tickets *tickets.Store
 	metrics *metrics
@@ -131,6 +141,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)
 	s.codeIP = s.newLimiter("user-code-ip", 5, cfg.DeviceCodeTTL)
 	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
+	s.enrolIP = s.newLimiter("device-auth-ip", cfg.DeviceAuthsPerMinute, time.Minute)
 	s.metrics = newMetrics(s)
 	return s, nil
 }
@@ -240,6 +251,15 @@ const (
 	purgeGrace = time.Minute
 )
 
+// purgeBefore is what the purge deletes now: what expired a minute ago;
+// codes once every token they can have issued has expired (a refresh
+// token lives RefreshTTL), so that a replayed code is still found and its
+// tokens revoked; audit events older than EventRetention.
+func (s *Server) purgeBefore() storage.PurgeBefore {
+	expired := s.now().Add(-purgeGrace)
+	return storage.PurgeBefore{Expired: expired, Codes: expired.Add(-s.cfg.RefreshTTL), Events: s.now().Add(-s.cfg.EventRetention)}
+}
+
 // purgeLoop deletes what expired, until ctx ends. Every replica runs it;
 // the deletes are idempotent.
 func (s *Server) purgeLoop(ctx context.Context) {
@@ -251,7 +271,7 @@ func (s *Server) purgeLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n, err := s.store.Purge(ctx, s.now().Add(-purgeGrace)); err != nil && ctx.Err() == nil {
+		if n, err := s.store.Purge(ctx, s.purgeBefore()); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "purge expired records", "err", err)
 		} else if n > 0 {
 			s.log.DebugContext(ctx, "purged expired records", "rows", n)

@@ -262,14 +262,27 @@ type Storage interface {
 	Tickets
 	Attempts
 
-	// Purge deletes what expired before cutoff: QR tickets, attempt
-	// windows, web sessions and device authorizations. Codes and tokens
-	// stay, since a code's reuse must still revoke its tokens.
-	Purge(ctx context.Context, cutoff time.Time) (int64, error)
+	// Purge deletes what is past keeping (see PurgeBefore) and returns
+	// how many rows went.
+	Purge(ctx context.Context, before PurgeBefore) (int64, error)
 	// Ping reports an error unless the database answers.
 	Ping(ctx context.Context) error
 
 	Close() error
+}
+
+// PurgeBefore says what Purge deletes. A zero time deletes nothing of
+// its kind.
+type PurgeBefore struct {
+	// Expired: QR tickets, attempt windows, web sessions, device
+	// authorizations and tokens that expired before it.
+	Expired time.Time
+	// Codes: codes that expired before it. It lags Expired by the longest
+	// life of a token a code issues, because a code presented again must
+	// still be found to revoke the tokens it issued.
+	Codes time.Time
+	// Events: audit events recorded before it.
+	Events time.Time
 }
 
 // Tickets keeps the hosted page's QR tickets, shared by every replica.
@@ -307,4 +320,25 @@ type Attempts interface {
 	ReleaseAttempt(ctx context.Context, key string, now time.Time) error
 	// ResetAttempts forgets key's tries.
 	ResetAttempts(ctx context.Context, key string) error
+}
+
+// PurgeTarget is one DELETE of Purge: rows of Table whose Column (Unix
+// milliseconds) is before Before.
+type PurgeTarget struct {
+	Table, Column string
+	Before        time.Time
+}
+
+// Targets lists the deletes of p, in an order that keeps references
+// intact, for every store to run the same ones.
+func (p PurgeBefore) Targets() []PurgeTarget {
+	return []PurgeTarget{
+		{"qr_tickets", "expires_at", p.Expired},
+		{"attempts", "expires_at", p.Expired},
+		{"sessions", "expires_at", p.Expired},
+		{"device_auths", "expires_at", p.Expired},
+		{"tokens", "expires_at", p.Expired},
+		{"codes", "expires_at", p.Codes},
+		{"events", "created_at", p.Events},
+	}
 }

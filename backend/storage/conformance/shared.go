@@ -280,8 +280,13 @@ func testPurge(t *testing.T, s storage.Storage) {
 	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-new"), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	_, err := s.AddAttempt(ctx, "a-old", 5, time.Minute, now)
 	must(t, err)
-	c := seedCode(t, s, "kept")
-	n, err := s.Purge(ctx, now.Add(3*time.Minute))
+	c := seedCode(t, s, "kept")                                   // expires at now+5m
+	must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, "kept"))) // access +2h, refresh +30d
+	must(t, s.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "login", Detail: "old", CreatedAt: now}))
+	must(t, s.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "login", Detail: "new", CreatedAt: now.Add(time.Hour)}))
+
+	// Codes are kept while a token they issued may live; events apart.
+	n, err := s.Purge(ctx, storage.PurgeBefore{Expired: now.Add(3 * time.Minute), Codes: now, Events: now})
 	must(t, err)
 	if n != 3 {
 		t.Fatalf("Purge removed %d rows, want 3 (ticket, session, attempt window)", n)
@@ -294,4 +299,28 @@ func testPurge(t *testing.T, s storage.Storage) {
 	must(t, err)
 	_, err = s.GetCode(ctx, c.Hash)
 	must(t, err)
+
+	// Later: the expired access token and session go, the refresh token
+	// and (by Codes) the code stay; old events go.
+	n, err = s.Purge(ctx, storage.PurgeBefore{Expired: now.Add(3 * time.Hour), Codes: now, Events: now.Add(time.Minute)})
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("second Purge removed %d rows, want 3 (access token, the hour-long session, old event)", n)
+	}
+	_, err = s.GetToken(ctx, h("at-kept"))
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetToken(ctx, h("rt-kept"))
+	must(t, err)
+	if ev, err := s.ListEvents(ctx, u.ID, "", 10); err != nil || len(ev) != 1 || ev[0].Detail != "new" {
+		t.Fatalf("events after purge: %+v %v", ev, err)
+	}
+
+	// Once its tokens are gone, the code goes too.
+	n, err = s.Purge(ctx, storage.PurgeBefore{Expired: now.Add(31 * 24 * time.Hour), Codes: now.Add(time.Hour)})
+	must(t, err)
+	if n != 2 {
+		t.Fatalf("third Purge removed %d rows, want 2 (refresh token, code)", n)
+	}
+	_, err = s.GetCode(ctx, c.Hash)
+	wantErr(t, err, storage.ErrNotFound)
 }

@@ -124,4 +124,10 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX attempts_expiry ON attempts(expires_at)`,
 	},
+	{
+		// Purge deletes expired tokens and codes and old events.
+		`CREATE INDEX codes_expiry ON codes(expires_at)`,
+		`CREATE INDEX tokens_expiry ON tokens(expires_at)`,
+		`CREATE INDEX events_created ON events(created_at)`,
+	},
 }

@@ -103,16 +103,19 @@ func (s *Store) ResetAttempts(ctx context.Context, key string) error {
 }
 
 // Purge implements storage.Storage.
-func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+func (s *Store) Purge(ctx context.Context, before storage.PurgeBefore) (int64, error) {
 	var total int64
 	err := s.tx(ctx, "purge", func(tx pgx.Tx) error {
-		for _, table := range []string{"qr_tickets", "attempts", "sessions", "device_auths"} {
-			// Table names are our constants, never input.
-			tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE expires_at < $1`, ms(cutoff))
+		for _, d := range before.Targets() {
+			if d.Before.IsZero() {
+				continue
+			}
+			// Table and column names are our constants, never input.
+			res, err := tx.Exec(ctx, `DELETE FROM `+d.Table+` WHERE `+d.Column+` < $1`, ms(d.Before))
 			if err != nil {
 				return err
 			}
-			total += tag.RowsAffected()
+			total += res.RowsAffected()
 		}
 		return nil
 	})

@@ -127,4 +127,10 @@ var migrations = [][]string{
 		`CREATE INDEX sessions_expiry ON sessions(expires_at)`,
 		`CREATE INDEX device_auths_expiry ON device_auths(expires_at)`,
 	},
+	{
+		// Purge deletes expired tokens and codes and old events.
+		`CREATE INDEX codes_expiry ON codes(expires_at)`,
+		`CREATE INDEX tokens_expiry ON tokens(expires_at)`,
+		`CREATE INDEX events_created ON events(created_at)`,
+	},
 }

@@ -139,12 +139,15 @@ func (s *Store) PollDeviceAuth(ctx context.Context, deviceCodeHash []byte, now t
 }
 
 // Purge implements storage.Storage.
-func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+func (s *Store) Purge(ctx context.Context, before storage.PurgeBefore) (int64, error) {
 	var total int64
 	err := s.write(ctx, "purge", func(tx *sql.Tx) error {
-		for _, table := range []string{"qr_tickets", "attempts", "sessions", "device_auths"} {
-			// Table names are our constants, never input.
-			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < ?`, ms(cutoff))
+		for _, d := range before.Targets() {
+			if d.Before.IsZero() {
+				continue
+			}
+			// Table and column names are our constants, never input.
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+d.Table+` WHERE `+d.Column+` < ?`, ms(d.Before))
 			if err != nil {
 				return err
 			}
