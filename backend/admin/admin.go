@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,11 +52,16 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		}
 	}
 	for i, d := range spec.Domains {
-		d = strings.ToLower(strings.TrimSuffix(d, "."))
-		if !domainRE.MatchString(d) {
-			return NewApp{}, fmt.Errorf("create app: --domain %q: want a host name such as shop.example.com, without scheme or port", spec.Domains[i])
+		d = strings.ToLower(d)
+		host, port, hasPort := strings.Cut(d, ":")
+		host = strings.TrimSuffix(host, ".")
+		if n, err := strconv.Atoi(port); !domainRE.MatchString(host) || (hasPort && (err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port)) {
+			return NewApp{}, fmt.Errorf("create app: --domain %q: want a host name such as shop.example.com, with a port when it is not the scheme's default (shop.localhost:8081), without scheme or path", spec.Domains[i])
 		}
-		spec.Domains[i] = d
+		if hasPort {
+			host += ":" + port
+		}
+		spec.Domains[i] = host
 	}
 	if spec.Owner == "" {
 		spec.Owner = "default"

@@ -22,25 +22,53 @@ var allowedScopes = []string{"snsapi_login", "snsapi_userinfo"}
 // MaxStateLen is WeChat's limit on state.
 const MaxStateLen = 128
 
-// RedirectURI checks a redirect_uri against an app's registration:
-// it must equal a registered URI byte for byte, or have a host equal to a
-// registered domain (no subdomains: a compromised sibling host must not
-// receive codes). Domain matches must use https, except loopback names,
-// where no one else can listen.
+// MaxRedirectURILen caps a redirect_uri: it is stored with every code and
+// ticket, and no real callback needs more.
+const MaxRedirectURILen = 2048
+
+// RedirectURI checks a redirect_uri against an app's registration. It
+// must equal a registered URI byte for byte, or lie under one (same
+// scheme, host and port; a path below the registered one at a "/"; the
+// registered URI has no query), or be on a registered domain: the host
+// equal to it (no subdomains: a compromised sibling host must not receive
+// codes) and the port the domain names, or the scheme's default. Outside
+// an exact match the path must be plain: no dot segments, no "//", no
+// encoded "/" or "\". Domain matches use https, except loopback names,
+// where no one else can listen. In every case the URI is at most 2 KB,
+// has no backslash, space or control character, and carries no code or
+// state of its own: the server adds those.
 func RedirectURI(app storage.App, raw string) error {
 	if raw == "" {
 		return errors.New("redirect_uri missing")
 	}
-	if slices.Contains(app.RedirectURIs, raw) {
-		return nil
+	if len(raw) > MaxRedirectURILen {
+		return fmt.Errorf("redirect_uri longer than %d bytes", MaxRedirectURILen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r == '\\' || r <= ' ' || r == 0x7f }) {
+		return errors.New("redirect_uri contains a backslash, a space or a control character")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
 		return errors.New("redirect_uri is not an absolute URL without fragment or userinfo")
 	}
-	host := strings.ToLower(u.Hostname())
+	if q := u.Query(); q.Has("code") || q.Has("state") {
+		return errors.New("redirect_uri already carries code or state; the server adds them")
+	}
+	if slices.Contains(app.RedirectURIs, raw) {
+		return nil
+	}
+	if !plainPath(u.EscapedPath()) {
+		return errors.New("redirect_uri path has dot segments, an empty segment or an encoded slash")
+	}
+	for _, r := range app.RedirectURIs {
+		if under(u, r) {
+			return nil
+		}
+	}
+	host, port := strings.ToLower(u.Hostname()), effectivePort(u)
 	for _, d := range app.Domains {
-		if host != strings.ToLower(d) {
+		dhost, dport, hasPort := strings.Cut(strings.ToLower(d), ":")
+		if host != dhost || (hasPort && port != dport) || (!hasPort && port != defaultPort[u.Scheme]) {
 			continue
 		}
 		if u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(host)) {
@@ -51,6 +79,49 @@ func RedirectURI(app storage.App, raw string) error {
 	return errors.New("redirect_uri is not registered for this app")
 }
 
+var defaultPort = map[string]string{"http": "80", "https": "443"}
+
+// effectivePort is u's port, or its scheme's default.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return defaultPort[u.Scheme]
+}
+
+// under reports whether u lies under the registered URI reg: same scheme,
+// host and port, and a path equal to reg's or below it at a "/"; a
+// registered URI with a query admits only itself.
+func under(u *url.URL, reg string) bool {
+	r, err := url.Parse(reg)
+	if err != nil || r.RawQuery != "" || !strings.EqualFold(r.Scheme, u.Scheme) || !strings.EqualFold(r.Hostname(), u.Hostname()) ||
+		effectivePort(r) != effectivePort(u) {
+		return false
+	}
+	rp, up := r.EscapedPath(), u.EscapedPath()
+	if rp == "" {
+		rp = "/"
+	}
+	return up == rp || strings.HasPrefix(up, strings.TrimSuffix(rp, "/")+"/")
+}
+
+// plainPath reports whether an escaped path has no dot segments, no empty
+// segment (which some servers read as another host: "//evil.example")
+// and no encoded slash or backslash.
+func plainPath(p string) bool {
+	lower := strings.ToLower(p)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(p, "//") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." || strings.EqualFold(seg, "%2e") || strings.EqualFold(seg, "%2e%2e") ||
+			strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.") {
+			return false
+		}
+	}
+	return true
+}
+
 // RegisteredURI checks a redirect URI an admin registers.
 func RegisteredURI(raw string) error {
 	u, err := url.Parse(raw)
@@ -59,6 +130,12 @@ func RegisteredURI(raw string) error {
 	}
 	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
 		return fmt.Errorf("redirect URI %q: plain http is allowed only for localhost; use https", raw)
+	}
+	if len(raw) > MaxRedirectURILen {
+		return fmt.Errorf("redirect URI longer than %d bytes", MaxRedirectURILen)
+	}
+	if q := u.Query(); q.Has("code") || q.Has("state") {
+		return fmt.Errorf("redirect URI %q: carries code or state; the server adds them", raw)
 	}
 	return nil
 }

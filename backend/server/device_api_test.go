@@ -15,7 +15,7 @@ func TestDeviceAPI(t *testing.T) {
 	e := newEnv(t)
 	e.user("alice")
 	app := e.app(admin.AppSpec{FastLogin: true, IconURL: "https://icons.example/shop.png",
-		RedirectURIs: []string{"http://shop.localhost:8081/callback", "https://shop.example/cb?lang=en"}, Domains: []string{"rp.example", "dev.localhost"}})
+		RedirectURIs: []string{"http://shop.localhost:8081/callback", "https://shop.example/cb?lang=en"}, Domains: []string{"rp.example", "dev.localhost:9000"}})
 	qrOnly := e.app(admin.AppSpec{Name: "QR only"})
 	cred := e.enrol("alice")
 	auth := http.Header{"Authorization": {"Bearer " + cred}}
@@ -45,6 +45,7 @@ func TestDeviceAPI(t *testing.T) {
 		{"uri with query", req("https://shop.example/cb?lang=en", "snsapi_login", "s2"), 0, "https://shop.example/cb?lang=en&code="},
 		{"registered domain", req("https://rp.example/any/path?x=1", "snsapi_login", "s3"), 0, "https://rp.example/any/path?x=1&code="},
 		{"loopback domain over http", req("http://dev.localhost:9000/cb", "snsapi_login", ""), 0, "http://dev.localhost:9000/cb?code="},
+		{"loopback domain, another port", req("http://dev.localhost:9001/cb", "snsapi_login", ""), 10067, ""},
 		{"domain over plain http", req("http://rp.example/cb", "snsapi_login", ""), 10067, ""},
 		{"subdomain of a domain", req("https://evil.rp.example/cb", "snsapi_login", ""), 10067, ""},
 		{"suffix trick", req("https://rp.example.evil.com/cb", "snsapi_login", ""), 10067, ""},

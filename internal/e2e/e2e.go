@@ -38,8 +38,10 @@ type Backend struct {
 	// DaemonPort is the port the hosted login page looks for the daemon at;
 	// the first daemon started for this backend takes it.
 	DaemonPort int
-	App        system.App
-	portTaken  bool
+	// ShopPort is the Demo Shop's port, registered with the app's domain.
+	ShopPort  int
+	App       system.App
+	portTaken bool
 }
 
 // BackendOptions tune StartBackendWith.
@@ -61,18 +63,19 @@ func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Backend{Backend: sb, t: t, DaemonPort: daemonPort, App: seed(t, sb)}
+	shopPort := testutil.FreePort(t)
+	b := &Backend{Backend: sb, t: t, DaemonPort: daemonPort, ShopPort: shopPort, App: seed(t, sb, shopPort)}
 	b.Start()
 	return b
 }
 
-// seed registers the app "Demo Shop" and the users alice and bob in sb's
-// database.
-func seed(t testing.TB, sb *system.Backend) system.App {
+// seed registers the app "Demo Shop", with the shop's domain on
+// shopPort, and the users alice and bob in sb's database.
+func seed(t testing.TB, sb *system.Backend, shopPort int) system.App {
 	t.Helper()
 	ctx := context.Background()
-	// The demo shop of the browser tests runs on a free port: its host is registered as a domain.
-	app, err := sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost")
+	// The demo shop of the browser tests runs on a free port: its host and port are registered as a domain.
+	app, err := sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost:"+strconv.Itoa(shopPort))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +372,7 @@ type Shop = system.Shop
 // stops it.
 func StartShop(t testing.TB, b *Backend) *Shop {
 	t.Helper()
-	s, err := system.StartShop(context.Background(), b.Backend, b.App, t.TempDir())
+	s, err := system.StartShop(context.Background(), b.Backend, b.App, t.TempDir(), b.ShopPort)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,8 @@ func StartReplicas(t testing.TB, dsn string, n int, route Route, args ...string)
 
 	front := *rs.Servers[0]
 	front.Addr, front.URL, front.Proc = ln.Addr().String(), "http://"+ln.Addr().String(), nil
-	rs.Backend = &Backend{Backend: &front, t: t, DaemonPort: daemonPort, App: seed(t, rs.Servers[0])}
+	shopPort := testutil.FreePort(t)
+	rs.Backend = &Backend{Backend: &front, t: t, DaemonPort: daemonPort, ShopPort: shopPort, App: seed(t, rs.Servers[0], shopPort)}
 	return rs
 }
 

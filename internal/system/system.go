@@ -210,9 +210,9 @@ type Shop struct {
 	Proc *Proc
 }
 
-// StartShop starts the Demo Shop for app against b, keeping app's
-// credentials in dir.
-func StartShop(ctx context.Context, b *Backend, app App, dir string) (*Shop, error) {
+// StartShop starts the Demo Shop for app against b on port (a free one
+// when 0), keeping app's credentials in dir.
+func StartShop(ctx context.Context, b *Backend, app App, dir string, port int) (*Shop, error) {
 	bin, err := Build(ctx, "./cmd/scanfree-demo")
 	if err != nil {
 		return nil, err
@@ -222,9 +222,10 @@ func StartShop(ctx context.Context, b *Backend, app App, dir string) (*Shop, err
 	if err := writeFile(appFile, j); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Shop{URL: "http://shop.localhost:" + strconv.Itoa(port)}
 	p, err := Start(nil, nil, bin, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--public-url", s.URL,
