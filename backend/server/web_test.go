@@ -93,7 +93,9 @@ func TestAccountPage(t *testing.T) {
 	app := e.app(admin.AppSpec{FastLogin: true})
 	cred := e.enrol("alice")
 	bobCred := e.enrol("bob")
-	e.exchange(app, e.code(cred, app))
+	tok := e.exchange(app, e.code(cred, app))
+	pending := e.code(cred, app) // minted, not yet redeemed
+	bobTok := e.exchange(app, e.code(bobCred, app))
 
 	if resp, _ := e.browser().get("/account"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Faccount" {
 		t.Fatalf("anonymous /account: %d %s", resp.StatusCode, resp.Header.Get("Location"))
@@ -140,6 +142,27 @@ func TestAccountPage(t *testing.T) {
 	}
 	if resp := e.do("GET", "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + bobCred}}, nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("bob's device affected: %d", resp.StatusCode)
+	}
+	// What the revoked device issued is taken back: its unredeemed code
+	// does not redeem, and its tokens (access and refresh) stop working.
+	if r := e.exchange(app, pending); r.ErrCode != 40029 {
+		t.Fatalf("a code minted by the revoked device: %+v, want 40029", r)
+	}
+	userinfo := func(tr tokenResp) int {
+		var ui apiErr
+		e.getJSON("/sns/userinfo?"+url.Values{"access_token": {tr.AccessToken}, "openid": {tr.OpenID}}.Encode(), &ui)
+		return ui.ErrCode
+	}
+	if code := userinfo(tok); code != 40014 {
+		t.Fatalf("the revoked device's access token: errcode %d, want 40014", code)
+	}
+	var rr tokenResp
+	e.getJSON("/sns/oauth2/refresh_token?"+url.Values{"appid": {app.AppID}, "grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}.Encode(), &rr)
+	if rr.AccessToken != "" || rr.ErrCode == 0 {
+		t.Fatalf("the revoked device's refresh token still refreshes: %+v", rr)
+	}
+	if code := userinfo(bobTok); code != 0 {
+		t.Fatalf("bob's token affected: errcode %d", code)
 	}
 	if resp, _ := b.post("/logout", nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", resp.StatusCode)

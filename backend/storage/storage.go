@@ -207,7 +207,10 @@ type Storage interface {
 	GetDeviceByCredential(ctx context.Context, credentialHash []byte) (Device, error)
 	// ListDevices lists the devices of userID, or of everyone when userID is "".
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
-	// RevokeDevice marks the device revoked; revoking twice is not an error.
+	// RevokeDevice marks the device revoked and, in the same transaction,
+	// takes back what it issued: its codes not yet redeemed are deleted
+	// and every token of its redeemed codes is revoked. Revoking twice is
+	// not an error.
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
 
 	CreateDeviceAuth(ctx context.Context, da DeviceAuth) error

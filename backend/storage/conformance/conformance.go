@@ -258,6 +258,34 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 		t.Fatalf("revoked device = %+v", d)
 	}
 	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
+
+	// What a device issued goes with it; another device's stays.
+	a := seedApp(t, s, "wx-rev")
+	code := func(name, device string) storage.Code {
+		c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
+			DeviceID: device, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(t, s.CreateCode(ctx, c))
+		return c
+	}
+	pending, redeemed, other := code("pending", "A2"), code("redeemed", "A2"), code("other", "B1")
+	must(t, s.RedeemCode(ctx, redeemed.Hash, now, tokensFor(redeemed, "A2")))
+	must(t, s.RedeemCode(ctx, other.Hash, now, tokensFor(other, "B1")))
+	must(t, s.RevokeDevice(ctx, "A2", now.Add(time.Minute)))
+	_, err = s.GetCode(ctx, pending.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	if _, err := s.GetCode(ctx, redeemed.Hash); err != nil {
+		t.Fatalf("a redeemed code must stay, so that its replay is still caught: %v", err)
+	}
+	for _, tag := range []string{"at-A2", "rt-A2"} {
+		if tk, err := s.GetToken(ctx, h(tag)); err != nil || tk.RevokedAt.IsZero() {
+			t.Fatalf("token %s of the revoked device: %+v %v", tag, tk, err)
+		}
+	}
+	for _, tag := range []string{"at-B1", "rt-B1"} {
+		if tk, err := s.GetToken(ctx, h(tag)); err != nil || !tk.RevokedAt.IsZero() {
+			t.Fatalf("token %s of another device: %+v %v", tag, tk, err)
+		}
+	}
 }
 
 func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {

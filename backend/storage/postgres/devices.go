@@ -41,7 +41,16 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
-	err := s.execOne(ctx, "revoke device "+id, storage.ErrNotPending, `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ms(now), id)
+	err := s.tx(ctx, "revoke device "+id, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM codes WHERE device_id = $1 AND used_at = 0`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE revoked_at = 0
+			AND code_hash IN (SELECT hash FROM codes WHERE device_id = $2)`, ms(now), id); err != nil {
+			return err
+		}
+		return touched(tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ms(now), id))(storage.ErrNotPending)
+	})
 	if errors.Is(err, storage.ErrNotPending) {
 		// Revoked before, or missing: only the latter is an error.
 		_, err = s.GetDevice(ctx, id)

@@ -46,7 +46,17 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
-	err := s.execOne(ctx, "revoke device "+id, storage.ErrNotPending, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
+	err := s.write(ctx, "revoke device "+id, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE device_id = ? AND used_at = 0`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE revoked_at = 0
+			AND code_hash IN (SELECT hash FROM codes WHERE device_id = ?)`, ms(now), id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
+		return touched(res, err, storage.ErrNotPending)
+	})
 	if errors.Is(err, storage.ErrNotPending) {
 		// Revoked before, or missing: only the latter is an error.
 		_, err = s.GetDevice(ctx, id)
