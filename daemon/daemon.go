@@ -39,6 +39,7 @@ type Config struct {
 	Port           int           // first port tried (14013), then deviceapi.DefaultPorts
 	TrustedOrigins []string      // origins allowed to call the local API (the backend's origin)
 	ConfirmTimeout time.Duration // 60 s
+	Cooldown       time.Duration // per origin after a request that did not allow (30 s)
 	TLSCert        string        // vendor mode: certificate file …
 	TLSKey         string        // … and its key
 	CheckLoginRate float64       // global limit per second (50)
@@ -124,7 +125,7 @@ func New(cfg Config) (*Daemon, error) {
 	if !cfg.NoDialog {
 		frontends = append(frontends, dialog.New())
 	}
-	d.broker = broker.New(broker.Config{Timeout: cfg.ConfirmTimeout, OnError: func(f string, err error) {
+	d.broker = broker.New(broker.Config{Timeout: cfg.ConfirmTimeout, Cooldown: cfg.Cooldown, OnError: func(f string, err error) {
 		d.log.Warn("confirmation frontend failed; the others still ask", "frontend", f, "err", err)
 	}}, frontends...)
 	d.lock = lock.New(func(lock.State) { d.changed() })

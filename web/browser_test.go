@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +101,7 @@ func TestScanFreeApprovedByControlAPI(t *testing.T) {
 }
 
 // TestScanFreeApprovedInZenity: the same, confirmed in the real zenity
-// dialog under Xvfb with the Return key.
+// dialog under Xvfb: Tab to Allow (Deny has the focus) and Return.
 func TestScanFreeApprovedInZenity(t *testing.T) {
 	testutil.NeedTools(t, "zenity", "xdotool")
 	display := testutil.StartXvfb(t)
@@ -112,24 +111,14 @@ func TestScanFreeApprovedInZenity(t *testing.T) {
 	continueAs(t, br, fctx, opts)
 	var win string
 	testutil.Eventually(t, 15*time.Second, "the zenity dialog", func() bool {
-		out, err := xdo(display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
+		out, err := e2e.XDo(display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
 		win = strings.TrimSpace(out)
 		return err == nil && win != ""
 	})
-	xdo(display, "windowfocus", "--sync", strings.Fields(win)[0])
-	xdo(display, "key", "Return")
+	e2e.AllowInDialog(t, display, strings.Fields(win)[0])
 	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
 		t.Fatalf("signed in as %q", nick)
 	}
-}
-
-func xdo(display string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := cmd.Output()
-	return string(out), err
 }
 
 // decodeQR reads the QR code the page shows, from a screenshot of the

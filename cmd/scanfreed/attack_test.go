@@ -463,3 +463,37 @@ func TestAttackOtherUser(t *testing.T) {
 		return strings.Contains(d.Proc.Stderr.String(), "refused a connection to the local API")
 	})
 }
+
+// TestAttackWithdrawRepeat: a page that withdraws its authorize (closes
+// the request) and asks again at once gets no second dialog: the origin
+// cools down after a withdrawal as after a deny (8 dialogs were raised in
+// 6 s this way).
+func TestAttackWithdrawRepeat(t *testing.T) {
+	b, d := signedIn(t)
+	cl := d.CheckLogin(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", d.URL("/api/authorize"), strings.NewReader(e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", d.Origin)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := d.Client(nil).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	d.AwaitPending()
+	cancel() // the page withdraws
+	<-done
+	testutil.Eventually(t, 5*time.Second, "the request withdrawn", func() bool {
+		p, _ := d.Control.Pending(context.Background())
+		return len(p) == 0
+	})
+	for range 3 {
+		cl := d.CheckLogin(b)
+		if r := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); r.ErrCode != 10066 {
+			t.Fatalf("authorize right after a withdrawal: %s, want 10066 (cooling down)", r.Body)
+		}
+	}
+}

@@ -95,6 +95,11 @@ func TestPauseAndTimeout(t *testing.T) {
 	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10046 {
 		t.Fatalf("unanswered authorize: %s, want 10046", az.Body)
 	}
+	// A request that timed out cools its origin down as a deny does.
+	cl = d.CheckLogin(b)
+	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10066 {
+		t.Fatalf("authorize right after a timeout: %s, want 10066", az.Body)
+	}
 	// A timed pause ends by itself.
 	d.Scanfreed("pause", "--for", "300ms")
 	if r := d.CheckLogin(b); r.ErrCode != 10061 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,34 +11,36 @@ import (
 	"github.com/scanfree/scanfree/internal/testutil"
 )
 
-// xdo runs xdotool on display with a deadline.
-func xdo(t *testing.T, display string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := cmd.Output()
-	return strings.TrimSpace(string(out)), err
-}
-
-// dialogWindow waits for the confirmation window and returns its id.
-func dialogWindow(t *testing.T, display string) string {
+// dialogWindow waits for the confirmation window and returns its id. An
+// authorize answered first (res) fails t with its answer.
+func dialogWindow(t *testing.T, display string, res <-chan e2e.Response) string {
 	t.Helper()
 	var id string
+	var early *e2e.Response
 	testutil.Eventually(t, 15*time.Second, "the confirmation dialog", func() bool {
-		out, err := xdo(t, display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
+		select {
+		case r := <-res:
+			early = &r
+			return true
+		default:
+		}
+		out, err := e2e.XDo(display, "search", "--onlyvisible", "--name", "scanfree: sign in to Demo Shop")
 		if err == nil && out != "" {
 			id = strings.Fields(out)[0]
 			return true
 		}
 		return false
 	})
+	if early != nil {
+		t.Fatalf("authorize answered before any dialog: %s", early.Body)
+	}
 	return id
 }
 
 // TestNativeDialog shows the real zenity dialog under Xvfb and answers it
-// with the keyboard through xdotool: Return allows, Escape denies, no
-// input times out.
+// with the keyboard through xdotool: Return on a fresh dialog denies (Deny
+// has the focus), Tab then Return after the input delay allows, Escape
+// denies, no input times out.
 func TestNativeDialog(t *testing.T) {
 	testutil.NeedTools(t, "zenity", "xdotool")
 	display := testutil.StartXvfb(t)
@@ -47,7 +48,9 @@ func TestNativeDialog(t *testing.T) {
 	// when the whole suite loads both cores, and a window withdrawn before
 	// it appeared would fail the test for the wrong reason.
 	b := e2e.StartBackend(t)
-	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "12s"}, Env: []string{"DISPLAY=" + display}})
+	// No cooldown between the subtests' requests (it is tested with the
+	// broker and in the attack suite).
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "12s", "--cooldown", "1ms"}, Env: []string{"DISPLAY=" + display}})
 	d.SignIn(b, "alice")
 
 	// ask and gone take the subtest's t: a failure must end the subtest,
@@ -57,19 +60,19 @@ func TestNativeDialog(t *testing.T) {
 		d := d.For(t)
 		cl := d.CheckLogin(b)
 		res := authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
-		return dialogWindow(t, display), res
+		return dialogWindow(t, display, res), res
 	}
 	gone := func(t *testing.T) {
 		t.Helper()
 		testutil.Eventually(t, 10*time.Second, "the dialog to close", func() bool {
-			out, _ := xdo(t, display, "search", "--onlyvisible", "--name", "scanfree: sign in")
+			out, _ := e2e.XDo(display, "search", "--onlyvisible", "--name", "scanfree: sign in")
 			return out == ""
 		})
 	}
 
-	t.Run("shows app and origin; Return allows", func(t *testing.T) {
+	t.Run("shows app and origin; Return denies", func(t *testing.T) {
 		win, res := ask(t)
-		pid, err := xdo(t, display, "getwindowpid", win)
+		pid, err := e2e.XDo(display, "getwindowpid", win)
 		if err != nil {
 			t.Fatalf("getwindowpid: %v", err)
 		}
@@ -82,13 +85,21 @@ func TestNativeDialog(t *testing.T) {
 		if p, _ := d.Control.Pending(context.Background()); len(p) != 1 {
 			t.Fatal("the control API does not show the request the dialog asks about")
 		}
-		if _, err := xdo(t, display, "windowfocus", "--sync", win); err != nil {
+		if _, err := e2e.XDo(display, "windowfocus", "--sync", win); err != nil {
 			t.Fatalf("windowfocus: %v", err)
 		}
-		xdo(t, display, "key", "Return")
-		r := <-res
-		if r.ErrCode != 0 || r.JSData.RedirectURL == "" {
-			t.Fatalf("Return: %s", r.Body)
+		e2e.XDo(display, "key", "Return")
+		if r := <-res; r.ErrCode != 10050 {
+			t.Fatalf("Return on a fresh dialog: %s, want 10050 (denied)", r.Body)
+		}
+		gone(t)
+	})
+
+	t.Run("Tab, Return after the input delay allows", func(t *testing.T) {
+		win, res := ask(t)
+		e2e.AllowInDialog(t, display, win)
+		if r := <-res; r.ErrCode != 0 || r.JSData.RedirectURL == "" {
+			t.Fatalf("Allow: %s", r.Body)
 		}
 		gone(t)
 	})
@@ -115,8 +126,8 @@ func TestNativeDialog(t *testing.T) {
 
 	t.Run("Escape denies", func(t *testing.T) {
 		win, res := ask(t)
-		xdo(t, display, "windowfocus", "--sync", win)
-		xdo(t, display, "key", "Escape")
+		e2e.XDo(display, "windowfocus", "--sync", win)
+		e2e.XDo(display, "key", "Escape")
 		if r := <-res; r.ErrCode != 10050 {
 			t.Fatalf("Escape: %s", r.Body)
 		}

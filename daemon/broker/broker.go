@@ -18,8 +18,9 @@ import (
 var (
 	// ErrBusy reports that another confirmation is pending.
 	ErrBusy = errors.New("another confirmation is pending")
-	// ErrCooldown reports that the origin was denied moments ago.
-	ErrCooldown = errors.New("origin is cooling down after a deny")
+	// ErrCooldown reports that the origin's last request was denied, timed
+	// out or withdrawn moments ago.
+	ErrCooldown = errors.New("origin is cooling down after a request that did not allow")
 )
 
 // Decision is how a confirmation ended.
@@ -74,7 +75,7 @@ type Event struct {
 // Config tunes a Broker.
 type Config struct {
 	Timeout  time.Duration // how long a confirmation waits (60 s)
-	Cooldown time.Duration // refusal period per origin after a deny (30 s)
+	Cooldown time.Duration // refusal period per origin after a deny, timeout or withdrawal (30 s)
 	Now      func() time.Time
 	OnError  func(frontend string, err error) // a frontend failed; others still ask
 }
@@ -175,7 +176,9 @@ func (b *Broker) Ask(ctx context.Context, r Request) (Decision, error) {
 
 	b.mu.Lock()
 	b.pending = nil
-	if d == Deny {
+	if d != Allow {
+		// Not only after a deny: a page that withdraws its request (or lets
+		// it time out) could otherwise raise dialog after dialog.
 		b.cooldown[r.Origin] = b.cfg.Now().Add(b.cfg.Cooldown)
 	}
 	for o, until := range b.cooldown {

@@ -106,6 +106,16 @@ func TestTimeoutAndWithdraw(t *testing.T) {
 	if dialog.aborted.Load() != 2 {
 		t.Fatalf("dialogs aborted %d, want 2", dialog.aborted.Load())
 	}
+	// Neither a timeout nor a withdrawal lets the origin ask again at once:
+	// withdrawing used to raise 8 dialogs in 6 s.
+	for name, br := range map[string]*Broker{"timeout": b, "withdrawn": b2} {
+		if _, err := br.Ask(context.Background(), req("https://idp")); !errors.Is(err, ErrCooldown) {
+			t.Errorf("right after a %s: %v, want ErrCooldown", name, err)
+		}
+	}
+	if _, err := b2.Ask(ctx, req("https://other.example")); errors.Is(err, ErrCooldown) {
+		t.Error("another origin is cooling down too")
+	}
 }
 
 func TestOneAtATimeAndCooldown(t *testing.T) {

@@ -22,7 +22,7 @@ const DefaultBackend = "http://idp.localhost:8080"
 // and their flags; each is also SCANFREE_<KEY> and a key of config.yaml.
 var settings = map[string]string{
 	"backend_url": "backend", "domain": "domain", "port": "port", "trusted_origins": "trusted-origin",
-	"confirm_timeout": "confirm-timeout", "tls_cert": "tls-cert", "tls_key": "tls-key", "state_dir": "state-dir", "socket": "socket",
+	"confirm_timeout": "confirm-timeout", "cooldown": "cooldown", "tls_cert": "tls-cert", "tls_key": "tls-key", "state_dir": "state-dir", "socket": "socket",
 	"log_level": "log-level", "log_file": "log-file", "no_dialog": "no-dialog", "no_notify": "no-notify",
 	"check_login_rate": "check-login-rate", "authorize_rate": "authorize-rate",
 }
@@ -81,6 +81,7 @@ func (a *app) runCmd() *cobra.Command {
 	f.IntVar(&cfg.Port, "port", deviceapi.DefaultPorts()[0], "first port to try; then the others of "+fmt.Sprint(deviceapi.DefaultPorts())+" (port)")
 	f.StringArrayVar(&cfg.TrustedOrigins, "trusted-origin", nil, "origin allowed to call the local API, repeatable (trusted_origins; default: the backend's origin)")
 	f.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 60*time.Second, "how long a confirmation waits (confirm_timeout)")
+	f.DurationVar(&cfg.Cooldown, "cooldown", 30*time.Second, "how long an origin may not ask again after a request was denied, timed out or withdrawn (cooldown)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "vendor mode: certificate file (tls_cert)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "vendor mode: key file (tls_key)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (log_level)")

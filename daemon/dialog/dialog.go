@@ -1,15 +1,18 @@
 // Package dialog raises the native confirmation for a sign-in: zenity or
 // kdialog on Linux, osascript on macOS, MessageBoxW on Windows (one file
-// per OS). Only an explicit click on Allow allows; Escape, closing the
+// per OS). Only an explicit choice of Allow allows; Escape, closing the
 // window, a crash of the dialog program or the end of the request deny.
-// Return activates Allow, the first button, because the user has just
-// clicked "Continue as …" in the page and expects the question.
+// Deny is the default button on every OS, so Return or Space on a fresh
+// dialog denies, and an Allow within InputDelay of the dialog appearing
+// is not taken: a page that has the user typing when the dialog opens
+// (keystroke-jacking) gets a denial, not a sign-in.
 package dialog
 
 import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/scanfree/scanfree/daemon/broker"
@@ -55,9 +58,19 @@ func clean(s string) string {
 	return s
 }
 
+// InputDelay is how long after the dialog is raised an Allow is ignored.
+const InputDelay = time.Second
+
 // Confirm implements broker.Frontend.
 func (*Dialog) Confirm(ctx context.Context, r broker.Request) (bool, error) {
-	return confirm(ctx, Title(r), Text(r), r.Click)
+	shown := time.Now()
+	allow, err := confirm(ctx, Title(r), Text(r), r.Click)
+	return taken(allow, time.Since(shown)), err
+}
+
+// taken reports whether an answer given after elapsed allows.
+func taken(allow bool, elapsed time.Duration) bool {
+	return allow && elapsed >= InputDelay
 }
 
 // Program names the dialog program this system would use, or explains why

@@ -34,12 +34,15 @@ func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, er
 	if strings.HasSuffix(path, "zenity") {
 		// --switch with labelled buttons: the chosen label is printed, and
 		// closing the window prints nothing (plain --question reports a
-		// closed window as OK).
+		// closed window as OK). Deny comes first and so has the focus:
+		// Return or Space on a fresh dialog denies; Allow takes Tab or a click.
 		cmd = exec.CommandContext(ctx, path, "--question", "--switch", "--no-markup", "--no-wrap",
 			"--title", title, "--text", text, "--icon-name", "dialog-password",
-			"--extra-button", "Allow", "--extra-button", "Deny")
+			"--extra-button", "Deny", "--extra-button", "Allow")
 	} else {
-		cmd = exec.CommandContext(ctx, path, "--title", title, "--yes-label", "Allow", "--no-label", "Deny", "--yesno", text)
+		// kdialog's --yesno focuses Yes; its warning variant makes No (Deny)
+		// the default. Not exercised here: CI has no kdialog.
+		cmd = exec.CommandContext(ctx, path, "--title", title, "--yes-label", "Allow", "--no-label", "Deny", "--warningyesno", text)
 	}
 	var out bytes.Buffer
 	cmd.Stdout = &out

@@ -3,6 +3,7 @@ package dialog
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/scanfree/scanfree/daemon/broker"
@@ -54,5 +55,26 @@ func TestTextShowsEveryField(t *testing.T) {
 	}
 	if Title(broker.Request{AppName: "A\nB"}) != "scanfree: sign in to AB?" {
 		t.Fatalf("Title = %q", Title(broker.Request{AppName: "A\nB"}))
+	}
+}
+
+// TestInputDelay: an Allow in the first second is not taken (a keystroke
+// meant for the page); a denial always is.
+func TestInputDelay(t *testing.T) {
+	for _, tt := range []struct {
+		allow   bool
+		elapsed time.Duration
+		want    bool
+	}{
+		{true, 0, false},
+		{true, InputDelay - time.Millisecond, false},
+		{true, InputDelay, true},
+		{true, 5 * time.Second, true},
+		{false, 5 * time.Second, false},
+		{false, 0, false},
+	} {
+		if got := taken(tt.allow, tt.elapsed); got != tt.want {
+			t.Errorf("taken(%v, %v) = %v, want %v", tt.allow, tt.elapsed, got, tt.want)
+		}
 	}
 }
