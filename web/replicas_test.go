@@ -29,7 +29,7 @@ func TestQRAcrossReplicas(t *testing.T) {
 		}
 	})
 	signInByQR(t, newWorldOn(t, rs.Backend, e2e.DaemonOptions{Args: []string{"--no-dialog"}}))
-	for prefix, want := range map[string]string{"/connect/qrconnect": "[0]", "/connect/l/qrconnect": "[1]", "/x/": "[2]"} {
+	for prefix, want := range map[string]string{"/connect/qrconnect": "[0]", "/connect/qrticket": "[0]", "/connect/l/qrconnect": "[1]", "/x/": "[2]"} {
 		if got := fmt.Sprint(rs.ServedBy(prefix)); got != want {
 			t.Errorf("%s was served by replicas %s, want %s (counting from 0)", prefix, got, want)
 		}

@@ -49,8 +49,6 @@ type connectConfig struct {
 	Fast         bool   `json:"fast"`
 	Domain       string `json:"domain"`
 	Ports        []int  `json:"ports"`
-	UUID         string `json:"uuid"`
-	Key          string `json:"key"`
 	Text         text   `json:"text"`
 }
 
@@ -67,17 +65,14 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		s.connectError(w, htmlLang, err.Error())
 		return
 	}
-	tk, err := s.newTicket(r, req)
-	if err != nil {
-		s.connectErrorStatus(w, ticketErrStatus(err), htmlLang, err.Error())
-		return
-	}
+	// No ticket yet: the page asks for one (POST /connect/qrticket) when it
+	// shows the QR code. A GET, which any page can cause in a hidden
+	// frame, must not spend the visitor's ticket budget.
 	fast := app.FastLogin && q.Get("fast_login") != "0"
 	cfg := connectConfig{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
-		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts,
-		UUID: tk.UUID, Key: tk.Key, Text: t}
+		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
 	var buf bytes.Buffer
-	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast, "UUID": tk.UUID}); err != nil {
+	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast}); err != nil {
 		s.log.Error("render qrconnect", "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return

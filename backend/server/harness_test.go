@@ -33,7 +33,10 @@ type env struct {
 	now time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the server's configuration changed by mod.
+func newEnvWith(t *testing.T, mod func(*server.Config)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "scanfree.db"))
 	if err != nil {
@@ -42,7 +45,11 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: st, now: time.Now()}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.url = "http://" + e.srv.Listener.Addr().String()
-	s, err := server.New(st, server.Config{PublicURL: e.url, Now: e.clock, PollTimeout: 300 * time.Millisecond, QRTTL: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+	cfg := server.Config{PublicURL: e.url, Now: e.clock, PollTimeout: 300 * time.Millisecond, QRTTL: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := server.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

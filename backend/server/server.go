@@ -111,7 +111,7 @@ type Server struct {
 	log    *slog.Logger
 	public *url.URL
 
-	loginUser *limiter // failed logins per username
+	loginUser *limiter // failed logins per username and client address
 	loginIP   *limiter // failed logins per client address
 	codeUser  *limiter // wrong user_codes per account
 	codeIP    *limiter // wrong user_codes per client address

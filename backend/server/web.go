@@ -131,7 +131,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
 	}
-	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, username)
+	// The username's budget is kept per address: a stranger who spends it
+	// from elsewhere does not lock the owner out of their own machine.
+	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, username+"\x00"+ip)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
@@ -147,7 +149,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.loginIP.Release(context.WithoutCancel(r.Context()), ip)
-		s.loginUser.Reset(context.WithoutCancel(r.Context()), username)
+		s.loginUser.Reset(context.WithoutCancel(r.Context()), username+"\x00"+ip)
 	}()
 	u, err := s.store.GetUserByUsername(r.Context(), username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
 )
 
 // TestCSRF: every state-changing form refuses cross-origin submissions,
@@ -66,7 +68,8 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	e := newEnv(t)
+	// The test is the load balancer: X-Forwarded-For names the client.
+	e := newEnvWith(t, func(c *server.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
 	e.user("alice")
 	b := e.browser()
 	for i := range 5 {
@@ -79,8 +82,19 @@ func TestLoginRateLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password after 5 failures: %d, want 429", resp.StatusCode)
 	}
+	// A stranger's failures from elsewhere do not lock the owner out of
+	// her own machine: the username's budget is kept per address.
+	for range 5 {
+		e.browser().post("/login", url.Values{"username": {"alice"}, "password": {"guess"}}, http.Header{"X-Forwarded-For": {"203.0.113.7"}})
+	}
+	if resp, _ := e.browser().post("/login", url.Values{"username": {"alice"}, "password": {"guess"}}, http.Header{"X-Forwarded-For": {"203.0.113.7"}}); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the stranger's 6th try: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := e.browser().post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}}, http.Header{"X-Forwarded-For": {"198.51.100.20"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner from her own address after a stranger's lockout: %d, want 303", resp.StatusCode)
+	}
 	// Unknown users get the same answer as wrong passwords.
-	resp, body := e.browser().post("/login", url.Values{"username": {"nobody"}, "password": {"x"}}, http.Header{"X-Forwarded-For": {"1.2.3.4"}})
+	resp, body := e.browser().post("/login", url.Values{"username": {"nobody"}, "password": {"x"}}, http.Header{"X-Forwarded-For": {"192.0.2.4"}})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong username or password") {
 		t.Fatalf("unknown user: %d", resp.StatusCode)
 	}

@@ -4,8 +4,8 @@
   var cfg = JSON.parse(document.getElementById("cfg").textContent);
   var T = cfg.text;
   var $ = function (id) { return document.getElementById(id); };
-  var uuid = cfg.uuid;
-  var key = cfg.key; // only this page can collect the ticket's code
+  var uuid = ""; // the QR ticket, created when the QR code is first shown
+  var key = ""; // only this page can collect the ticket's code
   var daemon = null; // {base, uuid, nickname}
   var polling = 0; // generation of the QR long-poll loop
 
@@ -73,7 +73,7 @@
   });
   $("use-qr").addEventListener("click", function () { qr(); });
   $("switch").addEventListener("click", function () { qr(T.switchHint); });
-  $("again").addEventListener("click", function () { newTicket().then(function () { qr(); }); });
+  $("again").addEventListener("click", function () { uuid = ""; qr(); });
 
   function newTicket() {
     return fetch("/connect/qrticket", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(req)})
@@ -93,7 +93,12 @@
     show("qr");
     $("again").hidden = true;
     say(msg || "", isErr);
-    poll(++polling, 408);
+    var gen = ++polling;
+    if (uuid) { poll(gen, 408); return; }
+    newTicket().then(function () { poll(gen, 408); }, function (e) {
+      say(e.message || T.error, true);
+      $("again").hidden = false;
+    });
   }
 
   // Long-poll the ticket; the server answers the moment its state changes.
