@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -18,6 +19,9 @@ type accountView struct {
 	Devices []storage.Device
 	Grants  []grantView
 	Signins []storage.Event
+	// Desktops are the desktop approvals of the account, newest first: a
+	// desktop someone tricked the person into approving shows up here.
+	Desktops []storage.Event
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +55,9 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 		}
 		v.Grants = append(v.Grants, grantView{Grant: g, AppName: name})
 	}
+	if v.Desktops, err = s.store.ListEvents(ctx, userID, "device_approved", 10); err != nil {
+		return v, err
+	}
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
 	return v, err
 }
@@ -80,7 +87,14 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 // devicePageData fills the user_code form and its confirmation.
 type devicePageData struct {
 	UserCode string
+	// FromLink is set when the code came in the page's URL: someone may
+	// have sent the link (device-code phishing), so the page warns.
+	FromLink bool
 	Auth     storage.DeviceAuth
+	// SameAddress reports whether the enrolment was started from the
+	// address the person approves from; Age is how long ago it started.
+	SameAddress bool
+	Age         string
 }
 
 func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +103,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "device", page{Title: "Sign in a desktop", User: u,
-		Data: devicePageData{UserCode: trimLen(r.URL.Query().Get("user_code"), 20)}})
+		Data: devicePageData{UserCode: trimLen(r.URL.Query().Get("user_code"), 20), FromLink: r.URL.Query().Get("user_code") != ""}})
 }
 
 // lookupUserCode finds the pending authorization of a typed user_code.
@@ -142,7 +156,8 @@ func (s *Server) handleDeviceLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "device_confirm", page{Title: "Sign in a desktop?", User: u,
-		Data: devicePageData{UserCode: secret.FormatUserCode(da.UserCode), Auth: da}})
+		Data: devicePageData{UserCode: secret.FormatUserCode(da.UserCode), Auth: da, SameAddress: da.RequestIP == s.clientIP(r),
+			Age: s.now().Sub(da.CreatedAt).Round(time.Second).String()}})
 }
 
 func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +181,8 @@ func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if approve {
-		s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved", Detail: da.DeviceName + " (" + da.OS + ") approved"})
+		s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
+			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r)})
 		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
 		return
 	}

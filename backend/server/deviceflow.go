@@ -26,7 +26,8 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	// Unauthenticated by nature (the desktop has no credential yet), so
 	// counted per client address: each one is a row and a user_code.
-	switch ok, err := s.enrolIP.Take(r.Context(), s.clientIP(r)); {
+	ip := s.clientIP(r)
+	switch ok, err := s.enrolIP.Take(r.Context(), ip); {
 	case err != nil:
 		writeOAuthErr(w, http.StatusServiceUnavailable, "temporarily_unavailable", "retry later")
 		return
@@ -42,7 +43,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	now := s.now()
 	deviceCode := secret.Token()
 	da := storage.DeviceAuth{DeviceCodeHash: secret.Hash(deviceCode), ClientID: deviceapi.ClientID, DeviceName: name,
-		OS: trimLen(r.PostForm.Get("os"), 40), Status: storage.DeviceAuthPending, Interval: s.cfg.DeviceInterval,
+		OS: trimLen(r.PostForm.Get("os"), 40), RequestIP: ip, Status: storage.DeviceAuthPending, Interval: s.cfg.DeviceInterval,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceCodeTTL)}
 	// 20^8 codes make a collision with a live one rare; retry the few that hit.
 	var err error

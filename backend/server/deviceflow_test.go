@@ -3,12 +3,14 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
@@ -174,5 +176,35 @@ func TestDeviceAuthorizationLimit(t *testing.T) {
 	e.advance(time.Minute)
 	if st := start(); st != 200 {
 		t.Fatalf("after the window: %d", st)
+	}
+}
+
+// TestDevicePhishingWarnings: the approval page says where and when the
+// enrolment started and warns when the code came in a link; the approval
+// is recorded on the account page with both addresses.
+func TestDevicePhishingWarnings(t *testing.T) {
+	e := newEnvWith(t, func(c *server.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	e.user("alice")
+	// The attacker starts the enrolment from their own network.
+	var da deviceapi.DeviceAuthorization
+	e.do("POST", "/oauth2/device_authorization", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Forwarded-For": {"203.0.113.66"}},
+		strings.NewReader(url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"Your computer (security check)"}, "os": {"linux"}}.Encode()), &da)
+	b := e.browser()
+	b.login("alice")
+	e.advance(3 * time.Minute)
+	_, body := b.get("/device?user_code=" + url.QueryEscape(da.UserCode))
+	if !strings.Contains(body, "This link came with a code in it") || !strings.Contains(body, "Nobody") {
+		t.Fatal("a prefilled code from a link carries no warning")
+	}
+	if _, plain := b.get("/device"); strings.Contains(plain, "This link came with a code in it") {
+		t.Fatal("the plain page warns about a link")
+	}
+	resp, body := b.post("/device", url.Values{"user_code": {da.UserCode}}, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "203.0.113.66") || !strings.Contains(body, "another network") || !strings.Contains(body, "3m0s ago") {
+		t.Fatalf("the approval page does not show where and when it started: %d\n%s", resp.StatusCode, body)
+	}
+	b.post("/device/decide", url.Values{"user_code": {da.UserCode}, "decision": {"approve"}}, nil)
+	if _, acct := b.get("/account"); !strings.Contains(acct, "Desktops you approved") || !strings.Contains(acct, "started from 203.0.113.66") {
+		t.Fatal("the account page does not list the approval with its address")
 	}
 }

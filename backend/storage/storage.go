@@ -90,6 +90,7 @@ type DeviceAuth struct {
 	ClientID       string
 	DeviceName     string
 	OS             string
+	RequestIP      string // the client address that started it, shown to whoever approves
 	Status         DeviceAuthStatus
 	UserID         string // set once approved or denied
 	DeviceID       string // set once consumed

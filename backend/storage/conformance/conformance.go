@@ -148,7 +148,7 @@ func testDeviceFlow(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	u := seedUser(t, s, "alice")
 	da := storage.DeviceAuth{DeviceCodeHash: h("dc1"), UserCode: "BCDFGHJK", ClientID: "scanfree-desktop",
-		DeviceName: "laptop", OS: "linux", Status: storage.DeviceAuthPending, Interval: 5 * time.Second,
+		DeviceName: "laptop", OS: "linux", RequestIP: "203.0.113.9", Status: storage.DeviceAuthPending, Interval: 5 * time.Second,
 		CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	must(t, s.CreateDeviceAuth(ctx, da))
 	dup := da

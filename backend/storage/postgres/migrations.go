@@ -129,5 +129,7 @@ var migrations = [][]string{
 		`CREATE INDEX codes_expiry ON codes(expires_at)`,
 		`CREATE INDEX tokens_expiry ON tokens(expires_at)`,
 		`CREATE INDEX events_created ON events(created_at)`,
+		// The approval page shows where an enrolment was started from.
+		`ALTER TABLE device_auths ADD COLUMN request_ip TEXT NOT NULL DEFAULT ''`,
 	},
 }

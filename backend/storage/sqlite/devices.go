@@ -64,14 +64,14 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) erro
 	return err
 }
 
-const deviceAuthCols = `device_code_hash, user_code, client_id, device_name, os, status, user_id, device_id, interval_ms, created_at, expires_at, last_poll_at`
+const deviceAuthCols = `device_code_hash, user_code, client_id, device_name, os, status, user_id, device_id, interval_ms, created_at, expires_at, last_poll_at, request_ip`
 
 func scanDeviceAuth(row scanner) (storage.DeviceAuth, error) {
 	var da storage.DeviceAuth
 	var status string
 	var interval, created, expires, poll int64
 	err := row.Scan(&da.DeviceCodeHash, &da.UserCode, &da.ClientID, &da.DeviceName, &da.OS, &status,
-		&da.UserID, &da.DeviceID, &interval, &created, &expires, &poll)
+		&da.UserID, &da.DeviceID, &interval, &created, &expires, &poll, &da.RequestIP)
 	da.Status = storage.DeviceAuthStatus(status)
 	da.Interval = time.Duration(interval) * time.Millisecond
 	da.CreatedAt, da.ExpiresAt, da.LastPollAt = fromMS(created), fromMS(expires), fromMS(poll)
@@ -83,9 +83,9 @@ func (s *Store) CreateDeviceAuth(ctx context.Context, da storage.DeviceAuth) err
 	if da.Status == "" {
 		da.Status = storage.DeviceAuthPending
 	}
-	return s.exec(ctx, "create device authorization", `INSERT INTO device_auths (`+deviceAuthCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return s.exec(ctx, "create device authorization", `INSERT INTO device_auths (`+deviceAuthCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		da.DeviceCodeHash, da.UserCode, da.ClientID, da.DeviceName, da.OS, string(da.Status), da.UserID, da.DeviceID,
-		da.Interval.Milliseconds(), ms(da.CreatedAt), ms(da.ExpiresAt), ms(da.LastPollAt))
+		da.Interval.Milliseconds(), ms(da.CreatedAt), ms(da.ExpiresAt), ms(da.LastPollAt), da.RequestIP)
 }
 
 // GetDeviceAuth implements storage.Storage.
