@@ -105,7 +105,7 @@ func TestScanFreeApprovedByControlAPI(t *testing.T) {
 func TestScanFreeApprovedInZenity(t *testing.T) {
 	testutil.NeedTools(t, "zenity", "xdotool")
 	display := testutil.StartXvfb(t)
-	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Env: []string{"DISPLAY=" + display}})
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Env: []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + testutil.StartSessionBus(t)}})
 	br := e2e.NewBrowser(t, w.home)
 	fctx, opts := openLogin(t, w, br)
 	continueAs(t, br, fctx, opts)

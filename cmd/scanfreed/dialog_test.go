@@ -50,7 +50,9 @@ func TestNativeDialog(t *testing.T) {
 	b := e2e.StartBackend(t)
 	// No cooldown between the subtests' requests (it is tested with the
 	// broker and in the attack suite).
-	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "12s", "--cooldown", "1ms"}, Env: []string{"DISPLAY=" + display}})
+	// The dialog runs as on a desktop: a display and a session bus.
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--confirm-timeout", "12s", "--cooldown", "1ms"},
+		Env: []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + testutil.StartSessionBus(t)}})
 	d.SignIn(b, "alice")
 
 	// ask and gone take the subtest's t: a failure must end the subtest,

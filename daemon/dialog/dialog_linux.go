@@ -46,6 +46,10 @@ func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, er
 	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
+	// The dialog program's complaints (a display it cannot open, GTK
+	// warnings) go where the daemon's own output goes: the only trace of
+	// a dialog that died before anyone saw it, which reads as a denial.
+	cmd.Stderr = os.Stderr
 	err = cmd.Run()
 	if ctx.Err() != nil {
 		return false, ctx.Err()
