@@ -317,9 +317,18 @@ func (s *Server) unionID(ctx context.Context, userID, owner string) (string, err
 }
 
 func trimLen(s string, n int) string {
+	// Form input is stored and shown: no control characters, valid UTF-8
+	// only (PostgreSQL refuses NUL and invalid UTF-8 in text), cut at a
+	// character boundary.
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 	s = strings.TrimSpace(s)
 	if len(s) > n {
-		s = s[:n]
+		s = strings.ToValidUTF8(s[:n], "")
 	}
 	return s
 }

@@ -124,7 +124,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 var dummyHash = sync.OnceValue(func() string { return secret.HashPassword("scanfree-dummy-password") })
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	username := strings.TrimSpace(r.PostFormValue("username"))
+	username := trimLen(r.PostFormValue("username"), 200)
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	ip := s.clientIP(r)
@@ -133,7 +133,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.
-	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, username+"\x00"+ip)
+	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, ip+"/"+username)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
@@ -149,7 +149,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.loginIP.Release(context.WithoutCancel(r.Context()), ip)
-		s.loginUser.Reset(context.WithoutCancel(r.Context()), username+"\x00"+ip)
+		s.loginUser.Reset(context.WithoutCancel(r.Context()), ip+"/"+username)
 	}()
 	u, err := s.store.GetUserByUsername(r.Context(), username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {

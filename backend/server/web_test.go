@@ -10,6 +10,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // TestCSRF: every state-changing form refuses cross-origin submissions,
@@ -248,4 +249,21 @@ func TestGuessBursts(t *testing.T) {
 			t.Fatalf("40 simultaneous wrong user_codes answered %v; want 5 × 400 (looked up) and 35 × 429", got)
 		}
 	})
+}
+
+// TestHostileFormInput: a NUL byte or invalid UTF-8 in a form field is
+// an ordinary wrong answer, not a database error (PostgreSQL refuses both
+// in text).
+func TestHostileFormInput(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	for _, name := range []string{"ali\x00ce", "alice\xff", "\x00"} {
+		resp, _ := e.browser().post("/login", url.Values{"username": {name}, "password": {"guess"}}, nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("username %q: %d, want 401", name, resp.StatusCode)
+		}
+	}
+	if st := e.postForm("/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"lap\x00top\xff"}}, nil).StatusCode; st != 200 {
+		t.Errorf("device name with NUL and invalid UTF-8: %d", st)
+	}
 }

@@ -278,6 +278,12 @@ func TestReplicasShareState(t *testing.T) {
 		if fmt.Sprint(statuses) != "[401 401 401 401 401 429 429]" {
 			t.Fatalf("wrong passwords over 3 replicas answered %v; want 5 × 401, then 429", statuses)
 		}
+		// PostgreSQL refuses NUL and invalid UTF-8 in text: such input is
+		// an ordinary wrong answer, not a database error.
+		if status, body := send(t, nil, "POST", c.r(0).url+"/login", "application/x-www-form-urlencoded", "username=ca%00rol%FF&password=x",
+			http.Header{"Sec-Fetch-Site": {"same-origin"}, "X-Forwarded-For": {"198.51.100.99"}}); status != 401 {
+			t.Fatalf("a username with NUL and invalid UTF-8: %d %s", status, body)
+		}
 	})
 
 	t.Run("metrics", func(t *testing.T) {
