@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"rsc.io/qr"
 
@@ -72,7 +73,9 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	cfg := connectConfig{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
 		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
 	var buf bytes.Buffer
-	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast}); err != nil {
+	initial, _ := utf8.DecodeRuneInString(app.Name)
+	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast,
+		"Initial": strings.ToUpper(string(initial))}); err != nil {
 		s.log.Error("render qrconnect", "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return

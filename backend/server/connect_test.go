@@ -64,8 +64,8 @@ func TestHostedPage(t *testing.T) {
 		if resp.StatusCode != 200 || js.StatusCode != 200 || qr.StatusCode != 200 || qr.Header.Get("Content-Type") != "image/png" {
 			t.Fatalf("page %d, script %d, QR %d %s", resp.StatusCode, js.StatusCode, qr.StatusCode, qr.Header.Get("Content-Type"))
 		}
-		if weight > 30<<10 {
-			t.Fatalf("page weight %d bytes, over 30 KB", weight)
+		if weight > 20<<10 {
+			t.Fatalf("page weight %d bytes, over 20 KB", weight)
 		}
 		t.Logf("page weight: %d bytes (HTML %d, script %d, QR %d)", weight, len(body), len(jsBody), len(qrBody))
 		if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, `"fast":true`) || !strings.Contains(body, `alt="QR code: scan it with your phone`) {

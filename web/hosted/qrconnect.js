@@ -49,17 +49,30 @@
       if (!p || p.r.errcode !== 0) { qr(); return; }
       daemon = {base: p.base, uuid: p.r.jsdata.authorize_uuid};
       $("continue").textContent = T.continueAs.replace("%s", p.r.jsdata.nickname);
-      $("avatar").src = p.r.jsdata.headimgurl || "data:,";
-      $("avatar").alt = p.r.jsdata.nickname;
+      avatar(p.r.jsdata.nickname, p.r.jsdata.headimgurl);
       show("fast");
       $("continue").focus();
     });
   }
 
+  // The account's picture, or its initial when there is none or it fails
+  // to load: never a broken image.
+  function avatar(name, url) {
+    var img = $("avatar"), ini = $("initials");
+    ini.textContent = (name || "?").trim().charAt(0).toUpperCase();
+    function initials() { img.hidden = true; ini.hidden = false; }
+    if (!url) { initials(); return; }
+    img.onerror = initials;
+    img.onload = function () { img.hidden = false; ini.hidden = true; };
+    img.src = url;
+  }
+  var icon = $("appicon");
+  if (icon) icon.onerror = function () { icon.hidden = true; $("appbadge").hidden = false; };
+
   $("continue").addEventListener("click", function (ev) {
     var data = JSON.stringify({x: Math.max(0, Math.round(ev.clientX)), y: Math.max(0, Math.round(ev.clientY))});
-    show("waiting");
-    say(T.confirmOnDesktop);
+    show("waiting"); // the section says what to do: no second line in the status
+    say("");
     local(daemon.base, "authorize", Object.assign({data: data, authorize_uuid: daemon.uuid}, req)).then(function (r) {
       switch (r.errcode) {
         case 0: say(T.signingIn); go(r.jsdata.redirect_url); return;

@@ -1,0 +1,118 @@
+package web_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/scanfree/scanfree/internal/e2e"
+)
+
+// look is how a page is shown: a viewport and a colour scheme.
+type look struct {
+	name          string
+	width, height int64
+	dark          bool
+}
+
+var looks = []look{
+	{"desktop", 1100, 800, false},
+	{"phone", 390, 844, false},
+	{"phone-dark", 390, 844, true},
+}
+
+// apply sets br's viewport and colour scheme.
+func (l look) apply(br *e2e.Browser) {
+	scheme := "light"
+	if l.dark {
+		scheme = "dark"
+	}
+	e2e.Run(br, br.Ctx, "viewport "+l.name, chromedp.EmulateViewport(l.width, l.height))
+	e2e.Run(br, br.Ctx, "colour scheme "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	}))
+}
+
+// layoutProblems lists what makes the open page look unfinished: an
+// image shown broken, content wider than the viewport, and (in dark mode)
+// a light background.
+func layoutProblems(br *e2e.Browser, dark bool) []string {
+	js := `(() => {
+		const out = [];
+		for (const img of document.images) {
+			const r = img.getBoundingClientRect(), shown = r.width > 0 && r.height > 0 && getComputedStyle(img).visibility !== "hidden";
+			if (shown && img.complete && img.naturalWidth === 0) out.push("broken image " + (img.id || img.src));
+		}
+		if (document.documentElement.scrollWidth > window.innerWidth + 1)
+			out.push("content " + document.documentElement.scrollWidth + "px wide in a " + window.innerWidth + "px viewport");
+		const bg = getComputedStyle(document.body).backgroundColor.match(/\d+/g).slice(0, 3).map(Number);
+		const light = bg[0] + bg[1] + bg[2] > 382;
+		if (` + map[bool]string{true: "true", false: "false"}[dark] + ` === light) out.push("background " + bg.join(",") + " in the wrong colour scheme");
+		return out;
+	})()`
+	return e2e.Run(br, br.Ctx, "check the layout", chromedp.Evaluate[[]string](js))
+}
+
+// TestHostedPageLooks opens the hosted login page as its own page at
+// desktop and phone widths and in dark mode: "Continue as Alice" with her
+// initial where her picture cannot load, no stray separator, one waiting
+// message with a spinner, a QR code that still decodes in dark mode, and
+// the phone's page. A screenshot of each step is kept.
+func TestHostedPageLooks(t *testing.T) {
+	// Each look denies once: no cooldown between them.
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog", "--cooldown", "1ms"}})
+	page := w.b.PublicURL + "/connect/qrconnect?" + url.Values{"appid": {w.b.App.AppID}, "redirect_uri": {e2e.RedirectURI},
+		"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "self_redirect": {"true"}}.Encode()
+	for _, l := range looks {
+		t.Run(l.name, func(t *testing.T) {
+			br := e2e.NewBrowser(t, w.home)
+			l.apply(br)
+			e2e.Run(br, br.Ctx, "open the hosted page", chromedp.Navigate(page))
+			e2e.Run(br, br.Ctx, "Continue as Alice", chromedp.WaitVisible(chromedp.CSS("#continue")))
+			// alice's picture is on a host this machine cannot reach.
+			e2e.Run(br, br.Ctx, "her initial instead of a broken picture", chromedp.WaitVisible(chromedp.CSS("#initials")))
+			if ini := e2e.Run(br, br.Ctx, "initial", chromedp.Text(chromedp.CSS("#initials"))); ini != "A" {
+				t.Fatalf("initials %q, want A", ini)
+			}
+			if links := e2e.Run(br, br.Ctx, "links", chromedp.Text(chromedp.CSS(".links"))); strings.Contains(links, "·") {
+				t.Fatalf("a stray separator among the links: %q", links)
+			}
+			if p := layoutProblems(br, l.dark); len(p) > 0 {
+				t.Fatalf("%s (screenshot %s)", strings.Join(p, "; "), br.Screenshot("problem"))
+			}
+			br.Screenshot("continue-as-alice")
+
+			e2e.Run(br, br.Ctx, "click Continue", chromedp.Click(chromedp.CSS("#continue")))
+			e2e.Run(br, br.Ctx, "spinner", chromedp.WaitVisible(chromedp.CSS("#waiting .spinner")))
+			body := e2e.Run(br, br.Ctx, "page text", chromedp.Text(chromedp.CSS("main")))
+			if n := strings.Count(body, "Confirm the sign-in in the window on your desktop"); n != 1 {
+				t.Fatalf("the waiting message is shown %d times: %q", n, body)
+			}
+			br.Screenshot("waiting")
+			p := w.d.AwaitPending()
+			w.d.Control.Deny(t.Context(), p.ID) // back to the QR code
+
+			e2e.Run(br, br.Ctx, "QR code", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
+			if p := layoutProblems(br, l.dark); len(p) > 0 {
+				t.Fatalf("%s (screenshot %s)", strings.Join(p, "; "), br.Screenshot("problem"))
+			}
+			qrURL := decodeQRWhere(t, br, br.Ctx, nil, func(s string) bool { return strings.Contains(s, "/x/") })
+			br.Screenshot("qr-code")
+
+			// The phone's page, as the phone shows it.
+			ph := phone(t, w, qrURL)
+			l.apply(ph)
+			if p := layoutProblems(ph, l.dark); len(p) > 0 {
+				t.Fatalf("phone page: %s (screenshot %s)", strings.Join(p, "; "), ph.Screenshot("problem"))
+			}
+			ph.Screenshot("phone-" + l.name)
+		})
+	}
+}
