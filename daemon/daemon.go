@@ -60,6 +60,8 @@ type Daemon struct {
 	api    *localapi.Server
 	notify func(title, msg string)
 
+	desktopsMu sync.Mutex // desktops.json
+
 	mu          sync.Mutex
 	ctx         context.Context // the Run context, for background work
 	port        int
@@ -117,7 +119,8 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.TrustedOrigins[i] = n
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
-	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir), OnSignedOut: d.signedOut})
+	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir), OnSignedOut: d.signedOut,
+		OnProfile: d.profileSeen})
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +201,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { errc <- ctlSrv.Serve(ctl) }()
 	go d.lock.Run(ctx)
 	go d.watchBroker(ctx)
+	go d.watchDesktops(ctx)
 	d.log.Info("serving", "listen", d.listen, "domain", d.cfg.Domain, "socket", d.cfg.Socket, "backend", d.cfg.BackendURL,
 		"trusted_origins", d.cfg.TrustedOrigins)
 	close(d.ready)

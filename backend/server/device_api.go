@@ -64,8 +64,18 @@ func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storag
 		s.internalError(w, r, "device me", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS,
-		Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL})
+	devices, err := s.store.ListDevices(r.Context(), d.UserID)
+	if err != nil {
+		s.internalError(w, r, "device me", err)
+		return
+	}
+	me := deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS, Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL}
+	for _, o := range devices {
+		if o.ID != d.ID && o.Active() {
+			me.Desktops = append(me.Desktops, deviceapi.Desktop{ID: o.ID, Name: o.Name, OS: o.OS, EnrolledAt: o.CreatedAt})
+		}
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
 func appInfo(app storage.App) deviceapi.App {

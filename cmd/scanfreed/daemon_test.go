@@ -260,3 +260,28 @@ func TestRefusedBeforeDialog(t *testing.T) {
 		t.Fatalf("check-login with an unknown appid: %s, want 10067", r.Body)
 	}
 }
+
+// TestNewDesktopAnnounced: when another desktop is signed in to the
+// account (as after a device-code phishing), each desktop already there
+// tells the person, once.
+func TestNewDesktopAnnounced(t *testing.T) {
+	b := e2e.StartBackend(t)
+	a := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	a.SignIn(b, "alice")
+	if r := a.CheckLogin(b); r.ErrCode != 0 { // the first profile: what is there is known
+		t.Fatalf("check-login: %s", r.Body)
+	}
+	other := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	other.SignIn(b, "alice")
+	// authorize reads the profile afresh before asking anyone.
+	cl := a.CheckLogin(b)
+	res := authorizeAsync(a, b, cl.JSData.AuthorizeUUID)
+	a.Control.Deny(context.Background(), a.AwaitPending().ID)
+	<-res
+	testutil.Eventually(t, 5*time.Second, "the new desktop announced", func() bool {
+		return strings.Count(a.Proc.Stderr.String(), "a new desktop was signed in to this account") == 1
+	})
+	if strings.Contains(other.Proc.Stderr.String(), "a new desktop was signed in") {
+		t.Fatal("the new desktop announced the ones that were there before it")
+	}
+}

@@ -58,6 +58,9 @@ type Config struct {
 	AppTTL      time.Duration // cache (5 min)
 	// OnSignedOut is called when the backend rejects the credential.
 	OnSignedOut func()
+	// OnProfile, if set, is called with every profile fetched from the
+	// backend (not with cached ones).
+	OnProfile func(Profile)
 }
 
 // Client talks to one backend.
@@ -212,6 +215,9 @@ func (c *Client) Me(ctx context.Context) (Profile, error) {
 	c.mu.Lock()
 	c.profile, c.profileAt = &p, time.Now()
 	c.mu.Unlock()
+	if c.cfg.OnProfile != nil {
+		c.cfg.OnProfile(p)
+	}
 	return p, nil
 }
 

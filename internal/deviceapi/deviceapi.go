@@ -11,6 +11,7 @@ package deviceapi
 import (
 	"net"
 	"strings"
+	"time"
 )
 
 // DefaultDomain is the loopback domain the hosted page calls the daemon at.
@@ -73,6 +74,18 @@ type Me struct {
 	Username   string `json:"username"`
 	Nickname   string `json:"nickname"`
 	HeadImgURL string `json:"headimgurl"`
+	// Desktops are the account's other enrolled desktops, so that each
+	// can tell the person when a new one appears (a desktop someone
+	// tricked them into approving).
+	Desktops []Desktop `json:"desktops,omitempty"`
+}
+
+// Desktop is one enrolled desktop of the account.
+type Desktop struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	OS         string    `json:"os"`
+	EnrolledAt time.Time `json:"enrolled_at"`
 }
 
 // App is the public view of a relying party.

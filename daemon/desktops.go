@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/scanfree/scanfree/daemon/idp"
+)
+
+// desktopsFile keeps the IDs of the account's desktops this daemon has
+// seen, so a new one is announced once, across restarts.
+const desktopsFile = "desktops.json"
+
+// desktopCheckEvery is how often the daemon looks for new desktops on its
+// own, besides every time it reads the profile for a sign-in.
+const desktopCheckEvery = 10 * time.Minute
+
+// watchDesktops looks for new desktops of the account every
+// desktopCheckEvery until ctx ends.
+func (d *Daemon) watchDesktops(ctx context.Context) {
+	t := time.NewTicker(desktopCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if d.idp.SignedIn() {
+			d.idp.Me(ctx) // the profile hook does the rest
+		}
+	}
+}
+
+// profileSeen tells the person about every desktop of the account it has
+// not seen before: another desktop signed in as them is the mark of a
+// device-code phishing that worked. The first profile only records what
+// is there.
+func (d *Daemon) profileSeen(p idp.Profile) {
+	d.desktopsMu.Lock()
+	defer d.desktopsMu.Unlock()
+	path := filepath.Join(d.cfg.StateDir, desktopsFile)
+	var seen []string
+	b, err := os.ReadFile(path)
+	first := os.IsNotExist(err)
+	if err == nil {
+		json.Unmarshal(b, &seen)
+	}
+	changed := first
+	for _, o := range p.Desktops {
+		if slices.Contains(seen, o.ID) {
+			continue
+		}
+		seen, changed = append(seen, o.ID), true
+		if first {
+			continue
+		}
+		d.log.Warn("a new desktop was signed in to this account", "desktop", o.Name, "os", o.OS, "enrolled_at", o.EnrolledAt)
+		d.notify("New desktop signed in as "+p.Nickname,
+			o.Name+" ("+o.OS+") was signed in to your account at "+o.EnrolledAt.Local().Format("Jan 2 15:04")+". Not you? Revoke it on your account page.")
+	}
+	if changed {
+		b, _ := json.Marshal(seen)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			d.log.Warn("remember the account's desktops", "err", err)
+		}
+	}
+}
