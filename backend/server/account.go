@@ -62,6 +62,23 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	return v, err
 }
 
+// handleRevokeApp takes back what the person gave an app: its tokens
+// stop working and its pending codes no longer redeem.
+func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	appID := r.PathValue("appid")
+	if err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now()); err != nil {
+		s.log.Error("revoke app", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
+		return
+	}
+	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "app_revoked", AppID: appID, Detail: s.appName(r.Context(), appID) + " revoked on the account page"})
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
 func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.requireUser(w, r)
 	if !ok {

@@ -206,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.handleLogout)
 	mux.HandleFunc("GET /account", s.handleAccount)
 	mux.HandleFunc("POST /account/devices/{id}/revoke", s.handleRevokeDevice)
+	mux.HandleFunc("POST /account/apps/{appid}/revoke", s.handleRevokeApp)
 	mux.HandleFunc("GET /device", s.handleDevicePage)
 	mux.HandleFunc("POST /device", s.handleDeviceLookup)
 	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)

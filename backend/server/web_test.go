@@ -45,6 +45,7 @@ func TestCSRF(t *testing.T) {
 		{"/device", url.Values{"user_code": {da.UserCode}}},
 		{"/device/decide", url.Values{"user_code": {da.UserCode}, "decision": {"approve"}}},
 		{"/account/devices/" + me.DeviceID + "/revoke", nil},
+		{"/account/apps/wxany/revoke", nil},
 	}
 	for _, a := range attacks {
 		for _, f := range forms {
@@ -178,6 +179,23 @@ func TestAccountPage(t *testing.T) {
 	}
 	if code := userinfo(bobTok); code != 0 {
 		t.Fatalf("bob's token affected: errcode %d", code)
+	}
+
+	// bob revokes the app on his account page: its token stops working
+	// and it leaves his list.
+	bb := e.browser()
+	bb.login("bob")
+	if _, body := bb.get("/account"); !strings.Contains(body, "Revoke Demo Shop") {
+		t.Fatal("the account page offers no way to revoke an app")
+	}
+	if resp, _ := bb.post("/account/apps/"+app.AppID+"/revoke", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke app: %d", resp.StatusCode)
+	}
+	if code := userinfo(bobTok); code != 40014 {
+		t.Fatalf("bob's token after he revoked the app: errcode %d, want 40014", code)
+	}
+	if _, body := bb.get("/account"); strings.Contains(body, "Revoke Demo Shop") || !strings.Contains(body, "None yet") {
+		t.Fatal("the revoked app is still listed")
 	}
 	if resp, _ := b.post("/logout", nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", resp.StatusCode)

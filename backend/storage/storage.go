@@ -254,6 +254,11 @@ type Storage interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+	// RevokeGrant takes back what userID gave appID, in one transaction:
+	// the grant goes, the app's codes for the user not yet redeemed are
+	// deleted and its tokens for the user revoked. Revoking an app the
+	// user never signed in to is not an error.
+	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 
 	AddEvent(ctx context.Context, e Event) error
 	// ListEvents returns the newest events of userID first; kind "" means all kinds.

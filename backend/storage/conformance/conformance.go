@@ -259,6 +259,34 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	}
 	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
 
+	// Revoking an app takes back the user's grant, pending codes and
+	// tokens for it, and nothing of another app's.
+	appA, appB := seedApp(t, s, "wx-ga"), seedApp(t, s, "wx-gb")
+	for _, a := range []storage.App{appA, appB} {
+		c := storage.Code{Hash: h("code-g-" + a.AppID), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
+			DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(t, s.CreateCode(ctx, c)) // records the grant too
+		must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, "g-"+a.AppID)))
+	}
+	pendingA := storage.Code{Hash: h("code-g-pending"), AppID: appA.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
+		DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+	must(t, s.CreateCode(ctx, pendingA))
+	must(t, s.RevokeGrant(ctx, bob.ID, appA.AppID, now.Add(time.Minute)))
+	must(t, s.RevokeGrant(ctx, bob.ID, "wx-never", now.Add(time.Minute)))
+	grants, err := s.ListGrants(ctx, bob.ID)
+	must(t, err)
+	if len(grants) != 1 || grants[0].AppID != appB.AppID {
+		t.Fatalf("grants after revoking app A: %+v", grants)
+	}
+	_, err = s.GetCode(ctx, pendingA.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	if tk, err := s.GetToken(ctx, h("at-g-"+appA.AppID)); err != nil || tk.RevokedAt.IsZero() {
+		t.Fatalf("app A's token: %+v %v", tk, err)
+	}
+	if tk, err := s.GetToken(ctx, h("rt-g-"+appB.AppID)); err != nil || !tk.RevokedAt.IsZero() {
+		t.Fatalf("app B's token: %+v %v", tk, err)
+	}
+
 	// What a device issued goes with it; another device's stays.
 	a := seedApp(t, s, "wx-rev")
 	code := func(name, device string) storage.Code {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -152,4 +155,18 @@ func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, 
 	var v []byte
 	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
 	return v, wrap("read secret "+name, err)
+}
+
+// RevokeGrant implements storage.Storage.
+func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error {
+	return s.tx(ctx, "revoke grant", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM grants WHERE user_id = $1 AND appid = $2`, userID, appID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM codes WHERE user_id = $1 AND appid = $2 AND used_at = 0`, userID, appID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND appid = $3 AND revoked_at = 0`, ms(now), userID, appID)
+		return err
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -195,4 +196,18 @@ func list[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
+}
+
+// RevokeGrant implements storage.Storage.
+func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error {
+	return s.write(ctx, "revoke grant", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE user_id = ? AND appid = ?`, userID, appID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = ? AND appid = ? AND used_at = 0`, userID, appID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND appid = ? AND revoked_at = 0`, ms(now), userID, appID)
+		return err
+	})
 }
