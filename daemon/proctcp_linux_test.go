@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"os"
 	"testing"
@@ -44,5 +45,14 @@ func TestParseProcTCP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnknownClientRefused: a connection whose client socket is not in
+// the kernel's tables (gone, or hidden from us) is refused, not admitted.
+func TestUnknownClientRefused(t *testing.T) {
+	err := checkTCPPeer(netip.MustParseAddrPort("127.0.0.1:1"), netip.MustParseAddrPort("127.0.0.1:2"))
+	if !errors.Is(err, errNoOwner) {
+		t.Fatalf("unknown client: %v, want errNoOwner", err)
 	}
 }
