@@ -122,10 +122,10 @@ func discardBody(w http.ResponseWriter, r *http.Request) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return
 	}
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Now().Add(time.Second))
+	// The deadline stays: whatever the client still sends after this is
+	// not waited for (the connection is closed instead).
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second))
 	io.Copy(io.Discard, io.LimitReader(r.Body, maxDiscard))
-	rc.SetReadDeadline(time.Time{})
 }
 
 // guard admits only requests over TLS with an allowed SNI, Host and Origin,
