@@ -21,6 +21,9 @@ type text struct {
 	Cancelled        string `json:"cancelled"`
 	Refreshed        string `json:"refreshed"`
 	Error            string `json:"error"`
+	// WaitingPermission is shown beside the QR code while the browser asks
+	// the person whether this page may reach the desktop app.
+	WaitingPermission string `json:"waitingPermission"`
 }
 
 var texts = map[string]text{
@@ -34,6 +37,7 @@ var texts = map[string]text{
 		UseQRNow: "Scan the QR code with your phone to sign in.", SwitchHint: "Scan with the phone of the account you want to use.",
 		Scanned: "Scanned. Confirm on your phone.", Cancelled: "The sign-in was cancelled on the phone.",
 		Refreshed: "The QR code expired; here is a new one.", Error: "Something went wrong; show a new QR code to try again.",
+		WaitingPermission: "The desktop app is waiting for your browser's permission to connect. Allow it to sign in without scanning.",
 	},
 	"cn": {
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
@@ -45,6 +49,7 @@ var texts = map[string]text{
 		UseQRNow: "请使用手机扫码登录。", SwitchHint: "请使用要登录账号的手机扫码。",
 		Scanned: "已扫码，请在手机上确认。", Cancelled: "已在手机上取消登录。",
 		Refreshed: "二维码已过期，已自动刷新。", Error: "出错了，请刷新二维码重试。",
+		WaitingPermission: "电脑客户端正在等待浏览器授予连接权限。允许后即可免扫码登录。",
 	},
 }
 

@@ -27,9 +27,10 @@ type Browser struct {
 	n    int
 }
 
-// NewBrowser starts chromium for the user whose home is home. Screenshots
-// go to $SCANFREE_SCREENSHOTS/<test> or the test's temp dir.
-func NewBrowser(t testing.TB, home string) *Browser {
+// NewBrowser starts chromium for the user whose home is home, with extra
+// flags if any. Screenshots go to $SCANFREE_SCREENSHOTS/<test> or the
+// test's temp dir.
+func NewBrowser(t testing.TB, home string, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	testutil.NeedTools(t, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
@@ -48,7 +49,7 @@ func NewBrowser(t testing.TB, home string) *Browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Env(append([]string{"HOME=" + home}, testutil.NoSessionBus...)...),
 	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelB(); cancelA() })
 	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {

@@ -47,11 +47,46 @@
     probe(0).then(function (p) {
       say("");
       if (!p || p.r.errcode !== 0) { qr(); return; }
-      daemon = {base: p.base, uuid: p.r.jsdata.authorize_uuid};
-      $("continue").textContent = T.continueAs.replace("%s", p.r.jsdata.nickname);
-      avatar(p.r.jsdata.nickname, p.r.jsdata.headimgurl);
-      show("fast");
-      $("continue").focus();
+      offer(p);
+    });
+  }
+
+  // offer shows "Continue as …" for the daemon that answered p.
+  function offer(p) {
+    polling++; // a QR long poll, if any, stops
+    daemon = {base: p.base, uuid: p.r.jsdata.authorize_uuid};
+    $("continue").textContent = T.continueAs.replace("%s", p.r.jsdata.nickname);
+    avatar(p.r.jsdata.nickname, p.r.jsdata.headimgurl);
+    show("fast");
+    $("continue").focus();
+  }
+
+  // Chrome's Local Network Access: a page on a public origin may reach the
+  // daemon on loopback only once the person allows it, in a prompt that
+  // can wait forever. Read the permission first, so the page never waits
+  // on it: denied (or not delegated to this frame) is the QR code at
+  // once; pending is the QR code at once with a note, and "Continue as …"
+  // the moment the person allows. Browsers without the permission go on
+  // as before.
+  function localAccess() {
+    var q = navigator.permissions && navigator.permissions.query;
+    if (!q) return Promise.resolve(null);
+    return navigator.permissions.query({name: "loopback-network"})
+      .catch(function () { return navigator.permissions.query({name: "local-network-access"}); })
+      .catch(function () { return null; });
+  }
+  function start() {
+    localAccess().then(function (perm) {
+      if (!perm || perm.state === "granted") { fast(); return; }
+      if (perm.state === "denied") { qr(); return; }
+      qr(T.waitingPermission);
+      function tryDaemon() {
+        probe(0).then(function (p) {
+          if (p && p.r.errcode === 0 && !$("qr").hidden && $("scanned").hidden) { say(""); offer(p); }
+        });
+      }
+      perm.onchange = function () { if (perm.state === "granted") tryDaemon(); };
+      tryDaemon(); // asks the browser, which shows its prompt
     });
   }
 
@@ -96,6 +131,7 @@
         uuid = t.uuid;
         key = t.key;
         $("qrimg").src = "/connect/qrcode/" + uuid;
+        if (!document.body.dataset.qrAt) document.body.dataset.qrAt = String(Math.round(performance.now()));
         $("scanned").hidden = true;
         $("qrimg").hidden = false;
         $("qrhint").hidden = false;
@@ -146,5 +182,5 @@
       });
   }
 
-  if (cfg.fast) { fast(); } else { qr(); }
+  if (cfg.fast) { start(); } else { qr(); }
 })();
