@@ -18,12 +18,15 @@ type look struct {
 	name          string
 	width, height int64
 	dark          bool
+	lang          string // the page's lang parameter
+	waiting       string // its waiting message
 }
 
 var looks = []look{
-	{"desktop", 1100, 800, false},
-	{"phone", 390, 844, false},
-	{"phone-dark", 390, 844, true},
+	{"desktop", 1100, 800, false, "en", "Confirm the sign-in in the window on your desktop"},
+	{"phone", 390, 844, false, "en", "Confirm the sign-in in the window on your desktop"},
+	{"phone-dark", 390, 844, true, "en", "Confirm the sign-in in the window on your desktop"},
+	{"phone-chinese", 390, 844, false, "cn", "请在电脑上弹出的窗口中确认登录"},
 }
 
 // apply sets br's viewport and colour scheme.
@@ -64,14 +67,15 @@ func layoutProblems(br *e2e.Browser, dark bool) []string {
 // desktop and phone widths and in dark mode: "Continue as Alice" with her
 // initial where her picture cannot load, no stray separator, one waiting
 // message with a spinner, a QR code that still decodes in dark mode, and
-// the phone's page. A screenshot of each step is kept.
+// the phone's page; in English and Chinese. A screenshot of each step is
+// kept.
 func TestHostedPageLooks(t *testing.T) {
 	// Each look denies once: no cooldown between them.
 	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog", "--cooldown", "1ms"}})
-	page := w.b.PublicURL + "/connect/qrconnect?" + url.Values{"appid": {w.b.App.AppID}, "redirect_uri": {e2e.RedirectURI},
-		"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "self_redirect": {"true"}}.Encode()
 	for _, l := range looks {
 		t.Run(l.name, func(t *testing.T) {
+			page := w.b.PublicURL + "/connect/qrconnect?" + url.Values{"appid": {w.b.App.AppID}, "redirect_uri": {e2e.RedirectURI},
+				"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "self_redirect": {"true"}, "lang": {l.lang}}.Encode()
 			br := e2e.NewBrowser(t, w.home)
 			l.apply(br)
 			e2e.Run(br, br.Ctx, "open the hosted page", chromedp.Navigate(page))
@@ -92,7 +96,7 @@ func TestHostedPageLooks(t *testing.T) {
 			e2e.Run(br, br.Ctx, "click Continue", chromedp.Click(chromedp.CSS("#continue")))
 			e2e.Run(br, br.Ctx, "spinner", chromedp.WaitVisible(chromedp.CSS("#waiting .spinner")))
 			body := e2e.Run(br, br.Ctx, "page text", chromedp.Text(chromedp.CSS("main")))
-			if n := strings.Count(body, "Confirm the sign-in in the window on your desktop"); n != 1 {
+			if n := strings.Count(body, l.waiting); n != 1 {
 				t.Fatalf("the waiting message is shown %d times: %q", n, body)
 			}
 			br.Screenshot("waiting")
