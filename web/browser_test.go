@@ -139,19 +139,37 @@ func decodeQRWhere(t *testing.T, br *e2e.Browser, fctx context.Context, opts []c
 		if err != nil {
 			return false
 		}
-		img, err := png.Decode(bytes.NewReader(shot))
-		if err != nil {
-			return false
-		}
-		bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-		res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-		if err != nil {
-			return false
-		}
-		text = res.GetText()
-		return ok(text)
+		var found bool
+		text, found = decodeQRPNG(shot)
+		return found && ok(text)
 	})
 	return text
+}
+
+// decodeQRPNG reads the QR code in a screenshot, as a phone's camera would.
+func decodeQRPNG(shot []byte) (string, bool) {
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		return "", false
+	}
+	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return "", false
+	}
+	return res.GetText(), true
+}
+
+// approveAndLand approves the pending sign-in through the control API and
+// checks that br lands on Demo Shop signed in as Alice.
+func approveAndLand(t *testing.T, w *world, br *e2e.Browser) {
+	t.Helper()
+	if err := w.d.Control.Approve(t.Context(), w.d.AwaitPending().ID); err != nil {
+		t.Fatal(err)
+	}
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in as %q", nick)
+	}
 }
 
 // phone is a second browser, signed in to the backend as alice, that

@@ -1,17 +1,13 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"image/png"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/testutil"
@@ -66,17 +62,9 @@ func TestFirefox(t *testing.T) {
 		ff.Screenshot("qr-code")
 		var qrURL string
 		testutil.Eventually(t, 30*time.Second, "the QR code decoded from Firefox's screenshot", func() bool {
-			img, err := png.Decode(bytes.NewReader(ff.PNG()))
-			if err != nil {
-				return false
-			}
-			bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-			res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-			if err != nil {
-				return false
-			}
-			qrURL = res.GetText()
-			return strings.Contains(qrURL, "/x/")
+			text, ok := decodeQRPNG(ff.PNG())
+			qrURL = text
+			return ok && strings.Contains(text, "/x/")
 		})
 		ph := phone(t, w, qrURL) // the phone is chromium
 		e2e.Run(ph, ph.Ctx, "Allow", chromedp.Click(chromedp.CSS("button[value=allow]")))

@@ -62,10 +62,7 @@ func TestLocalNetworkAccess(t *testing.T) {
 		setLocalAccess(t, br, browser.PermissionSettingGranted)
 		fctx, opts := openLogin(t, w, br)
 		continueAs(t, br, fctx, opts)
-		w.d.Control.Approve(t.Context(), w.d.AwaitPending().ID)
-		if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
-			t.Fatalf("signed in as %q", nick)
-		}
+		approveAndLand(t, w, br)
 	})
 	t.Run("denied: the QR code within 1 s", func(t *testing.T) {
 		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
@@ -94,10 +91,7 @@ func TestLocalNetworkAccess(t *testing.T) {
 		br.Screenshot("waiting-for-permission")
 		setLocalAccess(t, br, browser.PermissionSettingGranted) // the person allows
 		continueAs(t, br, fctx, opts)
-		w.d.Control.Approve(t.Context(), w.d.AwaitPending().ID)
-		if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
-			t.Fatalf("signed in as %q", nick)
-		}
+		approveAndLand(t, w, br)
 	})
 	t.Run("a frame without the allow attribute: QR, no error", func(t *testing.T) {
 		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
