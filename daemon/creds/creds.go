@@ -11,9 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
 // ErrNone reports that no credential is stored.
@@ -39,9 +42,17 @@ func New(dir string) *Store {
 	return &Store{file: filepath.Join(dir, "credential"), account: "device-" + hex.EncodeToString(sum[:8]), UseKeyring: true}
 }
 
+// keyringOK reports whether to use the keyring. On Linux and the BSDs it
+// is the Secret Service on the session bus, and go-keyring would
+// autolaunch a bus (a dbus-daemon that outlives the daemon and serves no
+// keyring) when none is known: then the file is used.
+func (s *Store) keyringOK() bool {
+	return s.UseKeyring && (runtime.GOOS == "darwin" || runtime.GOOS == "windows" || sessionbus.Known())
+}
+
 // Where says where Get found, or Set put, the credential.
 func (s *Store) Where() string {
-	if s.UseKeyring {
+	if s.keyringOK() {
 		if _, err := keyring.Get(service, s.account); err == nil {
 			return "OS keyring"
 		}
@@ -51,7 +62,7 @@ func (s *Store) Where() string {
 
 // Get returns the stored credential or ErrNone.
 func (s *Store) Get() (string, error) {
-	if s.UseKeyring {
+	if s.keyringOK() {
 		v, err := keyring.Get(service, s.account)
 		if err == nil && v != "" {
 			return v, nil
@@ -76,7 +87,7 @@ func (s *Store) Get() (string, error) {
 
 // Set stores cred, in the keyring when it works, else in the file.
 func (s *Store) Set(cred string) error {
-	if s.UseKeyring {
+	if s.keyringOK() {
 		if err := keyring.Set(service, s.account, cred); err == nil {
 			os.Remove(s.file)
 			return nil
@@ -97,7 +108,7 @@ func (s *Store) Set(cred string) error {
 
 // Delete removes the credential from both places.
 func (s *Store) Delete() error {
-	if s.UseKeyring {
+	if s.keyringOK() {
 		// Fails when nothing is stored or no keyring service runs; either way
 		// nothing is left there.
 		keyring.Delete(service, s.account)

@@ -36,3 +36,18 @@ func Connect(opts ...dbus.ConnOption) (*dbus.Conn, error) {
 	}
 	return conn, nil
 }
+
+// Known reports whether a session bus address is known without starting
+// one: DBUS_SESSION_BUS_ADDRESS, or $XDG_RUNTIME_DIR/bus. Libraries that
+// autolaunch (go-keyring through godbus) are used only when it is true.
+func Known() bool {
+	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return true
+	}
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+		if _, err := os.Stat(rt + "/bus"); err == nil {
+			return true
+		}
+	}
+	return false
+}

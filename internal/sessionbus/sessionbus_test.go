@@ -32,3 +32,19 @@ func TestConnect(t *testing.T) {
 		}
 	})
 }
+
+func TestKnown(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	if sessionbus.Known() {
+		t.Fatal("a bus is known with no address and no $XDG_RUNTIME_DIR/bus")
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "autolaunch:")
+	if sessionbus.Known() {
+		t.Fatal("autolaunch: counts as a known bus")
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus")
+	if !sessionbus.Known() {
+		t.Fatal("an address is not a known bus")
+	}
+}
