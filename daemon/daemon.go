@@ -60,7 +60,8 @@ type Daemon struct {
 	api    *localapi.Server
 	notify func(title, msg string)
 
-	desktopsMu sync.Mutex // desktops.json
+	desktopsMu sync.Mutex // guards desktops and desktops.json
+	desktops   []string   // IDs of the account's desktops seen; nil until desktops.json is read
 
 	mu          sync.Mutex
 	ctx         context.Context // the Run context, for background work

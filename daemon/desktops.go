@@ -44,12 +44,16 @@ func (d *Daemon) profileSeen(p idp.Profile) {
 	d.desktopsMu.Lock()
 	defer d.desktopsMu.Unlock()
 	path := filepath.Join(d.cfg.StateDir, desktopsFile)
-	var seen []string
-	b, err := os.ReadFile(path)
-	first := os.IsNotExist(err)
-	if err == nil {
-		json.Unmarshal(b, &seen)
+	first := false
+	if d.desktops == nil { // read once; after that the memory copy is the truth
+		b, err := os.ReadFile(path)
+		first = os.IsNotExist(err)
+		d.desktops = []string{}
+		if err == nil {
+			json.Unmarshal(b, &d.desktops)
+		}
 	}
+	seen := d.desktops
 	changed := first
 	for _, o := range p.Desktops {
 		if slices.Contains(seen, o.ID) {
@@ -63,6 +67,7 @@ func (d *Daemon) profileSeen(p idp.Profile) {
 		d.notify("New desktop signed in as "+p.Nickname,
 			o.Name+" ("+o.OS+") was signed in to your account at "+o.EnrolledAt.Local().Format("Jan 2 15:04")+". Not you? Revoke it on your account page.")
 	}
+	d.desktops = seen
 	if changed {
 		b, _ := json.Marshal(seen)
 		if err := os.WriteFile(path, b, 0o600); err != nil {

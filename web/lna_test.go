@@ -43,50 +43,51 @@ func setLocalAccess(t *testing.T, br *e2e.Browser, setting browser.PermissionSet
 	}
 }
 
-// qrShownAt is when the page showed its QR code, in ms since it started
-// loading (the page records it), or -1.
-func qrShownAt(br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption) int {
+// lnaLogin starts the system, a chromium that treats the backend as
+// public with the permission answered as setting, and opens the login
+// frame on Demo Shop.
+func lnaLogin(t *testing.T, setting browser.PermissionSetting) (*world, *e2e.Browser, context.Context, []chromedp.QueryOption) {
+	t.Helper()
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	br := publicBackend(t, w)
+	setLocalAccess(t, br, setting)
+	fctx, opts := openLogin(t, w, br)
+	return w, br, fctx, opts
+}
+
+// qrWithin1s waits for the QR code and checks that the page showed it
+// within 1 s of starting to load (the page records when, in ms).
+func qrWithin1s(t *testing.T, br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption) {
+	t.Helper()
+	e2e.Run(br, fctx, "QR code", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
 	v := e2e.Run(br, fctx, "when the QR code showed", chromedp.AttributeValue(chromedp.CSS("body"), "data-qr-at", opts...))
-	n, err := strconv.Atoi(v.Value)
+	at, err := strconv.Atoi(v.Value)
 	if err != nil {
-		return -1
+		at = -1
 	}
-	return n
+	if at < 0 || at > 1000 {
+		t.Fatalf("the QR code showed %d ms into the page, want within 1000", at)
+	}
 }
 
 func TestLocalNetworkAccess(t *testing.T) {
 	testutil.NeedTools(t, "chromium")
 	t.Run("granted: scan-free sign-in", func(t *testing.T) {
-		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
-		br := publicBackend(t, w)
-		setLocalAccess(t, br, browser.PermissionSettingGranted)
-		fctx, opts := openLogin(t, w, br)
+		w, br, fctx, opts := lnaLogin(t, browser.PermissionSettingGranted)
 		continueAs(t, br, fctx, opts)
 		approveAndLand(t, w, br)
 	})
 	t.Run("denied: the QR code within 1 s", func(t *testing.T) {
-		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
-		br := publicBackend(t, w)
-		setLocalAccess(t, br, browser.PermissionSettingDenied)
-		fctx, opts := openLogin(t, w, br)
-		e2e.Run(br, fctx, "QR code", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
+		w, br, fctx, opts := lnaLogin(t, browser.PermissionSettingDenied)
+		qrWithin1s(t, br, fctx, opts)
 		br.Screenshot("denied-qr")
-		if at := qrShownAt(br, fctx, opts); at < 0 || at > 1000 {
-			t.Fatalf("the QR code showed %d ms into the page, want within 1000", at)
-		}
 		if p, _ := w.d.Control.Pending(t.Context()); len(p) != 0 {
 			t.Fatal("a sign-in was asked for although the browser refused the connection")
 		}
 	})
 	t.Run("pending: the QR code at once, Continue once allowed", func(t *testing.T) {
-		w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
-		br := publicBackend(t, w)
-		setLocalAccess(t, br, browser.PermissionSettingPrompt)
-		fctx, opts := openLogin(t, w, br)
-		e2e.Run(br, fctx, "QR code", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
-		if at := qrShownAt(br, fctx, opts); at < 0 || at > 1000 {
-			t.Fatalf("the QR code showed %d ms into the page, want within 1000", at)
-		}
+		w, br, fctx, opts := lnaLogin(t, browser.PermissionSettingPrompt)
+		qrWithin1s(t, br, fctx, opts)
 		status(t, br, fctx, opts, "waiting for your browser's permission")
 		br.Screenshot("waiting-for-permission")
 		setLocalAccess(t, br, browser.PermissionSettingGranted) // the person allows

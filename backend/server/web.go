@@ -133,7 +133,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.
-	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, ip+"/"+username)
+	userKey := ip + "/" + username
+	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, userKey)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
@@ -149,7 +150,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.loginIP.Release(context.WithoutCancel(r.Context()), ip)
-		s.loginUser.Reset(context.WithoutCancel(r.Context()), ip+"/"+username)
+		s.loginUser.Reset(context.WithoutCancel(r.Context()), userKey)
 	}()
 	u, err := s.store.GetUserByUsername(r.Context(), username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -85,17 +85,9 @@ func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
 		c := Client(clients)
 		op := func(base string, codes []string) func(ctx context.Context, i int) error {
 			return func(ctx context.Context, i int) error {
-				b, err := Get(ctx, c, exchangeURL(base, app.AppID, app.Secret, codes[i]))
+				t, _, err := exchange(ctx, c, base, app.AppID, app.Secret, codes[i])
 				if err != nil {
 					return err
-				}
-				var t struct {
-					ErrCode     int    `json:"errcode"`
-					AccessToken string `json:"access_token"`
-					OpenID      string `json:"openid"`
-				}
-				if err := json.Unmarshal(b, &t); err != nil || t.AccessToken == "" {
-					return errors.New("exchange failed: " + string(b))
 				}
 				_, err = Get(ctx, c, userinfoURL(base, t.AccessToken, t.OpenID))
 				return err

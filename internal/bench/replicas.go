@@ -97,7 +97,7 @@ func (dep *deployment) url(i int) string { return dep.servers[i%len(dep.servers)
 // replica and userinfo read at the next.
 func (dep *deployment) exchangeOp(c *http.Client, codes []string) func(ctx context.Context, i int) error {
 	return func(ctx context.Context, i int) error {
-		tok, _, err := exchange(ctx, c, dep.url(i), dep.app, codes[i])
+		tok, _, err := exchange(ctx, c, dep.url(i), dep.app.AppID, dep.app.Secret, codes[i])
 		if err != nil {
 			return err
 		}
@@ -119,8 +119,10 @@ type token struct {
 	OpenID      string `json:"openid"`
 }
 
-func exchange(ctx context.Context, c *http.Client, base string, app system.App, code string) (token, []byte, error) {
-	b, err := Get(ctx, c, exchangeURL(base, app.AppID, app.Secret, code))
+// exchange trades code for a token at base, as the relying party does,
+// and returns the answer's bytes too.
+func exchange(ctx context.Context, c *http.Client, base, appID, secret, code string) (token, []byte, error) {
+	b, err := Get(ctx, c, exchangeURL(base, appID, secret, code))
 	if err != nil {
 		return token{}, b, err
 	}
@@ -171,7 +173,7 @@ func Replicas(ctx context.Context, w io.Writer, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	tok, tokBody, err := exchange(ctx, c, lite.url(0), lite.app, sample[0])
+	tok, tokBody, err := exchange(ctx, c, lite.url(0), lite.app.AppID, lite.app.Secret, sample[0])
 	if err != nil {
 		return err
 	}
@@ -200,7 +202,7 @@ func Replicas(ctx context.Context, w io.Writer, d time.Duration) error {
 		exch = append(exch, Run(ctx, name, clients, n, d, dep.exchangeOp(c, codes)))
 		t := tok
 		if dep != bare && dep != lite {
-			if t, _, err = exchange(ctx, c, dep.url(0), dep.app, codes[len(codes)-1]); err != nil {
+			if t, _, err = exchange(ctx, c, dep.url(0), dep.app.AppID, dep.app.Secret, codes[len(codes)-1]); err != nil {
 				return err
 			}
 		}
