@@ -25,13 +25,18 @@ type AppSpec struct {
 	RedirectURIs []string
 	Domains      []string
 	FastLogin    bool
+	// Public registers an app without a secret (a native or single-page
+	// OpenID Connect client), which must use PKCE.
+	Public bool
+	// IDTokenAlg is RS256 (the default) or ES256.
+	IDTokenAlg string
 }
 
 // NewApp is a registered app with its secret, which is shown once and
 // stored only as a hash.
 type NewApp struct {
 	AppID  string `json:"appid"`
-	Secret string `json:"secret"`
+	Secret string `json:"secret,omitempty"` // empty for a public app
 	Name   string `json:"name"`
 }
 
@@ -66,10 +71,22 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	if spec.Owner == "" {
 		spec.Owner = "default"
 	}
+	switch spec.IDTokenAlg {
+	case "":
+		spec.IDTokenAlg = "RS256"
+	case "RS256", "ES256":
+	default:
+		return NewApp{}, fmt.Errorf("create app: --id-token-alg %q: use RS256 or ES256", spec.IDTokenAlg)
+	}
 	id := "wx" + strings.ToLower(strings.NewReplacer("-", "0", "_", "1").Replace(secret.Code()[:16]))
-	sec := secret.Code()
+	sec, hash := "", []byte(nil)
+	if !spec.Public {
+		sec = secret.Code()
+		hash = secret.Hash(sec)
+	}
 	err := st.CreateApp(ctx, storage.App{AppID: id, Name: spec.Name, IconURL: spec.IconURL, Owner: spec.Owner,
-		SecretHash: secret.Hash(sec), RedirectURIs: spec.RedirectURIs, Domains: spec.Domains, FastLogin: spec.FastLogin, CreatedAt: now})
+		SecretHash: hash, RedirectURIs: spec.RedirectURIs, Domains: spec.Domains, FastLogin: spec.FastLogin,
+		Public: spec.Public, IDTokenAlg: spec.IDTokenAlg, CreatedAt: now})
 	if err != nil {
 		return NewApp{}, err
 	}

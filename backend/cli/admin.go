@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,11 @@ func (a *app) appCmd() *cobra.Command {
 				return err
 			}
 			return a.print(na, func(w io.Writer) {
+				if na.Secret == "" {
+					fmt.Fprintf(w, "appid:\t%s\n", na.AppID)
+					fmt.Fprintln(w, "\nA public app has no secret: it signs in with PKCE (S256) at /oauth2/authorize.")
+					return
+				}
 				fmt.Fprintf(w, "appid:\t%s\nsecret:\t%s\n", na.AppID, na.Secret)
 				fmt.Fprintln(w, "\nThe secret is shown only now; keep it on the relying party's server.")
 			})
@@ -40,6 +46,8 @@ func (a *app) appCmd() *cobra.Command {
 	create.Flags().StringVar(&spec.IconURL, "icon", "", "icon URL")
 	create.Flags().StringVar(&spec.Owner, "owner", "default", "owner; apps of one owner share unionids")
 	create.Flags().BoolVar(&noFast, "no-fast-login", false, "allow QR login only, never scan-free")
+	create.Flags().BoolVar(&spec.Public, "public", false, "an OpenID Connect client that cannot keep a secret (native or single-page app): no secret, PKCE required")
+	create.Flags().StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "algorithm of the app's OpenID Connect id_tokens: RS256 or ES256")
 	create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -58,11 +66,13 @@ func (a *app) appCmd() *cobra.Command {
 				RedirectURIs []string  `json:"redirect_uris"`
 				Domains      []string  `json:"domains"`
 				FastLogin    bool      `json:"fast_login"`
+				Public       bool      `json:"public"`
+				IDTokenAlg   string    `json:"id_token_alg"`
 				CreatedAt    time.Time `json:"created_at"`
 			}
 			out := []appJSON{}
 			for _, ap := range apps {
-				out = append(out, appJSON{ap.AppID, ap.Name, ap.Owner, ap.RedirectURIs, ap.Domains, ap.FastLogin, ap.CreatedAt})
+				out = append(out, appJSON{ap.AppID, ap.Name, ap.Owner, ap.RedirectURIs, ap.Domains, ap.FastLogin, ap.Public, cmp.Or(ap.IDTokenAlg, "RS256"), ap.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
 				fmt.Fprintln(w, "APPID\tNAME\tFAST LOGIN\tREDIRECTS")

@@ -179,6 +179,12 @@ func SignIn(app storage.App, redirectURI, scope, state string) error {
 // RedirectURL appends code and state to redirectURI, with "?" or "&" as its
 // query requires and before any fragment, leaving the rest byte for byte.
 func RedirectURL(redirectURI, code, state string) string {
+	return RedirectWith(redirectURI, "code", code, "state", state)
+}
+
+// RedirectWith appends the name/value pairs kv to redirectURI as
+// RedirectURL does.
+func RedirectWith(redirectURI string, kv ...string) string {
 	base, frag, hasFrag := strings.Cut(redirectURI, "#")
 	sep := "?"
 	if strings.Contains(base, "?") {
@@ -187,9 +193,17 @@ func RedirectURL(redirectURI, code, state string) string {
 			sep = ""
 		}
 	}
-	out := base + sep + "code=" + url.QueryEscape(code) + "&state=" + url.QueryEscape(state)
-	if hasFrag {
-		out += "#" + frag
+	var b strings.Builder
+	b.WriteString(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		b.WriteString(sep)
+		b.WriteString(kv[i])
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[i+1]))
+		sep = "&"
 	}
-	return out
+	if hasFrag {
+		b.WriteString("#" + frag)
+	}
+	return b.String()
 }

@@ -14,7 +14,6 @@ import (
 
 	"rsc.io/qr"
 
-	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -30,7 +29,7 @@ type connectRequest = deviceapi.SignInRequest
 // checkConnect validates a request before anything is shown: a page for an
 // unknown app or an unregistered redirect_uri must not even offer a QR code.
 func (s *Server) checkConnect(ctx context.Context, r connectRequest) (storage.App, error) {
-	app, serr := s.validateSignIn(ctx, r, false)
+	app, _, serr := s.validateSignIn(ctx, r, false)
 	if serr == errUnknownApp {
 		return app, errors.New("unknown appid: the site that sent you here is not registered")
 	}
@@ -72,11 +71,18 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	fast := app.FastLogin && q.Get("fast_login") != "0"
 	cfg := connectConfig{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
 		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
+	s.renderConnect(w, r, htmlLang, app, cfg, "")
+}
+
+// renderConnect writes the hosted sign-in page for app: scan-free first
+// when cfg.Fast, else the QR code; with a link to the password form when
+// passwordURL is set (the OpenID Connect face).
+func (s *Server) renderConnect(w http.ResponseWriter, r *http.Request, htmlLang string, app storage.App, cfg connectConfig, passwordURL string) {
 	var buf bytes.Buffer
 	initial, _ := utf8.DecodeRuneInString(app.Name)
-	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": t, "App": app, "Config": cfg, "Fast": fast,
-		"Initial": strings.ToUpper(string(initial))}); err != nil {
-		s.log.Error("render qrconnect", "err", err)
+	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": cfg.Text, "App": app, "Config": cfg, "Fast": cfg.Fast,
+		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL}); err != nil {
+		s.log.ErrorContext(r.Context(), "render qrconnect", "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return
 	}
@@ -255,7 +261,13 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
 			return
 		}
-		st.Code, st.RedirectURL = string(code), rules.RedirectURL(t.RedirectURI, string(code), t.State)
+		redirect, err := s.redirectFor(r.Context(), t.AppID, t.RedirectURI, string(code), t.State)
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "qr poll: sign-in request", "err", err)
+			writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
+			return
+		}
+		st.Code, st.RedirectURL = string(code), redirect
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -354,8 +366,12 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if err != nil {
 		return fmt.Errorf("confirm QR ticket: %w", err)
 	}
+	h := byPhone
+	if deviceID != "" {
+		h = byDesktopQR
+	}
 	code, _, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
-		Origin: "QR code"}, userID, deviceID, false)
+		Origin: "QR code"}, userID, deviceID, h, time.Time{})
 	if serr != nil && serr.Code == errSystem {
 		return fmt.Errorf("mint code: %w", errUnavailable)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
@@ -100,7 +101,7 @@ func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ sto
 		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	app, serr := s.validateSignIn(r.Context(), req, true)
+	app, _, serr := s.validateSignIn(r.Context(), req, true)
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return
@@ -127,7 +128,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	_, redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID, true)
+	_, redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID, byDesktop, time.Time{})
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return
@@ -150,44 +151,88 @@ func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *snsErr
 
 // validateSignIn checks a sign-in, wherever it starts: the app exists,
 // allows scan-free login when fast, and registered the redirect_uri; scope
-// and state are well formed.
-func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *snsError) {
+// and state are well formed. A state that names an OpenID Connect request
+// (see oidcRequest) must match that request, and its rules apply.
+func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *storage.AuthRequest, *snsError) {
 	app, serr := s.getApp(ctx, req.AppID)
 	if serr != nil {
-		return app, serr
+		return app, nil, serr
 	}
 	if fast && !app.FastLogin {
-		return app, snsErr(errQROnly, "this app allows QR login only")
+		return app, nil, snsErr(errQROnly, "this app allows QR login only")
+	}
+	if id, ok := oidcRequestID(req.State); ok {
+		ar, serr := s.oidcRequest(ctx, app, id, req)
+		return app, ar, serr
 	}
 	if err := rules.SignIn(app, req.RedirectURI, req.Scope, req.State); err != nil {
-		return app, snsErr(errBackendRefused, err.Error())
+		return app, nil, snsErr(errBackendRefused, err.Error())
 	}
-	return app, nil
+	return app, nil, nil
+}
+
+// how says how a person confirmed a sign-in; it is the id_token's amr.
+type how int
+
+const (
+	byDesktop   how = iota // the daemon's native dialog on an enrolled desktop
+	byPhone                // a phone, signed in with its password, confirmed a QR code
+	byDesktopQR            // `scanfreed approve` confirmed a QR code
+	byPassword             // the password form of the hosted pages
+)
+
+// amr returns RFC 8176 values. The desktop dialog is a user-presence test
+// ("user") on a desktop that proves a key it was enrolled with ("swk": its
+// device credential, a software-held secret). A QR confirmation crosses a
+// second channel ("mca"): on a phone signed in with a password ("pwd"), or
+// through the desktop's credential ("swk").
+func (h how) amr() []string {
+	switch h {
+	case byDesktop:
+		return []string{"swk", "user"}
+	case byPhone:
+		return []string{"mca", "pwd", "user"}
+	case byDesktopQR:
+		return []string{"mca", "swk", "user"}
+	default:
+		return []string{"pwd"}
+	}
 }
 
 // mintCode validates a sign-in and mints a code bound to app, exact
 // redirect_uri, user and device (empty when a phone confirmed a QR code).
-// fast says it is a scan-free login, which the app must allow. The code,
-// the device's last use and the audit event commit together. It returns
-// the code and the URL to send the browser to.
-func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, userID, deviceID string, fast bool) (string, string, *snsError) {
-	app, serr := s.validateSignIn(ctx, req, fast)
+// A scan-free login (byDesktop) must be allowed by the app. The code,
+// the device's last use and the audit event commit together. authTime is
+// when the person authenticated (zero: now). It returns the code and the
+// URL to send the browser to.
+func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, userID, deviceID string, h how, authTime time.Time) (string, string, *snsError) {
+	app, ar, serr := s.validateSignIn(ctx, req, h == byDesktop)
 	if serr != nil {
 		return "", "", serr
 	}
 	now := s.now()
+	if authTime.IsZero() {
+		authTime = now
+	}
 	code := secret.Code()
 	detail := "Signed in to " + app.Name
 	if o := trimLen(req.Origin, 200); o != "" {
 		detail += " from " + o
 	}
-	if err := s.store.CreateSignIn(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
-		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)},
+	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
+		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceWeChat}
+	redirect := rules.RedirectURL(req.RedirectURI, code, req.State)
+	if ar != nil {
+		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, h.amr()
+		redirect = s.oidcRedirect(ar, "code", code)
+		detail += " (OpenID Connect)"
+	}
+	if err := s.store.CreateSignIn(ctx, c,
 		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); err != nil {
 		return "", "", s.sysErr(ctx, err)
 	}
 	s.metrics.minted.Inc()
-	return code, rules.RedirectURL(req.RedirectURI, code, req.State), nil
+	return code, redirect, nil
 }
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {

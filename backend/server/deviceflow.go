@@ -69,15 +69,22 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	})
 }
 
-// handleToken serves POST /oauth2/token for the device_code grant, the only
-// grant this endpoint has; relying parties use /sns/oauth2/access_token.
+// handleToken serves POST /oauth2/token: the device_code grant that
+// enrols desktops, and the OpenID Connect face's authorization_code and
+// refresh_token grants. WeChat relying parties use /sns/oauth2/access_token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != deviceapi.GrantTypeDeviceCode {
-		writeOAuthErr(w, http.StatusBadRequest, "unsupported_grant_type", "only "+deviceapi.GrantTypeDeviceCode+" is supported here")
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case deviceapi.GrantTypeDeviceCode:
+	case "authorization_code", "refresh_token":
+		s.handleOIDCToken(w, r, gt)
+		return
+	default:
+		writeOAuthErr(w, http.StatusBadRequest, "unsupported_grant_type",
+			"grant_type must be authorization_code, refresh_token or "+deviceapi.GrantTypeDeviceCode)
 		return
 	}
 	if r.PostForm.Get("client_id") != deviceapi.ClientID {

@@ -24,6 +24,9 @@ type text struct {
 	// WaitingPermission is shown beside the QR code while the browser asks
 	// the person whether this page may reach the desktop app.
 	WaitingPermission string `json:"waitingPermission"`
+	// UsePassword links an OpenID Connect sign-in to the password form,
+	// for people with neither the desktop app nor a signed-in phone.
+	UsePassword string `json:"-"`
 }
 
 var texts = map[string]text{
@@ -38,6 +41,7 @@ var texts = map[string]text{
 		Scanned: "Scanned. Confirm on your phone.", Cancelled: "The sign-in was cancelled on the phone.",
 		Refreshed: "The QR code expired; here is a new one.", Error: "Something went wrong; show a new QR code to try again.",
 		WaitingPermission: "The desktop app is waiting for your browser's permission to connect. Allow it to sign in without scanning.",
+		UsePassword:       "Sign in with your password instead",
 	},
 	"cn": {
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
@@ -50,6 +54,7 @@ var texts = map[string]text{
 		Scanned: "已扫码，请在手机上确认。", Cancelled: "已在手机上取消登录。",
 		Refreshed: "二维码已过期，已自动刷新。", Error: "出错了，请刷新二维码重试。",
 		WaitingPermission: "电脑客户端正在等待浏览器授予连接权限。允许后即可免扫码登录。",
+		UsePassword:       "使用密码登录",
 	},
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -60,6 +61,12 @@ type Config struct {
 	// request from one of them, the client address is taken from
 	// X-Forwarded-For (see clientIP). Empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// DataKey seals the OpenID Connect signing keys in the store (see
+	// package keys); without it the OIDC face answers that it is off.
+	DataKey []byte
+	// IDTokenTTL is the lifetime of an id_token (1 h), and so how long a
+	// replaced signing key stays published.
+	IDTokenTTL time.Duration
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -84,6 +91,7 @@ func (c *Config) setDefaults() {
 		c.TicketsPerMinute = 60
 	}
 	def(&c.EventRetention, 90*24*time.Hour)
+	def(&c.IDTokenTTL, time.Hour)
 	if c.DeviceAuthsPerMinute <= 0 {
 		c.DeviceAuthsPerMinute = 10
 	}
@@ -120,6 +128,7 @@ type Server struct {
 
 	tickets *tickets.Store
 	metrics *metrics
+	keys    *keys.Ring
 
 	hashSlots chan struct{} // one token per running password check
 
@@ -143,6 +152,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
 	s.enrolIP = s.newLimiter("device-auth-ip", cfg.DeviceAuthsPerMinute, time.Minute)
 	s.metrics = newMetrics(s)
+	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }
 
@@ -175,6 +185,14 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("POST "+deviceapi.PathDeviceAuthorization, s.handleDeviceAuthorization)
 	mux.HandleFunc("POST "+deviceapi.PathToken, s.handleToken)
+
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	mux.HandleFunc("GET "+pathJWKS, s.handleJWKS)
+	mux.HandleFunc("GET /oauth2/authorize", s.handleOIDCAuthorize)
+	mux.HandleFunc("GET /oauth2/resume", s.handleOIDCResume)
+	mux.HandleFunc("GET "+pathUserinfo, s.handleOIDCUserinfo)
+	mux.HandleFunc("POST "+pathUserinfo, s.handleOIDCUserinfo)
+	mux.HandleFunc("POST "+pathRevoke, s.handleOIDCRevoke)
 
 	mux.Handle("GET "+deviceapi.PathMe, s.deviceAuth(s.handleDeviceMe))
 	mux.Handle("GET "+deviceapi.PathApps+"{appid}", s.deviceAuth(s.handleAppInfo))

@@ -166,6 +166,11 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID) {
 		return tokenResponse{}, snsErr(errInvalidCode, "invalid code")
 	}
+	if err == nil && c.Face.String() != string(storage.FaceWeChat) {
+		// One face's code is never redeemed at another's endpoint: its
+		// bindings (PKCE, nonce) would go unchecked.
+		return tokenResponse{}, snsErr(errInvalidCode, "invalid code: it was issued for the "+c.Face.String()+" face")
+	}
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
@@ -178,9 +183,9 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 	access, refresh := secret.Token(), secret.Token()
 	issued := []storage.Token{
 		{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
-			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)},
+			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat},
 		{Hash: secret.Hash(refresh), Kind: storage.RefreshToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
-			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)},
+			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Face: storage.FaceWeChat},
 	}
 	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
@@ -238,7 +243,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() {
+	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || rt.Face.String() != string(storage.FaceWeChat) {
 		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
 		return
 	}
@@ -248,7 +253,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 	}
 	access := secret.Token()
 	if err := s.store.CreateToken(ctx, storage.Token{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
-		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}); err != nil {
+		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}); err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
@@ -266,7 +271,7 @@ func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Tok
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return t, s.sysErr(ctx, err)
 	}
-	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() {
+	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() || t.Face.String() != string(storage.FaceWeChat) {
 		return t, snsErr(errInvalidAccessToken, "invalid access_token")
 	}
 	if !s.now().Before(t.ExpiresAt) {

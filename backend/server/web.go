@@ -78,19 +78,26 @@ func (s *Server) cookieName() string {
 
 // currentUser returns the signed-in user of r, if any.
 func (s *Server) currentUser(r *http.Request) (*storage.User, bool) {
+	u, _, ok := s.currentSession(r)
+	return u, ok
+}
+
+// currentSession returns the signed-in user of r and the session, whose
+// CreatedAt is when they entered their password.
+func (s *Server) currentSession(r *http.Request) (*storage.User, storage.Session, bool) {
 	c, err := r.Cookie(s.cookieName())
 	if err != nil || c.Value == "" {
-		return nil, false
+		return nil, storage.Session{}, false
 	}
 	se, err := s.store.GetSession(r.Context(), secret.Hash(c.Value))
 	if err != nil || !s.now().Before(se.ExpiresAt) {
-		return nil, false
+		return nil, se, false
 	}
 	u, err := s.store.GetUser(r.Context(), se.UserID)
 	if err != nil {
-		return nil, false
+		return nil, se, false
 	}
-	return &u, true
+	return &u, se, true
 }
 
 // requireUser returns the signed-in user or redirects to /login and
@@ -115,8 +122,15 @@ func safeNext(next string) string {
 	return next
 }
 
+// loginView is the password form's data: where to go after, the
+// username to fill in (an OIDC login_hint) and the app it signs in to.
+type loginView struct{ Next, Hint, App string }
+
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", page{Title: "Sign in", Data: safeNext(r.URL.Query().Get("next"))})
+	q := r.URL.Query()
+	next := safeNext(q.Get("next"))
+	s.render(w, http.StatusOK, "login", page{Title: "Sign in", Data: loginView{Next: next, Hint: trimLen(q.Get("login_hint"), 200),
+		App: s.resumeApp(r.Context(), next)}})
 }
 
 // dummyHash is checked for unknown usernames so that a wrong username costs
@@ -129,7 +143,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ip := s.clientIP(r)
 	fail := func(status int, msg string) {
-		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: next})
+		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: loginView{Next: next, Hint: username, App: s.resumeApp(r.Context(), next)}})
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.

@@ -54,7 +54,33 @@ type App struct {
 	RedirectURIs []string
 	Domains      []string
 	FastLogin    bool
-	CreatedAt    time.Time
+	// Public marks an app that cannot keep a secret (a native or
+	// single-page OIDC client): it has no secret and must use PKCE.
+	Public bool
+	// IDTokenAlg is the JWS algorithm of the app's OIDC id_tokens:
+	// "RS256" (also when empty, as OIDC Core requires) or "ES256".
+	IDTokenAlg string
+	CreatedAt  time.Time
+}
+
+// Face is the protocol a code or token belongs to. A code of one face is
+// never redeemed at another's endpoint, and a token works only where its
+// face's rules (such as refresh rotation) hold.
+type Face string
+
+// Faces.
+const (
+	FaceWeChat Face = "wechat" // /sns/* and /connect/qrconnect
+	FaceOIDC   Face = "oidc"   // /oauth2/*
+)
+
+// String returns the face's name; the empty Face is FaceWeChat, the face
+// every code and token had before there were others.
+func (f Face) String() string {
+	if f == "" {
+		return string(FaceWeChat)
+	}
+	return string(f)
 }
 
 // Device is a desktop enrolled to a user through the device flow.
@@ -111,6 +137,15 @@ type Code struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	UsedAt      time.Time // zero while unused
+
+	Face Face // FaceWeChat when empty
+	// OIDC binds an OpenID Connect code: the nonce for its id_token, the
+	// PKCE S256 challenge its redeemer must answer, when and how the user
+	// authenticated (the id_token's auth_time and amr).
+	Nonce         string
+	CodeChallenge string
+	AuthTime      time.Time
+	AMR           []string
 }
 
 // TokenKind tells access tokens from refresh tokens.
@@ -132,7 +167,8 @@ type Token struct {
 	Scope     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	RevokedAt time.Time
+	RevokedAt time.Time // also set when a refresh token is rotated
+	Face      Face      // FaceWeChat when empty
 }
 
 // Session is a signed-in web session of the hosted pages.
@@ -248,6 +284,15 @@ type Storage interface {
 
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash []byte) (Token, error)
+	// RotateToken atomically revokes the live token hash and stores the
+	// tokens issued in its place. A token revoked before (rotated or
+	// taken back) is ErrAlreadyUsed and nothing is stored: of concurrent
+	// rotations of one refresh token exactly one wins.
+	RotateToken(ctx context.Context, hash []byte, now time.Time, issued []Token) error
+	// RevokeToken revokes one token; revoking twice is not an error.
+	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
+
+	OIDC
 
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash []byte) (Session, error)
@@ -292,6 +337,52 @@ type PurgeBefore struct {
 	Codes time.Time
 	// Events: audit events recorded before it.
 	Events time.Time
+}
+
+// OIDC keeps what the OpenID Connect face shares across replicas.
+type OIDC interface {
+	// CreateAuthRequest stores an authorization request while the hosted
+	// page shows it; an id stored before is ErrAlreadyExists.
+	CreateAuthRequest(ctx context.Context, ar AuthRequest) error
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+
+	// CreateSigningKey stores k; a kid stored before is ErrAlreadyExists.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns every key, oldest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteSigningKey deletes key kid; a missing key is not an error.
+	DeleteSigningKey(ctx context.Context, kid string) error
+}
+
+// AuthRequest is an OpenID Connect authorization request, validated and
+// kept while the hosted page asks the person to sign in. The page and the
+// desktop daemon carry only its ID (in the state field).
+type AuthRequest struct {
+	ID            string
+	ClientID      string
+	RedirectURI   string
+	Scope         string // space-separated, includes openid
+	State         string // the relying party's own state
+	Nonce         string
+	CodeChallenge string // S256
+	Prompt        string
+	MaxAge        time.Duration // -1: not asked
+	LoginHint     string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// SigningKey is one id_token signing key. The private key is sealed with
+// the server's data key, which the database never holds.
+type SigningKey struct {
+	KID       string
+	Alg       string // RS256 or ES256
+	Sealed    []byte // the PKCS #8 private key, sealed
+	Public    []byte // the public JWK, as JSON
+	CreatedAt time.Time
+	// SignFrom is when it starts signing: it is published in the JWKS
+	// from CreatedAt, so relying parties know it before it is used.
+	SignFrom time.Time
 }
 
 // Tickets keeps the hosted page's QR tickets, shared by every replica.
@@ -347,6 +438,7 @@ func (p PurgeBefore) Targets() []PurgeTarget {
 		{"sessions", "expires_at", p.Expired},
 		{"device_auths", "expires_at", p.Expired},
 		{"tokens", "expires_at", p.Expired},
+		{"auth_requests", "expires_at", p.Expired},
 		{"codes", "expires_at", p.Codes},
 		{"events", "created_at", p.Events},
 	}

@@ -42,6 +42,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Attempts", testAttempts},
 		{"AttemptRace", testAttemptRace},
 		{"Purge", testPurge},
+		{"OIDCCode", testOIDCCode},
+		{"RotateToken", testRotateToken},
+		{"RotateRace", testRotateRace},
+		{"AuthRequests", testAuthRequests},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +91,7 @@ func seedApp(t *testing.T, s storage.Storage, id string) storage.App {
 	t.Helper()
 	a := storage.App{AppID: id, Name: "App " + id, IconURL: "https://i.example/" + id, Owner: "owner1",
 		SecretHash: h("secret-" + id), RedirectURIs: []string{"https://rp.example/cb", "https://rp.example/cb2?x=1"},
-		Domains: []string{"rp.example"}, FastLogin: true, CreatedAt: now}
+		Domains: []string{"rp.example"}, FastLogin: true, IDTokenAlg: "ES256", CreatedAt: now}
 	must(t, s.CreateApp(context.Background(), a))
 	return a
 }
@@ -321,15 +326,15 @@ func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {
 	u := seedUser(t, s, "alice-"+name)
 	a := seedApp(t, s, "wx-"+name)
 	c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
-		DeviceID: "d1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		DeviceID: "d1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceWeChat}
 	must(t, s.CreateCode(context.Background(), c))
 	return c
 }
 
 func tokensFor(c storage.Code, tag string) []storage.Token {
 	return []storage.Token{
-		{Hash: h("at-" + tag), Kind: storage.AccessToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour)},
-		{Hash: h("rt-" + tag), Kind: storage.RefreshToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(720 * time.Hour)},
+		{Hash: h("at-" + tag), Kind: storage.AccessToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour), Face: c.Face},
+		{Hash: h("rt-" + tag), Kind: storage.RefreshToken, AppID: c.AppID, UserID: c.UserID, CodeHash: c.Hash, Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(720 * time.Hour), Face: c.Face},
 	}
 }
 

@@ -44,13 +44,13 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
-const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at`
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg`
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
 	var uris, domains string
 	var created int64
-	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created); err != nil {
+	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created, &a.Public, &a.IDTokenAlg); err != nil {
 		return a, err
 	}
 	a.CreatedAt = fromMS(created)
@@ -67,8 +67,8 @@ func scanApp(row scanner) (storage.App, error) {
 func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
-	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.AppID, a.Name, a.IconURL, a.Owner, a.SecretHash, string(uris), string(domains), a.FastLogin, ms(a.CreatedAt))
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.AppID, a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), a.FastLogin, ms(a.CreatedAt), a.Public, a.IDTokenAlg)
 }
 
 func nonNil(v []string) []string {

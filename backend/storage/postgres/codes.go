@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +11,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at`
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr`
 
 // CreateCode implements storage.Storage.
 func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
@@ -35,8 +36,9 @@ func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Even
 
 // insertCode stores c and records the user's grant of the app.
 func insertCode(ctx context.Context, tx pgx.Tx, c storage.Code) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
+		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " ")); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES ($1, $2, $3, $4, $4)
@@ -48,10 +50,12 @@ func insertCode(ctx context.Context, tx pgx.Tx, c storage.Code) error {
 // GetCode implements storage.Storage.
 func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) {
 	var c storage.Code
-	var created, expires, used int64
+	var created, expires, used, authTime int64
+	var face, amr string
 	err := s.pool.QueryRow(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = $1`, hash).
-		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used)
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(created), fromMS(expires), fromMS(used)
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt, c.AuthTime = fromMS(created), fromMS(expires), fromMS(used), fromMS(authTime)
+	c.Face, c.AMR = storage.Face(face), strings.Fields(amr)
 	return c, wrap("get code", err)
 }
 
@@ -74,8 +78,8 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 			UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash
 		)
 		INSERT INTO tokens (`+tokenCols+`)
-		SELECT t.* FROM claimed, unnest($3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[]) AS t`,
-		ms(now), hash, t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt)))
+		SELECT t.* FROM claimed, unnest($3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[]) AS t`,
+		ms(now), hash, t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt, t.face)))
 }
 
 // redeemed turns the outcome of claiming code hash into RedeemCode's
@@ -94,15 +98,16 @@ func (s *Store) redeemed(ctx context.Context, hash []byte, claim func(none error
 
 // tokenColumns are tokens as one array per column, for unnest.
 type tokenColumns struct {
-	hash, codeHash                  [][]byte
-	kind, appid, userID, scope      []string
-	createdAt, expiresAt, revokedAt []int64
+	hash, codeHash                   [][]byte
+	kind, appid, userID, scope, face []string
+	createdAt, expiresAt, revokedAt  []int64
 }
 
 func (c *tokenColumns) add(t storage.Token) {
 	c.hash, c.codeHash = append(c.hash, t.Hash), append(c.codeHash, t.CodeHash)
 	c.kind, c.appid, c.userID, c.scope = append(c.kind, string(t.Kind)), append(c.appid, t.AppID), append(c.userID, t.UserID), append(c.scope, t.Scope)
 	c.createdAt, c.expiresAt, c.revokedAt = append(c.createdAt, ms(t.CreatedAt)), append(c.expiresAt, ms(t.ExpiresAt)), append(c.revokedAt, ms(t.RevokedAt))
+	c.face = append(c.face, t.Face.String())
 }
 
 // RevokeTokensByCode implements storage.Storage.
@@ -110,11 +115,11 @@ func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now tim
 	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at = 0`, ms(now), codeHash)
 }
 
-const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at`
+const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face`
 
 func insertToken(ctx context.Context, tx execer, t storage.Token) error {
-	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt))
+	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String())
 	return err
 }
 
@@ -126,11 +131,11 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
-	var kind string
+	var kind, face string
 	var created, expires, revoked int64
 	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked)
-	t.Kind = storage.TokenKind(kind)
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face)
+	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
 	return t, wrap("get token", err)
 }

@@ -132,4 +132,33 @@ var migrations = [][]string{
 		// The approval page shows where an enrolment was started from.
 		`ALTER TABLE device_auths ADD COLUMN request_ip TEXT NOT NULL DEFAULT ''`,
 	},
+	{
+		// The OpenID Connect face: public clients, per-app id_token
+		// algorithms, codes bound to a nonce and PKCE, the face of every
+		// code and token, pending authorization requests, signing keys.
+		`ALTER TABLE apps ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE apps ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE codes ADD COLUMN face TEXT NOT NULL DEFAULT 'wechat'`,
+		`ALTER TABLE codes ADD COLUMN nonce TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE codes ADD COLUMN code_challenge TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE codes ADD COLUMN auth_time BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE codes ADD COLUMN amr TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE tokens ADD COLUMN face TEXT NOT NULL DEFAULT 'wechat'`,
+		`CREATE TABLE auth_requests (
+			id TEXT PRIMARY KEY,
+			client_id TEXT NOT NULL,
+			data TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX auth_requests_expiry ON auth_requests(expires_at)`,
+		`CREATE TABLE signing_keys (
+			kid TEXT PRIMARY KEY,
+			alg TEXT NOT NULL,
+			sealed BYTEA NOT NULL,
+			public_jwk TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			sign_from BIGINT NOT NULL
+		)`,
+	},
 }

@@ -51,17 +51,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
-const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at`
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg`
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
 	var uris, domains string
-	var fast int
+	var fast, public int
 	var created int64
-	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created); err != nil {
+	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created, &public, &a.IDTokenAlg); err != nil {
 		return a, err
 	}
-	a.FastLogin = fast != 0
+	a.FastLogin, a.Public = fast != 0, public != 0
 	a.CreatedAt = fromMS(created)
 	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
 		return a, fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
@@ -76,12 +76,9 @@ func scanApp(row scanner) (storage.App, error) {
 func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
-	fast := 0
-	if a.FastLogin {
-		fast = 1
-	}
-	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.AppID, a.Name, a.IconURL, a.Owner, a.SecretHash, string(uris), string(domains), fast, ms(a.CreatedAt))
+	fast := boolInt(a.FastLogin)
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.AppID, a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), fast, ms(a.CreatedAt), boolInt(a.Public), a.IDTokenAlg)
 }
 
 func nonNil(v []string) []string {
@@ -210,4 +207,11 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND appid = ? AND revoked_at = 0`, ms(now), userID, appID)
 		return err
 	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at`
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr`
 
 // CreateCode implements storage.Storage.
 func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
@@ -35,8 +36,9 @@ func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Even
 
 // insertCode stores c and records the user's grant of the app.
 func insertCode(ctx context.Context, tx *sql.Tx, c storage.Code) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
+		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " ")); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
@@ -48,13 +50,15 @@ func insertCode(ctx context.Context, tx *sql.Tx, c storage.Code) error {
 // GetCode implements storage.Storage.
 func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) {
 	var c storage.Code
-	var created, expires, used int64
+	var created, expires, used, authTime int64
+	var face, amr string
 	err := s.r.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = ?`, hash).
-		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used)
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr)
 	if err != nil {
 		return c, fmt.Errorf("get code: %w", notFound(err))
 	}
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt, c.AuthTime = fromMS(created), fromMS(expires), fromMS(used), fromMS(authTime)
+	c.Face, c.AMR = storage.Face(face), strings.Fields(amr)
 	return c, nil
 }
 
@@ -85,11 +89,11 @@ func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now tim
 	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at = 0`, ms(now), codeHash)
 }
 
-const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at`
+const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face`
 
 func insertToken(ctx context.Context, tx *sql.Tx, t storage.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String())
 	return err
 }
 
@@ -101,14 +105,14 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
-	var kind string
+	var kind, face string
 	var created, expires, revoked int64
 	err := s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked)
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face)
 	if err != nil {
 		return t, fmt.Errorf("get token: %w", notFound(err))
 	}
-	t.Kind = storage.TokenKind(kind)
+	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
 	return t, nil
 }

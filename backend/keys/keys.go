@@ -1,0 +1,330 @@
+// Package keys keeps the OpenID Connect face's id_token signing keys: one
+// live key per algorithm (RS256, ES256), stored in the database with the
+// private half sealed under the server's data key, which only the
+// server's configuration holds; a stolen database signs nothing.
+//
+// A key is published in the JWKS from the moment it is stored and signs
+// only from its SignFrom time on, so relying parties (and every replica's
+// JWKS, which reads the store each time) know it before any token they
+// receive carries it. A key that a newer one replaced stays published
+// until every id_token it signed has expired, and is deleted after that.
+package keys
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// Algorithms the ring signs with; RS256 first, as OIDC Core makes it the
+// default every client must accept.
+var Algorithms = []string{"RS256", "ES256"}
+
+// DataKeySize is the length of the data key in bytes.
+const DataKeySize = 32
+
+// ErrNoDataKey reports that the server was started without a data key,
+// so it can neither seal new keys nor open stored ones.
+var ErrNoDataKey = errors.New("no data key configured: set --data-key-file")
+
+// sealPurpose separates the sealed keys from anything else the data key seals.
+const sealPurpose = "oidc-signing-key"
+
+// Ring signs id_tokens and publishes their keys. It is safe for concurrent use.
+type Ring struct {
+	store    storage.Storage
+	dataKey  []byte
+	tokenTTL time.Duration // how long an id_token lives: how long a replaced key stays published
+	now      func() time.Time
+
+	mu      sync.Mutex
+	listed  time.Time
+	keys    []storage.SigningKey
+	signers map[string]crypto.Signer // opened private keys by kid
+}
+
+// cacheFor is how long a replica signs from its copy of the key list
+// before reading the store again. It only delays when a replica starts
+// using a key that is already published, never publishing.
+const cacheFor = 5 * time.Second
+
+// New returns a Ring over store; dataKey may be nil, and then every
+// operation fails with ErrNoDataKey. It does no I/O.
+func New(store storage.Storage, dataKey []byte, tokenTTL time.Duration, now func() time.Time) *Ring {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ring{store: store, dataKey: dataKey, tokenTTL: tokenTTL, now: now, signers: map[string]crypto.Signer{}}
+}
+
+// Signer returns the key that signs with alg now, its kid and the
+// jose signer, creating the first key of alg when there is none.
+func (r *Ring) Signer(ctx context.Context, alg string) (jose.Signer, error) {
+	if len(r.dataKey) == 0 {
+		return nil, ErrNoDataKey
+	}
+	k, err := r.current(ctx, alg)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := r.open(k)
+	if err != nil {
+		return nil, err
+	}
+	return jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+}
+
+// current returns the newest key of alg whose SignFrom has come.
+func (r *Ring) current(ctx context.Context, alg string) (storage.SigningKey, error) {
+	now := r.now()
+	keys, err := r.cached(ctx, now)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if k, ok := signing(keys, alg, now); ok {
+		return k, nil
+	}
+	if slices.ContainsFunc(keys, func(k storage.SigningKey) bool { return k.Alg == alg }) {
+		// A key of alg exists but does not sign yet, and none does: only
+		// if someone deleted the live key. Refuse rather than sign with
+		// a key relying parties may not know.
+		return storage.SigningKey{}, fmt.Errorf("no %s key signs before %v; run `scanfree-server keys rotate --sign-after 0s`", alg, firstSignFrom(keys, alg))
+	}
+	// The first key of alg: published and used at once, as nothing
+	// signed with alg before.
+	if _, err := r.create(ctx, alg, now, 0); err != nil {
+		return storage.SigningKey{}, err
+	}
+	r.mu.Lock()
+	r.listed = time.Time{}
+	r.mu.Unlock()
+	keys, err = r.cached(ctx, now)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if k, ok := signing(keys, alg, now); ok {
+		return k, nil
+	}
+	return storage.SigningKey{}, fmt.Errorf("create first %s key: not found after storing it", alg)
+}
+
+func firstSignFrom(keys []storage.SigningKey, alg string) time.Time {
+	var t time.Time
+	for _, k := range keys {
+		if k.Alg == alg && (t.IsZero() || k.SignFrom.Before(t)) {
+			t = k.SignFrom
+		}
+	}
+	return t
+}
+
+// signing picks, from keys oldest first, the newest key of alg that may
+// sign at now.
+func signing(keys []storage.SigningKey, alg string, now time.Time) (storage.SigningKey, bool) {
+	for i := len(keys) - 1; i >= 0; i-- {
+		if k := keys[i]; k.Alg == alg && !now.Before(k.SignFrom) {
+			return k, true
+		}
+	}
+	return storage.SigningKey{}, false
+}
+
+func (r *Ring) cached(ctx context.Context, now time.Time) ([]storage.SigningKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.listed.IsZero() && now.Sub(r.listed) < cacheFor && now.After(r.listed.Add(-time.Second)) {
+		return r.keys, nil
+	}
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	r.keys, r.listed = keys, now
+	return keys, nil
+}
+
+func (r *Ring) open(k storage.SigningKey) (crypto.Signer, error) {
+	r.mu.Lock()
+	s, ok := r.signers[k.KID]
+	r.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	der, err := secret.Open(r.dataKey, sealPurpose, k.Sealed, []byte(k.KID))
+	if err != nil {
+		return nil, fmt.Errorf("open signing key %s: %w (is --data-key-file the file this database's keys were made with?)", k.KID, err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key %s: %w", k.KID, err)
+	}
+	s, ok = priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: not a signer", k.KID)
+	}
+	r.mu.Lock()
+	r.signers[k.KID] = s
+	r.mu.Unlock()
+	return s, nil
+}
+
+// create makes, seals and stores a new key of alg that signs from
+// now+signAfter.
+func (r *Ring) create(ctx context.Context, alg string, now time.Time, signAfter time.Duration) (storage.SigningKey, error) {
+	if len(r.dataKey) == 0 {
+		return storage.SigningKey{}, ErrNoDataKey
+	}
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "RS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return storage.SigningKey{}, fmt.Errorf("unsupported algorithm %q; use RS256 or ES256", alg)
+	}
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("encode %s key: %w", alg, err)
+	}
+	jwk := jose.JSONWebKey{Key: priv.Public(), Algorithm: alg, Use: "sig"}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("thumbprint %s key: %w", alg, err)
+	}
+	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb[:12])
+	pub, err := json.Marshal(jwk)
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("encode %s public key: %w", alg, err)
+	}
+	k := storage.SigningKey{KID: jwk.KeyID, Alg: alg, Sealed: secret.Seal(r.dataKey, sealPurpose, der, []byte(jwk.KeyID)), Public: pub,
+		CreatedAt: now, SignFrom: now.Add(signAfter)}
+	if err := r.store.CreateSigningKey(ctx, k); err != nil {
+		return storage.SigningKey{}, fmt.Errorf("store %s key: %w", alg, err)
+	}
+	return k, nil
+}
+
+// Rotate makes a new key for every algorithm; each is published at once
+// and signs from now+signAfter, when the key it replaces stops signing.
+func (r *Ring) Rotate(ctx context.Context, signAfter time.Duration) ([]storage.SigningKey, error) {
+	if signAfter < 0 {
+		return nil, fmt.Errorf("sign-after %v: must not be negative", signAfter)
+	}
+	now := r.now()
+	var made []storage.SigningKey
+	for _, alg := range Algorithms {
+		k, err := r.create(ctx, alg, now, signAfter)
+		if err != nil {
+			return made, err
+		}
+		made = append(made, k)
+	}
+	r.mu.Lock()
+	r.listed = time.Time{}
+	r.mu.Unlock()
+	return made, nil
+}
+
+// State is a key as `keys list` shows it.
+type State struct {
+	storage.SigningKey
+	Status string // "next", "signing", "retired" (published, no longer signs) or "expired"
+	// Until is when a retired key is no longer needed, or zero.
+	Until time.Time
+}
+
+// List returns every stored key with its state at now.
+func (r *Ring) List(ctx context.Context) ([]State, error) {
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	return states(keys, r.now(), r.tokenTTL), nil
+}
+
+// states classifies keys (oldest first) at now.
+func states(keys []storage.SigningKey, now time.Time, tokenTTL time.Duration) []State {
+	out := make([]State, len(keys))
+	for i, k := range keys {
+		out[i] = State{SigningKey: k}
+		switch live, ok := signing(keys, k.Alg, now); {
+		case now.Before(k.SignFrom):
+			out[i].Status = "next"
+		case ok && live.KID == k.KID:
+			out[i].Status = "signing"
+		default:
+			// Replaced: by the first newer key of its algorithm that signs.
+			// Its last token was signed when that key took over.
+			replacedAt := live.SignFrom
+			out[i].Until = replacedAt.Add(tokenTTL)
+			out[i].Status = "retired"
+			if !now.Before(out[i].Until) {
+				out[i].Status = "expired"
+			}
+		}
+	}
+	return out
+}
+
+// JWKS returns the published public keys, read from the store (never
+// from a cache): a key another replica just stored is in it.
+func (r *Ring) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return jose.JSONWebKeySet{}, fmt.Errorf("list signing keys: %w", err)
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, st := range states(keys, r.now(), r.tokenTTL) {
+		if st.Status == "expired" {
+			continue
+		}
+		var jwk jose.JSONWebKey
+		if err := jwk.UnmarshalJSON(st.Public); err != nil {
+			return set, fmt.Errorf("signing key %s: public key: %w", st.KID, err)
+		}
+		set.Keys = append(set.Keys, jwk)
+	}
+	return set, nil
+}
+
+// Prune deletes the keys no id_token can need any more; it returns how
+// many went.
+func (r *Ring) Prune(ctx context.Context) (int, error) {
+	st, err := r.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range st {
+		if k.Status != "expired" {
+			continue
+		}
+		if err := r.store.DeleteSigningKey(ctx, k.KID); err != nil {
+			return n, fmt.Errorf("delete signing key %s: %w", k.KID, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// authRequestTTL is how long an OpenID Connect request waits on the
+// hosted page for the person to sign in.
+const authRequestTTL = 30 * time.Minute
+
+// OIDC limits on what a relying party's request may carry; each value is
+// stored and sent back.
+const (
+	maxOIDCState = 1024
+	maxNonce     = 512
+)
+
+// handleOIDCAuthorize serves GET /oauth2/authorize (OIDC Core 3.1.2). An
+// unknown client or a redirect_uri it did not register is shown as an
+// error page and never redirected to; every later error goes back to the
+// relying party (RFC 6749 section 4.1.2.1).
+func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	t, htmlLang := textFor(q.Get("ui_locales"))
+	for name, vs := range q {
+		if len(vs) > 1 {
+			s.connectError(w, htmlLang, name+" given more than once")
+			return
+		}
+	}
+	if !s.oidcOn() {
+		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errOIDCOff.desc)
+		return
+	}
+	app, serr := s.getApp(ctx, q.Get("client_id"))
+	if serr == errUnknownApp {
+		s.connectError(w, htmlLang, "unknown client_id: the site that sent you here is not registered")
+		return
+	} else if serr != nil {
+		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if err := rules.OIDCRedirectURI(app, redirectURI); err != nil {
+		s.connectError(w, htmlLang, err.Error())
+		return
+	}
+	state := q.Get("state")
+	ar := storage.AuthRequest{ClientID: app.AppID, RedirectURI: redirectURI, State: state}
+	fail := func(code, desc string) {
+		if len(state) > maxOIDCState {
+			ar.State = ""
+		}
+		http.Redirect(w, r, s.oidcRedirect(&ar, "error", code, "error_description", desc), http.StatusSeeOther)
+	}
+	if rt := q.Get("response_type"); rt != "code" {
+		fail("unsupported_response_type", "only response_type=code is supported")
+		return
+	}
+	if q.Has("request") || q.Has("request_uri") {
+		fail("request_not_supported", "request objects are not supported")
+		return
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		fail("invalid_request", "only response_mode=query is supported")
+		return
+	}
+	if len(state) > maxOIDCState {
+		fail("invalid_request", "state longer than "+strconv.Itoa(maxOIDCState)+" bytes")
+		return
+	}
+	scope, err := rules.OIDCScope(q.Get("scope"))
+	if err != nil {
+		fail("invalid_scope", err.Error())
+		return
+	}
+	challenge := q.Get("code_challenge")
+	if err := rules.PKCEChallenge(challenge, q.Get("code_challenge_method")); err != nil {
+		fail("invalid_request", err.Error())
+		return
+	}
+	if app.Public && challenge == "" {
+		fail("invalid_request", "this client is public: PKCE (code_challenge with S256) is required")
+		return
+	}
+	prompt, err := rules.Prompt(q.Get("prompt"))
+	if err != nil {
+		fail("invalid_request", err.Error())
+		return
+	}
+	maxAge := time.Duration(-1)
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fail("invalid_request", "max_age must be a whole number of seconds")
+			return
+		}
+		maxAge = time.Duration(n) * time.Second
+	}
+	nonce := q.Get("nonce")
+	if len(nonce) > maxNonce {
+		fail("invalid_request", "nonce longer than "+strconv.Itoa(maxNonce)+" bytes")
+		return
+	}
+	now := s.now()
+	ar = storage.AuthRequest{ID: secret.Code(), ClientID: app.AppID, RedirectURI: redirectURI, Scope: scope, State: state, Nonce: nonce,
+		CodeChallenge: challenge, Prompt: strings.Join(prompt, " "), MaxAge: maxAge, LoginHint: trimLen(q.Get("login_hint"), 200),
+		CreatedAt: now, ExpiresAt: now.Add(authRequestTTL)}
+	if err := s.store.CreateAuthRequest(ctx, ar); err != nil {
+		s.log.ErrorContext(ctx, "oidc authorize", "err", err)
+		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
+		return
+	}
+
+	// A browser already signed in here (with the password form) signs in
+	// at once to an app the person allowed before, unless the relying
+	// party asks for a fresh sign-in or for consent.
+	u, se, signedIn := s.currentSession(r)
+	fresh := signedIn && (maxAge < 0 || now.Sub(se.CreatedAt) <= maxAge)
+	allowed := fresh && s.hasGrant(ctx, u.ID, app.AppID)
+	if slices.Contains(prompt, "none") {
+		switch {
+		case !fresh:
+			fail("login_required", "nobody is signed in here; sign in interactively")
+		case !allowed:
+			fail("consent_required", "the person has not allowed this app yet")
+		default:
+			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+		}
+		return
+	}
+	if allowed && !slices.Contains(prompt, "login") && !slices.Contains(prompt, "consent") {
+		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+		return
+	}
+	cfg := connectConfig{AppID: app.AppID, RedirectURI: redirectURI, Scope: scope, State: oidcStatePrefix + ar.ID, SelfRedirect: true,
+		Fast: app.FastLogin, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
+	login := url.Values{"next": {"/oauth2/resume?request=" + ar.ID}}
+	if ar.LoginHint != "" {
+		login.Set("login_hint", ar.LoginHint)
+	}
+	s.renderConnect(w, r, htmlLang, app, cfg, "/login?"+login.Encode())
+}
+
+// hasGrant reports whether userID signed in to appID before and has not
+// taken it back.
+func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil {
+		s.log.WarnContext(ctx, "oidc: list grants", "err", err)
+		return false
+	}
+	return slices.ContainsFunc(grants, func(g storage.Grant) bool { return g.AppID == appID })
+}
+
+// oidcSignIn mints the code of the stored request ar for a browser signed in with its
+// password at authTime, and redirects to the relying party.
+func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time) {
+	ctx := r.Context()
+	_, redirect, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope,
+		State: oidcStatePrefix + ar.ID, Origin: "password sign-in"}, userID, "", byPassword, authTime)
+	if serr != nil {
+		status := http.StatusBadRequest
+		if serr.Code == errSystem {
+			status = http.StatusServiceUnavailable
+		}
+		s.connectErrorStatus(w, status, "en", serr.Msg)
+		return
+	}
+	http.Redirect(w, r, redirect, http.StatusSeeOther)
+}
+
+// handleOIDCResume serves GET /oauth2/resume?request=ID, where the
+// password form returns to. Only a password entered after the request
+// was made signs it in: a link to it cannot make someone already signed
+// in here sign in to an app they did not choose.
+func (s *Server) handleOIDCResume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.URL.Query().Get("request")
+	ar, err := s.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !s.now().Before(ar.ExpiresAt)) {
+		s.connectError(w, "en", errOIDCRequestGone.Msg)
+		return
+	} else if err != nil {
+		s.log.ErrorContext(ctx, "oidc resume", "err", err)
+		s.connectErrorStatus(w, http.StatusServiceUnavailable, "en", errUnavailable.Error())
+		return
+	}
+	u, se, ok := s.currentSession(r)
+	if !ok || se.CreatedAt.Before(ar.CreatedAt) {
+		login := url.Values{"next": {"/oauth2/resume?request=" + ar.ID}}
+		if ar.LoginHint != "" {
+			login.Set("login_hint", ar.LoginHint)
+		}
+		http.Redirect(w, r, "/login?"+login.Encode(), http.StatusSeeOther)
+		return
+	}
+	s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+}
+
+// resumeApp names the app a post-login redirect to /oauth2/resume signs
+// in to, for the password form; "" otherwise.
+func (s *Server) resumeApp(ctx context.Context, next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/oauth2/resume" {
+		return ""
+	}
+	ar, err := s.store.GetAuthRequest(ctx, u.Query().Get("request"))
+	if err != nil {
+		return ""
+	}
+	return s.appName(ctx, ar.ClientID)
+}

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
+)
+
+// An OpenID Connect sign-in runs through the same hosted page, desktop
+// daemon and QR tickets as a WeChat one. They carry four fields (appid,
+// redirect_uri, scope, state), so the OIDC request's other parameters
+// (nonce, PKCE challenge, the relying party's own state) stay in the
+// store, and the page, the daemon and the ticket carry a handle to them
+// in state: "oidc~" and the request's id. Any scanfreed works unchanged,
+// and its dialog still shows the relying party's own redirect host.
+// A WeChat relying party cannot use a state that begins with "oidc~".
+const oidcStatePrefix = "oidc~"
+
+// oidcRequestID returns the request id a state names, if it names one.
+func oidcRequestID(state string) (string, bool) {
+	id, ok := strings.CutPrefix(state, oidcStatePrefix)
+	return id, ok && id != ""
+}
+
+// errOIDCRequestGone is the refusal of a handle whose request is unknown
+// or expired.
+var errOIDCRequestGone = snsErr(errBackendRefused, "this sign-in request expired or is unknown; go back to the site and sign in again")
+
+// oidcRequest returns the stored request id, checked against what the
+// page, daemon or ticket asked for and against app's current rules.
+func (s *Server) oidcRequest(ctx context.Context, app storage.App, id string, req deviceapi.SignInRequest) (*storage.AuthRequest, *snsError) {
+	ar, err := s.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errOIDCRequestGone
+	}
+	if err != nil {
+		return nil, s.sysErr(ctx, err)
+	}
+	if !s.now().Before(ar.ExpiresAt) {
+		return nil, errOIDCRequestGone
+	}
+	if ar.ClientID != app.AppID || ar.RedirectURI != req.RedirectURI || ar.Scope != req.Scope {
+		return nil, snsErr(errBackendRefused, "the sign-in request does not match its appid, redirect_uri and scope")
+	}
+	// The app's registration may have changed since the request was made.
+	if err := rules.OIDCRedirectURI(app, ar.RedirectURI); err != nil {
+		return nil, snsErr(errBackendRefused, err.Error())
+	}
+	return &ar, nil
+}
+
+// oidcRedirect is where the browser goes with an answer to ar: the
+// relying party's redirect_uri with kv, its own state and this server as
+// iss (RFC 9207), so that a client talking to several providers can tell
+// which one answered.
+func (s *Server) oidcRedirect(ar *storage.AuthRequest, kv ...string) string {
+	if ar.State != "" {
+		kv = append(kv, "state", ar.State)
+	}
+	kv = append(kv, "iss", s.issuer())
+	return rules.RedirectWith(ar.RedirectURI, kv...)
+}
+
+// redirectFor is the URL that delivers code for a sign-in of appID to
+// redirectURI with state, which may be an OIDC handle.
+func (s *Server) redirectFor(ctx context.Context, appID, redirectURI, code, state string) (string, error) {
+	id, ok := oidcRequestID(state)
+	if !ok {
+		return rules.RedirectURL(redirectURI, code, state), nil
+	}
+	ar, err := s.store.GetAuthRequest(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("sign-in request of a confirmed ticket: %w", err)
+	}
+	if ar.ClientID != appID {
+		return "", errors.New("sign-in request of a confirmed ticket is for another app")
+	}
+	return s.oidcRedirect(&ar, "code", code), nil
+}
+
+// issuer is the OpenID Provider's issuer identifier: the public origin.
+func (s *Server) issuer() string { return s.public.String() }

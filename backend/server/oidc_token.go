@@ -1,0 +1,436 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// oauthError is a token-endpoint failure (RFC 6749 section 5.2).
+type oauthError struct {
+	status      int
+	code, desc  string
+	basicChallg bool // answer WWW-Authenticate: Basic (a client that tried no authentication)
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.desc }
+
+func oauthErr(status int, code, desc string) *oauthError {
+	return &oauthError{status: status, code: code, desc: desc}
+}
+
+func writeOAuth(w http.ResponseWriter, e *oauthError) {
+	if e.basicChallg {
+		w.Header().Set("WWW-Authenticate", `Basic realm="scanfree", charset="UTF-8"`)
+	}
+	writeOAuthErr(w, e.status, e.code, e.desc)
+}
+
+// errOIDCOff answers every OIDC request of a server without a data key.
+var errOIDCOff = oauthErr(http.StatusServiceUnavailable, "server_error",
+	"OpenID Connect is off on this server: it was started without --data-key-file")
+
+func (s *Server) oidcOn() bool { return len(s.cfg.DataKey) != 0 }
+
+func (s *Server) serverError(ctx context.Context, op string, err error) *oauthError {
+	s.log.ErrorContext(ctx, op, "err", err)
+	return oauthErr(http.StatusInternalServerError, "server_error", "retry later")
+}
+
+// oidcClient authenticates the client of a token or revocation request:
+// client_secret_basic or client_secret_post for confidential apps, the
+// client_id alone for public ones (which prove themselves with PKCE).
+func (s *Server) oidcClient(ctx context.Context, r *http.Request) (storage.App, *oauthError) {
+	id, sec, basic := r.BasicAuth()
+	if basic {
+		// RFC 6749 section 2.3.1: both are form-encoded before Basic.
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		sec, err2 = url.QueryUnescape(sec)
+		if err1 != nil || err2 != nil {
+			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "malformed Basic credentials")
+		}
+		if r.PostForm.Has("client_secret") {
+			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "use one client authentication method, not Basic and client_secret both")
+		}
+		if cid := r.PostForm.Get("client_id"); cid != "" && cid != id {
+			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "client_id differs from the Basic credentials")
+		}
+	} else {
+		id, sec = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication missing: send client_id (and the secret, with Basic or client_secret)")
+		e.basicChallg = true
+		return storage.App{}, e
+	}
+	app, err := s.store.GetApp(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "unknown client")
+	} else if err != nil {
+		return app, s.serverError(ctx, "oidc client", err)
+	}
+	if app.Public {
+		if sec != "" {
+			return app, oauthErr(http.StatusUnauthorized, "invalid_client", "this client is public and has no secret")
+		}
+		return app, nil
+	}
+	if sec == "" {
+		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client secret missing")
+		e.basicChallg = true
+		return app, e
+	}
+	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
+		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "wrong client secret")
+	}
+	return app, nil
+}
+
+// oidcTokenResponse is RFC 6749 section 5.1 with OIDC's id_token.
+type oidcTokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// handleOIDCToken serves the authorization_code and refresh_token grants.
+func (s *Server) handleOIDCToken(w http.ResponseWriter, r *http.Request, grant string) {
+	ctx := r.Context()
+	w.Header().Set("Pragma", "no-cache")
+	if !s.oidcOn() {
+		writeOAuth(w, errOIDCOff)
+		return
+	}
+	for name, vs := range r.PostForm {
+		if len(vs) > 1 {
+			writeOAuthErr(w, http.StatusBadRequest, "invalid_request", name+" given more than once")
+			return
+		}
+	}
+	app, oerr := s.oidcClient(ctx, r)
+	if oerr != nil {
+		writeOAuth(w, oerr)
+		return
+	}
+	var resp oidcTokenResponse
+	if grant == "authorization_code" {
+		resp, oerr = s.oidcCodeGrant(ctx, r, app)
+	} else {
+		resp, oerr = s.oidcRefreshGrant(ctx, r, app)
+	}
+	if oerr != nil {
+		writeOAuth(w, oerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func invalidGrant(desc string) *oauthError { return oauthErr(http.StatusBadRequest, "invalid_grant", desc) }
+
+func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage.App) (oidcTokenResponse, *oauthError) {
+	code := r.PostForm.Get("code")
+	if code == "" {
+		return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_request", "code missing")
+	}
+	now := s.now()
+	hash := secret.Hash(code)
+	c, err := s.store.GetCode(ctx, hash)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID):
+		return oidcTokenResponse{}, invalidGrant("invalid code")
+	case err != nil:
+		return oidcTokenResponse{}, s.serverError(ctx, "oidc code", err)
+	case c.Face != storage.FaceOIDC:
+		return oidcTokenResponse{}, invalidGrant("this code was issued for the " + c.Face.String() + " face; redeem it there")
+	case !c.UsedAt.IsZero():
+		s.codeReused(ctx, c)
+		return oidcTokenResponse{}, invalidGrant("code already used; the tokens issued for it are revoked")
+	case !now.Before(c.ExpiresAt):
+		return oidcTokenResponse{}, invalidGrant("code expired")
+	case r.PostForm.Get("redirect_uri") != c.RedirectURI:
+		return oidcTokenResponse{}, invalidGrant("redirect_uri differs from the one the code was issued to")
+	}
+	if oerr := checkPKCE(c.CodeChallenge, r.PostForm.Get("code_verifier")); oerr != nil {
+		return oidcTokenResponse{}, oerr
+	}
+	access, refresh := secret.Token(), secret.Token()
+	issued := s.oidcTokens(app.AppID, c.UserID, hash, c.Scope, access, refresh, now)
+	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		s.metrics.exchanged.WithLabelValues("reused").Inc()
+		s.codeReused(ctx, c)
+		return oidcTokenResponse{}, invalidGrant("code already used; the tokens issued for it are revoked")
+	case err != nil:
+		return oidcTokenResponse{}, s.serverError(ctx, "oidc code", err)
+	}
+	s.metrics.exchanged.WithLabelValues("ok").Inc()
+	idt, err := s.idToken(ctx, app, c, c.Nonce, now)
+	if err != nil {
+		return oidcTokenResponse{}, s.serverError(ctx, "oidc id_token", err)
+	}
+	return oidcTokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh,
+		IDToken: idt, Scope: c.Scope}, nil
+}
+
+// checkPKCE verifies the code_verifier against the code's S256 challenge
+// (RFC 7636 section 4.6). A verifier for a code issued without a
+// challenge is refused too: it means the request was altered on the way.
+func checkPKCE(challenge, verifier string) *oauthError {
+	switch {
+	case challenge == "" && verifier == "":
+		return nil
+	case challenge == "":
+		return invalidGrant("code_verifier sent, but the authorization request had no code_challenge")
+	case verifier == "":
+		return invalidGrant("code_verifier missing: this code was issued with PKCE")
+	}
+	if err := rules.PKCEVerifier(verifier); err != nil {
+		return invalidGrant(err.Error())
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	if !secret.Equal([]byte(b64(sum[:])), []byte(challenge)) {
+		return invalidGrant("code_verifier does not match the code_challenge")
+	}
+	return nil
+}
+
+// oidcTokens are an access and a refresh token of the family that
+// descends from code hash.
+func (s *Server) oidcTokens(appID, userID string, code []byte, scope, access, refresh string, now time.Time) []storage.Token {
+	return []storage.Token{
+		{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: appID, UserID: userID, CodeHash: code,
+			Scope: scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceOIDC},
+		{Hash: secret.Hash(refresh), Kind: storage.RefreshToken, AppID: appID, UserID: userID, CodeHash: code,
+			Scope: scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Face: storage.FaceOIDC},
+	}
+}
+
+// oidcRefreshGrant rotates a refresh token: every refresh answers a new
+// one and retires the old. A retired one presented again means two
+// parties hold the family, so the whole family is revoked (RFC 9700
+// section 4.14.2).
+func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app storage.App) (oidcTokenResponse, *oauthError) {
+	presented := r.PostForm.Get("refresh_token")
+	if presented == "" {
+		return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_request", "refresh_token missing")
+	}
+	now := s.now()
+	hash := secret.Hash(presented)
+	rt, err := s.store.GetToken(ctx, hash)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || (err == nil && (rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || rt.Face != storage.FaceOIDC)):
+		return oidcTokenResponse{}, invalidGrant("invalid refresh_token")
+	case err != nil:
+		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
+	case !rt.RevokedAt.IsZero():
+		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
+	case !now.Before(rt.ExpiresAt):
+		return oidcTokenResponse{}, invalidGrant("refresh_token expired; sign in again")
+	}
+	scope := rt.Scope
+	if asked := r.PostForm.Get("scope"); asked != "" {
+		for _, sc := range strings.Fields(asked) {
+			if !slices.Contains(strings.Fields(rt.Scope), sc) {
+				return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_scope", "scope "+sc+" was not granted")
+			}
+		}
+		scope = strings.Join(strings.Fields(asked), " ")
+	}
+	access, refresh := secret.Token(), secret.Token()
+	switch err := s.store.RotateToken(ctx, hash, now, s.oidcTokens(app.AppID, rt.UserID, rt.CodeHash, scope, access, refresh, now)); {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
+	case err != nil:
+		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
+	}
+	resp := oidcTokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh, Scope: scope}
+	// A new id_token when the sign-in it renews is still known (its code
+	// is kept as long as a refresh token lives); without a nonce, as
+	// OIDC Core 12.2 allows.
+	if c, err := s.store.GetCode(ctx, rt.CodeHash); err == nil {
+		c.Scope = scope
+		if resp.IDToken, err = s.idToken(ctx, app, c, "", now); err != nil {
+			return oidcTokenResponse{}, s.serverError(ctx, "oidc id_token", err)
+		}
+	}
+	return resp, nil
+}
+
+// refreshReused revokes the family of a retired refresh token presented
+// again, and answers invalid_grant.
+func (s *Server) refreshReused(ctx context.Context, rt storage.Token) *oauthError {
+	if err := s.store.RevokeTokensByCode(ctx, rt.CodeHash, s.now()); err != nil {
+		return s.serverError(ctx, "oidc refresh reuse", err)
+	}
+	s.log.WarnContext(ctx, "rotated refresh token reused; revoked its family", "appid", rt.AppID, "user", rt.UserID)
+	s.event(ctx, storage.Event{UserID: rt.UserID, Kind: "refresh_reused", AppID: rt.AppID,
+		Detail: "a refresh token was used twice; every token of that sign-in was revoked"})
+	return invalidGrant("refresh_token was already used; every token of this sign-in is revoked, sign in again")
+}
+
+// idClaims are the id_token's claims (OIDC Core 2).
+type idClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience string   `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	AuthTime int64    `json:"auth_time"`
+	Nonce    string   `json:"nonce,omitempty"`
+	AZP      string   `json:"azp"`
+	AMR      []string `json:"amr,omitempty"`
+	UnionID  string   `json:"unionid,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Picture  string   `json:"picture,omitempty"`
+}
+
+// idToken signs the id_token of code c for app, with the app's algorithm.
+func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, nonce string, now time.Time) (string, error) {
+	cl, err := s.claims(ctx, app, c.UserID, c.Scope)
+	if err != nil {
+		return "", err
+	}
+	cl.Audience, cl.AZP, cl.Nonce, cl.AMR = app.AppID, app.AppID, nonce, c.AMR
+	cl.IssuedAt, cl.Expiry, cl.AuthTime = now.Unix(), now.Add(s.cfg.IDTokenTTL).Unix(), c.AuthTime.Unix()
+	alg := app.IDTokenAlg
+	if alg == "" {
+		alg = "RS256"
+	}
+	signer, err := s.keys.Signer(ctx, alg)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(cl)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign id_token: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// claims are the user's claims for app: sub (the app's openid, pairwise),
+// unionid, and with the profile scope name and picture.
+func (s *Server) claims(ctx context.Context, app storage.App, userID, scope string) (idClaims, error) {
+	sub, err := s.openID(ctx, userID, app.AppID)
+	if err != nil {
+		return idClaims{}, err
+	}
+	union, err := s.unionID(ctx, userID, app.Owner)
+	if err != nil {
+		return idClaims{}, err
+	}
+	cl := idClaims{Issuer: s.issuer(), Subject: sub, UnionID: union}
+	if slices.Contains(strings.Fields(scope), "profile") {
+		u, err := s.store.GetUser(ctx, userID)
+		if err != nil {
+			return idClaims{}, err
+		}
+		cl.Name, cl.Picture = u.Nickname, u.AvatarURL
+	}
+	return cl, nil
+}
+
+// userinfoClaims is /oauth2/userinfo's answer (OIDC Core 5.3.2).
+type userinfoClaims struct {
+	Subject string `json:"sub"`
+	Name    string `json:"name,omitempty"`
+	Picture string `json:"picture,omitempty"`
+	UnionID string `json:"unionid,omitempty"`
+}
+
+// handleOIDCUserinfo serves GET and POST /oauth2/userinfo with a Bearer
+// access token of the OIDC face, in the header or (POST) the form body.
+func (s *Server) handleOIDCUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	unauthorized := func(desc string) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
+		writeOAuthErr(w, http.StatusUnauthorized, "invalid_token", desc)
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && r.Method == http.MethodPost {
+		tok = r.PostFormValue("access_token")
+	}
+	if tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scanfree"`)
+		writeOAuthErr(w, http.StatusUnauthorized, "invalid_request", "access token missing")
+		return
+	}
+	t, err := s.store.GetToken(ctx, secret.Hash(tok))
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
+		return
+	}
+	if err != nil || t.Kind != storage.AccessToken || t.Face != storage.FaceOIDC || !t.RevokedAt.IsZero() {
+		unauthorized("invalid access token")
+		return
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		unauthorized("access token expired")
+		return
+	}
+	app, err := s.store.GetApp(ctx, t.AppID)
+	if err != nil {
+		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
+		return
+	}
+	cl, err := s.claims(ctx, app, t.UserID, t.Scope)
+	if err != nil {
+		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, userinfoClaims{Subject: cl.Subject, Name: cl.Name, Picture: cl.Picture, UnionID: cl.UnionID})
+}
+
+// handleOIDCRevoke serves RFC 7009 token revocation. Revoking a refresh
+// token revokes its whole family, access tokens included; an unknown
+// token, or another client's, is answered 200 and left alone.
+func (s *Server) handleOIDCRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		return
+	}
+	app, oerr := s.oidcClient(ctx, r)
+	if oerr != nil {
+		writeOAuth(w, oerr)
+		return
+	}
+	tok := r.PostForm.Get("token")
+	if tok == "" {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "token missing")
+		return
+	}
+	t, err := s.store.GetToken(ctx, secret.Hash(tok))
+	if err == nil && t.AppID == app.AppID && t.Face == storage.FaceOIDC {
+		if t.Kind == storage.RefreshToken {
+			err = s.store.RevokeTokensByCode(ctx, t.CodeHash, s.now())
+		} else {
+			err = s.store.RevokeToken(ctx, t.Hash, s.now())
+		}
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		writeOAuth(w, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "retry later"))
+		s.log.ErrorContext(ctx, "oidc revoke", "err", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
