@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/postgres"
@@ -28,13 +29,14 @@ import (
 var settings = map[string]string{
 	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout",
-	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level",
+	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
 }
 
 type app struct {
 	configFile string
 	dbPath     string
 	dbMaxConns int32
+	keyFile    string
 	asJSON     bool
 	stdin      io.Reader
 	stdout     io.Writer
@@ -64,8 +66,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "scanfree-server.db",
 		"SQLite database file, or postgres://user@host:5432/dbname for PostgreSQL shared by replicas (env SCANFREE_SERVER_DB)")
 	root.PersistentFlags().Int32Var(&a.dbMaxConns, "db-max-conns", 0, "most PostgreSQL connections per process; 0: pgx's default (env SCANFREE_SERVER_DB_MAX_CONNS)")
+	root.PersistentFlags().StringVar(&a.keyFile, "data-key-file", "",
+		"file of the key that seals the OpenID Connect signing keys in the database (32 random bytes, base64); the same file on every replica. "+
+			"Default with SQLite: the database's path with .key, made on first use; with PostgreSQL none, and the OIDC face is off (env SCANFREE_SERVER_DATA_KEY_FILE)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
-	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd())
+	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -86,6 +91,19 @@ func (a *app) open(ctx context.Context, log *slog.Logger) (storage.Storage, erro
 	return sqlite.Open(ctx, a.dbPath)
 }
 
+// dataKey loads --data-key-file, or with SQLite and no flag the file
+// beside the database, made on first use. It returns nil when there is
+// none to use (PostgreSQL without the flag).
+func (a *app) dataKey() ([]byte, error) {
+	if a.keyFile != "" {
+		return keys.LoadDataKey(a.keyFile, false)
+	}
+	if postgres.IsDSN(a.dbPath) {
+		return nil, nil
+	}
+	return keys.LoadDataKey(a.dbPath+".key", true)
+}
+
 // withStore makes a command body that runs with the database open.
 func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
@@ -103,7 +121,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
 	var daemonDomain string
 	var ticketsPerMinute, deviceAuthsPerMinute int
-	var eventRetention time.Duration
+	var eventRetention, idTokenTTL time.Duration
 	var daemonPorts []int
 	var trustedProxies []string
 	cmd := &cobra.Command{
@@ -123,7 +141,14 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--trusted-proxies: %w", err)
 			}
-			cfg := server.Config{PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
+			dataKey, err := a.dataKey()
+			if err != nil {
+				return fmt.Errorf("--data-key-file: %w", err)
+			}
+			if dataKey == nil {
+				log.Warn("no --data-key-file: the OpenID Connect face is off; give every replica the same key file to turn it on")
+			}
+			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				TrustedProxies: proxies, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
@@ -140,6 +165,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.IntVar(&ticketsPerMinute, "tickets-per-minute", 60, "QR tickets one client address may create per minute (env SCANFREE_SERVER_TICKETS_PER_MINUTE)")
 	f.IntVar(&deviceAuthsPerMinute, "device-auths-per-minute", 10, "desktop sign-ins (device authorizations) one client address may start per minute (env SCANFREE_SERVER_DEVICE_AUTHS_PER_MINUTE)")
 	f.DurationVar(&eventRetention, "event-retention", 90*24*time.Hour, "how long audit events are kept (env SCANFREE_SERVER_EVENT_RETENTION)")
+	f.DurationVar(&idTokenTTL, "id-token-ttl", time.Hour, "lifetime of an OpenID Connect id_token, and how long a replaced signing key stays published (env SCANFREE_SERVER_ID_TOKEN_TTL)")
 	f.DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held (env SCANFREE_SERVER_POLL_TIMEOUT)")
 	f.StringVar(&daemonDomain, "daemon-domain", deviceapi.DefaultDomain, "loopback domain of the desktop daemon the login page calls (env SCANFREE_SERVER_DAEMON_DOMAIN)")
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")

@@ -22,7 +22,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -327,4 +330,44 @@ func (r *Ring) Prune(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// LoadDataKey reads the data key from path: DataKeySize random bytes,
+// base64 (standard or URL alphabet) on one line. With create, a missing
+// file is made with a fresh key, readable by its owner only.
+func LoadDataKey(path string, create bool) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		k := make([]byte, DataKeySize)
+		rand.Read(k)
+		enc := base64.StdEncoding.EncodeToString(k) + "\n"
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return LoadDataKey(path, false) // made by another process just now
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create data key %s: %w", path, err)
+		}
+		if _, err := f.WriteString(enc); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write data key %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write data key %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read data key: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	}
+	if err != nil || len(k) != DataKeySize {
+		return nil, fmt.Errorf("data key %s: want %d random bytes in base64 on one line; make one with `head -c %d /dev/urandom | base64 > %s`",
+			path, DataKeySize, DataKeySize, path)
+	}
+	return k, nil
 }

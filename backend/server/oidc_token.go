@@ -140,7 +140,9 @@ func (s *Server) handleOIDCToken(w http.ResponseWriter, r *http.Request, grant s
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func invalidGrant(desc string) *oauthError { return oauthErr(http.StatusBadRequest, "invalid_grant", desc) }
+func invalidGrant(desc string) *oauthError {
+	return oauthErr(http.StatusBadRequest, "invalid_grant", desc)
+}
 
 func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage.App) (oidcTokenResponse, *oauthError) {
 	code := r.PostForm.Get("code")

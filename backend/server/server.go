@@ -295,6 +295,11 @@ func (s *Server) purgeLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.log.DebugContext(ctx, "purged expired records", "rows", n)
 		}
+		if s.oidcOn() {
+			if _, err := s.keys.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "prune signing keys", "err", err)
+			}
+		}
 	}
 }
 

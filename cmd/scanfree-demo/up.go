@@ -145,7 +145,7 @@ func seed(ctx context.Context, b *system.Backend, state, shopURL string) (system
 			return app, "", fmt.Errorf("%s is damaged; remove %s to start the demo afresh", appFile, state)
 		}
 	} else {
-		if app, err = b.CreateApp(ctx, "Demo Shop", "--redirect-uri", shopURL+"/callback"); err != nil {
+		if app, err = b.CreateApp(ctx, "Demo Shop", "--redirect-uri", shopURL+"/callback", "--redirect-uri", shopURL+"/oidc/callback"); err != nil {
 			return app, "", err
 		}
 		j, _ := json.Marshal(app)

@@ -75,7 +75,9 @@ func seed(t testing.TB, sb *system.Backend, shopPort int) system.App {
 	t.Helper()
 	ctx := context.Background()
 	// The demo shop of the browser tests runs on a free port: its host and port are registered as a domain.
-	app, err := sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost:"+strconv.Itoa(shopPort))
+	// OpenID Connect matches redirect URIs exactly: the shop's OIDC callback is registered as it is.
+	app, err := sb.CreateApp(ctx, "Demo Shop", "--redirect-uri", RedirectURI, "--domain", "shop.localhost:"+strconv.Itoa(shopPort),
+		"--redirect-uri", "http://shop.localhost:"+strconv.Itoa(shopPort)+"/oidc/callback")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ type User struct {
 	OpenID     string `json:"openid"`
 	Nickname   string `json:"nickname"`
 	HeadImgURL string `json:"headimgurl"`
+	Via        string `json:"-"` // how they signed in: "WeChat-compatible API" or "OpenID Connect"
 }
 
 // Shop is the demo site.
@@ -48,6 +49,9 @@ type Shop struct {
 	mu     sync.Mutex
 	sess   map[string]User
 	secure bool
+
+	oidcMu sync.Mutex
+	oidcRP *oidcClient
 }
 
 // New checks cfg and returns the shop. It does no I/O.
@@ -76,6 +80,8 @@ func (s *Shop) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /login", s.login)
 	mux.HandleFunc("GET /callback", s.callback)
+	mux.HandleFunc("GET /oidc/login", s.oidcLogin)
+	mux.HandleFunc("GET /oidc/callback", s.oidcCallback)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /shop.js", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := files.ReadFile("shop.js")
@@ -145,6 +151,12 @@ func (s *Shop) callback(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadGateway, "error", map[string]any{"Msg": "Sign-in failed: " + err.Error()})
 		return
 	}
+	u.Via = "WeChat-compatible API"
+	s.startSession(w, r, u)
+}
+
+// startSession signs u in to the shop.
+func (s *Shop) startSession(w http.ResponseWriter, r *http.Request, u User) {
 	id := random()
 	s.mu.Lock()
 	s.sess[id] = u
