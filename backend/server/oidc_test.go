@@ -454,3 +454,64 @@ func (o *oidcEnv) rsaPublicPEM() []byte {
 	o.t.Fatal("no RSA key in the JWKS")
 	return nil
 }
+
+// TestOIDCPassword: the hosted page's password link signs in people with
+// neither the desktop app nor a phone; only a password entered after the
+// request counts; then prompt=none signs the same browser in silently.
+func TestOIDCPassword(t *testing.T) {
+	o := newOIDCEnv(t, admin.AppSpec{})
+	cfg := o.config()
+	v := oauth2.GenerateVerifier()
+	br := o.browser()
+	authURL := strings.TrimPrefix(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("login_hint", "alice")), o.url)
+
+	// Signed in before the request: a link to resume must not sign in.
+	br.login("alice")
+	o.advance(time.Second)
+	_, page := br.get(authURL)
+	m := regexp.MustCompile(`href="(/login\?[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no password link on the hosted page: %s", page)
+	}
+	loginURL := strings.ReplaceAll(m[1], "&amp;", "&")
+	lu, _ := url.Parse(loginURL)
+	next := lu.Query().Get("next")
+	if resp, _ := br.get(next); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?") {
+		t.Fatalf("resume with an older session: %d → %q, want the password form", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, form := br.get(loginURL)
+	if !strings.Contains(form, `value="alice"`) || !strings.Contains(form, "Demo Shop") {
+		t.Fatalf("password form lacks the login_hint or the app's name: %s", form)
+	}
+	o.advance(time.Second)
+	resp, _ := br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {next}}, nil)
+	resp, _ = br.get(resp.Header.Get("Location"))
+	q := query(t, resp.Header.Get("Location"), oidcRedirect)
+	tok, err := cfg.Exchange(o.ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := o.verifier().Verify(o.ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cl struct {
+		AMR []string `json:"amr"`
+	}
+	idt.Claims(&cl)
+	if strings.Join(cl.AMR, " ") != "pwd" {
+		t.Fatalf("amr %v, want pwd", cl.AMR)
+	}
+
+	// Same browser, app allowed before: prompt=none answers a code at once,
+	// max_age=0 demands a fresh sign-in.
+	silent := strings.TrimPrefix(cfg.AuthCodeURL("st2", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "none")), o.url)
+	resp, _ = br.get(silent)
+	if q := query(t, resp.Header.Get("Location"), oidcRedirect); q.Get("code") == "" {
+		t.Fatalf("prompt=none with a session: %v", q)
+	}
+	resp, _ = br.get(silent + "&max_age=0")
+	if q := query(t, resp.Header.Get("Location"), oidcRedirect); q.Get("error") != "login_required" {
+		t.Fatalf("prompt=none max_age=0: %v", q)
+	}
+}
