@@ -1,5 +1,5 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [backend|certs|daemon|qr|replicas ...]
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [backend|oidc|certs|daemon|qr|replicas ...]
 package main
 
 import (
@@ -25,18 +25,19 @@ func main() {
 			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: d, Idle: *idle})
 		},
 		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Replicas(ctx, w, d) },
+		"oidc":     func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
 		"qr": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.QR(ctx, w, bench.QROptions{Tickets: 1000, Polls: *polls})
 		},
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend", "certs", "daemon", "qr", "replicas"}
+		names = []string{"backend", "oidc", "certs", "daemon", "qr", "replicas"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, certs, daemon, qr, replicas\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, oidc, certs, daemon, qr, replicas\n", n)
 			os.Exit(2)
 		}
 		err := run(context.Background(), os.Stdout, *d)

@@ -115,6 +115,12 @@ func userinfoURL(base, token, openid string) string {
 // the store can share commits: minting is the daemon's path, not the one
 // measured here.
 func mintCodes(ctx context.Context, st storage.Storage, appID, userID string, n int) ([]string, error) {
+	return mintCodesLike(ctx, st, storage.Code{AppID: appID, UserID: userID, Scope: "snsapi_login", Face: storage.FaceWeChat}, n)
+}
+
+// mintCodesLike is mintCodes for codes like tmpl (app, user, face, scope,
+// OIDC bindings).
+func mintCodesLike(ctx context.Context, st storage.Storage, tmpl storage.Code, n int) ([]string, error) {
 	now := time.Now()
 	codes := make([]string, n)
 	for i := range codes {
@@ -125,8 +131,9 @@ func mintCodes(ctx context.Context, st storage.Storage, appID, userID string, n 
 	for w := range errs {
 		wg.Go(func() {
 			for i := w; i < n && errs[w] == nil; i += len(errs) {
-				errs[w] = st.CreateCode(ctx, storage.Code{Hash: secret.Hash(codes[i]), AppID: appID, RedirectURI: benchRedirect,
-					UserID: userID, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+				c := tmpl
+				c.Hash, c.RedirectURI, c.CreatedAt, c.ExpiresAt, c.AuthTime = secret.Hash(codes[i]), benchRedirect, now, now.Add(time.Hour), now
+				errs[w] = st.CreateCode(ctx, c)
 			}
 		})
 	}

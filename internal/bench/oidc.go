@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// OIDC measures the OpenID Connect code exchange (POST /oauth2/token with
+// client_secret_basic and a PKCE verifier, answering a signed id_token)
+// with RS256 and with ES256, beside the WeChat exchange on the same server
+// and a bare net/http handler answering the same bytes. One op is one
+// token request.
+func OIDC(ctx context.Context, w io.Writer, d time.Duration) error {
+	dir, err := os.MkdirTemp("", "scanfree-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, wx, userID, err := seededStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	apps := map[string]admin.NewApp{}
+	for _, alg := range []string{"RS256", "ES256"} {
+		if apps[alg], err = admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench " + alg, RedirectURIs: []string{benchRedirect}, IDTokenAlg: alg}, time.Now()); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", DataKey: make([]byte, 32), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	realURL, stopReal, err := listen(ctx, srv.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopReal()
+
+	const verifier = "bench-verifier-bench-verifier-bench-verifier-0123"
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	mint := func(app admin.NewApp, n int) ([]string, error) {
+		return mintCodesLike(ctx, st, storage.Code{AppID: app.AppID, UserID: userID, Scope: "openid profile", Face: storage.FaceOIDC,
+			Nonce: "bench-nonce", CodeChallenge: challenge, AMR: []string{"swk", "user"}}, n)
+	}
+	c := Client(64)
+	tokenOp := func(c *http.Client, base string, app admin.NewApp, codes []string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			_, err := postToken(ctx, c, base, app, codes[i%len(codes)], verifier)
+			return err
+		}
+	}
+	// The bare baseline answers what the RS256 exchange answers.
+	sample, err := mint(apps["RS256"], 1)
+	if err != nil {
+		return err
+	}
+	body, err := postToken(ctx, c, realURL, apps["RS256"], sample[0], verifier)
+	if err != nil {
+		return err
+	}
+	bareURL, stopBare, err := listen(ctx, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(body)
+	}))
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	var rows []Result
+	for _, clients := range []int{1, 16, 64} {
+		n := 6000
+		if clients == 1 {
+			n = 2000
+		}
+		c := Client(clients)
+		rows = append(rows, Run(ctx, "bare net/http", clients, n, d, tokenOp(c, bareURL, apps["RS256"], sample)))
+		wxCodes, err := mintCodes(ctx, st, wx.AppID, userID, n)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, Run(ctx, "wechat /sns/oauth2/access_token", clients, n, d, func(ctx context.Context, i int) error {
+			_, _, err := exchange(ctx, c, realURL, wx.AppID, wx.Secret, wxCodes[i])
+			return err
+		}))
+		for _, alg := range []string{"RS256", "ES256"} {
+			codes, err := mint(apps[alg], n)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, Run(ctx, "oidc /oauth2/token "+alg, clients, n, d, tokenOp(c, realURL, apps[alg], codes)))
+		}
+		c.CloseIdleConnections()
+	}
+	Print(w, "OpenID Connect code exchange with id_token (one op = 1 token request)", "bare net/http", rows)
+	fmt.Fprintf(w, "the bare baseline answers one sample RS256 response; RS256 signing costs one 2048-bit RSA signature per token, ES256 one P-256 signature\n")
+	return nil
+}
+
+// postToken redeems code at /oauth2/token and returns the answer, which
+// must hold an id_token.
+func postToken(ctx context.Context, c *http.Client, base string, app admin.NewApp, code, verifier string) ([]byte, error) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchRedirect}, "code_verifier": {verifier}}
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(app.AppID), url.QueryEscape(app.Secret))
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"id_token"`) {
+		return nil, fmt.Errorf("token: %d %s", resp.StatusCode, b)
+	}
+	return b, nil
+}
