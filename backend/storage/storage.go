@@ -41,7 +41,10 @@ type User struct {
 	Nickname     string
 	AvatarURL    string
 	PasswordHash string // argon2id in PHC string format
-	CreatedAt    time.Time
+	// PhoneSealed is the verified phone number, sealed with the server's
+	// data key (never stored in the clear); nil when there is none.
+	PhoneSealed []byte
+	CreatedAt   time.Time
 }
 
 // App is a relying party registered with the backend.
@@ -72,6 +75,7 @@ type Face string
 const (
 	FaceWeChat Face = "wechat" // /sns/* and /connect/qrconnect
 	FaceOIDC   Face = "oidc"   // /oauth2/*
+	FaceJSCode Face = "jscode" // desktop apps: the daemon's login codes, /sns/jscode2session
 )
 
 // String returns the face's name; the empty Face is FaceWeChat, the face
@@ -293,6 +297,7 @@ type Storage interface {
 	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
 
 	OIDC
+	Consents
 
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash []byte) (Session, error)
@@ -352,6 +357,32 @@ type OIDC interface {
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 	// DeleteSigningKey deletes key kid; a missing key is not an error.
 	DeleteSigningKey(ctx context.Context, kid string) error
+}
+
+// Consents keeps what a person allowed desktop apps that sign in through
+// the daemon, and each such app's session_key for the person.
+type Consents interface {
+	// PutConsent stores c's LoginAt and PhoneAt for (c.UserID, c.AppID),
+	// creating the record or keeping its session key.
+	PutConsent(ctx context.Context, c Consent) error
+	GetConsent(ctx context.Context, userID, appID string) (Consent, error)
+	// ListConsents returns userID's consents, oldest first.
+	ListConsents(ctx context.Context, userID string) ([]Consent, error)
+	// SetSessionKey replaces the sealed session key of an existing
+	// consent; ErrNotFound when the consent was withdrawn.
+	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
+	// DeleteConsent withdraws a consent with its session key; a missing
+	// one is not an error.
+	DeleteConsent(ctx context.Context, userID, appID string) error
+}
+
+// Consent is a person's leave for one desktop app.
+type Consent struct {
+	UserID, AppID string
+	LoginAt       time.Time // when they allowed the app to sign them in
+	PhoneAt       time.Time // when they allowed it their phone number; zero: never
+	SessionKey    []byte    // sealed with the data key; nil before the first jscode2session
+	SessionAt     time.Time
 }
 
 // AuthRequest is an OpenID Connect authorization request, validated and

@@ -146,3 +146,36 @@ func testSigningKeys(t *testing.T, s storage.Storage) {
 		t.Fatalf("after delete: %+v", keys)
 	}
 }
+
+// testConsents: a desktop app's consent keeps its session key across
+// updates; a withdrawn one takes its key and refuses a new one.
+func testConsents(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	_, err := s.GetConsent(ctx, "u1", "wxa")
+	wantErr(t, err, storage.ErrNotFound)
+	wantErr(t, s.SetSessionKey(ctx, "u1", "wxa", []byte("k"), now), storage.ErrNotFound)
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: "u1", AppID: "wxa", LoginAt: now}))
+	must(t, s.SetSessionKey(ctx, "u1", "wxa", []byte("sealed-1"), now.Add(time.Second)))
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: "u1", AppID: "wxa", LoginAt: now, PhoneAt: now.Add(2 * time.Second)}))
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: "u1", AppID: "wxb", LoginAt: now.Add(time.Minute)}))
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: "u2", AppID: "wxa", LoginAt: now}))
+	c, err := s.GetConsent(ctx, "u1", "wxa")
+	must(t, err)
+	want := storage.Consent{UserID: "u1", AppID: "wxa", LoginAt: now, PhoneAt: now.Add(2 * time.Second), SessionKey: []byte("sealed-1"), SessionAt: now.Add(time.Second)}
+	if fmt.Sprint(c) != fmt.Sprint(want) {
+		t.Fatalf("GetConsent = %+v, want %+v", c, want)
+	}
+	all, err := s.ListConsents(ctx, "u1")
+	must(t, err)
+	if len(all) != 2 || all[0].AppID != "wxa" || all[1].AppID != "wxb" {
+		t.Fatalf("ListConsents = %+v", all)
+	}
+	must(t, s.DeleteConsent(ctx, "u1", "wxa"))
+	must(t, s.DeleteConsent(ctx, "u1", "wxa"))
+	_, err = s.GetConsent(ctx, "u1", "wxa")
+	wantErr(t, err, storage.ErrNotFound)
+	wantErr(t, s.SetSessionKey(ctx, "u1", "wxa", []byte("k2"), now), storage.ErrNotFound)
+	if _, err := s.GetConsent(ctx, "u2", "wxa"); err != nil {
+		t.Fatal("withdrawing one person's consent took another's")
+	}
+}

@@ -11,20 +11,20 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const userCols = `id, username, nickname, avatar_url, password_hash, created_at`
+const userCols = `id, username, nickname, avatar_url, password_hash, created_at, phone_sealed`
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
 	var created int64
-	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created)
+	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed)
 	u.CreatedAt = fromMS(created)
 	return u, err
 }
 
 // CreateUser implements storage.Storage.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt))
+	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed)
 }
 
 // GetUser implements storage.Storage.

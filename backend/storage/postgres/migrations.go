@@ -161,4 +161,18 @@ var migrations = [][]string{
 			sign_from BIGINT NOT NULL
 		)`,
 	},
+	{
+		// Desktop apps that sign in through the daemon: per-app consent,
+		// the session_key (sealed), and users' sealed phone numbers.
+		`ALTER TABLE users ADD COLUMN phone_sealed BYTEA`,
+		`CREATE TABLE app_consents (
+			user_id TEXT NOT NULL,
+			appid TEXT NOT NULL,
+			login_at BIGINT NOT NULL,
+			phone_at BIGINT NOT NULL,
+			session_key BYTEA,
+			session_at BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (user_id, appid)
+		)`,
+	},
 }
