@@ -5,6 +5,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -99,7 +100,31 @@ type UserSpec struct {
 	Nickname  string
 	AvatarURL string
 	Password  string
+	// Phone is a verified phone number, "+86 13580006666"; sealed with
+	// DataKey, which it then needs.
+	Phone   string
+	DataKey []byte
 }
+
+// Phone is a parsed phone number as WeChat's getPhoneNumber gives it.
+type Phone struct {
+	CountryCode string `json:"countryCode"`
+	Pure        string `json:"purePhoneNumber"`
+}
+
+var phoneRE = regexp.MustCompile(`^\+([1-9][0-9]{0,3})[ -]([0-9]{4,14})$`)
+
+// ParsePhone reads "+<country code> <number>", e.g. "+86 13580006666".
+func ParsePhone(s string) (Phone, error) {
+	m := phoneRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return Phone{}, fmt.Errorf("--phone %q: want +<country code> <number>, e.g. \"+86 13580006666\"", s)
+	}
+	return Phone{CountryCode: m[1], Pure: m[2]}, nil
+}
+
+// PhonePurpose seals phone numbers in the store, bound to the user id.
+const PhonePurpose = "phone"
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -120,6 +145,17 @@ func CreateUser(ctx context.Context, st storage.Storage, spec UserSpec, now time
 	}
 	u := storage.User{ID: "usr_" + secret.Code()[:16], Username: spec.Username, Nickname: spec.Nickname,
 		AvatarURL: spec.AvatarURL, PasswordHash: secret.HashPassword(spec.Password), CreatedAt: now}
+	if spec.Phone != "" {
+		p, err := ParsePhone(spec.Phone)
+		if err != nil {
+			return storage.User{}, fmt.Errorf("create user: %w", err)
+		}
+		if len(spec.DataKey) == 0 {
+			return storage.User{}, errors.New("create user: a phone number is stored sealed with the data key: set --data-key-file")
+		}
+		j, _ := json.Marshal(p)
+		u.PhoneSealed = secret.Seal(spec.DataKey, PhonePurpose, j, []byte(u.ID))
+	}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return u, fmt.Errorf("create user: username %q is taken", spec.Username)

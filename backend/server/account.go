@@ -1,12 +1,15 @@
 package server
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"net/http"
 	"time"
 
+	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -22,6 +25,11 @@ type accountView struct {
 	// Desktops are the desktop approvals of the account, newest first: a
 	// desktop someone tricked the person into approving shows up here.
 	Desktops []storage.Event
+	// DesktopApps are the programs on a desktop the person allowed to
+	// sign them in (and perhaps to read their phone number).
+	DesktopApps []deviceapi.AppConsent
+	// Phone is the verified phone number's last digits, or "".
+	Phone string
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -58,8 +66,41 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	if v.Desktops, err = s.store.ListEvents(ctx, userID, "device_approved", 10); err != nil {
 		return v, err
 	}
+	if v.DesktopApps, err = s.consents(ctx, userID); err != nil {
+		return v, err
+	}
+	v.Phone = s.phoneEnd(ctx, userID)
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
 	return v, err
+}
+
+// phoneEnd shows a verified phone number as its last four digits.
+func (s *Server) phoneEnd(ctx context.Context, userID string) string {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil || u.PhoneSealed == nil || !s.oidcOn() {
+		return ""
+	}
+	plain, err := secret.Open(s.cfg.DataKey, admin.PhonePurpose, u.PhoneSealed, []byte(u.ID))
+	var p admin.Phone
+	if err != nil || json.Unmarshal(plain, &p) != nil || len(p.Pure) < 4 {
+		return ""
+	}
+	return "+" + p.CountryCode + " ···" + p.Pure[len(p.Pure)-4:]
+}
+
+// handleForgetDesktopApp withdraws a desktop app's consent from the
+// account page.
+func (s *Server) handleForgetDesktopApp(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	if err := s.forgetApp(r.Context(), u.ID, r.PathValue("appid"), "the account page"); err != nil {
+		s.log.Error("forget desktop app", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not withdraw the app; retry later.")
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 // handleRevokeApp takes back what the person gave an app: its tokens

@@ -67,6 +67,9 @@ type Config struct {
 	// IDTokenTTL is the lifetime of an id_token (1 h), and so how long a
 	// replaced signing key stays published.
 	IDTokenTTL time.Duration
+	// JSCodePerMinute caps /sns/jscode2session per app and person (100,
+	// WeChat's figure); beyond it the answer is 45011.
+	JSCodePerMinute int
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -94,6 +97,9 @@ func (c *Config) setDefaults() {
 	def(&c.IDTokenTTL, time.Hour)
 	if c.DeviceAuthsPerMinute <= 0 {
 		c.DeviceAuthsPerMinute = 10
+	}
+	if c.JSCodePerMinute <= 0 {
+		c.JSCodePerMinute = 100
 	}
 	if c.MaxConcurrentHashes <= 0 {
 		c.MaxConcurrentHashes = 4
@@ -125,6 +131,7 @@ type Server struct {
 	codeIP    *limiter // wrong user_codes per client address
 	ticketIP  *limiter // QR tickets per client address
 	enrolIP   *limiter // device authorizations per client address
+	jscodeLim *limiter // jscode2session per app and person
 
 	tickets *tickets.Store
 	metrics *metrics
@@ -151,6 +158,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.codeIP = s.newLimiter("user-code-ip", 5, cfg.DeviceCodeTTL)
 	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
 	s.enrolIP = s.newLimiter("device-auth-ip", cfg.DeviceAuthsPerMinute, time.Minute)
+	s.jscodeLim = s.newLimiter("jscode", cfg.JSCodePerMinute, time.Minute)
 	s.metrics = newMetrics(s)
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
@@ -182,6 +190,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sns/oauth2/refresh_token", s.handleRefreshToken)
 	mux.HandleFunc("GET /sns/auth", s.handleAuth)
 	mux.HandleFunc("GET /sns/userinfo", s.handleUserinfo)
+	mux.HandleFunc("GET /sns/jscode2session", s.handleJSCode2Session)
 
 	mux.HandleFunc("POST "+deviceapi.PathDeviceAuthorization, s.handleDeviceAuthorization)
 	mux.HandleFunc("POST "+deviceapi.PathToken, s.handleToken)
@@ -199,6 +208,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST "+deviceapi.PathCheck, s.deviceAuth(s.handleDeviceCheck))
 	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))
 	mux.Handle("DELETE "+deviceapi.PathDevice, s.deviceAuth(s.handleDeviceSignOut))
+	mux.Handle("POST "+deviceapi.PathAppCode, s.deviceAuth(s.handleAppCode))
+	mux.Handle("POST "+deviceapi.PathAppData, s.deviceAuth(s.handleAppData))
+	mux.Handle("POST "+deviceapi.PathAppSession, s.deviceAuth(s.handleAppSession))
+	mux.Handle("GET "+deviceapi.PathAppConsents, s.deviceAuth(s.handleAppConsents))
+	mux.Handle("DELETE "+deviceapi.PathAppConsents+"/{appid}", s.deviceAuth(s.handleAppForget))
 	mux.Handle("POST "+deviceapi.PathQR+"{uuid}/{action}", s.deviceAuth(func(w http.ResponseWriter, r *http.Request, d storage.Device) {
 		if a := r.PathValue("action"); a != "confirm" && a != "cancel" {
 			http.NotFound(w, r)
@@ -225,6 +239,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /account", s.handleAccount)
 	mux.HandleFunc("POST /account/devices/{id}/revoke", s.handleRevokeDevice)
 	mux.HandleFunc("POST /account/apps/{appid}/revoke", s.handleRevokeApp)
+	mux.HandleFunc("POST /account/desktop-apps/{appid}/forget", s.handleForgetDesktopApp)
 	mux.HandleFunc("GET /device", s.handleDevicePage)
 	mux.HandleFunc("POST /device", s.handleDeviceLookup)
 	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)
