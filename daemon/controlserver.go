@@ -99,6 +99,7 @@ func (d *Daemon) controlHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"app_name": app})
 	})
+	d.appRoutes(mux)
 	mux.HandleFunc("GET /v0/recent", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.Status().Recent)
 	})

@@ -10,3 +10,6 @@ func fdPeerUID(fd int) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// fdPeerProgram is not known on this OS; the dialog names the app only.
+func fdPeerProgram(int) string { return "" }

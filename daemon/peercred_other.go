@@ -9,3 +9,6 @@ import "errors"
 func fdPeerUID(int) (int, error) {
 	return -1, errors.New("peer credentials are not supported on this OS")
 }
+
+// fdPeerProgram is not known on this OS; the dialog names the app only.
+func fdPeerProgram(int) string { return "" }

@@ -43,3 +43,19 @@ func peerUID(r *http.Request) (int, bool) {
 	}
 	return uid, err == nil && uid >= 0
 }
+
+// peerProgram names the program at the other end of the request's Unix
+// connection, or "" when the OS does not say.
+func peerProgram(r *http.Request) string {
+	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
+	if !ok {
+		return ""
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var name string
+	raw.Control(func(fd uintptr) { name = fdPeerProgram(int(fd)) })
+	return name
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -79,4 +80,18 @@ func sameUser(pid uint32) (bool, error) {
 		return false, err
 	}
 	return peer.User.Sid.Equals(me.User.Sid), nil
+}
+
+// peerProgram names the program at the other end of the request's
+// connection by PID.
+func peerProgram(r *http.Request) string {
+	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
+	if !ok {
+		return ""
+	}
+	pid, err := peerPID(c)
+	if err != nil {
+		return ""
+	}
+	return "pid " + strconv.Itoa(int(pid))
 }

@@ -54,7 +54,7 @@ func (d *Daemon) Status() control.Status {
 
 func toControl(r broker.Request) control.Request {
 	return control.Request{ID: r.ID, AppID: r.AppID, AppName: r.AppName, AppIcon: r.AppIcon, Origin: r.Origin,
-		RedirectHost: r.RedirectHost, Scope: r.Scope, Account: r.Account, Created: r.Created, Expires: r.Expires}
+		RedirectHost: r.RedirectHost, Scope: r.Scope, Account: r.Account, Kind: r.Kind, Created: r.Created, Expires: r.Expires}
 }
 
 // refreshProfile loads the profile so status can name the account.

@@ -42,18 +42,29 @@ type Point struct {
 
 // Request is what the user is asked to confirm.
 type Request struct {
-	ID           string    `json:"id"`
-	AppID        string    `json:"appid"`
-	AppName      string    `json:"app_name"`
-	AppIcon      string    `json:"app_icon,omitempty"`
-	Origin       string    `json:"origin"`        // the page that asked
-	RedirectHost string    `json:"redirect_host"` // where the code will go
-	Scope        string    `json:"scope"`
-	Account      string    `json:"account"` // nickname of the signed-in user
-	Click        *Point    `json:"click,omitempty"`
-	Created      time.Time `json:"created"`
-	Expires      time.Time `json:"expires"`
+	ID           string `json:"id"`
+	AppID        string `json:"appid"`
+	AppName      string `json:"app_name"`
+	AppIcon      string `json:"app_icon,omitempty"`
+	Origin       string `json:"origin"`        // the page that asked
+	RedirectHost string `json:"redirect_host"` // where the code will go
+	Scope        string `json:"scope"`
+	Account      string `json:"account"` // nickname of the signed-in user
+	// Kind is "" for a web sign-in, KindApp for a desktop app's first
+	// sign-in, KindPhone for its first use of the phone number.
+	Kind string `json:"kind,omitempty"`
+	// CooldownKey is what a refusal cools down: the Origin when empty.
+	CooldownKey string    `json:"-"`
+	Click       *Point    `json:"click,omitempty"`
+	Created     time.Time `json:"created"`
+	Expires     time.Time `json:"expires"`
 }
+
+// Kinds of request beside the web sign-in.
+const (
+	KindApp   = "app"
+	KindPhone = "phone"
+)
 
 // Frontend is an active way of asking, such as a native dialog. Confirm
 // shows r and returns the user's answer; when ctx ends (another frontend
@@ -125,7 +136,10 @@ func (b *Broker) Ask(ctx context.Context, r Request) (Decision, error) {
 		b.mu.Unlock()
 		return "", ErrBusy
 	}
-	if until, ok := b.cooldown[r.Origin]; ok && now.Before(until) {
+	if r.CooldownKey == "" {
+		r.CooldownKey = r.Origin
+	}
+	if until, ok := b.cooldown[r.CooldownKey]; ok && now.Before(until) {
 		b.mu.Unlock()
 		return "", ErrCooldown
 	}
@@ -179,7 +193,7 @@ func (b *Broker) Ask(ctx context.Context, r Request) (Decision, error) {
 	if d != Allow {
 		// Not only after a deny: a page that withdraws its request (or lets
 		// it time out) could otherwise raise dialog after dialog.
-		b.cooldown[r.Origin] = b.cfg.Now().Add(b.cfg.Cooldown)
+		b.cooldown[r.CooldownKey] = b.cfg.Now().Add(b.cfg.Cooldown)
 	}
 	for o, until := range b.cooldown {
 		if !b.cfg.Now().Before(until) {

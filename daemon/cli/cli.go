@@ -38,7 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default <user config dir>/scanfree/config.yaml)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.certsCmd(), a.runCmd(), a.statusCmd(), a.pauseCmd(), a.resumeCmd(), a.loginCmd(), a.logoutCmd(),
-		a.pendingCmd(), a.answerCmd("approve", true), a.answerCmd("deny", false), a.recentCmd(), a.doctorCmd(), a.serviceCmd())
+		a.pendingCmd(), a.answerCmd("approve", true), a.answerCmd("deny", false), a.recentCmd(), a.doctorCmd(), a.serviceCmd(),
+		a.codeCmd(), a.userdataCmd(), a.appsCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -133,6 +134,56 @@ func (c *Client) AnswerQR(ctx context.Context, url string, confirm bool) (string
 func (c *Client) Recent(ctx context.Context) ([]SignIn, error) {
 	var r []SignIn
 	return r, c.do(ctx, "GET", "/v0/recent", nil, &r)
+}
+
+// AppError is a desktop app's request answered with an errcode.
+type AppError struct {
+	Code int
+	Msg  string
+}
+
+func (e *AppError) Error() string { return fmt.Sprintf("scanfreed: %s (errcode %d)", e.Msg, e.Code) }
+
+// app sends a desktop app's request and turns a nonzero errcode into *AppError.
+func (c *Client) app(ctx context.Context, path string, in any) (AppReply, error) {
+	var r AppReply
+	if err := c.do(ctx, "POST", path, in, &r); err != nil {
+		return r, err
+	}
+	if r.ErrCode != 0 {
+		return r, &AppError{Code: r.ErrCode, Msg: r.ErrMsg}
+	}
+	return r, nil
+}
+
+// AppCode returns a login code for the desktop app appID, asking the
+// person in the dialog the first time.
+func (c *Client) AppCode(ctx context.Context, appID string) (AppReply, error) {
+	return c.app(ctx, "/v0/apps/code", map[string]string{"appid": appID})
+}
+
+// AppUserData returns the person's data for appID encrypted under the
+// app's session_key; with phone their phone number too, asked for in the
+// dialog the first time.
+func (c *Client) AppUserData(ctx context.Context, appID string, phone bool) (AppReply, error) {
+	return c.app(ctx, "/v0/apps/userdata", map[string]any{"appid": appID, "phone": phone})
+}
+
+// AppSession reports nil while appID's session_key is live.
+func (c *Client) AppSession(ctx context.Context, appID string) error {
+	_, err := c.app(ctx, "/v0/apps/session", map[string]string{"appid": appID})
+	return err
+}
+
+// Apps lists the desktop apps the person allowed.
+func (c *Client) Apps(ctx context.Context) ([]AppConsent, error) {
+	var out []AppConsent
+	return out, c.do(ctx, "GET", "/v0/apps", nil, &out)
+}
+
+// ForgetApp withdraws appID's consent: its next login asks again.
+func (c *Client) ForgetApp(ctx context.Context, appID string) error {
+	return c.do(ctx, "DELETE", "/v0/apps/"+url.PathEscape(appID), nil, nil)
 }
 
 // Events streams the daemon's status: first the current one, then one

@@ -4,7 +4,10 @@
 // package and nothing else of the daemon.
 package control
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Status is the daemon's state.
 type Status struct {
@@ -54,6 +57,7 @@ type Request struct {
 	RedirectHost string    `json:"redirect_host"`
 	Scope        string    `json:"scope"`
 	Account      string    `json:"account"`
+	Kind         string    `json:"kind,omitempty"` // "" a web sign-in, "app" a desktop app's first sign-in, "phone" its phone number
 	Created      time.Time `json:"created"`
 	Expires      time.Time `json:"expires"`
 }
@@ -72,4 +76,24 @@ type SignIn struct {
 type Event struct {
 	Type   string `json:"type"` // "status"
 	Status Status `json:"status"`
+}
+
+// AppReply is the answer to a desktop app's request (code, userdata,
+// session): ErrCode 0 with the data, or one of deviceapi's errcodes with
+// ErrMsg, as the local API answers pages.
+type AppReply struct {
+	ErrCode   int             `json:"errcode"`
+	ErrMsg    string          `json:"errmsg,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	ExpiresIn int             `json:"expires_in,omitempty"`
+	AppName   string          `json:"app_name,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"` // userdata: WeChat's getUserInfo answer, with "phone" when asked
+}
+
+// AppConsent is a desktop app the person allowed.
+type AppConsent struct {
+	AppID   string    `json:"appid"`
+	AppName string    `json:"app_name"`
+	LoginAt time.Time `json:"login_at"`
+	PhoneAt time.Time `json:"phone_at,omitzero"`
 }

@@ -28,10 +28,23 @@ func New() *Dialog { return &Dialog{} }
 func (*Dialog) Name() string { return "dialog" }
 
 // Title is the dialog's window title for r (tests find the window by it).
-func Title(r broker.Request) string { return "scanfree: sign in to " + clean(r.AppName) + "?" }
+func Title(r broker.Request) string {
+	if r.Kind == broker.KindPhone {
+		return "scanfree: share your phone number with " + clean(r.AppName) + "?"
+	}
+	return "scanfree: sign in to " + clean(r.AppName) + "?"
+}
 
 // Text is the question shown for r.
 func Text(r broker.Request) string {
+	switch r.Kind {
+	case broker.KindApp:
+		return fmt.Sprintf("%s on this computer wants to sign you in as %s.\n\nProgram: %s\nOnce allowed, it signs in without asking until you forget it (`scanfreed apps forget`).",
+			clean(r.AppName), clean(r.Account), clean(r.Origin))
+	case broker.KindPhone:
+		return fmt.Sprintf("%s on this computer wants your phone number (%s).\n\nProgram: %s\nIt gets the number only if you allow it, once for this app.",
+			clean(r.AppName), clean(r.Scope), clean(r.Origin))
+	}
 	return fmt.Sprintf("Sign in to %s as %s?\n\nRequested by: %s\nYou will be sent to: %s\nAccess: %s",
 		clean(r.AppName), clean(r.Account), clean(r.Origin), clean(r.RedirectHost), clean(r.Scope))
 }

@@ -310,3 +310,36 @@ func (c *Client) QR(ctx context.Context, uuid string, confirm bool) (string, err
 	}
 	return out.AppName, nil
 }
+
+// AppCode asks for a desktop app's login code. A *RefusedError with
+// deviceapi.CodeConsent means the person has not allowed the app yet.
+func (c *Client) AppCode(ctx context.Context, r deviceapi.AppCodeRequest) (deviceapi.AppCode, error) {
+	var out deviceapi.AppCode
+	err := c.do(ctx, "POST", deviceapi.PathAppCode, r, &out)
+	return out, err
+}
+
+// AppData asks for the person's data for a desktop app, encrypted under
+// its session_key (the daemon never sees that key).
+func (c *Client) AppData(ctx context.Context, r deviceapi.AppDataRequest) (deviceapi.AppData, error) {
+	var out deviceapi.AppData
+	err := c.do(ctx, "POST", deviceapi.PathAppData, r, &out)
+	return out, err
+}
+
+// AppSession reports nil while the app's session_key is live.
+func (c *Client) AppSession(ctx context.Context, appID string) error {
+	return c.do(ctx, "POST", deviceapi.PathAppSession, deviceapi.AppSessionRequest{AppID: appID}, nil)
+}
+
+// AppConsents lists the desktop apps the person allowed.
+func (c *Client) AppConsents(ctx context.Context) ([]deviceapi.AppConsent, error) {
+	var out []deviceapi.AppConsent
+	err := c.do(ctx, "GET", deviceapi.PathAppConsents, nil, &out)
+	return out, err
+}
+
+// ForgetApp withdraws a desktop app's consent.
+func (c *Client) ForgetApp(ctx context.Context, appID string) error {
+	return c.do(ctx, "DELETE", deviceapi.PathAppConsents+"/"+url.PathEscape(appID), nil, nil)
+}

@@ -343,7 +343,7 @@ func (b *Backend) Exchange(redirectURL string) (string, error) {
 		OpenID      string `json:"openid"`
 		ErrCode     int    `json:"errcode"`
 	}
-	if err := getJSON(b.URL+"/sns/oauth2/access_token?appid="+b.App.AppID+"&secret="+b.App.Secret+"&code="+code+"&grant_type=authorization_code", &tok); err != nil {
+	if err := GetJSON(b.URL+"/sns/oauth2/access_token?appid="+b.App.AppID+"&secret="+b.App.Secret+"&code="+code+"&grant_type=authorization_code", &tok); err != nil {
 		return "", err
 	}
 	if tok.AccessToken == "" {
@@ -352,13 +352,14 @@ func (b *Backend) Exchange(redirectURL string) (string, error) {
 	var ui struct {
 		Nickname string `json:"nickname"`
 	}
-	if err := getJSON(b.URL+"/sns/userinfo?access_token="+tok.AccessToken+"&openid="+tok.OpenID, &ui); err != nil {
+	if err := GetJSON(b.URL+"/sns/userinfo?access_token="+tok.AccessToken+"&openid="+tok.OpenID, &ui); err != nil {
 		return "", err
 	}
 	return ui.Nickname, nil
 }
 
-func getJSON(url string, out any) error {
+// GetJSON GETs url and decodes its JSON answer into out.
+func GetJSON(url string, out any) error {
 	resp, err := http.Get(url)
 	if err != nil {
 		return err

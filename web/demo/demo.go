@@ -52,6 +52,8 @@ type Shop struct {
 
 	oidcMu sync.Mutex
 	oidcRP *oidcClient
+
+	desktop map[string]desktopSession // desktop-app sessions by shop token
 }
 
 // New checks cfg and returns the shop. It does no I/O.
@@ -68,7 +70,7 @@ func New(cfg Config) (*Shop, error) {
 		cfg.Logger = slog.Default()
 	}
 	u, _ := url.Parse(cfg.PublicURL)
-	return &Shop{cfg: cfg, http: &http.Client{Timeout: 10 * time.Second}, sess: map[string]User{}, secure: u.Scheme == "https"}, nil
+	return &Shop{cfg: cfg, http: &http.Client{Timeout: 10 * time.Second}, sess: map[string]User{}, desktop: map[string]desktopSession{}, secure: u.Scheme == "https"}, nil
 }
 
 // RedirectURI is where the identity backend sends users back.
@@ -82,6 +84,7 @@ func (s *Shop) Handler() http.Handler {
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("GET /oidc/login", s.oidcLogin)
 	mux.HandleFunc("GET /oidc/callback", s.oidcCallback)
+	s.desktopRoutes(mux)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /shop.js", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := files.ReadFile("shop.js")
