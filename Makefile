@@ -7,7 +7,7 @@ BENCHTIME ?= 2s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
-PORTABLE := scanfree-server scanfreed scanfree-demo
+PORTABLE := scanfree-server scanfreed scanfree-demo scanfree-demo-app
 # The tray needs cgo on darwin (Cocoa): built for linux and windows only.
 TRAY_OS  := linux windows
 

@@ -26,7 +26,9 @@ import (
 var appIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // appReply is an errcode answer.
-func appReply(code int, msg string) control.AppReply { return control.AppReply{ErrCode: code, ErrMsg: msg} }
+func appReply(code int, msg string) control.AppReply {
+	return control.AppReply{ErrCode: code, ErrMsg: msg}
+}
 
 // appGate refuses while scan-free login may not be used: paused, locked
 // or signed out, with the local API's errcodes.

@@ -40,6 +40,13 @@ type app struct {
 
 	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, start, quitItem *systray.MenuItem
 	recents                                                                                                     []*systray.MenuItem
+
+	// Desktop apps the person allowed, each item forgets its app.
+	apps      *systray.MenuItem
+	appItems  []*systray.MenuItem
+	appList   []control.AppConsent
+	appsDirty chan struct{} // a status changed: read the list again
+	forget    chan int      // the index of a clicked app item
 }
 
 // Run shows the tray until ctx ends or the user picks Quit. It fails at
@@ -93,6 +100,27 @@ func (a *app) ready() {
 		m.Disable()
 		a.recents = append(a.recents, m)
 	}
+	a.apps = systray.AddMenuItem("Desktop apps", "Programs on this computer you allowed to sign you in; click one to forget it")
+	a.appsDirty, a.forget = make(chan struct{}, 1), make(chan int)
+	for i := range maxApps {
+		m := a.apps.AddSubMenuItem("", "Forget this app: its next sign-in asks you again")
+		a.appItems = append(a.appItems, m)
+		go func() {
+			for {
+				select {
+				case <-a.ctx.Done():
+					return
+				case <-m.ClickedCh:
+					select {
+					case a.forget <- i:
+					case <-a.ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	a.apps.Hide()
 	systray.AddSeparator()
 	a.signIn = systray.AddMenuItem("Sign in…", "Sign this desktop in; opens the approval page")
 	a.signOut = systray.AddMenuItem("Sign out", "Sign this desktop out")
@@ -109,6 +137,52 @@ func (a *app) ready() {
 		a.follow()
 	}()
 	go a.clicks()
+	go a.followApps()
+}
+
+// followApps reads the allowed desktop apps again after status changes
+// (a sign-in may have allowed one), at most every 2 seconds.
+func (a *app) followApps() {
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-a.appsDirty:
+		}
+		list, err := a.client.Apps(a.ctx)
+		if err != nil {
+			list = nil // signed out or not running: nothing to forget here
+		}
+		a.ui.Lock()
+		if a.closed {
+			a.ui.Unlock()
+			return
+		}
+		a.mu.Lock()
+		a.appList = list
+		a.mu.Unlock()
+		for i, m := range a.appItems {
+			if i < len(list) {
+				m.SetTitle(AppTitle(list[i]))
+			}
+			show(m, i < len(list))
+		}
+		show(a.apps, len(list) > 0)
+		a.ui.Unlock()
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// appsChanged asks followApps to read the list again.
+func (a *app) appsChanged() {
+	select {
+	case a.appsDirty <- struct{}{}:
+	default:
+	}
 }
 
 // follow applies the daemon's event stream; when the daemon goes away the
@@ -167,7 +241,7 @@ func (a *app) apply(v View, st control.Status) {
 	show(a.start, v.CanStart)
 	show(a.accountPage, v.State != NotRunning)
 	if v.Pending != nil {
-		a.pending.SetTitle(fmt.Sprintf("Sign in to %s as %s? (from %s)", v.Pending.AppName, v.Pending.Account, v.Pending.Origin))
+		a.pending.SetTitle(PendingTitle(*v.Pending))
 	}
 	show(a.pending, v.Pending != nil)
 	show(a.recent, len(v.Recent) > 0)
@@ -177,6 +251,7 @@ func (a *app) apply(v View, st control.Status) {
 		}
 		show(m, i < len(v.Recent))
 	}
+	a.appsChanged()
 }
 
 func (a *app) current() (View, control.Status) {
@@ -218,6 +293,17 @@ func (a *app) clicks() {
 			err = a.diagnose()
 		case <-a.start.ClickedCh:
 			err = a.startDaemon()
+		case i := <-a.forget:
+			a.mu.Lock()
+			var appID string
+			if i < len(a.appList) {
+				appID = a.appList[i].AppID
+			}
+			a.mu.Unlock()
+			if appID != "" {
+				err = a.client.ForgetApp(a.ctx, appID)
+				a.appsChanged()
+			}
 		case <-a.quitItem.ClickedCh:
 			a.quit()
 			return

@@ -85,3 +85,27 @@ func ViewOf(st control.Status, running bool) View {
 
 // maxRecent is how many recent sign-ins the menu lists.
 const maxRecent = 5
+
+// maxApps is how many allowed desktop apps the menu lists.
+const maxApps = 5
+
+// AppTitle is the menu line of an allowed desktop app; clicking it
+// forgets the app.
+func AppTitle(c control.AppConsent) string {
+	what := "signs you in"
+	if !c.PhoneAt.IsZero() {
+		what += ", reads your phone number"
+	}
+	return "Forget " + c.AppName + " (" + what + ")"
+}
+
+// PendingTitle is the menu line of a pending confirmation.
+func PendingTitle(r control.Request) string {
+	switch r.Kind {
+	case "app":
+		return fmt.Sprintf("%s on this computer wants to sign you in as %s", r.AppName, r.Account)
+	case "phone":
+		return fmt.Sprintf("%s on this computer wants your phone number", r.AppName)
+	}
+	return fmt.Sprintf("Sign in to %s as %s? (from %s)", r.AppName, r.Account, r.Origin)
+}

@@ -56,3 +56,18 @@ func TestIcons(t *testing.T) {
 		t.Fatal("two states share an icon")
 	}
 }
+
+func TestAppAndPendingTitles(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{AppTitle(control.AppConsent{AppName: "Chat"}), "Forget Chat (signs you in)"},
+		{AppTitle(control.AppConsent{AppName: "Chat", PhoneAt: time.Now()}), "Forget Chat (signs you in, reads your phone number)"},
+		{PendingTitle(control.Request{AppName: "Chat", Account: "Alice", Kind: "app"}), "Chat on this computer wants to sign you in as Alice"},
+		{PendingTitle(control.Request{AppName: "Chat", Kind: "phone"}), "Chat on this computer wants your phone number"},
+		{PendingTitle(control.Request{AppName: "Shop", Account: "Alice", Origin: "https://shop.example"}), "Sign in to Shop as Alice? (from https://shop.example)"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

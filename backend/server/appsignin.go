@@ -388,4 +388,3 @@ func (s *Server) forgetApp(ctx context.Context, userID, appID, where string) err
 		Detail: "Withdrew " + s.appName(ctx, appID) + "'s desktop sign-in (from " + where + ")"})
 	return nil
 }
-

@@ -151,6 +151,29 @@ func TestTrayFollowsDaemon(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, "the title back to ready", func() bool { return sb.title() == "scanfree: ready" })
 
+	// A desktop app allowed (through the control API, as the tray's Allow
+	// would) is listed; clicking it forgets the app.
+	done := make(chan error, 1)
+	go func() { _, err := d.Scanfreed("code", "--appid", b.App.AppID); done <- err }()
+	p := d.AwaitPending()
+	if p.Kind != "app" {
+		t.Fatalf("pending request kind %q, want app", p.Kind)
+	}
+	testutil.Eventually(t, 10*time.Second, "the pending desktop app in the menu", func() bool {
+		return strings.Contains(sb.layout(), "Demo Shop on this computer wants to sign you in as Alice")
+	})
+	sb.click("Allow")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	forget := "Forget Demo Shop (signs you in)"
+	testutil.Eventually(t, 10*time.Second, "the allowed app in the menu", func() bool { return sb.itemID(forget) >= 0 })
+	sb.click(forget)
+	testutil.Eventually(t, 10*time.Second, "the app forgotten", func() bool {
+		out, err := d.Scanfreed("apps", "list")
+		return err == nil && !strings.Contains(out, b.App.AppID)
+	})
+
 	d.Proc.Cmd.Process.Signal(syscall.SIGTERM)
 	d.Proc.Wait(t, 10*time.Second)
 	testutil.Eventually(t, 10*time.Second, "the menu to say the daemon is not running", func() bool {

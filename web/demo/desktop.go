@@ -174,4 +174,3 @@ func decryptInto(sessionKey, appID, encrypted, iv string, out any) error {
 	}
 	return json.Unmarshal(plain, out)
 }
-
