@@ -109,6 +109,9 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 scanfree demo is running.
 
   Open      %s  and click "Sign in": "Continue as Alice", then confirm in the dialog.
+            "Sign in with OpenID Connect" there is the same sign-in through the OIDC face.
+  Desktop   bin/scanfree-demo-app --shop http://%s --socket %s/control.sock
+            (Demo Shop's desktop app: signs in through the daemon, asks in the dialog the first time)
   Account   %s/account  (alice / %s)
   Logs      %s
   Daemon    bin/scanfreed status --state-dir %s
@@ -121,7 +124,7 @@ QR instead: bin/scanfreed pause --state-dir %s, then scan, or approve the QR's U
 
 Ctrl-C stops it all; the next run reuses %s.
 To remove the demo CA from your browsers: bin/scanfreed certs uninstall --state-dir %s
-`, shopURL, b.PublicURL, password, logs, daemonState, daemonState, daemonState, daemonState,
+`, shopURL, *shopAddr, daemonState, b.PublicURL, password, logs, daemonState, daemonState, daemonState, daemonState,
 		b.PublicURL, daemonState, *state, daemonState)
 
 	select {
