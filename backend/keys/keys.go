@@ -138,15 +138,22 @@ func firstSignFrom(keys []storage.SigningKey, alg string) time.Time {
 	return t
 }
 
-// signing picks, from keys oldest first, the newest key of alg that may
-// sign at now.
+// signing picks the key of alg that signs at now: of those whose SignFrom
+// has come, the one that came last (a rotation's key replaces the key
+// before it at its SignFrom, even when both were made in the same
+// millisecond).
 func signing(keys []storage.SigningKey, alg string, now time.Time) (storage.SigningKey, bool) {
-	for i := len(keys) - 1; i >= 0; i-- {
-		if k := keys[i]; k.Alg == alg && !now.Before(k.SignFrom) {
-			return k, true
+	var best storage.SigningKey
+	found := false
+	for _, k := range keys {
+		if k.Alg != alg || now.Before(k.SignFrom) {
+			continue
+		}
+		if !found || k.SignFrom.After(best.SignFrom) || (k.SignFrom.Equal(best.SignFrom) && k.CreatedAt.After(best.CreatedAt)) {
+			best, found = k, true
 		}
 	}
-	return storage.SigningKey{}, false
+	return best, found
 }
 
 func (r *Ring) cached(ctx context.Context, now time.Time) ([]storage.SigningKey, error) {
@@ -236,9 +243,19 @@ func (r *Ring) Rotate(ctx context.Context, signAfter time.Duration) ([]storage.S
 		return nil, fmt.Errorf("sign-after %v: must not be negative", signAfter)
 	}
 	now := r.now()
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
 	var made []storage.SigningKey
 	for _, alg := range Algorithms {
-		k, err := r.create(ctx, alg, now, signAfter)
+		wait := signAfter
+		if _, ok := signing(keys, alg, now); !ok {
+			// Nothing signs with alg yet: no relying party can hold a
+			// token of it, and waiting would leave alg with no key.
+			wait = 0
+		}
+		k, err := r.create(ctx, alg, now, wait)
 		if err != nil {
 			return made, err
 		}

@@ -515,3 +515,23 @@ func TestOIDCPassword(t *testing.T) {
 		t.Fatalf("prompt=none max_age=0: %v", q)
 	}
 }
+
+// TestOIDCOff: a server without a data key says the OIDC face is off
+// rather than signing with nothing.
+func TestOIDCOff(t *testing.T) {
+	e := newEnv(t)
+	app := e.app(admin.AppSpec{RedirectURIs: []string{oidcRedirect}})
+	resp, body := e.browser().get("/oauth2/authorize?" + url.Values{"client_id": {app.AppID}, "redirect_uri": {oidcRedirect},
+		"response_type": {"code"}, "scope": {"openid"}}.Encode())
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "--data-key-file") {
+		t.Fatalf("authorize: %d %s", resp.StatusCode, body)
+	}
+	var oe struct {
+		Error string `json:"error"`
+		Desc  string `json:"error_description"`
+	}
+	e.postForm("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {app.AppID}}, &oe)
+	if oe.Error != "server_error" || !strings.Contains(oe.Desc, "--data-key-file") {
+		t.Fatalf("token: %+v", oe)
+	}
+}
