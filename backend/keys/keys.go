@@ -295,9 +295,15 @@ func states(keys []storage.SigningKey, now time.Time, tokenTTL time.Duration) []
 		case ok && live.KID == k.KID:
 			out[i].Status = "signing"
 		default:
-			// Replaced: by the first newer key of its algorithm that signs.
-			// Its last token was signed when that key took over.
+			// Replaced by the first key of its algorithm that took over
+			// after it: its last token was signed then.
 			replacedAt := live.SignFrom
+			for _, j := range keys {
+				later := j.SignFrom.After(k.SignFrom) || (j.SignFrom.Equal(k.SignFrom) && j.CreatedAt.After(k.CreatedAt))
+				if j.Alg == k.Alg && j.KID != k.KID && later && !now.Before(j.SignFrom) && j.SignFrom.Before(replacedAt) {
+					replacedAt = j.SignFrom
+				}
+			}
 			out[i].Until = replacedAt.Add(tokenTTL)
 			out[i].Status = "retired"
 			if !now.Before(out[i].Until) {
