@@ -41,22 +41,31 @@ func (s *Server) consentNeeded(w http.ResponseWriter, ctx context.Context, app s
 	writeJSON(w, http.StatusForbidden, ans)
 }
 
+// appRequest decodes a desktop app's device-API request and returns it
+// with its app; when ok is false it has answered the failure.
+func appRequest[T any](s *Server, w http.ResponseWriter, r *http.Request, appID func(*T) string) (req T, app storage.App, ok bool) {
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
+		return req, app, false
+	}
+	if !s.oidcOn() {
+		writeDeviceErr(w, errAppsOff)
+		return req, app, false
+	}
+	app, serr := s.getApp(r.Context(), appID(&req))
+	if serr != nil {
+		writeDeviceErr(w, serr)
+		return req, app, false
+	}
+	return req, app, true
+}
+
 // handleAppCode mints a desktop app's login code for the device's user,
 // once the person has allowed the app (now, or before).
 func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	ctx := r.Context()
-	var req deviceapi.AppCodeRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
-		return
-	}
-	if !s.oidcOn() {
-		writeDeviceErr(w, errAppsOff)
-		return
-	}
-	app, serr := s.getApp(ctx, req.AppID)
-	if serr != nil {
-		writeDeviceErr(w, serr)
+	req, app, ok := appRequest(s, w, r, func(r *deviceapi.AppCodeRequest) string { return r.AppID })
+	if !ok {
 		return
 	}
 	now := s.now()
@@ -190,18 +199,8 @@ var errNoSession = snsErr(errBackendRefused, "no live session for this app: sign
 // the app's session_key; the phone number only with its own consent.
 func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	ctx := r.Context()
-	var req deviceapi.AppDataRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
-		return
-	}
-	if !s.oidcOn() {
-		writeDeviceErr(w, errAppsOff)
-		return
-	}
-	app, serr := s.getApp(ctx, req.AppID)
-	if serr != nil {
-		writeDeviceErr(w, serr)
+	req, app, ok := appRequest(s, w, r, func(r *deviceapi.AppDataRequest) string { return r.AppID })
+	if !ok {
 		return
 	}
 	c, key, err := s.sessionKey(ctx, d.UserID, app.AppID)
@@ -328,16 +327,11 @@ func encryptCBC(key, plain []byte) (string, string, error) {
 // handleAppSession answers 0 while the app's session_key is live
 // (wx.checkSession), else the errcode to sign in again.
 func (s *Server) handleAppSession(w http.ResponseWriter, r *http.Request, d storage.Device) {
-	var req deviceapi.AppSessionRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
+	_, app, ok := appRequest(s, w, r, func(r *deviceapi.AppSessionRequest) string { return r.AppID })
+	if !ok {
 		return
 	}
-	if !s.oidcOn() {
-		writeDeviceErr(w, errAppsOff)
-		return
-	}
-	_, key, err := s.sessionKey(r.Context(), d.UserID, req.AppID)
+	_, key, err := s.sessionKey(r.Context(), d.UserID, app.AppID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || (err == nil && key == nil):
 		writeDeviceErr(w, errNoSession)

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -25,26 +23,12 @@ import (
 // operation being both requests. The baseline is a bare net/http handler
 // answering the same JSON bytes.
 func Backend(ctx context.Context, w io.Writer, d time.Duration) error {
-	dir, err := os.MkdirTemp("", "scanfree-bench-")
+	sv, err := serve(ctx, server.Config{})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	st, app, userID, err := seededStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return err
-	}
-	realURL, stopReal, err := listen(ctx, srv.Handler())
-	if err != nil {
-		return err
-	}
-	defer stopReal()
+	defer sv.close()
+	st, app, userID, realURL := sv.st, sv.app, sv.userID, sv.url
 
 	// Sample answers, so the baseline sends the same bytes.
 	sample, err := mintCodes(ctx, st, app.AppID, userID, 1)

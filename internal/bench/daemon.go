@@ -21,7 +21,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
-	"github.com/scanfree/scanfree/backend/storage/sqlite"
+	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon"
 	"github.com/scanfree/scanfree/internal/system"
@@ -42,11 +42,12 @@ func Daemon(ctx context.Context, w io.Writer, opts DaemonOptions) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	backendURL, appID, stopBackend, err := benchBackend(ctx, dir)
+	sv, err := serve(ctx, server.Config{DeviceInterval: time.Second})
 	if err != nil {
 		return err
 	}
-	defer stopBackend()
+	defer sv.close()
+	backendURL, appID := sv.url, sv.app.AppID
 
 	// The daemon in this process, as the bare server is: both share the
 	// load generator's two cores alike. Rate limits are lifted to measure
@@ -65,7 +66,7 @@ func Daemon(ctx context.Context, w io.Writer, opts DaemonOptions) error {
 	defer cancel()
 	go d.Run(dctx)
 	<-d.Ready()
-	if err := signIn(ctx, d, filepath.Join(dir, "bench.db")); err != nil {
+	if err := signIn(ctx, d, sv.st); err != nil {
 		return err
 	}
 	port = d.Status().Port
@@ -198,31 +199,12 @@ func cpuTicks(pid int) (int, error) {
 	return u + s, nil
 }
 
-// benchBackend runs a backend in this process with an app and a user.
-func benchBackend(ctx context.Context, dir string) (string, string, func(), error) {
-	st, app, _, err := seededStore(ctx, dir)
-	if err != nil {
-		return "", "", nil, err
-	}
-	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", DeviceInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return "", "", nil, err
-	}
-	url, stop, err := listen(ctx, srv.Handler())
-	return url, app.AppID, func() { stop(); st.Close() }, err
-}
-
 // signIn enrols d as alice, approved directly in the backend's store.
-func signIn(ctx context.Context, d *daemon.Daemon, db string) error {
+func signIn(ctx context.Context, d *daemon.Daemon, st storage.Storage) error {
 	l, err := d.StartLogin(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	if _, err := admin.ApproveDevice(ctx, st, "alice", l.UserCode, time.Now()); err != nil {
 		return err
 	}

@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -24,31 +22,18 @@ import (
 // and a bare net/http handler answering the same bytes. One op is one
 // token request.
 func OIDC(ctx context.Context, w io.Writer, d time.Duration) error {
-	dir, err := os.MkdirTemp("", "scanfree-bench-")
+	sv, err := serve(ctx, server.Config{DataKey: make([]byte, 32)})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	st, wx, userID, err := seededStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer sv.close()
+	st, wx, userID, realURL := sv.st, sv.app, sv.userID, sv.url
 	apps := map[string]admin.NewApp{}
 	for _, alg := range []string{"RS256", "ES256"} {
 		if apps[alg], err = admin.CreateApp(ctx, st, admin.AppSpec{Name: "Bench " + alg, RedirectURIs: []string{benchRedirect}, IDTokenAlg: alg}, time.Now()); err != nil {
 			return err
 		}
 	}
-	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", DataKey: make([]byte, 32), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return err
-	}
-	realURL, stopReal, err := listen(ctx, srv.Handler())
-	if err != nil {
-		return err
-	}
-	defer stopReal()
 
 	const verifier = "bench-verifier-bench-verifier-bench-verifier-0123"
 	sum := sha256.Sum256([]byte(verifier))

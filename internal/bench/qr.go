@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -68,27 +67,13 @@ func pollURL(base string, t ticketJSON, last int) string {
 // long poll waits, and measures from the confirm request to the poll's
 // answer (this includes minting the code, one database write).
 func qrLatency(ctx context.Context, w io.Writer, n int) error {
-	dir, err := os.MkdirTemp("", "sfb")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	st, app, _, err := seededStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	// One load driver is one client address: the per-client ticket limit is lifted.
-	srv, err := server.New(st, server.Config{PublicURL: "http://idp.localhost", QRTTL: 10 * time.Minute,
-		TicketsPerMinute: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
+	sv, err := serve(ctx, server.Config{QRTTL: 10 * time.Minute, TicketsPerMinute: 1 << 30})
 	if err != nil {
 		return err
 	}
-	base, stop, err := listen(ctx, srv.Handler())
-	if err != nil {
-		return err
-	}
-	defer stop()
+	defer sv.close()
+	st, app, base := sv.st, sv.app, sv.url
 	cred, err := enrolDevice(ctx, base, st)
 	if err != nil {
 		return err

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 )
 
@@ -30,4 +33,44 @@ func seededStore(ctx context.Context, dir string) (*sqlite.Store, admin.NewApp, 
 		return nil, app, "", err
 	}
 	return st, app, u.ID, nil
+}
+
+// served is a backend over a fresh seeded SQLite store (seededStore),
+// served on a loopback port.
+type served struct {
+	st     *sqlite.Store
+	app    admin.NewApp // "Bench"
+	userID string       // alice
+	url    string
+	close  func()
+}
+
+// serve seeds a store in a temporary directory and serves it with cfg
+// (PublicURL and Logger filled in); close removes it all.
+func serve(ctx context.Context, cfg server.Config) (*served, error) {
+	dir, err := os.MkdirTemp("", "scanfree-bench-")
+	if err != nil {
+		return nil, err
+	}
+	st, app, userID, err := seededStore(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cfg.PublicURL, cfg.Logger = "http://idp.localhost", slog.New(slog.DiscardHandler)
+	srv, err := server.New(st, cfg)
+	if err == nil {
+		var url string
+		var stop func()
+		if url, stop, err = listen(ctx, srv.Handler()); err == nil {
+			return &served{st: st, app: app, userID: userID, url: url, close: func() {
+				stop()
+				st.Close()
+				os.RemoveAll(dir)
+			}}, nil
+		}
+	}
+	st.Close()
+	os.RemoveAll(dir)
+	return nil, err
 }
