@@ -61,7 +61,7 @@ var texts = map[string]text{
 // textFor returns the strings for a lang parameter ("cn" or "en"; English
 // when unknown) and the HTML lang attribute.
 func textFor(lang string) (text, string) {
-	if lang == "cn" || lang == "zh_CN" || lang == "zh" {
+	if lang == "cn" || lang == "zh_CN" || lang == "zh" || lang == "zh-cn" || lang == "zh-hans" {
 		return texts["cn"], "zh-CN"
 	}
 	return texts["en"], "en"

@@ -34,7 +34,8 @@ const (
 func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	t, htmlLang := textFor(q.Get("ui_locales"))
+	locale, _, _ := strings.Cut(q.Get("ui_locales"), " ") // the first preference
+	t, htmlLang := textFor(strings.ToLower(locale))
 	for name, vs := range q {
 		if len(vs) > 1 {
 			s.connectError(w, htmlLang, name+" given more than once")

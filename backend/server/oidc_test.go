@@ -535,3 +535,45 @@ func TestOIDCOff(t *testing.T) {
 		t.Fatalf("token: %+v", oe)
 	}
 }
+
+// TestOIDCBrowserClient: a single-page app (a public client with PKCE)
+// calls the token and userinfo endpoints from its own origin: the
+// cross-origin protection of the hosted pages' forms does not stand in
+// its way, and CORS lets it read the answers.
+func TestOIDCBrowserClient(t *testing.T) {
+	o := newOIDCEnv(t, admin.AppSpec{Name: "SPA", Public: true})
+	code, v := o.code()
+	req, _ := http.NewRequest("POST", o.url+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {oidcRedirect}, "client_id": {o.app.AppID}, "code_verifier": {v}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://spa.localhost:3000")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.IDToken == "" || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("cross-origin token request: %d %+v ACAO %q", resp.StatusCode, tok, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	pre, _ := http.NewRequest("OPTIONS", o.url+"/oauth2/userinfo", nil)
+	pre.Header.Set("Origin", "http://spa.localhost:3000")
+	pre.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err = http.DefaultClient.Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// The hosted pages' own forms stay protected.
+	if r, _ := o.browser().post("/logout", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.localhost"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %d", r.StatusCode)
+	}
+}

@@ -193,15 +193,18 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sns/jscode2session", s.handleJSCode2Session)
 
 	mux.HandleFunc("POST "+deviceapi.PathDeviceAuthorization, s.handleDeviceAuthorization)
-	mux.HandleFunc("POST "+deviceapi.PathToken, s.handleToken)
+	mux.HandleFunc("POST "+deviceapi.PathToken, cors(s.handleToken))
 
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
 	mux.HandleFunc("GET "+pathJWKS, s.handleJWKS)
 	mux.HandleFunc("GET /oauth2/authorize", s.handleOIDCAuthorize)
 	mux.HandleFunc("GET /oauth2/resume", s.handleOIDCResume)
-	mux.HandleFunc("GET "+pathUserinfo, s.handleOIDCUserinfo)
-	mux.HandleFunc("POST "+pathUserinfo, s.handleOIDCUserinfo)
-	mux.HandleFunc("POST "+pathRevoke, s.handleOIDCRevoke)
+	mux.HandleFunc("GET "+pathUserinfo, cors(s.handleOIDCUserinfo))
+	mux.HandleFunc("POST "+pathUserinfo, cors(s.handleOIDCUserinfo))
+	mux.HandleFunc("POST "+pathRevoke, cors(s.handleOIDCRevoke))
+	for _, p := range []string{deviceapi.PathToken, pathUserinfo, pathRevoke} {
+		mux.HandleFunc("OPTIONS "+p, cors(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	}
 
 	mux.Handle("GET "+deviceapi.PathMe, s.deviceAuth(s.handleDeviceMe))
 	mux.Handle("GET "+deviceapi.PathApps+"{appid}", s.deviceAuth(s.handleAppInfo))
@@ -245,6 +248,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)
 
 	csrf := http.NewCrossOriginProtection()
+	// The OAuth endpoints a browser-based client calls from its own origin
+	// authenticate with client credentials, PKCE or a Bearer token, never
+	// a cookie: a cross-site request gains nothing there.
+	for _, p := range []string{deviceapi.PathToken, pathUserinfo, pathRevoke} {
+		csrf.AddInsecureBypassPattern("POST " + p)
+	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		http.Error(w, "cross-origin request refused: submit the form from this site's own page", http.StatusForbidden)
