@@ -116,6 +116,15 @@ func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "nonce longer than "+strconv.Itoa(maxNonce)+" bytes")
 		return
 	}
+	// Each request is stored until it expires: one client address may not
+	// fill the store with them.
+	if ok, err := s.oidcIP.Take(ctx, s.clientIP(r)); err != nil {
+		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
+		return
+	} else if !ok {
+		s.connectErrorStatus(w, http.StatusTooManyRequests, htmlLang, errTooManyTickets.Error())
+		return
+	}
 	now := s.now()
 	ar = storage.AuthRequest{ID: secret.Code(), ClientID: app.AppID, RedirectURI: redirectURI, Scope: scope, State: state, Nonce: nonce,
 		CodeChallenge: challenge, Prompt: strings.Join(prompt, " "), MaxAge: maxAge, LoginHint: trimLen(q.Get("login_hint"), 200),

@@ -577,3 +577,23 @@ func TestOIDCBrowserClient(t *testing.T) {
 		t.Fatalf("cross-site logout: %d", r.StatusCode)
 	}
 }
+
+// TestOIDCAuthorizeLimit: every authorization request is stored while it
+// waits, so one client address gets a page's worth of them per minute.
+func TestOIDCAuthorizeLimit(t *testing.T) {
+	e := newEnvWith(t, func(c *server.Config) { c.DataKey, c.TicketsPerMinute = testDataKey, 3 })
+	app := e.app(admin.AppSpec{RedirectURIs: []string{oidcRedirect}})
+	path := "/oauth2/authorize?" + url.Values{"client_id": {app.AppID}, "redirect_uri": {oidcRedirect}, "response_type": {"code"}, "scope": {"openid"}}.Encode()
+	for i := range 3 {
+		if resp, body := e.browser().get(path); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := e.browser().get(path); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th request in a minute: %d", resp.StatusCode)
+	}
+	e.advance(time.Minute)
+	if resp, _ := e.browser().get(path); resp.StatusCode != 200 {
+		t.Fatalf("after a minute: %d", resp.StatusCode)
+	}
+}

@@ -47,7 +47,8 @@ type Config struct {
 	QRTTL time.Duration
 	// PollTimeout is how long a QR long poll is held (25 s).
 	PollTimeout time.Duration
-	// TicketsPerMinute caps the QR tickets one client address creates (60).
+	// TicketsPerMinute caps the QR tickets one client address creates, and
+	// the OpenID Connect authorization requests it makes (60 each).
 	TicketsPerMinute int
 	// EventRetention is how long audit events are kept (90 days).
 	EventRetention time.Duration
@@ -132,6 +133,7 @@ type Server struct {
 	ticketIP  *limiter // QR tickets per client address
 	enrolIP   *limiter // device authorizations per client address
 	jscodeLim *limiter // jscode2session per app and person
+	oidcIP    *limiter // OIDC authorization requests per client address
 
 	tickets *tickets.Store
 	metrics *metrics
@@ -159,6 +161,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.ticketIP = s.newLimiter("qr-ip", cfg.TicketsPerMinute, time.Minute)
 	s.enrolIP = s.newLimiter("device-auth-ip", cfg.DeviceAuthsPerMinute, time.Minute)
 	s.jscodeLim = s.newLimiter("jscode", cfg.JSCodePerMinute, time.Minute)
+	s.oidcIP = s.newLimiter("oidc-authorize-ip", cfg.TicketsPerMinute, time.Minute)
 	s.metrics = newMetrics(s)
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
