@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanfree/scanfree/client"
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/system"
 	"github.com/scanfree/scanfree/internal/testutil"
@@ -136,6 +138,10 @@ func TestDesktopAppSignIn(t *testing.T) {
 		if out, _ := e2e.XDo(display, "search", "--onlyvisible", "--name", "scanfree:"); out != "" {
 			t.Fatal("a dialog was raised for an app already allowed")
 		}
+		// The app's server holds a live session_key now (wx.checkSession).
+		if err := client.NewWithSocket(socket).CheckSession(context.Background(), appID); err != nil {
+			t.Fatalf("CheckSession after the login: %v", err)
+		}
 	})
 
 	t.Run("the phone number asks on its own", func(t *testing.T) {
@@ -187,6 +193,10 @@ func TestDesktopAppSignIn(t *testing.T) {
 		}
 		if out, _ := d.Scanfreed("apps", "list"); strings.Contains(out, appID) {
 			t.Fatalf("still listed after forget: %s", out)
+		}
+		var refused *client.Error
+		if err := client.NewWithSocket(socket).CheckSession(context.Background(), appID); !errors.As(err, &refused) || refused.Code != client.CodeRefused {
+			t.Fatalf("CheckSession after forget: %v, want errcode %d", err, client.CodeRefused)
 		}
 		res := code()
 		win := appWindow(t, display, signInTitle, res)
