@@ -111,7 +111,12 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	appID := r.PathValue("appid")
-	if err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now()); err != nil {
+	// Revoking an app takes back its desktop-app leave too.
+	err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now())
+	if err == nil {
+		err = s.store.DeleteConsent(r.Context(), u.ID, appID)
+	}
+	if err != nil {
 		s.log.Error("revoke app", "err", err)
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
 		return
