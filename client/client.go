@@ -36,8 +36,7 @@ const (
 	CodeUnreachable = deviceapi.CodeUnreachable // the identity backend cannot be reached
 	CodeMalformed   = deviceapi.CodeMalformed   // the appid is malformed
 	CodeRateLimited = deviceapi.CodeRateLimited // declined moments ago; ask later
-	CodeRefused     = deviceapi.CodeRefused     // the backend refused: unknown appid, no session (call Login and redeem the code first), …
-	CodeConsent     = deviceapi.CodeConsent     // the person has not allowed this app (UserData before Login)
+	CodeRefused     = deviceapi.CodeRefused     // the backend refused: unknown appid, no session (call Login and let the server redeem the code first), …
 )
 
 // Error is the daemon's refusal, with its errcode.

@@ -205,7 +205,9 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 	}
 	c, key, err := s.sessionKey(ctx, d.UserID, app.AppID)
 	if errors.Is(err, storage.ErrNotFound) {
-		s.consentNeeded(w, ctx, app, d.UserID, false)
+		// Never signed in (or forgotten): no session_key to encrypt under,
+		// and nothing to ask the person about the phone number yet.
+		writeDeviceErr(w, errNoSession)
 		return
 	} else if err != nil {
 		s.internalError(w, r, "app data", err)

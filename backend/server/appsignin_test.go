@@ -87,6 +87,12 @@ func TestAppSignIn(t *testing.T) {
 		need.App.Name != "Chat" || need.Account != "Alice" {
 		t.Fatalf("first code without consent: %d %+v", st, need)
 	}
+	// User data before any login: no session to encrypt under, and no
+	// phone question for an app never allowed.
+	var e apiErr
+	if st := a.device(deviceapi.PathAppData, deviceapi.AppDataRequest{AppID: a.a.AppID, Phone: true}, &e); st != 400 || e.ErrCode != deviceapi.CodeRefused {
+		t.Fatalf("user data before login: %d %+v", st, e)
+	}
 	code := a.login(a.a)
 	s := a.jscode(a.a.AppID, a.a.Secret, code)
 	if s.ErrCode != 0 || s.OpenID == "" || s.UnionID == "" || len(s.SessionKey) != 24 {
