@@ -19,9 +19,9 @@ import (
 
 // oauthError is a token-endpoint failure (RFC 6749 section 5.2).
 type oauthError struct {
-	status      int
-	code, desc  string
-	basicChallg bool // answer WWW-Authenticate: Basic (a client that tried no authentication)
+	status         int
+	code, desc     string
+	basicChallenge bool // answer WWW-Authenticate: Basic (a client that tried no authentication)
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.desc }
@@ -31,7 +31,7 @@ func oauthErr(status int, code, desc string) *oauthError {
 }
 
 func writeOAuth(w http.ResponseWriter, e *oauthError) {
-	if e.basicChallg {
+	if e.basicChallenge {
 		w.Header().Set("WWW-Authenticate", `Basic realm="scanfree", charset="UTF-8"`)
 	}
 	writeOAuthErr(w, e.status, e.code, e.desc)
@@ -72,7 +72,7 @@ func (s *Server) oidcClient(ctx context.Context, r *http.Request) (storage.App, 
 	}
 	if id == "" {
 		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication missing: send client_id (and the secret, with Basic or client_secret)")
-		e.basicChallg = true
+		e.basicChallenge = true
 		return storage.App{}, e
 	}
 	app, err := s.store.GetApp(ctx, id)
@@ -89,7 +89,7 @@ func (s *Server) oidcClient(ctx context.Context, r *http.Request) (storage.App, 
 	}
 	if sec == "" {
 		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client secret missing")
-		e.basicChallg = true
+		e.basicChallenge = true
 		return app, e
 	}
 	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
