@@ -59,7 +59,7 @@ type Ring struct {
 	mu      sync.Mutex
 	listed  time.Time
 	keys    []storage.SigningKey
-	signers map[string]crypto.Signer // opened private keys by kid
+	signers map[string]jose.Signer // opened keys by kid, built once: a jose signer is read-only and safe to share
 }
 
 // cacheFor is how long a replica signs from its copy of the key list
@@ -73,7 +73,7 @@ func New(store storage.Storage, dataKey []byte, tokenTTL time.Duration, now func
 	if now == nil {
 		now = time.Now
 	}
-	return &Ring{store: store, dataKey: dataKey, tokenTTL: tokenTTL, now: now, signers: map[string]crypto.Signer{}}
+	return &Ring{store: store, dataKey: dataKey, tokenTTL: tokenTTL, now: now, signers: map[string]jose.Signer{}}
 }
 
 // Signer returns the key that signs with alg now, its kid and the
@@ -86,12 +86,7 @@ func (r *Ring) Signer(ctx context.Context, alg string) (jose.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	priv, err := r.open(k)
-	if err != nil {
-		return nil, err
-	}
-	return jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	return r.open(k)
 }
 
 // current returns the newest key of alg whose SignFrom has come.
@@ -170,7 +165,8 @@ func (r *Ring) cached(ctx context.Context, now time.Time) ([]storage.SigningKey,
 	return keys, nil
 }
 
-func (r *Ring) open(k storage.SigningKey) (crypto.Signer, error) {
+// open returns the signer of k, opening its sealed private key on first use.
+func (r *Ring) open(k storage.SigningKey) (jose.Signer, error) {
 	r.mu.Lock()
 	s, ok := r.signers[k.KID]
 	r.mu.Unlock()
@@ -185,9 +181,13 @@ func (r *Ring) open(k storage.SigningKey) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse signing key %s: %w", k.KID, err)
 	}
-	s, ok = priv.(crypto.Signer)
-	if !ok {
+	if _, ok := priv.(crypto.Signer); !ok {
 		return nil, fmt.Errorf("signing key %s: not a signer", k.KID)
+	}
+	s, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", k.KID, err)
 	}
 	r.mu.Lock()
 	r.signers[k.KID] = s

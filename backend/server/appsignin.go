@@ -165,12 +165,7 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	openid, err := s.openID(ctx, c.UserID, app.AppID)
-	if err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	}
-	unionid, err := s.unionID(ctx, c.UserID, app.Owner)
+	openid, unionid, err := s.ids(ctx, c.UserID, app)
 	if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
@@ -262,11 +257,7 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 
 // appData builds WeChat's getUserInfo (and getPhoneNumber) answers.
 func (s *Server) appData(ctx context.Context, app storage.App, u storage.User, key []byte, phone *admin.Phone) (deviceapi.AppData, error) {
-	openid, err := s.openID(ctx, u.ID, app.AppID)
-	if err != nil {
-		return deviceapi.AppData{}, err
-	}
-	unionid, err := s.unionID(ctx, u.ID, app.Owner)
+	openid, unionid, err := s.ids(ctx, u.ID, app)
 	if err != nil {
 		return deviceapi.AppData{}, err
 	}

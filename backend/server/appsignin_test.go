@@ -15,12 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/system"
 )
 
 // appEnv is a backend with desktop-app sign-in on, alice (with a phone)
@@ -203,7 +203,7 @@ func rpSignatureOK(rawData, sessionKey, signature string) bool {
 }
 
 func TestJSCodeRefused(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &system.SyncBuffer{}
 	a := newAppEnv(t, func(c *server.Config) {
 		c.JSCodePerMinute = 3
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -280,65 +280,4 @@ func TestJSCodeRefused(t *testing.T) {
 			}
 		}
 	})
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestAccountDesktopApps: the account page lists the desktop apps a
-// person allowed and the phone number's last digits only, and forgets an
-// app from there.
-func TestAccountDesktopApps(t *testing.T) {
-	a := newAppEnv(t, nil)
-	a.jscode(a.a.AppID, a.a.Secret, a.login(a.a))
-	a.device(deviceapi.PathAppData, deviceapi.AppDataRequest{AppID: a.a.AppID, Phone: true, ConsentPhone: true}, nil)
-	br := a.browser()
-	br.login("alice")
-	_, page := br.get("/account")
-	if !strings.Contains(page, "Chat: signs you in, reads your phone number") || !strings.Contains(page, "86 ···6666") || strings.Contains(page, "13580006666") {
-		t.Fatalf("account page: %s", page)
-	}
-	if resp, _ := br.post("/account/desktop-apps/"+a.a.AppID+"/forget", nil, nil); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("forget: %d", resp.StatusCode)
-	}
-	var need deviceapi.AppConsentNeeded
-	if st := a.device(deviceapi.PathAppCode, deviceapi.AppCodeRequest{AppID: a.a.AppID}, &need); st != 403 || need.ErrCode != deviceapi.CodeConsent {
-		t.Fatalf("after forgetting on the account page: %d %+v", st, need)
-	}
-	if resp, _ := br.post("/account/desktop-apps/"+a.a.AppID+"/forget", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.localhost"}}); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-site forget: %d", resp.StatusCode)
-	}
-}
-
-// TestRevokeAppForgetsDesktopApp: revoking an app on the account page
-// takes back its desktop-app leave and its session_key too.
-func TestRevokeAppForgetsDesktopApp(t *testing.T) {
-	a := newAppEnv(t, nil)
-	a.jscode(a.a.AppID, a.a.Secret, a.login(a.a))
-	br := a.browser()
-	br.login("alice")
-	if resp, _ := br.post("/account/apps/"+a.a.AppID+"/revoke", nil, nil); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("revoke: %d", resp.StatusCode)
-	}
-	if st := a.device(deviceapi.PathAppSession, deviceapi.AppSessionRequest{AppID: a.a.AppID}, nil); st == 200 {
-		t.Fatal("the session_key outlived the revocation")
-	}
-	var need deviceapi.AppConsentNeeded
-	if st := a.device(deviceapi.PathAppCode, deviceapi.AppCodeRequest{AppID: a.a.AppID}, &need); st != 403 || need.ErrCode != deviceapi.CodeConsent {
-		t.Fatalf("after revoking: %d %+v", st, need)
-	}
 }

@@ -331,11 +331,7 @@ func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, n
 // claims are the user's claims for app: sub (the app's openid, pairwise),
 // unionid, and with the profile scope name and picture.
 func (s *Server) claims(ctx context.Context, app storage.App, userID, scope string) (idClaims, error) {
-	sub, err := s.openID(ctx, userID, app.AppID)
-	if err != nil {
-		return idClaims{}, err
-	}
-	union, err := s.unionID(ctx, userID, app.Owner)
+	sub, union, err := s.ids(ctx, userID, app)
 	if err != nil {
 		return idClaims{}, err
 	}

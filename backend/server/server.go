@@ -358,6 +358,16 @@ func (s *Server) openID(ctx context.Context, userID, appID string) (string, erro
 	return "o" + b64(secret.MAC(k, "openid", appID, userID))[:27], nil
 }
 
+// ids returns userID's openid for app and unionid for its owner, which
+// every face answers together.
+func (s *Server) ids(ctx context.Context, userID string, app storage.App) (openid, unionid string, err error) {
+	if openid, err = s.openID(ctx, userID, app.AppID); err != nil {
+		return "", "", err
+	}
+	unionid, err = s.unionID(ctx, userID, app.Owner)
+	return openid, unionid, err
+}
+
 // unionID is stable per (user, app owner).
 func (s *Server) unionID(ctx context.Context, userID, owner string) (string, error) {
 	k, err := s.key(ctx)

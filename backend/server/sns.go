@@ -166,7 +166,7 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID) {
 		return tokenResponse{}, snsErr(errInvalidCode, "invalid code")
 	}
-	if err == nil && c.Face.String() != string(storage.FaceWeChat) {
+	if err == nil && c.Face != storage.FaceWeChat {
 		// One face's code is never redeemed at another's endpoint: its
 		// bindings (PKCE, nonce) would go unchecked.
 		return tokenResponse{}, snsErr(errInvalidCode, "invalid code: it was issued for the "+c.Face.String()+" face")
@@ -200,11 +200,7 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 
 // tokenResponse answers an exchange or refresh with the user's ids for app.
 func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, access, refresh, scope string) (tokenResponse, *snsError) {
-	openid, err := s.openID(ctx, userID, app.AppID)
-	if err != nil {
-		return tokenResponse{}, s.sysErr(ctx, err)
-	}
-	unionid, err := s.unionID(ctx, userID, app.Owner)
+	openid, unionid, err := s.ids(ctx, userID, app)
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
@@ -243,7 +239,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || rt.Face.String() != string(storage.FaceWeChat) {
+	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || rt.Face != storage.FaceWeChat {
 		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
 		return
 	}
@@ -271,7 +267,7 @@ func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Tok
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return t, s.sysErr(ctx, err)
 	}
-	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() || t.Face.String() != string(storage.FaceWeChat) {
+	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() || t.Face != storage.FaceWeChat {
 		return t, snsErr(errInvalidAccessToken, "invalid access_token")
 	}
 	if !s.now().Before(t.ExpiresAt) {

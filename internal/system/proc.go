@@ -123,8 +123,8 @@ func WaitHTTP(ctx context.Context, url string, d time.Duration) error {
 // Proc is a started process.
 type Proc struct {
 	Cmd    *exec.Cmd
-	Stdout syncBuffer // output, unless Start was given a writer
-	Stderr syncBuffer
+	Stdout SyncBuffer // output, unless Start was given a writer
+	Stderr SyncBuffer
 	done   chan struct{}
 	err    error
 }
@@ -200,21 +200,21 @@ func Run(ctx context.Context, env []string, stdin string, name string, args ...s
 	return stdout.String(), stderr.String(), err
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
+// SyncBuffer is a bytes.Buffer safe for the process's writes and the
 // caller's reads at once.
-type syncBuffer struct {
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
 // String returns what was written so far.
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -25,7 +25,7 @@ type oidcClient struct {
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	config   oauth2.Config
-	ctx      context.Context // carries the HTTP client for the backend
+	http     *http.Client // reaches the backend; one transport, so connections are reused
 }
 
 // OIDCRedirectURI is where the backend sends OIDC sign-ins back.
@@ -47,12 +47,13 @@ func (s *Shop) oidc(ctx context.Context) (*oidcClient, error) {
 	if s.oidcRP != nil {
 		return s.oidcRP, nil
 	}
-	ctx = oidc.ClientContext(context.WithoutCancel(ctx), s.backendClient())
+	hc := s.backendClient()
+	ctx = oidc.ClientContext(context.WithoutCancel(ctx), hc)
 	p, err := oidc.NewProvider(ctx, s.cfg.BackendPublic)
 	if err != nil {
 		return nil, fmt.Errorf("OpenID Connect discovery: %w", err)
 	}
-	s.oidcRP = &oidcClient{provider: p, verifier: NewVerifier(p, s.cfg.AppID), ctx: ctx, config: oauth2.Config{
+	s.oidcRP = &oidcClient{provider: p, verifier: NewVerifier(p, s.cfg.AppID), http: hc, config: oauth2.Config{
 		ClientID: s.cfg.AppID, ClientSecret: s.cfg.Secret, Endpoint: p.Endpoint(), RedirectURL: s.OIDCRedirectURI(),
 		Scopes: []string{oidc.ScopeOpenID, "profile"},
 	}}
@@ -146,7 +147,7 @@ func (s *Shop) oidcCallback(w http.ResponseWriter, r *http.Request) {
 // oidcFinish exchanges the code (with the PKCE verifier), verifies the
 // id_token and its nonce, and reads userinfo.
 func (s *Shop) oidcFinish(rp *oidcClient, ctx context.Context, code, nonce, verifier string) (User, error) {
-	ctx = oidc.ClientContext(ctx, s.backendClient())
+	ctx = oidc.ClientContext(ctx, rp.http)
 	tok, err := rp.config.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return User{}, fmt.Errorf("code exchange: %w", err)
