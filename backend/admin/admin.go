@@ -22,7 +22,7 @@ import (
 type AppSpec struct {
 	Name         string
 	IconURL      string
-	Owner        string // defaults to "default"
+	Owner        string // apps of one owner share unionids; empty: the app is its own owner ("app:<appid>")
 	RedirectURIs []string
 	Domains      []string
 	FastLogin    bool
@@ -69,9 +69,6 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		}
 		spec.Domains[i] = host
 	}
-	if spec.Owner == "" {
-		spec.Owner = "default"
-	}
 	switch spec.IDTokenAlg {
 	case "":
 		spec.IDTokenAlg = "RS256"
@@ -80,6 +77,11 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		return NewApp{}, fmt.Errorf("create app: --id-token-alg %q: use RS256 or ES256", spec.IDTokenAlg)
 	}
 	id := "wx" + strings.ToLower(strings.NewReplacer("-", "0", "_", "1").Replace(secret.Code()[:16]))
+	// No shared default: unrelated relying parties given one owner by
+	// accident would learn that their users are the same people.
+	if spec.Owner == "" {
+		spec.Owner = OwnApp(id)
+	}
 	sec, hash := "", []byte(nil)
 	if !spec.Public {
 		sec = secret.Code()
@@ -93,6 +95,9 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	}
 	return NewApp{AppID: id, Secret: sec, Name: spec.Name}, nil
 }
+
+// OwnApp is the owner of an app created without one: itself alone.
+func OwnApp(appID string) string { return "app:" + appID }
 
 // UserSpec describes an account to create.
 type UserSpec struct {

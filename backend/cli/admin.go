@@ -44,7 +44,7 @@ func (a *app) appCmd() *cobra.Command {
 	create.Flags().StringArrayVar(&spec.RedirectURIs, "redirect-uri", nil, "exact redirect URI (repeatable)")
 	create.Flags().StringArrayVar(&spec.Domains, "domain", nil, "host whose https URLs may be redirect URIs (repeatable)")
 	create.Flags().StringVar(&spec.IconURL, "icon", "", "icon URL")
-	create.Flags().StringVar(&spec.Owner, "owner", "default", "owner; apps of one owner share unionids")
+	create.Flags().StringVar(&spec.Owner, "owner", "", "owner; apps of one owner share unionids (default: the app is its own owner)")
 	create.Flags().BoolVar(&noFast, "no-fast-login", false, "allow QR login only, never scan-free")
 	create.Flags().BoolVar(&spec.Public, "public", false, "an OpenID Connect client that cannot keep a secret (native or single-page app): no secret, PKCE required")
 	create.Flags().StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "algorithm of the app's OpenID Connect id_tokens: RS256 or ES256")

@@ -112,14 +112,18 @@ func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ sto
 // writeDeviceErr answers a device-API failure with an HTTP status that
 // matches its errcode.
 func writeDeviceErr(w http.ResponseWriter, serr *snsError) {
-	status := http.StatusBadRequest
+	writeJSON(w, deviceStatus(serr), serr)
+}
+
+// deviceStatus is the HTTP status of a refusal's errcode.
+func deviceStatus(serr *snsError) int {
 	switch {
 	case serr.Code == errSystem:
-		status = http.StatusInternalServerError
+		return http.StatusInternalServerError
 	case serr == errUnknownApp:
-		status = http.StatusNotFound
+		return http.StatusNotFound
 	}
-	writeJSON(w, status, serr)
+	return http.StatusBadRequest
 }
 
 func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d storage.Device) {
@@ -224,11 +228,17 @@ func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, user
 	redirect := rules.RedirectURL(req.RedirectURI, code, req.State)
 	if ar != nil {
 		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, h.amr()
+		c.AuthRequestID = ar.ID // one request, one code
 		redirect = s.oidcRedirect(ar, "code", code)
 		detail += " (OpenID Connect)"
 	}
-	if err := s.store.CreateSignIn(ctx, c,
-		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); err != nil {
+	switch err := s.store.CreateSignIn(ctx, c,
+		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); {
+	case ar != nil && errors.Is(err, storage.ErrAlreadyUsed):
+		return "", "", errOIDCRequestUsed
+	case ar != nil && errors.Is(err, storage.ErrNotFound): // purged meanwhile
+		return "", "", errOIDCRequestGone
+	case err != nil:
 		return "", "", s.sysErr(ctx, err)
 	}
 	s.metrics.minted.Inc()

@@ -137,12 +137,17 @@ func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 
 	// A browser already signed in here (with the password form) signs in
 	// at once to an app the person allowed before, unless the relying
-	// party asks for a fresh sign-in or for consent.
+	// party asks for a fresh sign-in or for consent. A public client
+	// never does (RFC 8252 section 8.6): anyone on this machine can listen
+	// on the loopback port its request names, so only an interaction on
+	// this request (the hosted page) may send it a code.
 	u, se, signedIn := s.currentSession(r)
 	fresh := signedIn && (maxAge < 0 || now.Sub(se.CreatedAt) <= maxAge)
-	allowed := fresh && s.hasGrant(ctx, u.ID, app.AppID)
+	allowed := fresh && !app.Public && s.hasGrant(ctx, u.ID, app.AppID)
 	if slices.Contains(prompt, "none") {
 		switch {
+		case app.Public:
+			fail("interaction_required", "this client is public: it is signed in only through the hosted page, never silently")
 		case !fresh:
 			fail("login_required", "nobody is signed in here; sign in interactively")
 		case !allowed:
@@ -156,14 +161,30 @@ func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
 		return
 	}
-	cfg := connectConfig{AppID: app.AppID, RedirectURI: redirectURI, Scope: scope, State: oidcStatePrefix + ar.ID, SelfRedirect: true,
+	s.showAuthRequest(w, r, app, ar, t, htmlLang)
+}
+
+// showAuthRequest shows the hosted page for the stored request ar:
+// scan-free first, the QR code, and a link to the password form made
+// for this request.
+func (s *Server) showAuthRequest(w http.ResponseWriter, r *http.Request, app storage.App, ar storage.AuthRequest, t text, htmlLang string) {
+	cfg := connectConfig{AppID: app.AppID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, State: oidcStatePrefix + ar.ID, SelfRedirect: true,
 		Fast: app.FastLogin, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
-	login := url.Values{"next": {"/oauth2/resume?request=" + ar.ID}}
+	s.renderConnect(w, r, htmlLang, app, cfg, "/login?"+resumeLogin(ar).Encode())
+}
+
+// resumeLogin is the query of the password form made for request ar.
+func resumeLogin(ar storage.AuthRequest) url.Values {
+	login := url.Values{"next": {resumePath + ar.ID}}
 	if ar.LoginHint != "" {
 		login.Set("login_hint", ar.LoginHint)
 	}
-	s.renderConnect(w, r, htmlLang, app, cfg, "/login?"+login.Encode())
+	return login
 }
+
+// resumePath, with a request's id, is the password form's next for an
+// OpenID Connect request.
+const resumePath = "/oauth2/resume?request="
 
 // hasGrant reports whether userID signed in to appID before and has not
 // taken it back.
@@ -176,8 +197,9 @@ func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
 	return slices.ContainsFunc(grants, func(g storage.Grant) bool { return g.AppID == appID })
 }
 
-// oidcSignIn mints the code of the stored request ar for a browser signed in with its
-// password at authTime, and redirects to the relying party.
+// oidcSignIn mints the one code of the stored request ar for a browser
+// signed in with its password at authTime, and redirects to the relying
+// party.
 func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time) {
 	ctx := r.Context()
 	_, redirect, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope,
@@ -193,44 +215,62 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.A
 	http.Redirect(w, r, redirect, http.StatusSeeOther)
 }
 
-// handleOIDCResume serves GET /oauth2/resume?request=ID, where the
-// password form returns to. Only a password entered after the request
-// was made signs it in: a link to it cannot make someone already signed
-// in here sign in to an app they did not choose.
-func (s *Server) handleOIDCResume(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id := r.URL.Query().Get("request")
+// liveAuthRequest returns the stored request id while it waits: neither
+// expired nor used.
+func (s *Server) liveAuthRequest(ctx context.Context, id string) (storage.AuthRequest, *snsError) {
 	ar, err := s.store.GetAuthRequest(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && !s.now().Before(ar.ExpiresAt)) {
-		s.connectError(w, "en", errOIDCRequestGone.Msg)
-		return
-	} else if err != nil {
-		s.log.ErrorContext(ctx, "oidc resume", "err", err)
-		s.connectErrorStatus(w, http.StatusServiceUnavailable, "en", errUnavailable.Error())
-		return
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || (err == nil && !s.now().Before(ar.ExpiresAt)):
+		return ar, errOIDCRequestGone
+	case err != nil:
+		return ar, s.sysErr(ctx, err)
+	case !ar.UsedAt.IsZero():
+		return ar, errOIDCRequestUsed
 	}
-	u, se, ok := s.currentSession(r)
-	if !ok || se.CreatedAt.Before(ar.CreatedAt) {
-		login := url.Values{"next": {"/oauth2/resume?request=" + ar.ID}}
-		if ar.LoginHint != "" {
-			login.Set("login_hint", ar.LoginHint)
-		}
-		http.Redirect(w, r, "/login?"+login.Encode(), http.StatusSeeOther)
-		return
-	}
-	s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+	return ar, nil
 }
 
-// resumeApp names the app a post-login redirect to /oauth2/resume signs
-// in to, for the password form; "" otherwise.
-func (s *Server) resumeApp(ctx context.Context, next string) string {
+// handleOIDCResume serves GET /oauth2/resume?request=ID. It never signs
+// in: a link to it, which any site can send a browser to with the
+// session cookie, only shows the hosted page of that request again. The
+// password form posted for the request signs it in (handleLogin).
+func (s *Server) handleOIDCResume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, serr := s.liveAuthRequest(ctx, r.URL.Query().Get("request"))
+	if serr != nil {
+		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg)
+		return
+	}
+	app, serr := s.getApp(ctx, ar.ClientID)
+	if serr != nil {
+		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg)
+		return
+	}
+	t, htmlLang := textFor("")
+	s.showAuthRequest(w, r, app, ar, t, htmlLang)
+}
+
+// resumeRequest returns the waiting OpenID Connect request a password
+// form's next names, if it names one.
+func (s *Server) resumeRequest(ctx context.Context, next string) (storage.AuthRequest, bool) {
 	u, err := url.Parse(next)
 	if err != nil || u.Path != "/oauth2/resume" {
+		return storage.AuthRequest{}, false
+	}
+	ar, serr := s.liveAuthRequest(ctx, u.Query().Get("request"))
+	return ar, serr == nil
+}
+
+// formTarget is the origin the password form for request ar sends the
+// browser on to after the post (the relying party's redirect_uri), for
+// the page's CSP form-action, which covers redirects after a form post.
+func formTarget(ar storage.AuthRequest) string {
+	u, err := url.Parse(ar.RedirectURI)
+	if err != nil || u.Scheme == "" {
 		return ""
 	}
-	ar, err := s.store.GetAuthRequest(ctx, u.Query().Get("request"))
-	if err != nil {
-		return ""
+	if u.Host == "" {
+		return u.Scheme + ":" // a native app's private-use scheme
 	}
-	return s.appName(ctx, ar.ClientID)
+	return u.Scheme + "://" + u.Host
 }

@@ -31,6 +31,10 @@ func oidcRequestID(state string) (string, bool) {
 // or expired.
 var errOIDCRequestGone = snsErr(errBackendRefused, "this sign-in request expired or is unknown; go back to the site and sign in again")
 
+// errOIDCRequestUsed refuses a second sign-in for a request that already
+// gave its one code.
+var errOIDCRequestUsed = snsErr(errBackendRefused, "this sign-in request was completed already; go back to the site and sign in again")
+
 // oidcRequest returns the stored request id, checked against what the
 // page, daemon or ticket asked for and against app's current rules.
 func (s *Server) oidcRequest(ctx context.Context, app storage.App, id string, req deviceapi.SignInRequest) (*storage.AuthRequest, *snsError) {
@@ -43,6 +47,9 @@ func (s *Server) oidcRequest(ctx context.Context, app storage.App, id string, re
 	}
 	if !s.now().Before(ar.ExpiresAt) {
 		return nil, errOIDCRequestGone
+	}
+	if !ar.UsedAt.IsZero() {
+		return nil, errOIDCRequestUsed
 	}
 	if ar.ClientID != app.AppID || ar.RedirectURI != req.RedirectURI || ar.Scope != req.Scope {
 		return nil, snsErr(errBackendRefused, "the sign-in request does not match its appid, redirect_uri and scope")

@@ -21,7 +21,7 @@ import (
 type oauthError struct {
 	status         int
 	code, desc     string
-	basicChallenge bool // answer WWW-Authenticate: Basic (a client that tried no authentication)
+	basicChallenge bool // answer WWW-Authenticate: Basic (a client that tried Basic, or no authentication)
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.desc }
@@ -52,6 +52,18 @@ func (s *Server) serverError(ctx context.Context, op string, err error) *oauthEr
 // client_secret_basic or client_secret_post for confidential apps, the
 // client_id alone for public ones (which prove themselves with PKCE).
 func (s *Server) oidcClient(ctx context.Context, r *http.Request) (storage.App, *oauthError) {
+	app, oerr := s.authenticateClient(ctx, r)
+	// RFC 6749 section 5.2: a client that tried Basic is answered with
+	// the Basic challenge on every 401.
+	if _, _, basic := r.BasicAuth(); basic && oerr != nil && oerr.status == http.StatusUnauthorized {
+		challenged := *oerr
+		challenged.basicChallenge = true
+		oerr = &challenged
+	}
+	return app, oerr
+}
+
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (storage.App, *oauthError) {
 	id, sec, basic := r.BasicAuth()
 	if basic {
 		// RFC 6749 section 2.3.1: both are form-encoded before Basic.
@@ -160,8 +172,7 @@ func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage
 	case c.Face != storage.FaceOIDC:
 		return oidcTokenResponse{}, invalidGrant("this code was issued for the " + c.Face.String() + " face; redeem it there")
 	case !c.UsedAt.IsZero():
-		s.codeReused(ctx, c)
-		return oidcTokenResponse{}, invalidGrant("code already used; the tokens issued for it are revoked")
+		return oidcTokenResponse{}, s.oidcCodeReused(ctx, c)
 	case !now.Before(c.ExpiresAt):
 		return oidcTokenResponse{}, invalidGrant("code expired")
 	case r.PostForm.Get("redirect_uri") != c.RedirectURI:
@@ -175,8 +186,7 @@ func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage
 	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		s.metrics.exchanged.WithLabelValues("reused").Inc()
-		s.codeReused(ctx, c)
-		return oidcTokenResponse{}, invalidGrant("code already used; the tokens issued for it are revoked")
+		return oidcTokenResponse{}, s.oidcCodeReused(ctx, c)
 	case err != nil:
 		return oidcTokenResponse{}, s.serverError(ctx, "oidc code", err)
 	}
@@ -187,6 +197,16 @@ func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage
 	}
 	return oidcTokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh,
 		IDToken: idt, Scope: c.Scope}, nil
+}
+
+// oidcCodeReused revokes the family of a code presented again and
+// answers invalid_grant; when the revocation fails the client is told
+// so (server_error), never that its tokens are gone.
+func (s *Server) oidcCodeReused(ctx context.Context, c storage.Code) *oauthError {
+	if serr := s.codeReused(ctx, c); serr.Code == errSystem {
+		return oauthErr(http.StatusInternalServerError, "server_error", "retry later")
+	}
+	return invalidGrant("code already used; the tokens issued for it are revoked")
 }
 
 // checkPKCE verifies the code_verifier against the code's S256 challenge
@@ -240,6 +260,8 @@ func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app stor
 	case err != nil:
 		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
 	case !rt.RevokedAt.IsZero():
+		return oidcTokenResponse{}, errRefreshRevoked
+	case !rt.RotatedAt.IsZero():
 		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
 	case !now.Before(rt.ExpiresAt):
 		return oidcTokenResponse{}, invalidGrant("refresh_token expired; sign in again")
@@ -257,6 +279,8 @@ func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app stor
 	switch err := s.store.RotateToken(ctx, hash, now, s.oidcTokens(app.AppID, rt.UserID, rt.CodeHash, scope, access, refresh, now)); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
+	case errors.Is(err, storage.ErrRevoked):
+		return oidcTokenResponse{}, errRefreshRevoked
 	case err != nil:
 		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
 	}
@@ -273,10 +297,15 @@ func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app stor
 	return resp, nil
 }
 
+// errRefreshRevoked answers a refresh token whose sign-in was taken back
+// (its desktop, the app or the person revoked, or a reuse found before):
+// no theft is signalled, the person signs in again.
+var errRefreshRevoked = invalidGrant("refresh_token was revoked (the sign-in was taken back); sign in again")
+
 // refreshReused revokes the family of a retired refresh token presented
 // again, and answers invalid_grant.
 func (s *Server) refreshReused(ctx context.Context, rt storage.Token) *oauthError {
-	if err := s.store.RevokeTokensByCode(ctx, rt.CodeHash, s.now()); err != nil {
+	if err := s.store.RevokeFamily(ctx, rt.CodeHash, s.now()); err != nil {
 		return s.serverError(ctx, "oidc refresh reuse", err)
 	}
 	s.log.WarnContext(ctx, "rotated refresh token reused; revoked its family", "appid", rt.AppID, "user", rt.UserID)
@@ -419,7 +448,7 @@ func (s *Server) handleOIDCRevoke(w http.ResponseWriter, r *http.Request) {
 	t, err := s.store.GetToken(ctx, secret.Hash(tok))
 	if err == nil && t.AppID == app.AppID && t.Face == storage.FaceOIDC {
 		if t.Kind == storage.RefreshToken {
-			err = s.store.RevokeTokensByCode(ctx, t.CodeHash, s.now())
+			err = s.store.RevokeFamily(ctx, t.CodeHash, s.now())
 		} else {
 			err = s.store.RevokeToken(ctx, t.Hash, s.now())
 		}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,11 +14,13 @@ import (
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // TestOIDCPassword: the hosted page's password link signs in people with
-// neither the desktop app nor a phone; only a password entered after the
-// request counts; then prompt=none signs the same browser in silently.
+// neither the desktop app nor a phone; only the form posted for the
+// request counts, and the post goes straight on to the relying party;
+// then prompt=none signs the same browser in silently.
 func TestOIDCPassword(t *testing.T) {
 	o := newOIDCEnv(t, admin.AppSpec{})
 	cfg := o.config()
@@ -29,23 +32,22 @@ func TestOIDCPassword(t *testing.T) {
 	br.login("alice")
 	o.advance(time.Second)
 	_, page := br.get(authURL)
-	m := regexp.MustCompile(`href="(/login\?[^"]+)"`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no password link on the hosted page: %s", page)
-	}
-	loginURL := strings.ReplaceAll(m[1], "&amp;", "&")
+	loginURL := passwordLink(t, page)
 	lu, _ := url.Parse(loginURL)
 	next := lu.Query().Get("next")
-	if resp, _ := br.get(next); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?") {
-		t.Fatalf("resume with an older session: %d → %q, want the password form", resp.StatusCode, resp.Header.Get("Location"))
+	if resp, body := br.get(next); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="cfg"`) {
+		t.Fatalf("resume with a session: %d → %q, want the hosted page again", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	_, form := br.get(loginURL)
+	resp, form := br.get(loginURL)
 	if !strings.Contains(form, `value="alice"`) || !strings.Contains(form, "Demo Shop") {
 		t.Fatalf("password form lacks the login_hint or the app's name: %s", form)
 	}
+	// Chromium applies form-action to the redirect after the post.
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://shop.localhost:8081;") {
+		t.Fatalf("password form's CSP does not allow the relying party as the post's target: %s", csp)
+	}
 	o.advance(time.Second)
-	resp, _ := br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {next}}, nil)
-	resp, _ = br.get(resp.Header.Get("Location"))
+	resp, _ = br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {next}}, nil)
 	q := query(t, resp.Header.Get("Location"), oidcRedirect)
 	tok, err := cfg.Exchange(o.ctx, q.Get("code"), oauth2.VerifierOption(v))
 	if err != nil {
@@ -62,6 +64,14 @@ func TestOIDCPassword(t *testing.T) {
 	if strings.Join(cl.AMR, " ") != "pwd" {
 		t.Fatalf("amr %v, want pwd", cl.AMR)
 	}
+	// The request gave its one code: the same form again does not.
+	resp, body := br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {next}}, nil)
+	if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, oidcRedirect) {
+		t.Fatalf("a second password post for one request got a code: %s", loc)
+	}
+	if resp, body = br.get(next); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "completed already") {
+		t.Fatalf("resume of a used request: %d %s", resp.StatusCode, body)
+	}
 
 	// Same browser, app allowed before: prompt=none answers a code at once,
 	// max_age=0 demands a fresh sign-in.
@@ -73,6 +83,118 @@ func TestOIDCPassword(t *testing.T) {
 	resp, _ = br.get(silent + "&max_age=0")
 	if q := query(t, resp.Header.Get("Location"), oidcRedirect); q.Get("error") != "login_required" {
 		t.Fatalf("prompt=none max_age=0: %v", q)
+	}
+}
+
+// passwordLink is the hosted page's link to the password form.
+func passwordLink(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`href="(/login\?[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no password link on the hosted page: %s", page)
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// TestOIDCResumeForeignRequest: a request someone else made (a cross-site
+// page's, for an app the person never used) is not completed by sending
+// her signed-in browser to resume it, whether she signed in before or
+// after it was made: no code, no grant, prompt=none stays refused.
+func TestOIDCResumeForeignRequest(t *testing.T) {
+	o := newOIDCEnv(t, admin.AppSpec{})
+	other := o.env.app(admin.AppSpec{Name: "Never Used", RedirectURIs: []string{"http://evil.localhost/cb"}})
+	attacker := o.browser()
+	_, page := attacker.get("/oauth2/authorize?" + url.Values{"client_id": {other.AppID}, "redirect_uri": {"http://evil.localhost/cb"},
+		"response_type": {"code"}, "scope": {"openid profile"}, "state": {"x"}}.Encode())
+	lu, _ := url.Parse(passwordLink(t, page))
+	next := lu.Query().Get("next")
+
+	victim := o.browser()
+	o.advance(time.Second)
+	victim.login("alice") // a password sign-in newer than the request
+	for i := range 3 {
+		resp, body := victim.get(next)
+		if loc := resp.Header.Get("Location"); strings.Contains(loc, "code=") || resp.StatusCode != http.StatusOK {
+			t.Fatalf("resume %d of a foreign request: %d %q %.200s", i, resp.StatusCode, loc, body)
+		}
+	}
+	resp, _ := victim.get("/oauth2/authorize?" + url.Values{"client_id": {other.AppID}, "redirect_uri": {"http://evil.localhost/cb"},
+		"response_type": {"code"}, "scope": {"openid"}, "prompt": {"none"}}.Encode())
+	if q := query(t, resp.Header.Get("Location"), "http://evil.localhost/cb"); q.Get("error") != "consent_required" {
+		t.Fatalf("prompt=none after the resume attempts: %v (a grant was recorded)", q)
+	}
+	if _, body := victim.get("/account"); strings.Contains(body, "Never Used") {
+		t.Fatal("the account page lists a sign-in to the app nobody chose")
+	}
+}
+
+// TestOIDCRequestOnce: one authorization request gives one code, however
+// many confirmations (desktop, another desktop call, password) try.
+func TestOIDCRequestOnce(t *testing.T) {
+	o := newOIDCEnv(t, admin.AppSpec{})
+	_, page := o.browser().get(strings.TrimPrefix(o.config().AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), o.url))
+	m := cfgRE.FindStringSubmatch(page)
+	var cfg struct {
+		AppID       string `json:"appid"`
+		RedirectURI string `json:"redirect_uri"`
+		Scope       string `json:"scope"`
+		State       string `json:"state"`
+	}
+	if m == nil || json.Unmarshal([]byte(m[1]), &cfg) != nil {
+		t.Fatalf("no page config: %s", page)
+	}
+	req := deviceapi.SignInRequest{AppID: cfg.AppID, Scope: cfg.Scope, RedirectURI: cfg.RedirectURI, State: cfg.State}
+	if redirect, ae, _ := o.authorize(o.cred, req); redirect == "" {
+		t.Fatalf("first confirmation: %+v", ae)
+	}
+	for i := range 5 {
+		if redirect, ae, _ := o.authorize(o.cred, req); redirect != "" || !strings.Contains(ae.ErrMsg, "completed already") {
+			t.Fatalf("confirmation %d of a used request: %q %+v", i+2, redirect, ae)
+		}
+	}
+	br := o.browser()
+	lu, _ := url.Parse(passwordLink(t, page))
+	resp, _ := br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {lu.Query().Get("next")}}, nil)
+	if strings.HasPrefix(resp.Header.Get("Location"), oidcRedirect) {
+		t.Fatal("the password form completed a used request")
+	}
+}
+
+// TestOIDCPublicClientNeverSilent: a native app's request (loopback
+// redirect, any port) is never answered without an interaction, even
+// with a session and an earlier grant: another local user listening on
+// the port it names would get the code.
+func TestOIDCPublicClientNeverSilent(t *testing.T) {
+	o := newOIDCEnv(t, admin.AppSpec{Name: "Native", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}})
+	br := o.browser()
+	authorize := func(port int, extra url.Values) *http.Response {
+		q := url.Values{"client_id": {o.app.AppID}, "redirect_uri": {fmt.Sprintf("http://127.0.0.1:%d/cb", port)}, "response_type": {"code"},
+			"scope": {"openid"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		resp, _ := br.get("/oauth2/authorize?" + q.Encode())
+		return resp
+	}
+	// An interactive sign-in with the password first: a session and a grant.
+	resp, page := br.get("/oauth2/authorize?" + url.Values{"client_id": {o.app.AppID}, "redirect_uri": {"http://127.0.0.1:50001/cb"},
+		"response_type": {"code"}, "scope": {"openid"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())},
+		"code_challenge_method": {"S256"}}.Encode())
+	if resp.StatusCode != 200 {
+		t.Fatalf("authorize: %d", resp.StatusCode)
+	}
+	lu, _ := url.Parse(passwordLink(t, page))
+	resp, _ = br.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {lu.Query().Get("next")}}, nil)
+	if q := query(t, resp.Header.Get("Location"), "http://127.0.0.1:50001/cb"); q.Get("code") == "" {
+		t.Fatalf("interactive password sign-in: %v", q)
+	}
+	// Now the same browser, another port: the hosted page, not a code.
+	if resp := authorize(50002, nil); resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
+		t.Fatalf("public client with a session and a grant: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = authorize(50003, url.Values{"prompt": {"none"}})
+	if q := query(t, resp.Header.Get("Location"), "http://127.0.0.1:50003/cb"); q.Get("error") != "interaction_required" || q.Get("code") != "" {
+		t.Fatalf("public client prompt=none: %v", q)
 	}
 }
 

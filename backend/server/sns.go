@@ -209,7 +209,7 @@ func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, acc
 }
 
 func (s *Server) codeReused(ctx context.Context, c storage.Code) *snsError {
-	if err := s.store.RevokeTokensByCode(ctx, c.Hash, s.now()); err != nil {
+	if err := s.store.RevokeFamily(ctx, c.Hash, s.now()); err != nil {
 		return s.sysErr(ctx, err)
 	}
 	s.log.WarnContext(ctx, "authorization code reused; revoked the tokens it issued", "appid", c.AppID, "user", c.UserID)
@@ -239,7 +239,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || rt.Face != storage.FaceWeChat {
+	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || !rt.RotatedAt.IsZero() || rt.Face != storage.FaceWeChat {
 		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
 		return
 	}
@@ -247,9 +247,16 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, snsErr(errRefreshExpired, "refresh_token expired"))
 		return
 	}
+	// The new access token joins the family under its lock: a revocation
+	// racing this refresh (on any replica) takes it back too, or comes
+	// first and this refresh is refused.
 	access := secret.Token()
-	if err := s.store.CreateToken(ctx, storage.Token{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
-		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}); err != nil {
+	switch err := s.store.ExtendFamily(ctx, rt.Hash, now, []storage.Token{{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
+		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}}); {
+	case errors.Is(err, storage.ErrRevoked) || errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, storage.ErrNotFound):
+		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
+		return
+	case err != nil:
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}

@@ -44,6 +44,10 @@ type page struct {
 	User  *storage.User
 	Error string
 	Data  any
+
+	// formTarget is an origin, besides this one, that the page's form
+	// post may redirect to (CSP form-action covers the redirects).
+	formTarget string
 }
 
 // render writes a hosted page. The pages may never be framed: they hold
@@ -57,7 +61,11 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	formAction := "'self'"
+	if p.formTarget != "" {
+		formAction += " " + p.formTarget
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
@@ -126,11 +134,21 @@ func safeNext(next string) string {
 // username to fill in (an OIDC login_hint) and the app it signs in to.
 type loginView struct{ Next, Hint, App string }
 
+// loginPage is the password form going on to next, with hint filled in.
+// A form made for an OpenID Connect request names its app and may send
+// the browser on to the app's redirect_uri.
+func (s *Server) loginPage(ctx context.Context, next, hint string) page {
+	p := page{Title: "Sign in", Data: loginView{Next: next, Hint: hint}}
+	if ar, ok := s.resumeRequest(ctx, next); ok {
+		p.Data = loginView{Next: next, Hint: hint, App: s.appName(ctx, ar.ClientID)}
+		p.formTarget = formTarget(ar)
+	}
+	return p
+}
+
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	next := safeNext(q.Get("next"))
-	s.render(w, http.StatusOK, "login", page{Title: "Sign in", Data: loginView{Next: next, Hint: trimLen(q.Get("login_hint"), 200),
-		App: s.resumeApp(r.Context(), next)}})
+	s.render(w, http.StatusOK, "login", s.loginPage(r.Context(), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200)))
 }
 
 // dummyHash is checked for unknown usernames so that a wrong username costs
@@ -143,7 +161,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ip := s.clientIP(r)
 	fail := func(status int, msg string) {
-		s.render(w, status, "login", page{Title: "Sign in", Error: msg, Data: loginView{Next: next, Hint: username, App: s.resumeApp(r.Context(), next)}})
+		p := s.loginPage(r.Context(), next, username)
+		p.Error = msg
+		s.render(w, status, "login", p)
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.
@@ -195,6 +215,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip})
+	// The form made for an OpenID Connect request completes that request,
+	// once, here: the only way a password signs in to an app.
+	if ar, ok := s.resumeRequest(r.Context(), next); ok {
+		s.oidcSignIn(w, r, ar, u.ID, s.now())
+		return
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

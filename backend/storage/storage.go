@@ -29,6 +29,10 @@ var (
 	// ErrNotPending reports that a device authorization was already decided
 	// or consumed.
 	ErrNotPending = errors.New("not pending")
+	// ErrRevoked reports that a token's sign-in (its family) was taken
+	// back: by its device, its app, its person or a detected reuse. It is
+	// not a reuse: presenting a revoked token raises no alarm.
+	ErrRevoked = errors.New("revoked")
 	// ErrUnavailable reports that the database cannot be reached; the
 	// caller may retry later.
 	ErrUnavailable = errors.New("database unavailable")
@@ -150,6 +154,11 @@ type Code struct {
 	CodeChallenge string
 	AuthTime      time.Time
 	AMR           []string
+
+	// AuthRequestID names the OpenID Connect request the code answers.
+	// CreateSignIn consumes that request with the code, so one request
+	// yields one code (ErrAlreadyUsed the second time).
+	AuthRequestID string
 }
 
 // TokenKind tells access tokens from refresh tokens.
@@ -162,17 +171,28 @@ const (
 )
 
 // Token is an access or refresh token issued to an app for a user.
+//
+// Every token belongs to a family: the sign-in it descends from, named by
+// the hash of the code that began it (CodeHash). The family knows its
+// app, person and device, outlives the code's row, and is what every
+// revocation goes by; its rotation and revocation are serialized.
 type Token struct {
 	Hash      []byte
 	Kind      TokenKind
 	AppID     string
 	UserID    string
-	CodeHash  []byte // the code this token descends from; reuse of it revokes the token
+	CodeHash  []byte // the family: the code this token descends from
 	Scope     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	RevokedAt time.Time // also set when a refresh token is rotated
+	RevokedAt time.Time // taken back (with its family, or alone)
+	RotatedAt time.Time // a refresh token replaced by a newer one
 	Face      Face      // FaceWeChat when empty
+}
+
+// Live reports whether t is neither revoked, rotated nor expired at now.
+func (t Token) Live(now time.Time) bool {
+	return t.RevokedAt.IsZero() && t.RotatedAt.IsZero() && now.Before(t.ExpiresAt)
 }
 
 // Session is a signed-in web session of the hosted pages.
@@ -250,8 +270,8 @@ type Storage interface {
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
 	// RevokeDevice marks the device revoked and, in the same transaction,
 	// takes back what it issued: its codes not yet redeemed are deleted
-	// and every token of its redeemed codes is revoked. Revoking twice is
-	// not an error.
+	// and every family it began is revoked, however old. Revoking twice
+	// is not an error.
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
 
 	CreateDeviceAuth(ctx context.Context, da DeviceAuth) error
@@ -273,26 +293,38 @@ type Storage interface {
 	// CreateCode stores a new code and records the user's grant of the app.
 	CreateCode(ctx context.Context, c Code) error
 	// CreateSignIn is one sign-in in one transaction: it stores code c with
-	// the user's grant of the app, marks the device c.DeviceID (when set)
+	// the user's grant of the app, consumes the authorization request
+	// c.AuthRequestID (when set), marks the device c.DeviceID (when set)
 	// seen at c.CreatedAt, and appends the audit event e. Either all of it
-	// is stored or nothing: an unknown device is ErrNotFound, a code hash
-	// stored before ErrAlreadyExists.
+	// is stored or nothing: an unknown device or request is ErrNotFound,
+	// a request consumed before ErrAlreadyUsed, a code hash stored before
+	// ErrAlreadyExists.
 	CreateSignIn(ctx context.Context, c Code, e Event) error
 	GetCode(ctx context.Context, hash []byte) (Code, error)
-	// RedeemCode atomically marks an unused code used and stores the tokens
-	// issued for it. When the code was used before it returns ErrAlreadyUsed
-	// and stores nothing; exactly one of any number of concurrent calls wins.
+	// RedeemCode atomically marks an unused code used, begins its family
+	// (the code's app, person and device) and stores the tokens issued for
+	// it. When the code was used before it returns ErrAlreadyUsed and
+	// stores nothing; exactly one of any number of concurrent calls wins.
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []Token) error
-	// RevokeTokensByCode revokes every token descending from the code.
-	RevokeTokensByCode(ctx context.Context, codeHash []byte, now time.Time) error
+	// RevokeFamily revokes the family that began with code codeHash and
+	// every token of it, serialized with its rotations: a rotation either
+	// finished before (its tokens are revoked too) or fails ErrRevoked.
+	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
 
+	// CreateToken stores t as it is, in no family's lock (tests, imports).
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash []byte) (Token, error)
-	// RotateToken atomically revokes the live token hash and stores the
-	// tokens issued in its place. A token revoked before (rotated or
-	// taken back) is ErrAlreadyUsed and nothing is stored: of concurrent
-	// rotations of one refresh token exactly one wins.
+	// RotateToken atomically retires the live refresh token hash and
+	// stores the tokens issued in its place, serialized with its family's
+	// revocation. A token rotated before is ErrAlreadyUsed (a reuse); a
+	// token or family taken back is ErrRevoked; nothing is stored then.
+	// Of concurrent rotations of one refresh token exactly one wins.
 	RotateToken(ctx context.Context, hash []byte, now time.Time, issued []Token) error
+	// ExtendFamily stores tokens issued on the live refresh token hash
+	// without retiring it (the WeChat face's refresh), serialized with the
+	// family's revocation: ErrRevoked when it or its family was taken back,
+	// ErrAlreadyUsed when it was rotated.
+	ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []Token) error
 	// RevokeToken revokes one token; revoking twice is not an error.
 	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
 
@@ -306,7 +338,7 @@ type Storage interface {
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
 	// RevokeGrant takes back what userID gave appID, in one transaction:
 	// the grant goes, the app's codes for the user not yet redeemed are
-	// deleted and its tokens for the user revoked. Revoking an app the
+	// deleted and its families for the user revoked. Revoking an app the
 	// user never signed in to is not an error.
 	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 
@@ -336,9 +368,10 @@ type PurgeBefore struct {
 	// Expired: QR tickets, attempt windows, web sessions, device
 	// authorizations and tokens that expired before it.
 	Expired time.Time
-	// Codes: codes that expired before it. It lags Expired by the longest
-	// life of a token a code issues, because a code presented again must
-	// still be found to revoke the tokens it issued.
+	// Codes: codes that expired before it, and families begun before it,
+	// once no token of theirs is left: a code presented again must still
+	// be found to revoke its family, and a family is what revocation goes
+	// by. It lags Expired by the longest life of a token a code issues.
 	Codes time.Time
 	// Events: audit events recorded before it.
 	Events time.Time
@@ -401,6 +434,8 @@ type AuthRequest struct {
 	LoginHint     string
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
+	// UsedAt is when its one code was minted; zero while it waits.
+	UsedAt time.Time `json:"-"`
 }
 
 // SigningKey is one id_token signing key. The private key is sealed with
@@ -454,23 +489,26 @@ type Attempts interface {
 }
 
 // PurgeTarget is one DELETE of Purge: rows of Table whose Column (Unix
-// milliseconds) is before Before.
+// milliseconds) is before Before and, when set, for which Unless finds no
+// row (an SQL subquery both stores accept).
 type PurgeTarget struct {
 	Table, Column string
 	Before        time.Time
+	Unless        string
 }
 
 // Targets lists the deletes of p, in an order that keeps references
 // intact, for every store to run the same ones.
 func (p PurgeBefore) Targets() []PurgeTarget {
 	return []PurgeTarget{
-		{"qr_tickets", "expires_at", p.Expired},
-		{"attempts", "expires_at", p.Expired},
-		{"sessions", "expires_at", p.Expired},
-		{"device_auths", "expires_at", p.Expired},
-		{"tokens", "expires_at", p.Expired},
-		{"auth_requests", "expires_at", p.Expired},
-		{"codes", "expires_at", p.Codes},
-		{"events", "created_at", p.Events},
+		{"qr_tickets", "expires_at", p.Expired, ""},
+		{"attempts", "expires_at", p.Expired, ""},
+		{"sessions", "expires_at", p.Expired, ""},
+		{"device_auths", "expires_at", p.Expired, ""},
+		{"tokens", "expires_at", p.Expired, ""},
+		{"auth_requests", "expires_at", p.Expired, ""},
+		{"codes", "expires_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = codes.hash"},
+		{"families", "created_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = families.id"},
+		{"events", "created_at", p.Events, ""},
 	}
 }

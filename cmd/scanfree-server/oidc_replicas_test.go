@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,8 +19,8 @@ import (
 )
 
 // TestOIDCAcrossReplicas runs an OpenID Connect sign-in with each step at
-// another replica on one PostgreSQL (authorize, password, resume, token,
-// refresh), verifies the id_token against another replica's JWKS after a
+// another replica on one PostgreSQL (authorize, password form, its post,
+// token, refresh), verifies the id_token against another replica's JWKS after a
 // key rotation made by the CLI, and replays a rotated refresh token at a
 // third replica, which revokes the family for all of them.
 func TestOIDCAcrossReplicas(t *testing.T) {
@@ -40,8 +41,17 @@ func TestOIDCAcrossReplicas(t *testing.T) {
 	if status != 200 || m == nil {
 		t.Fatalf("authorize at replica 0: %d %s", status, page)
 	}
-	web := c.login(r1.url) // the password, at replica 1, after the request
-	resp, err := web.Get(r2.url + "/oauth2/resume?request=" + string(m[1]))
+	// The password form made for the request, shown by replica 2 and
+	// posted to replica 1, completes it.
+	next := "/oauth2/resume?request=" + string(m[1])
+	if status, form := send(t, nil, "GET", r2.url+"/login?next="+url.QueryEscape(next), "", "", nil); status != 200 || !strings.Contains(string(form), "OIDC Shop") {
+		t.Fatalf("password form at replica 2: %d %s", status, form)
+	}
+	web := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", r1.url+"/login", strings.NewReader(url.Values{"username": {"alice"}, "password": {"alice-password"}, "next": {next}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := web.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +59,7 @@ func TestOIDCAcrossReplicas(t *testing.T) {
 	loc := resp.Header.Get("Location")
 	cb, err := url.Parse(loc)
 	if err != nil || !strings.HasPrefix(loc, redirect+"?") || cb.Query().Get("code") == "" {
-		t.Fatalf("resume at replica 2: %d → %q", resp.StatusCode, loc)
+		t.Fatalf("password post at replica 1: %d → %q", resp.StatusCode, loc)
 	}
 
 	form := func(kv ...string) string {

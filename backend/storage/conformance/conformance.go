@@ -48,6 +48,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AuthRequests", testAuthRequests},
 		{"SigningKeys", testSigningKeys},
 		{"Consents", testConsents},
+		{"FamilyAgedPastPurge", testFamilyAgedPastPurge},
+		{"FamilyRevokeRace", testFamilyRevokeRace},
+		{"AuthRequestOnce", testAuthRequestOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -366,7 +369,7 @@ func testCodes(t *testing.T, s storage.Storage) {
 	_, err = s.GetCode(ctx, h("missing"))
 	wantErr(t, err, storage.ErrNotFound)
 
-	must(t, s.RevokeTokensByCode(ctx, c.Hash, now.Add(time.Minute)))
+	must(t, s.RevokeFamily(ctx, c.Hash, now.Add(time.Minute)))
 	for _, name := range []string{"at-1", "rt-1"} {
 		tok, err := s.GetToken(ctx, h(name))
 		must(t, err)

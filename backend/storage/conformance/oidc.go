@@ -52,15 +52,15 @@ func testRotateToken(t *testing.T, s storage.Storage) {
 	must(t, s.RotateToken(ctx, first[1].Hash, now.Add(time.Second), next))
 	old, err := s.GetToken(ctx, first[1].Hash)
 	must(t, err)
-	if !old.RevokedAt.Equal(now.Add(time.Second)) {
-		t.Fatalf("rotated token RevokedAt = %v", old.RevokedAt)
+	if !old.RotatedAt.Equal(now.Add(time.Second)) || !old.RevokedAt.IsZero() || old.Live(now) {
+		t.Fatalf("rotated token: RotatedAt %v RevokedAt %v (rotated is not revoked)", old.RotatedAt, old.RevokedAt)
 	}
 	wantErr(t, s.RotateToken(ctx, first[1].Hash, now.Add(2*time.Second), tokensFor(c, "rot3")), storage.ErrAlreadyUsed)
 	_, err = s.GetToken(ctx, h("rt-rot3"))
 	wantErr(t, err, storage.ErrNotFound) // the refused rotation stored nothing
-	wantErr(t, s.RotateToken(ctx, h("missing"), now, nil), storage.ErrAlreadyUsed)
+	wantErr(t, s.RotateToken(ctx, h("missing"), now, nil), storage.ErrNotFound)
 
-	must(t, s.RevokeTokensByCode(ctx, c.Hash, now.Add(time.Minute)))
+	must(t, s.RevokeFamily(ctx, c.Hash, now.Add(time.Minute)))
 	for _, tk := range next {
 		got, err := s.GetToken(ctx, tk.Hash)
 		must(t, err)
@@ -68,6 +68,11 @@ func testRotateToken(t *testing.T, s storage.Storage) {
 			t.Fatal("revoking the code's family left a rotated successor alive")
 		}
 	}
+	// A revoked family is not a reuse: rotating or extending it again
+	// is ErrRevoked, whether the token was rotated before or not.
+	wantErr(t, s.RotateToken(ctx, next[1].Hash, now.Add(2*time.Minute), tokensFor(c, "rot4")), storage.ErrRevoked)
+	wantErr(t, s.RotateToken(ctx, first[1].Hash, now.Add(2*time.Minute), tokensFor(c, "rot5")), storage.ErrRevoked)
+	wantErr(t, s.ExtendFamily(ctx, next[1].Hash, now.Add(2*time.Minute), tokensFor(c, "rot6")[:1]), storage.ErrRevoked)
 	at := tokensFor(seedCode(t, s, "rev"), "rev")[0]
 	must(t, s.CreateToken(ctx, at))
 	must(t, s.RevokeToken(ctx, at.Hash, now))

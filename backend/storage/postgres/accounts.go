@@ -166,6 +166,10 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		if _, err := tx.Exec(ctx, `DELETE FROM codes WHERE user_id = $1 AND appid = $2 AND used_at = 0`, userID, appID); err != nil {
 			return err
 		}
+		if err := revokeFamilies(ctx, tx, now, `user_id = $2 AND appid = $3`, userID, appID); err != nil {
+			return err
+		}
+		// Tokens stored outside any family (CreateToken) go too.
 		_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND appid = $3 AND revoked_at = 0`, ms(now), userID, appID)
 		return err
 	})

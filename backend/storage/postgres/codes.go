@@ -24,6 +24,11 @@ func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Even
 		if err := insertCode(ctx, tx, c); err != nil {
 			return err
 		}
+		if c.AuthRequestID != "" {
+			if err := consumeAuthRequest(ctx, tx, c.AuthRequestID, c.CreatedAt); err != nil {
+				return err
+			}
+		}
 		if c.DeviceID != "" {
 			err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1 WHERE id = $2`, ms(c.CreatedAt), c.DeviceID))(storage.ErrNotFound)
 			if err != nil {
@@ -64,7 +69,13 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 // then find used_at set and change nothing.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	if len(issued) == 0 {
-		return s.redeemed(ctx, hash, touched(s.pool.Exec(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0`, ms(now), hash)))
+		return s.redeemed(ctx, hash, touched(s.pool.Exec(ctx, `WITH claimed AS (
+				UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash, appid, user_id, device_id
+			), family AS (
+				INSERT INTO families (id, appid, user_id, device_id, created_at)
+				SELECT hash, appid, user_id, device_id, $1 FROM claimed ON CONFLICT (id) DO NOTHING
+			)
+			SELECT 1 FROM claimed`, ms(now), hash)))
 	}
 	// One statement, so one round trip and one commit: the exchange is the
 	// relying party's hot path. The tokens are inserted only when the
@@ -75,9 +86,12 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 		t.add(tk)
 	}
 	return s.redeemed(ctx, hash, touched(s.pool.Exec(ctx, `WITH claimed AS (
-			UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash
+			UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash, appid, user_id, device_id
+		), family AS (
+			INSERT INTO families (id, appid, user_id, device_id, created_at)
+			SELECT hash, appid, user_id, device_id, $1 FROM claimed ON CONFLICT (id) DO NOTHING
 		)
-		INSERT INTO tokens (`+tokenCols+`)
+		INSERT INTO tokens (`+issuedCols+`)
 		SELECT t.* FROM claimed, unnest($3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[]) AS t`,
 		ms(now), hash, t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt, t.face)))
 }
@@ -110,16 +124,62 @@ func (c *tokenColumns) add(t storage.Token) {
 	c.face = append(c.face, t.Face.String())
 }
 
-// RevokeTokensByCode implements storage.Storage.
-func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now time.Time) error {
-	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at = 0`, ms(now), codeHash)
+// RevokeFamily implements storage.Storage.
+func (s *Store) RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error {
+	return s.tx(ctx, "revoke family", func(tx pgx.Tx) error {
+		return revokeFamilies(ctx, tx, now, `id = $2`, codeHash)
+	})
 }
 
-const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face`
+// revokeFamilies revokes the families that where selects (its argument is
+// $2) and all their tokens. The UPDATE of the families takes their row
+// locks first, so it waits for a rotation in flight on any replica; the
+// tokens' UPDATE, a later statement, then sees what that rotation stored.
+// A rotation that comes later waits for this transaction and finds the
+// family revoked.
+func revokeFamilies(ctx context.Context, tx pgx.Tx, now time.Time, where string, args ...any) error {
+	args = append([]any{ms(now)}, args...)
+	if _, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE revoked_at = 0 AND `+where, args...); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE revoked_at = 0 AND code_hash IN (SELECT id FROM families WHERE `+where+`)`, args...)
+	return err
+}
+
+// lockLive locks the family of token hash (FOR UPDATE: a revocation in
+// flight on any replica finishes first) and then checks that neither the
+// token nor its family was revoked, nor the token rotated.
+func lockLive(ctx context.Context, tx pgx.Tx, hash []byte) error {
+	var family []byte
+	if err := tx.QueryRow(ctx, `SELECT code_hash FROM tokens WHERE hash = $1`, hash).Scan(&family); err != nil {
+		return err
+	}
+	var familyRevoked int64
+	err := tx.QueryRow(ctx, `SELECT revoked_at FROM families WHERE id = $1 FOR UPDATE`, family).Scan(&familyRevoked)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	var revoked, rotated int64
+	if err := tx.QueryRow(ctx, `SELECT revoked_at, rotated_at FROM tokens WHERE hash = $1`, hash).Scan(&revoked, &rotated); err != nil {
+		return err
+	}
+	switch {
+	case revoked != 0 || familyRevoked != 0:
+		return storage.ErrRevoked
+	case rotated != 0:
+		return storage.ErrAlreadyUsed
+	}
+	return nil
+}
+
+// issuedCols are the columns a new token is given; rotated_at starts 0.
+const issuedCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face`
+
+const tokenCols = issuedCols + `, rotated_at`
 
 func insertToken(ctx context.Context, tx execer, t storage.Token) error {
-	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String())
+	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String(), ms(t.RotatedAt))
 	return err
 }
 
@@ -132,10 +192,10 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
 	var kind, face string
-	var created, expires, revoked int64
+	var created, expires, revoked, rotated int64
 	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face)
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated)
 	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
 	return t, wrap("get token", err)
 }

@@ -45,8 +45,7 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) erro
 		if _, err := tx.Exec(ctx, `DELETE FROM codes WHERE device_id = $1 AND used_at = 0`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE revoked_at = 0
-			AND code_hash IN (SELECT hash FROM codes WHERE device_id = $2)`, ms(now), id); err != nil {
+		if err := revokeFamilies(ctx, tx, now, `device_id = $2`, id); err != nil {
 			return err
 		}
 		return touched(tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ms(now), id))(storage.ErrNotPending)

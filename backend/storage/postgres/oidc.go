@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,21 +12,59 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// RotateToken implements storage.Storage. The conditional UPDATE takes
-// the row lock: a concurrent rotation of the same token on any replica
-// waits, then finds it revoked.
+// RotateToken implements storage.Storage. The family's row lock orders
+// it with every other rotation and revocation of the family on any
+// replica: a concurrent rotation of the same token waits, then finds it
+// rotated; a revocation waits for it, then revokes what it stored.
 func (s *Store) RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	return s.tx(ctx, "rotate token", func(tx pgx.Tx) error {
-		if err := touched(tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed); err != nil {
+		if err := lockLive(ctx, tx, hash); err != nil {
 			return err
 		}
-		for _, t := range issued {
-			if err := insertToken(ctx, tx, t); err != nil {
-				return err
-			}
+		// Conditional as well: a token stored outside any family has no
+		// row to lock, and its row lock must still let one rotation win.
+		err := touched(tx.Exec(ctx, `UPDATE tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0 AND revoked_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed)
+		if err != nil {
+			return err
 		}
-		return nil
+		return insertTokens(ctx, tx, issued)
 	})
+}
+
+// ExtendFamily implements storage.Storage, under the family's lock as
+// RotateToken.
+func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+	return s.tx(ctx, "extend family", func(tx pgx.Tx) error {
+		if err := lockLive(ctx, tx, hash); err != nil {
+			return err
+		}
+		return insertTokens(ctx, tx, issued)
+	})
+}
+
+func insertTokens(ctx context.Context, tx pgx.Tx, issued []storage.Token) error {
+	for _, t := range issued {
+		if err := insertToken(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeAuthRequest marks request id used by the code minted at now; the
+// row lock makes a concurrent second mint wait and then find it used.
+func consumeAuthRequest(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
+	err := touched(tx.Exec(ctx, `UPDATE auth_requests SET used_at = $1 WHERE id = $2 AND used_at = 0`, ms(now), id))(storage.ErrAlreadyUsed)
+	if !errors.Is(err, storage.ErrAlreadyUsed) {
+		return err
+	}
+	var one int
+	if err := tx.QueryRow(ctx, `SELECT 1 FROM auth_requests WHERE id = $1`, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+		return storage.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return storage.ErrAlreadyUsed
 }
 
 // RevokeToken implements storage.Storage.
@@ -47,12 +86,14 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar storage.AuthRequest) e
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	var ar storage.AuthRequest
 	var data string
-	if err := s.pool.QueryRow(ctx, `SELECT data FROM auth_requests WHERE id = $1`, id).Scan(&data); err != nil {
+	var used int64
+	if err := s.pool.QueryRow(ctx, `SELECT data, used_at FROM auth_requests WHERE id = $1`, id).Scan(&data, &used); err != nil {
 		return ar, wrap("get auth request", err)
 	}
 	if err := json.Unmarshal([]byte(data), &ar); err != nil {
 		return ar, fmt.Errorf("get auth request: %w", err)
 	}
+	ar.UsedAt = fromMS(used)
 	return ar, nil
 }
 

@@ -111,7 +111,11 @@ func (s *Store) Purge(ctx context.Context, before storage.PurgeBefore) (int64, e
 				continue
 			}
 			// Table and column names are our constants, never input.
-			res, err := tx.Exec(ctx, `DELETE FROM `+d.Table+` WHERE `+d.Column+` < $1`, ms(d.Before))
+			q := `DELETE FROM ` + d.Table + ` WHERE ` + d.Column + ` < $1`
+			if d.Unless != "" {
+				q += ` AND NOT EXISTS (` + d.Unless + `)`
+			}
+			res, err := tx.Exec(ctx, q, ms(d.Before))
 			if err != nil {
 				return err
 			}

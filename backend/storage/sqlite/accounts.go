@@ -204,6 +204,10 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = ? AND appid = ? AND used_at = 0`, userID, appID); err != nil {
 			return err
 		}
+		if err := revokeFamilies(ctx, tx, now, `user_id = ? AND appid = ?`, userID, appID); err != nil {
+			return err
+		}
+		// Tokens stored outside any family (CreateToken) go too.
 		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND appid = ? AND revoked_at = 0`, ms(now), userID, appID)
 		return err
 	})

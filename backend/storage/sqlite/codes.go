@@ -24,6 +24,11 @@ func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Even
 		if err := insertCode(ctx, tx, c); err != nil {
 			return err
 		}
+		if c.AuthRequestID != "" {
+			if err := consumeAuthRequest(ctx, tx, c.AuthRequestID, c.CreatedAt); err != nil {
+				return err
+			}
+		}
 		if c.DeviceID != "" {
 			res, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(c.CreatedAt), c.DeviceID)
 			if err := touched(res, err, storage.ErrNotFound); err != nil {
@@ -75,26 +80,52 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 		} else if err != nil {
 			return err
 		}
-		for _, t := range issued {
-			if err := insertToken(ctx, tx, t); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO families (id, appid, user_id, device_id, created_at)
+			SELECT hash, appid, user_id, device_id, ? FROM codes WHERE hash = ? ON CONFLICT (id) DO NOTHING`, ms(now), hash); err != nil {
+			return err
 		}
-		return nil
+		return insertTokens(ctx, tx, issued)
 	})
 }
 
-// RevokeTokensByCode implements storage.Storage.
-func (s *Store) RevokeTokensByCode(ctx context.Context, codeHash []byte, now time.Time) error {
-	return s.exec(ctx, "revoke tokens", `UPDATE tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at = 0`, ms(now), codeHash)
+// RevokeFamily implements storage.Storage. The one writer serializes it
+// with every rotation.
+func (s *Store) RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error {
+	return s.write(ctx, "revoke family", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), codeHash); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at = 0`, ms(now), codeHash)
+		return err
+	})
 }
 
-const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face`
+// revokeFamilies revokes the families that where selects (with args)
+// and all their tokens.
+func revokeFamilies(ctx context.Context, tx *sql.Tx, now time.Time, where string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE families SET revoked_at = ? WHERE revoked_at = 0 AND `+where, append([]any{ms(now)}, args...)...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE revoked_at = 0 AND code_hash IN (SELECT id FROM families WHERE `+where+`)`,
+		append([]any{ms(now)}, args...)...)
+	return err
+}
+
+const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face, rotated_at`
 
 func insertToken(ctx context.Context, tx *sql.Tx, t storage.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String())
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String(), ms(t.RotatedAt))
 	return err
+}
+
+func insertTokens(ctx context.Context, tx *sql.Tx, issued []storage.Token) error {
+	for _, t := range issued {
+		if err := insertToken(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreateToken implements storage.Storage.
@@ -106,13 +137,13 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
 	var kind, face string
-	var created, expires, revoked int64
+	var created, expires, revoked, rotated int64
 	err := s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face)
+		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated)
 	if err != nil {
 		return t, fmt.Errorf("get token: %w", notFound(err))
 	}
 	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(revoked)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
 	return t, nil
 }

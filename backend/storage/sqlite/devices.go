@@ -50,8 +50,7 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) erro
 		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE device_id = ? AND used_at = 0`, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE revoked_at = 0
-			AND code_hash IN (SELECT hash FROM codes WHERE device_id = ?)`, ms(now), id); err != nil {
+		if err := revokeFamilies(ctx, tx, now, `device_id = ?`, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)

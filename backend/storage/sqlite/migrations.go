@@ -178,4 +178,28 @@ var migrations = [][]string{
 			PRIMARY KEY (user_id, appid)
 		)`,
 	},
+	{
+		// December review: an OIDC request yields one code (used_at);
+		// token families outlive their code and carry its device, so every
+		// revocation and rotation goes by family (locked in PostgreSQL);
+		// rotated is not revoked; apps without an owner of their own stop
+		// sharing one unionid (each becomes its own owner).
+		`ALTER TABLE auth_requests ADD COLUMN used_at BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE tokens ADD COLUMN rotated_at BIGINT NOT NULL DEFAULT 0`,
+		`CREATE TABLE families (
+			id BLOB PRIMARY KEY,
+			appid TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			device_id TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX families_device ON families(device_id)`,
+		`CREATE INDEX families_user_app ON families(user_id, appid)`,
+		`CREATE INDEX families_created ON families(created_at)`,
+		`INSERT INTO families (id, appid, user_id, device_id, created_at)
+			SELECT t.code_hash, min(t.appid), min(t.user_id), coalesce((SELECT c.device_id FROM codes c WHERE c.hash = t.code_hash), ''), min(t.created_at)
+			FROM tokens t GROUP BY t.code_hash`,
+		`UPDATE apps SET owner = 'app:' || appid WHERE owner = 'default'`,
+	},
 }

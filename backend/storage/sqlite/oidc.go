@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,17 +14,57 @@ import (
 // RotateToken implements storage.Storage.
 func (s *Store) RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	return s.write(ctx, "rotate token", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`, ms(now), hash)
-		if err := touched(res, err, storage.ErrAlreadyUsed); err != nil {
+		if err := liveInFamily(ctx, tx, hash); err != nil {
 			return err
 		}
-		for _, t := range issued {
-			if err := insertToken(ctx, tx, t); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET rotated_at = ? WHERE hash = ?`, ms(now), hash); err != nil {
+			return err
 		}
-		return nil
+		return insertTokens(ctx, tx, issued)
 	})
+}
+
+// ExtendFamily implements storage.Storage.
+func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+	return s.write(ctx, "extend family", func(tx *sql.Tx) error {
+		if err := liveInFamily(ctx, tx, hash); err != nil {
+			return err
+		}
+		return insertTokens(ctx, tx, issued)
+	})
+}
+
+// liveInFamily checks, inside the writer's transaction (which no other
+// write interleaves), that token hash is neither revoked nor rotated and
+// that its family, when it has one, was not revoked.
+func liveInFamily(ctx context.Context, tx *sql.Tx, hash []byte) error {
+	var revoked, rotated, familyRevoked int64
+	err := tx.QueryRowContext(ctx, `SELECT t.revoked_at, t.rotated_at, coalesce(f.revoked_at, 0)
+		FROM tokens t LEFT JOIN families f ON f.id = t.code_hash WHERE t.hash = ?`, hash).Scan(&revoked, &rotated, &familyRevoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return storage.ErrNotFound
+	case err != nil:
+		return err
+	case revoked != 0 || familyRevoked != 0:
+		return storage.ErrRevoked
+	case rotated != 0:
+		return storage.ErrAlreadyUsed
+	}
+	return nil
+}
+
+// consumeAuthRequest marks request id used by the code minted at now.
+func consumeAuthRequest(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE auth_requests SET used_at = ? WHERE id = ? AND used_at = 0`, ms(now), id)
+	if err := touched(res, err, storage.ErrAlreadyUsed); !errors.Is(err, storage.ErrAlreadyUsed) {
+		return err
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM auth_requests WHERE id = ?`, id).Scan(&one); err != nil {
+		return notFound(err)
+	}
+	return storage.ErrAlreadyUsed
 }
 
 // RevokeToken implements storage.Storage.
@@ -45,12 +86,14 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar storage.AuthRequest) e
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	var ar storage.AuthRequest
 	var data string
-	if err := s.r.QueryRowContext(ctx, `SELECT data FROM auth_requests WHERE id = ?`, id).Scan(&data); err != nil {
+	var used int64
+	if err := s.r.QueryRowContext(ctx, `SELECT data, used_at FROM auth_requests WHERE id = ?`, id).Scan(&data, &used); err != nil {
 		return ar, fmt.Errorf("get auth request: %w", notFound(err))
 	}
 	if err := json.Unmarshal([]byte(data), &ar); err != nil {
 		return ar, fmt.Errorf("get auth request: %w", err)
 	}
+	ar.UsedAt = fromMS(used)
 	return ar, nil
 }
 

@@ -147,7 +147,11 @@ func (s *Store) Purge(ctx context.Context, before storage.PurgeBefore) (int64, e
 				continue
 			}
 			// Table and column names are our constants, never input.
-			res, err := tx.ExecContext(ctx, `DELETE FROM `+d.Table+` WHERE `+d.Column+` < ?`, ms(d.Before))
+			q := `DELETE FROM ` + d.Table + ` WHERE ` + d.Column + ` < ?`
+			if d.Unless != "" {
+				q += ` AND NOT EXISTS (` + d.Unless + `)`
+			}
+			res, err := tx.ExecContext(ctx, q, ms(d.Before))
 			if err != nil {
 				return err
 			}
