@@ -154,7 +154,9 @@ func testAuthRequestOnce(t *testing.T, s storage.Storage) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = s.CreateSignIn(ctx, code(i), storage.Event{UserID: alice.ID, Kind: "signin", CreatedAt: now}) })
+		wg.Go(func() {
+			errs[i] = s.CreateSignIn(ctx, code(i), storage.Event{UserID: alice.ID, Kind: "signin", CreatedAt: now})
+		})
 	}
 	wg.Wait()
 	won := 0
