@@ -80,7 +80,7 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	// No shared default: unrelated relying parties given one owner by
 	// accident would learn that their users are the same people.
 	if spec.Owner == "" {
-		spec.Owner = OwnApp(id)
+		spec.Owner = storage.OwnOwner(id)
 	}
 	sec, hash := "", []byte(nil)
 	if !spec.Public {
@@ -95,9 +95,6 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	}
 	return NewApp{AppID: id, Secret: sec, Name: spec.Name}, nil
 }
-
-// OwnApp is the owner of an app created without one: itself alone.
-func OwnApp(appID string) string { return "app:" + appID }
 
 // UserSpec describes an account to create.
 type UserSpec struct {

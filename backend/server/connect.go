@@ -137,7 +137,7 @@ func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) 
 		return ticket{}, errTooManyTickets
 	}
 	// The key first: a ticket must never exist without the key that guards it.
-	k, err := s.key(ctx)
+	k, err := s.qrKey(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "qr ticket: server key unavailable", "err", err)
 		return ticket{}, errUnavailable
@@ -176,7 +176,7 @@ func pollKey(serverKey []byte, uuid string) string {
 // the server key. It fails closed: without the server key no key is
 // right, the empty one included.
 func (s *Server) pollAllowed(ctx context.Context, uuid, key string) ([]byte, bool) {
-	k, err := s.key(ctx)
+	k, err := s.qrKey(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "qr poll refused: server key unavailable", "err", err)
 		return nil, false
@@ -362,7 +362,7 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if t.UserID != userID {
 		return tickets.ErrTaken
 	}
-	k, err := s.key(ctx)
+	k, err := s.qrKey(ctx)
 	if err != nil {
 		return fmt.Errorf("confirm QR ticket: %w", err)
 	}

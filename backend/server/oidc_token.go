@@ -358,11 +358,16 @@ func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, n
 }
 
 // claims are the user's claims for app: sub (the app's openid, pairwise),
-// unionid, and with the profile scope name and picture.
+// unionid when the app's owner groups it with others (an app that is its
+// own owner gets none: it would only repeat sub), and with the profile
+// scope name and picture.
 func (s *Server) claims(ctx context.Context, app storage.App, userID, scope string) (idClaims, error) {
 	sub, union, err := s.ids(ctx, userID, app)
 	if err != nil {
 		return idClaims{}, err
+	}
+	if !app.SharedOwner() {
+		union = ""
 	}
 	cl := idClaims{Issuer: s.issuer(), Subject: sub, UnionID: union}
 	if slices.Contains(strings.Fields(scope), "profile") {

@@ -239,4 +239,12 @@ func TestOpenIDUnionID(t *testing.T) {
 	case x1.OpenID == y1.OpenID || x1.UnionID == y1.UnionID:
 		t.Fatal("two users share an id")
 	}
+	// Apps created without an owner are their own: unrelated relying
+	// parties never receive one unionid for the same person.
+	n1 := e.app(admin.AppSpec{Name: "N1", FastLogin: true})
+	n2 := e.app(admin.AppSpec{Name: "N2", FastLogin: true})
+	z1, z2 := e.exchange(n1, e.code(alice, n1)), e.exchange(n2, e.code(alice, n2))
+	if z1.UnionID == "" || z1.UnionID == z2.UnionID || z1.UnionID == x1.UnionID {
+		t.Fatalf("apps without an owner: unionids %q %q (acme's %q), want each its own", z1.UnionID, z2.UnionID, x1.UnionID)
+	}
 }

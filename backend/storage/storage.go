@@ -70,6 +70,14 @@ type App struct {
 	CreatedAt  time.Time
 }
 
+// OwnOwner is the owner of an app created without one: itself alone, so
+// that unrelated relying parties never share a unionid.
+func OwnOwner(appID string) string { return "app:" + appID }
+
+// SharedOwner reports whether a's owner was named by an operator to group
+// apps (whose unionids then agree), rather than being a's own.
+func (a App) SharedOwner() bool { return a.Owner != OwnOwner(a.AppID) }
+
 // Face is the protocol a code or token belongs to. A code of one face is
 // never redeemed at another's endpoint, and a token works only where its
 // face's rules (such as refresh rotation) hold.
@@ -347,8 +355,11 @@ type Storage interface {
 	ListEvents(ctx context.Context, userID, kind string, limit int) ([]Event, error)
 
 	// Secret returns the server secret called name, storing fresh on first use.
-	// Every caller gets the value that was stored first.
+	// Every caller gets the value that was stored first. With fresh nil it
+	// only reads: ErrNotFound when none is stored.
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
+	// DeleteSecret deletes the secret name; a missing one is not an error.
+	DeleteSecret(ctx context.Context, name string) error
 
 	Tickets
 	Attempts

@@ -520,6 +520,15 @@ func testSecret(t *testing.T, s storage.Storage) {
 	if string(v1) != "first" || string(v2) != "first" {
 		t.Fatalf("Secret = %q, %q; want the first value twice", v1, v2)
 	}
+	if v, err := s.Secret(ctx, "openid", nil); err != nil || string(v) != "first" {
+		t.Fatalf("Secret(nil) = %q, %v; want a read of the stored value", v, err)
+	}
+	_, err = s.Secret(ctx, "never", nil)
+	wantErr(t, err, storage.ErrNotFound)
+	must(t, s.DeleteSecret(ctx, "openid"))
+	must(t, s.DeleteSecret(ctx, "openid"))
+	_, err = s.Secret(ctx, "openid", nil)
+	wantErr(t, err, storage.ErrNotFound)
 }
 
 // testConcurrentWrites mixes failing and succeeding writes at once: each

@@ -149,12 +149,19 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 
 // Secret implements storage.Storage.
 func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
-	if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
-		return nil, err
+	if fresh != nil {
+		if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+			return nil, err
+		}
 	}
 	var v []byte
 	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
 	return v, wrap("read secret "+name, err)
+}
+
+// DeleteSecret implements storage.Storage.
+func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	return s.exec(ctx, "delete secret "+name, `DELETE FROM secrets WHERE name = $1`, name)
 }
 
 // RevokeGrant implements storage.Storage.

@@ -165,14 +165,21 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 
 // Secret implements storage.Storage.
 func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
-	if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
-		return nil, err
+	if fresh != nil {
+		if err := s.exec(ctx, "store secret "+name, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+			return nil, err
+		}
 	}
 	var v []byte
 	if err := s.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
-		return nil, fmt.Errorf("read secret %s: %w", name, err)
+		return nil, fmt.Errorf("read secret %s: %w", name, notFound(err))
 	}
 	return v, nil
+}
+
+// DeleteSecret implements storage.Storage.
+func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	return s.exec(ctx, "delete secret "+name, `DELETE FROM secrets WHERE name = ?`, name)
 }
 
 func list[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {

@@ -57,6 +57,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open database %s: is a directory; pass a file path such as %s/scanfree.db", path, path)
 	}
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
@@ -82,6 +85,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// private makes the database file owner-only (0600), creating it so when
+// it is new, before SQLite opens it: it holds password hashes, personal
+// data and the audit log. SQLite gives its -wal and -shm files the mode
+// of the database file; ones left 0644 by an older version are tightened.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = os.Chmod(p, 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("make database file %s private (mode 0600): %w; fix its owner or mode", p, err)
+		}
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	s.writer.close()
@@ -99,55 +127,77 @@ func (s *Store) PoolStats() storage.PoolStats {
 // Path returns the database file path.
 func (s *Store) Path() string { return s.path }
 
+// migrate applies pending migrations one step at a time. Each step reads
+// the schema version and applies what follows it in one write transaction
+// (BEGIN IMMEDIATE, the writer's connection): a server and admin commands
+// opening a new file at the same moment queue on SQLite's write lock, and
+// each finds the version the one before it left.
 func (s *Store) migrate(ctx context.Context) error {
-	var appID, version int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		if isNotADB(err) {
-			return fmt.Errorf("open database %s: %w (the file is not an SQLite database; move it away or pass another --db)", s.path, ErrForeign)
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
+			return err
 		}
-		return fmt.Errorf("open database %s: %w", s.path, err)
 	}
-	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("open database %s: %w", s.path, err)
+}
+
+// migrateStep applies the migration after the current version and reports
+// whether there was none left.
+func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		if isNotADB(err) {
+			return false, fmt.Errorf("open database %s: %w (the file is not an SQLite database; move it away or pass another --db)", s.path, ErrForeign)
+		}
+		return false, fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	defer func() {
+		if err != nil || done {
+			tx.Rollback()
+		}
+	}()
+	var appID, version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		if isNotADB(err) {
+			return false, fmt.Errorf("open database %s: %w (the file is not an SQLite database; move it away or pass another --db)", s.path, ErrForeign)
+		}
+		return false, fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, fmt.Errorf("open database %s: %w", s.path, err)
 	}
 	if appID != applicationID {
 		var tables int
-		if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
-			return fmt.Errorf("open database %s: %w", s.path, err)
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
+			return false, fmt.Errorf("open database %s: %w", s.path, err)
 		}
 		if appID != 0 || tables > 0 {
-			return fmt.Errorf("open database %s: %w (it holds another program's tables; pass another --db)", s.path, ErrForeign)
+			return false, fmt.Errorf("open database %s: %w (it holds another program's tables; pass another --db)", s.path, ErrForeign)
 		}
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("open database %s: %w (schema version %d, this binary knows up to %d; run a newer scanfree-server)",
+		return false, fmt.Errorf("open database %s: %w (schema version %d, this binary knows up to %d; run a newer scanfree-server)",
 			s.path, ErrNewerSchema, version, len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
-		}
-		for _, stmt := range migrations[v] {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
-			}
-		}
-		// PRAGMAs take no placeholders; both values are our own integers.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate database %s to version %d: %w", s.path, v+1, err)
+	if version == len(migrations) {
+		return true, nil
+	}
+	for _, stmt := range migrations[version] {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("migrate database %s to version %d: %w", s.path, version+1, err)
 		}
 	}
-	return nil
+	// PRAGMAs take no placeholders; both values are our own integers.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, fmt.Errorf("migrate database %s to version %d: %w", s.path, version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
+		return false, fmt.Errorf("migrate database %s to version %d: %w", s.path, version+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate database %s to version %d: %w", s.path, version+1, err)
+	}
+	return false, nil
 }
 
 // SchemaVersion is the schema version this binary writes.
