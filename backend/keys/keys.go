@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -355,30 +356,44 @@ func (r *Ring) Prune(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// createDataKey makes the data key file at path with a fresh key. The
+// file appears whole or not at all (written aside, then linked into
+// place), so a process starting at the same moment reads either nothing
+// or the complete key, and of two creators the first wins.
+func createDataKey(path string) ([]byte, error) {
+	k := make([]byte, DataKeySize)
+	rand.Read(k)
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return nil, fmt.Errorf("create data key %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("create data key %s: %w", path, err)
+	}
+	if _, err := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write data key %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("write data key %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return LoadDataKey(path, false) // made by another process just now
+	} else if err != nil {
+		return nil, fmt.Errorf("create data key %s: %w", path, err)
+	}
+	return k, nil
+}
+
 // LoadDataKey reads the data key from path: DataKeySize random bytes,
 // base64 (standard or URL alphabet) on one line. With create, a missing
 // file is made with a fresh key, readable by its owner only.
 func LoadDataKey(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		k := make([]byte, DataKeySize)
-		rand.Read(k)
-		enc := base64.StdEncoding.EncodeToString(k) + "\n"
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return LoadDataKey(path, false) // made by another process just now
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create data key %s: %w", path, err)
-		}
-		if _, err := f.WriteString(enc); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write data key %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			return nil, fmt.Errorf("write data key %s: %w", path, err)
-		}
-		return k, nil
+		return createDataKey(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read data key: %w", err)
