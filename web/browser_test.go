@@ -186,12 +186,19 @@ func phone(t *testing.T, w *world, qrURL string) *e2e.Browser {
 	e2e.Run(ph, ph.Ctx, "username", chromedp.SendKeys(chromedp.CSS("#username"), "alice"))
 	e2e.Run(ph, ph.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
 	e2e.Run(ph, ph.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
-	e2e.Run(ph, ph.Ctx, "the question", chromedp.WaitVisible(chromedp.CSS("button[value=allow]")))
+	e2e.Run(ph, ph.Ctx, "the question", chromedp.WaitVisible(chromedp.CSS("button[value=scan]")))
 	if q := e2e.Run(ph, ph.Ctx, "question text", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(q, "Sign in to Demo Shop on your computer") {
 		t.Fatalf("phone page says %q", q)
 	}
 	ph.Screenshot("phone-question")
 	return ph
+}
+
+// claim clicks Continue on the phone's page: the ticket is scanned, and
+// the phone offers Allow and Cancel.
+func claim(ph *e2e.Browser) {
+	e2e.Run(ph, ph.Ctx, "Continue", chromedp.Click(chromedp.CSS("button[value=scan]")))
+	e2e.Run(ph, ph.Ctx, "Allow and Cancel", chromedp.WaitVisible(chromedp.CSS("button[value=allow]")))
 }
 
 // TestQRFallback: with the daemon paused, the page shows the QR code; a
@@ -216,6 +223,11 @@ func signInByQR(t *testing.T, w *world) {
 	// and learns nothing of who is looking at it.
 	if txt := e2e.Run(br, fctx, "status", chromedp.Text(chromedp.CSS("#status"), opts...)); strings.Contains(txt, "Alice") || strings.Contains(txt, "Scanned") {
 		t.Fatalf("the page changed on the phone's GET: %q", txt)
+	}
+	claim(ph)
+	status(t, br, fctx, opts, "Scanned")
+	if txt := e2e.Run(br, fctx, "status", chromedp.Text(chromedp.CSS("#status"), opts...)); strings.Contains(txt, "Alice") {
+		t.Fatalf("the page learned who scanned: %q", txt)
 	}
 	e2e.Run(ph, ph.Ctx, "Allow", chromedp.Click(chromedp.CSS("button[value=allow]")))
 	ph.Screenshot("phone-allowed")
@@ -242,6 +254,7 @@ func TestCancelExpiryDeny(t *testing.T) {
 		br := e2e.NewBrowser(t, w.home)
 		fctx, opts := openLogin(t, w, br)
 		ph := phone(t, w, decodeQR(t, br, fctx, opts))
+		claim(ph)
 		e2e.Run(ph, ph.Ctx, "Cancel", chromedp.Click(chromedp.CSS("button[value=cancel]")))
 		status(t, br, fctx, opts, "cancelled on the phone")
 		e2e.Run(br, fctx, "offer a new QR code", chromedp.WaitVisible(chromedp.CSS("#again"), opts...))

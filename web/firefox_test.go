@@ -67,6 +67,7 @@ func TestFirefox(t *testing.T) {
 			return ok && strings.Contains(text, "/x/")
 		})
 		ph := phone(t, w, qrURL) // the phone is chromium
+		claim(ph)
 		e2e.Run(ph, ph.Ctx, "Allow", chromedp.Click(chromedp.CSS("button[value=allow]")))
 		signedIn()
 	})

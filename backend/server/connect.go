@@ -272,11 +272,12 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// xView is the phone page's data.
+// xView is the phone page's data. Claimed: this person scanned the
+// ticket (the computer shows "scanned"), and may now allow or cancel.
 type xView struct {
 	UUID    string
 	AppName string
-	Done    bool
+	Claimed bool
 }
 
 func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +293,8 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 		s.ticketError(w, r, u, err)
 		return
 	}
-	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u, Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID)}})
+	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
+		Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Claimed: t.Status == tickets.Scanned}})
 }
 
 func (s *Server) appName(ctx context.Context, appID string) string {
@@ -329,8 +331,28 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("uuid")
-	if r.PostFormValue("decision") != "allow" {
-		if _, err := s.tickets.Cancel(r.Context(), id, u.ID); err != nil {
+	switch r.PostFormValue("decision") {
+	case "allow":
+	case "scan":
+		// Continue claims the ticket: the computer shows "scanned", and
+		// from now on only this person may allow or cancel it (WeChat's
+		// scan, made by a click: a page load changes nothing).
+		t, err := s.tickets.Scan(r.Context(), id, u.ID)
+		if err != nil {
+			s.ticketError(w, r, u, err)
+			return
+		}
+		s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
+			Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Claimed: true}})
+		return
+	default:
+		// Only the person who scanned it cancels a ticket; anyone else who
+		// can see the QR code declines for their own phone only, and the
+		// code stays up for whoever it is meant for.
+		if _, err := s.tickets.Cancel(r.Context(), id, u.ID); errors.Is(err, tickets.ErrNotScanned) {
+			s.message(w, http.StatusOK, u, "Not signed in", "Nothing was shared.")
+			return
+		} else if err != nil {
 			s.ticketError(w, r, u, err)
 			return
 		}

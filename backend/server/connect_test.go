@@ -214,3 +214,46 @@ func TestTicketsPerClient(t *testing.T) {
 		t.Fatalf("after the window: %d", st)
 	}
 }
+
+// TestQRCancelOnlyByScanner: someone signed in who can see the QR code
+// (a colleague, a shoulder) cannot end the waiting sign-in by posting
+// Cancel without scanning it; the person who claimed it with Continue
+// can, and nobody else can once it is claimed.
+func TestQRCancelOnlyByScanner(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice")
+	e.user("bob")
+	app := e.app(admin.AppSpec{FastLogin: true})
+	var tk struct{ UUID, Key string }
+	e.do("POST", "/connect/qrticket", http.Header{"Content-Type": {"application/json"}},
+		strings.NewReader(`{"appid":"`+app.AppID+`","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"st"}`), &tk)
+	alice, bob := e.browser(), e.browser()
+	alice.login("alice")
+	bob.login("bob")
+
+	if resp, body := bob.post("/x/"+tk.UUID, url.Values{"decision": {"cancel"}}, nil); resp.StatusCode != 200 || !strings.Contains(body, "Nothing was shared") {
+		t.Fatalf("bob's cancel: %d", resp.StatusCode)
+	}
+	if a, _ := poll(t, e, tk.UUID, tk.Key, 408); a.ErrCode != 408 {
+		t.Fatalf("a cancel by someone who never scanned ended the ticket: %+v", a)
+	}
+	// Alice's phone page offers Continue first; it claims the ticket.
+	if _, body := alice.get("/x/" + tk.UUID); !strings.Contains(body, `value="scan"`) || strings.Contains(body, `value="cancel"`) {
+		t.Fatalf("phone page of a waiting ticket: %s", body)
+	}
+	if _, body := alice.post("/x/"+tk.UUID, url.Values{"decision": {"scan"}}, nil); !strings.Contains(body, `value="allow"`) || !strings.Contains(body, `value="cancel"`) {
+		t.Fatalf("after Continue: %s", body)
+	}
+	if a, _ := poll(t, e, tk.UUID, tk.Key, 408); a.ErrCode != 404 {
+		t.Fatalf("after Continue the page is not told it was scanned: %+v", a)
+	}
+	if resp, _ := bob.post("/x/"+tk.UUID, url.Values{"decision": {"cancel"}}, nil); resp.StatusCode != http.StatusGone {
+		t.Fatalf("bob's cancel of alice's claimed ticket: %d, want 410", resp.StatusCode)
+	}
+	if resp, _ := alice.post("/x/"+tk.UUID, url.Values{"decision": {"cancel"}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("alice's cancel: %d", resp.StatusCode)
+	}
+	if a, _ := poll(t, e, tk.UUID, tk.Key, 404); a.ErrCode != 403 {
+		t.Fatalf("after the scanner's cancel: %+v, want 403", a)
+	}
+}

@@ -44,8 +44,8 @@ func Run(ctx context.Context, o RunOptions) error {
 	var wait atomic.Value // the last reason the store is not open yet
 	wait.Store("opening the database")
 	var public, side handlerSwap
-	public.set(starting(&wait))
-	side.set(starting(&wait))
+	public.set(starting(&wait, false))
+	side.set(starting(&wait, true))
 
 	var servers []*http.Server
 	errc := make(chan error, 2)
@@ -104,7 +104,7 @@ func (s *Server) opsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics())
 	mux.HandleFunc("GET /healthz", Healthz)
-	mux.HandleFunc("GET /readyz", s.Readyz)
+	mux.HandleFunc("GET /readyz", s.readyz(true))
 	return mux
 }
 
@@ -132,8 +132,10 @@ func openStore(ctx context.Context, open func(context.Context) (storage.Storage,
 	}
 }
 
-// starting is the handler while the store is not open yet.
-func starting(wait *atomic.Value) http.Handler {
+// starting is the handler while the store is not open yet. Only the
+// monitoring listener (detail) says why: the reason names the database's
+// user, host and port.
+func starting(wait *atomic.Value, detail bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", Healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +143,10 @@ func starting(wait *atomic.Value) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		msg := "starting: waiting for the database; retry in a moment"
 		if r.URL.Path == "/readyz" {
-			msg = "not ready: " + wait.Load().(string)
+			msg = "not ready"
+			if detail {
+				msg += ": " + wait.Load().(string)
+			}
 		}
 		http.Error(w, msg, http.StatusServiceUnavailable)
 	})

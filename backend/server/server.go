@@ -188,7 +188,7 @@ func parsePublicURL(public string) (*url.URL, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", Healthz)
-	mux.HandleFunc("GET /readyz", s.Readyz)
+	mux.HandleFunc("GET /readyz", s.readyz(false))
 
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.handleAccessToken)
 	mux.HandleFunc("GET /sns/oauth2/refresh_token", s.handleRefreshToken)
@@ -272,20 +272,29 @@ func Healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// Readyz answers 200 when this replica can serve: its database answers
+// readyz answers 200 when this replica can serve: its database answers
 // (and, since the server exists, was migrated); else 503, so that a load
-// balancer sends users elsewhere.
-func (s *Server) Readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := s.store.Ping(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: database unreachable: %v\n", err)
-		return
+// balancer sends users elsewhere. Why it is not ready goes to the log and,
+// with detail (the monitoring listener), into the answer: the public one
+// says only "not ready", never the database's user, host or port.
+func (s *Server) readyz(detail bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := s.store.Ping(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready: database unreachable", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			if detail {
+				fmt.Fprintf(w, "not ready: database unreachable: %v\n", err)
+			} else {
+				w.Write([]byte("not ready\n"))
+			}
+			return
+		}
+		w.Write([]byte("ready\n"))
 	}
-	w.Write([]byte("ready\n"))
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

@@ -44,7 +44,9 @@ var (
 	ErrExpired    = errors.New("the QR code expired")
 	ErrUsed       = errors.New("the QR code was already used")
 	ErrTaken      = errors.New("someone else scanned this QR code")
-	errNotScanned = errors.New("the QR code was not scanned by this user")
+	// ErrNotScanned refuses confirming or cancelling a ticket that the
+	// user did not claim (scan) first.
+	ErrNotScanned = errors.New("the QR code was not scanned by this user")
 )
 
 // retryEvery is how soon a waiter reads again after the database failed.
@@ -265,18 +267,23 @@ func (s *Store) Confirm(ctx context.Context, id, userID string, sealedCode []byt
 			return err
 		}
 		if t.Status != Scanned {
-			return errNotScanned
+			return ErrNotScanned
 		}
 		t.Status, t.SealedCode = Confirmed, sealedCode
 		return nil
 	})
 }
 
-// Cancel ends the ticket at the scanning user's request.
+// Cancel ends the ticket at the request of the user who scanned it. Only
+// that user may: anyone else signed in who can see the screen could
+// otherwise end another person's sign-in without scanning (ErrNotScanned).
 func (s *Store) Cancel(ctx context.Context, id, userID string) (Ticket, error) {
 	return s.update(ctx, id, func(t *Ticket) error {
 		if err := usable(t, userID); err != nil {
 			return err
+		}
+		if t.Status != Scanned {
+			return ErrNotScanned
 		}
 		t.Status = Cancelled
 		return nil
@@ -287,5 +294,5 @@ func (s *Store) Cancel(ctx context.Context, id, userID string) (Ticket, error) {
 // change, rather than the database failing.
 func IsStateError(err error) bool {
 	return errors.Is(err, ErrUnknown) || errors.Is(err, ErrExpired) || errors.Is(err, ErrUsed) ||
-		errors.Is(err, ErrTaken) || errors.Is(err, errNotScanned)
+		errors.Is(err, ErrTaken) || errors.Is(err, ErrNotScanned)
 }

@@ -77,7 +77,13 @@ func TestConfirmNeedsScan(t *testing.T) {
 	if _, err := s.Confirm(ctx, tk.UUID, "u1", []byte("c")); err == nil {
 		t.Fatal("confirmed an unscanned ticket")
 	}
+	if _, err := s.Cancel(ctx, tk.UUID, "u2"); !errors.Is(err, ErrNotScanned) {
+		t.Fatalf("cancel of a waiting ticket by someone who did not scan it: %v", err)
+	}
 	s.Scan(ctx, tk.UUID, "u1")
+	if _, err := s.Cancel(ctx, tk.UUID, "u2"); !errors.Is(err, ErrTaken) {
+		t.Fatalf("cancel by another user than the scanner: %v", err)
+	}
 	if tk, err := s.Cancel(ctx, tk.UUID, "u1"); err != nil || tk.Status != Cancelled {
 		t.Fatalf("cancel: %+v %v", tk, err)
 	}

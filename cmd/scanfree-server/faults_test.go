@@ -205,16 +205,24 @@ func TestStartWhileDatabaseDown(t *testing.T) {
 	pg.Stop()
 	bin := testutil.Build(t, "./cmd/scanfree-server")
 	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-	p := testutil.Start(t, nil, bin, "serve", "--db", dsn, "--addr", addr, "--public-url", "http://"+addr)
+	ops := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	p := testutil.Start(t, nil, bin, "serve", "--db", dsn, "--addr", addr, "--public-url", "http://"+addr, "--metrics-addr", ops)
 	testutil.Eventually(t, 15*time.Second, "a retry logged", func() bool {
 		return strings.Contains(p.Stderr.String(), "database unreachable; retrying")
 	})
 	if status, _ := send(t, nil, "GET", "http://"+addr+"/healthz", "", "", nil); status != 200 {
 		t.Fatalf("/healthz while the database is down: %d, want 200 (the process is up)", status)
 	}
+	// The public listener says only that it is not ready; the reason,
+	// which names the database's user, host and port, is for operators.
+	u, _ := url.Parse(dsn)
 	status, body := send(t, nil, "GET", "http://"+addr+"/readyz", "", "", nil)
-	if status != 503 || !strings.Contains(string(body), "not ready") {
-		t.Fatalf("/readyz while the database is down: %d %s", status, body)
+	if status != 503 || strings.TrimSpace(string(body)) != "not ready" {
+		t.Fatalf("public /readyz while the database is down: %d %q, want just \"not ready\"", status, body)
+	}
+	status, body = send(t, nil, "GET", "http://"+ops+"/readyz", "", "", nil)
+	if status != 503 || !strings.Contains(string(body), u.Port()) {
+		t.Fatalf("monitoring /readyz while the database is down: %d %q, want the reason", status, body)
 	}
 	if status, _ := send(t, nil, "GET", "http://"+addr+"/connect/qrconnect", "", "", nil); status != 503 {
 		t.Fatalf("a page while the database is down: %d, want 503", status)
