@@ -40,10 +40,10 @@ type Ticket = storage.Ticket
 
 // Errors of the state changes.
 var (
-	ErrUnknown    = errors.New("unknown or expired QR ticket")
-	ErrExpired    = errors.New("the QR code expired")
-	ErrUsed       = errors.New("the QR code was already used")
-	ErrTaken      = errors.New("someone else scanned this QR code")
+	ErrUnknown = errors.New("unknown or expired QR ticket")
+	ErrExpired = errors.New("the QR code expired")
+	ErrUsed    = errors.New("the QR code was already used")
+	ErrTaken   = errors.New("someone else scanned this QR code")
 	// ErrNotScanned refuses confirming or cancelling a ticket that the
 	// user did not claim (scan) first.
 	ErrNotScanned = errors.New("the QR code was not scanned by this user")
