@@ -30,6 +30,10 @@ type accountView struct {
 	DesktopApps []deviceapi.AppConsent
 	// Phone is the verified phone number's last digits, or "".
 	Phone string
+	// Guessed is set while the account's password sign-ins wait because
+	// of many wrong passwords (see accountDelay); Alerts are those events.
+	Guessed int
+	Alerts  []storage.Event
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +74,14 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 		return v, err
 	}
 	v.Phone = s.phoneEnd(ctx, userID)
+	if v.Alerts, err = s.store.ListEvents(ctx, userID, "password_throttled", 5); err != nil {
+		return v, err
+	}
+	if u, err := s.store.GetUser(ctx, userID); err == nil {
+		if n, err := s.accountFailures(ctx, u.Username); err == nil && accountDelay(n) > 0 {
+			v.Guessed = n
+		}
+	}
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
 	return v, err
 }
@@ -175,7 +187,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 // at 5 tries per 10 minutes against 20^8 codes.
 func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
 	typed := trimLen(r.PostFormValue("user_code"), 20)
-	ip := s.clientIP(r)
+	ip := s.clientKey(r)
 	// Reserved before the lookup, so a burst of wrong codes cannot all be
 	// looked up before the first one counted; a valid code gives it back.
 	ok, err := reserve(r.Context(), s.codeUser, u.ID, s.codeIP, ip)

@@ -35,6 +35,23 @@ func (s *Server) clientIP(r *http.Request) string {
 	return peer
 }
 
+// clientKey is what the per-address limits count against: the client
+// address, IPv6 by its /64. One IPv6 host is handed a whole /64 (SLAAC,
+// privacy addresses), so counting /128s would give one machine 2^64
+// budgets.
+func (s *Server) clientKey(r *http.Request) string { return limitKey(s.clientIP(r)) }
+
+// limitKey is ip's per-address limit key: itself for IPv4, its /64 for
+// IPv6.
+func limitKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Unmap().Is4() {
+		return ip
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
+}
+
 // trusted reports whether ip, in text form, is a configured proxy.
 func (s *Server) trusted(ip string) bool {
 	addr, err := netip.ParseAddr(ip)

@@ -39,6 +39,22 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
+func TestLimitKey(t *testing.T) {
+	for _, tc := range []struct{ ip, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+		{"::ffff:198.51.100.1", "::ffff:198.51.100.1"},
+		{"not-an-ip", "not-an-ip"},
+	} {
+		if got := limitKey(tc.ip); got != tc.want {
+			t.Errorf("limitKey(%q) = %q, want %q", tc.ip, got, tc.want)
+		}
+	}
+}
+
 func TestParseTrustedProxiesRefuses(t *testing.T) {
 	for _, v := range []string{"10.0.0.0/33", "proxy.example", "10.0.0"} {
 		if _, err := ParseTrustedProxies([]string{v}); err == nil {

@@ -129,7 +129,7 @@ var errTooManyTickets = errors.New("too many sign-in pages from your address; wa
 
 func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) {
 	ctx := r.Context()
-	ok, err := s.ticketIP.Take(ctx, s.clientIP(r))
+	ok, err := s.ticketIP.Take(ctx, s.clientKey(r))
 	if err != nil {
 		return ticket{}, errUnavailable
 	}

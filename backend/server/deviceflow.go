@@ -27,7 +27,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	// Unauthenticated by nature (the desktop has no credential yet), so
 	// counted per client address: each one is a row and a user_code.
 	ip := s.clientIP(r)
-	switch ok, err := s.enrolIP.Take(r.Context(), ip); {
+	switch ok, err := s.enrolIP.Take(r.Context(), limitKey(ip)); {
 	case err != nil:
 		writeOAuthErr(w, http.StatusServiceUnavailable, "temporarily_unavailable", "retry later")
 		return

@@ -118,7 +118,7 @@ func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	// Each request is stored until it expires: one client address may not
 	// fill the store with them.
-	if ok, err := s.oidcIP.Take(ctx, s.clientIP(r)); err != nil {
+	if ok, err := s.oidcIP.Take(ctx, s.clientKey(r)); err != nil {
 		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
 		return
 	} else if !ok {

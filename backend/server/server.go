@@ -140,7 +140,8 @@ type Server struct {
 	metrics *metrics
 	keys    *keys.Ring
 
-	hashSlots chan struct{} // one token per running password check
+	hashSlots   chan struct{} // one token per running password check
+	hashClients clientSlots   // one running check per client
 
 	keyMu     sync.Mutex
 	openidKey []byte

@@ -159,7 +159,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username := trimLen(r.PostFormValue("username"), 200)
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
-	ip := s.clientIP(r)
+	ip, key := s.clientIP(r), s.clientKey(r)
 	fail := func(status int, msg string) {
 		p := s.loginPage(r.Context(), next, username)
 		p.Error = msg
@@ -167,8 +167,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.
-	userKey := ip + "/" + username
-	ok, err := reserve(r.Context(), s.loginIP, ip, s.loginUser, userKey)
+	userKey := key + "/" + username
+	ok, err := reserve(r.Context(), s.loginIP, key, s.loginUser, userKey)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
@@ -183,9 +183,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		if !succeeded {
 			return
 		}
-		s.loginIP.Release(context.WithoutCancel(r.Context()), ip)
+		s.loginIP.Release(context.WithoutCancel(r.Context()), key)
 		s.loginUser.Reset(context.WithoutCancel(r.Context()), userKey)
 	}()
+	// Guessed from many addresses: every try of this account waits.
+	failures, err := s.accountFailures(r.Context(), username)
+	if err == nil {
+		err = s.waitForAccount(r.Context(), failures)
+	}
+	if err != nil {
+		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+		return
+	}
 	u, err := s.store.GetUserByUsername(r.Context(), username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "login", "err", err)
@@ -196,7 +205,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		hash = dummyHash()
 	}
-	ok, herr := s.checkPassword(r.Context(), hash, password)
+	ok, herr := s.checkPassword(r.Context(), key, hash, password)
 	if errors.Is(herr, errHashBusy) {
 		fail(http.StatusServiceUnavailable, "Many people are signing in right now. Try again in a moment.")
 		return
@@ -205,6 +214,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
 	}
 	if err != nil || !ok {
+		s.accountFailed(context.WithoutCancel(r.Context()), username, u.ID)
 		fail(http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
