@@ -245,6 +245,14 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
 		return
 	}
+	client := s.clientKey(r)
+	if !s.polls.take(id, client) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusTooManyRequests, snsErr(http.StatusTooManyRequests,
+			"too many sign-in pages are waiting from this address or for this QR code; close the other tabs and reload"))
+		return
+	}
+	defer s.polls.done(id, client)
 	last, _ := strconv.Atoi(q.Get("last"))
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PollTimeout)
 	defer cancel()

@@ -142,6 +142,7 @@ type Server struct {
 
 	hashSlots   chan struct{} // one token per running password check
 	hashClients clientSlots   // one running check per client
+	polls       pollCounts    // long polls waiting, per ticket and client
 
 	keyMu     sync.Mutex
 	openidKey []byte
