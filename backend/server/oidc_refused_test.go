@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // TestOIDCRefused tries each rule's attack over real HTTP and checks the
@@ -127,6 +129,47 @@ func TestOIDCRefused(t *testing.T) {
 		}
 		if _, err := o.provider.UserInfo(o.ctx, oauth2.StaticTokenSource(fresh)); err == nil {
 			t.Fatal("the family's access token still works")
+		}
+	})
+	t.Run("a revoked sign-in is not a stolen one", func(t *testing.T) {
+		// The desktop that signed in is revoked: its family goes, and the
+		// client's next refresh is told so, without a theft alarm.
+		e := newOIDCEnv(t, admin.AppSpec{})
+		code, v := e.code()
+		tok, err := e.config().Exchange(e.ctx, code, oauth2.VerifierOption(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := e.do("DELETE", deviceapi.PathDevice, http.Header{"Authorization": {"Bearer " + e.cred}}, nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("desktop sign-out: %d", resp.StatusCode)
+		}
+		var oe struct {
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+		}
+		e.postForm("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken},
+			"client_id": {e.app.AppID}, "client_secret": {e.app.Secret}}, &oe)
+		if oe.Error != "invalid_grant" || !strings.Contains(oe.ErrorDescription, "revoked") || strings.Contains(oe.ErrorDescription, "already used") {
+			t.Fatalf("refresh of a revoked desktop's sign-in: %+v", oe)
+		}
+		alice, _ := e.store.GetUserByUsername(e.ctx, "alice")
+		if ev, _ := e.store.ListEvents(e.ctx, alice.ID, "refresh_reused", 10); len(ev) != 0 {
+			t.Fatalf("a revocation raised a theft alarm: %+v", ev)
+		}
+	})
+	t.Run("a Basic client is challenged on every 401", func(t *testing.T) {
+		for _, path := range []string{"/oauth2/token", "/oauth2/revoke"} {
+			req, _ := http.NewRequest("POST", o.url+path, strings.NewReader("grant_type=refresh_token&refresh_token=x&token=x"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(o.app.AppID, "wrong-secret")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("%s with a wrong Basic secret: %d, WWW-Authenticate %q", path, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
 		}
 	})
 	t.Run("prompt=none with nobody signed in", func(t *testing.T) {
