@@ -16,7 +16,7 @@ import (
 func (a *app) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Rotate and list the OpenID Connect id_token signing keys"}
 	var idTokenTTL time.Duration
-	cmd.PersistentFlags().DurationVar(&idTokenTTL, "id-token-ttl", time.Hour, "the servers' --id-token-ttl: how long a replaced key stays published")
+	cmd.PersistentFlags().DurationVar(&idTokenTTL, "id-token-ttl", time.Hour, "the id_token lifetime for keys that predate the servers recording theirs: the servers' own lifetime, kept with the keys, wins when longer")
 	ring := func(st storage.Storage) (*keys.Ring, error) {
 		k, err := a.dataKey()
 		if err != nil {

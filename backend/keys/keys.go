@@ -107,8 +107,8 @@ func (r *Ring) current(ctx context.Context, alg string) (storage.SigningKey, err
 		return storage.SigningKey{}, fmt.Errorf("no %s key signs before %v; run `scanfree-server keys rotate --sign-after 0s`", alg, firstSignFrom(keys, alg))
 	}
 	// The first key of alg: published and used at once, as nothing
-	// signed with alg before.
-	if _, err := r.create(ctx, alg, now, 0); err != nil {
+	// signed with alg before. (Servers make them at start, see Ensure.)
+	if err := r.ensure(ctx, alg, now); err != nil {
 		return storage.SigningKey{}, err
 	}
 	r.mu.Lock()
@@ -122,6 +122,47 @@ func (r *Ring) current(ctx context.Context, alg string) (storage.SigningKey, err
 		return k, nil
 	}
 	return storage.SigningKey{}, fmt.Errorf("create first %s key: not found after storing it", alg)
+}
+
+// Ensure makes the first key of every algorithm that has none, once
+// across replicas starting together, and records this server's id_token
+// lifetime on the keys: a server calls it before it says it is ready, so
+// that discovery and the JWKS agree from the first request.
+func (r *Ring) Ensure(ctx context.Context) error {
+	if len(r.dataKey) == 0 {
+		return ErrNoDataKey
+	}
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	now := r.now()
+	for _, alg := range Algorithms {
+		if !slices.ContainsFunc(keys, func(k storage.SigningKey) bool { return k.Alg == alg }) {
+			if err := r.ensure(ctx, alg, now); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.store.RaiseTokenTTL(ctx, r.tokenTTL); err != nil {
+		return fmt.Errorf("record the id_token lifetime: %w", err)
+	}
+	r.mu.Lock()
+	r.listed = time.Time{}
+	r.mu.Unlock()
+	return nil
+}
+
+// ensure stores a first key of alg unless one exists.
+func (r *Ring) ensure(ctx context.Context, alg string, now time.Time) error {
+	k, err := r.newKey(alg, now, 0, r.tokenTTL)
+	if err != nil {
+		return err
+	}
+	if _, err := r.store.CreateFirstSigningKey(ctx, k); err != nil {
+		return fmt.Errorf("store first %s key: %w", alg, err)
+	}
+	return nil
 }
 
 func firstSignFrom(keys []storage.SigningKey, alg string) time.Time {
@@ -197,8 +238,25 @@ func (r *Ring) open(k storage.SigningKey) (jose.Signer, error) {
 }
 
 // create makes, seals and stores a new key of alg that signs from
-// now+signAfter.
-func (r *Ring) create(ctx context.Context, alg string, now time.Time, signAfter time.Duration) (storage.SigningKey, error) {
+// now+signAfter. Its tokens live as long as the servers' did (the longest
+// lifetime the existing keys carry), or this ring's when that is longer.
+func (r *Ring) create(ctx context.Context, keys []storage.SigningKey, alg string, now time.Time, signAfter time.Duration) (storage.SigningKey, error) {
+	ttl := r.tokenTTL
+	for _, k := range keys {
+		ttl = max(ttl, k.TokenTTL)
+	}
+	k, err := r.newKey(alg, now, signAfter, ttl)
+	if err != nil {
+		return k, err
+	}
+	if err := r.store.CreateSigningKey(ctx, k); err != nil {
+		return storage.SigningKey{}, fmt.Errorf("store %s key: %w", alg, err)
+	}
+	return k, nil
+}
+
+// newKey makes and seals a key of alg that signs from now+signAfter.
+func (r *Ring) newKey(alg string, now time.Time, signAfter, tokenTTL time.Duration) (storage.SigningKey, error) {
 	if len(r.dataKey) == 0 {
 		return storage.SigningKey{}, ErrNoDataKey
 	}
@@ -229,12 +287,8 @@ func (r *Ring) create(ctx context.Context, alg string, now time.Time, signAfter 
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("encode %s public key: %w", alg, err)
 	}
-	k := storage.SigningKey{KID: jwk.KeyID, Alg: alg, Sealed: secret.Seal(r.dataKey, sealPurpose, der, []byte(jwk.KeyID)), Public: pub,
-		CreatedAt: now, SignFrom: now.Add(signAfter)}
-	if err := r.store.CreateSigningKey(ctx, k); err != nil {
-		return storage.SigningKey{}, fmt.Errorf("store %s key: %w", alg, err)
-	}
-	return k, nil
+	return storage.SigningKey{KID: jwk.KeyID, Alg: alg, Sealed: secret.Seal(r.dataKey, sealPurpose, der, []byte(jwk.KeyID)), Public: pub,
+		CreatedAt: now, SignFrom: now.Add(signAfter), TokenTTL: tokenTTL}, nil
 }
 
 // Rotate makes a new key for every algorithm; each is published at once
@@ -256,7 +310,7 @@ func (r *Ring) Rotate(ctx context.Context, signAfter time.Duration) ([]storage.S
 			// token of it, and waiting would leave alg with no key.
 			wait = 0
 		}
-		k, err := r.create(ctx, alg, now, wait)
+		k, err := r.create(ctx, keys, alg, now, wait)
 		if err != nil {
 			return made, err
 		}
@@ -305,7 +359,12 @@ func states(keys []storage.SigningKey, now time.Time, tokenTTL time.Duration) []
 					replacedAt = j.SignFrom
 				}
 			}
-			out[i].Until = replacedAt.Add(tokenTTL)
+			// The servers' lifetime, kept with the key, not this process's.
+			ttl := k.TokenTTL
+			if ttl == 0 {
+				ttl = tokenTTL
+			}
+			out[i].Until = replacedAt.Add(ttl)
 			out[i].Status = "retired"
 			if !now.Before(out[i].Until) {
 				out[i].Status = "expired"

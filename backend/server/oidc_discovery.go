@@ -83,6 +83,14 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set, err := s.keys.JWKS(r.Context())
+	if err == nil && len(set.Keys) < len(keys.Algorithms) {
+		// A server started by Run made its keys before it was ready; one
+		// built otherwise (or a store emptied behind it) makes them now,
+		// rather than publish a set that lacks keys it will sign with.
+		if err = s.keys.Ensure(r.Context()); err == nil {
+			set, err = s.keys.JWKS(r.Context())
+		}
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "jwks", "err", err)
 		writeOAuth(w, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "retry later"))

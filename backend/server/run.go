@@ -78,6 +78,16 @@ func Run(ctx context.Context, o RunOptions) error {
 		st.Close()
 		return err
 	}
+	// The signing keys exist before the server is ready: discovery and the
+	// JWKS agree from the first request, and no relying party caches a
+	// set without the key its first id_token carries.
+	if len(o.Config.DataKey) != 0 {
+		if err := s.keys.Ensure(ctx); err != nil {
+			shutdown(servers)
+			st.Close()
+			return fmt.Errorf("make the OpenID Connect signing keys: %w", err)
+		}
+	}
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tickets.Run(bg) })

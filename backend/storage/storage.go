@@ -397,6 +397,13 @@ type OIDC interface {
 
 	// CreateSigningKey stores k; a kid stored before is ErrAlreadyExists.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// CreateFirstSigningKey stores k unless a key of k.Alg is stored, as
+	// one step across replicas starting together, and reports whether it
+	// stored k.
+	CreateFirstSigningKey(ctx context.Context, k SigningKey) (bool, error)
+	// RaiseTokenTTL records that a server issues id_tokens living ttl:
+	// every key whose TokenTTL is shorter gets ttl.
+	RaiseTokenTTL(ctx context.Context, ttl time.Duration) error
 	// ListSigningKeys returns every key, oldest first.
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 	// DeleteSigningKey deletes key kid; a missing key is not an error.
@@ -460,6 +467,10 @@ type SigningKey struct {
 	// SignFrom is when it starts signing: it is published in the JWKS
 	// from CreatedAt, so relying parties know it before it is used.
 	SignFrom time.Time
+	// TokenTTL is the longest life of an id_token it signs, as the servers
+	// that sign with it said (RaiseTokenTTL); pruning waits that long after
+	// it was replaced. Zero: not known (a key from before it was kept).
+	TokenTTL time.Duration
 }
 
 // Tickets keeps the hosted page's QR tickets, shared by every replica.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -50,6 +52,39 @@ func TestFreshDatabaseAtOnce(t *testing.T) {
 			}
 		}
 		testutil.WaitHTTP(t, "http://"+addr+"/readyz", 20*time.Second)
+		// Ready means the signing keys exist: the first JWKS a relying
+		// party caches holds a key for every algorithm discovery names.
+		var disc struct {
+			Algs []string `json:"id_token_signing_alg_values_supported"`
+		}
+		var set struct {
+			Keys []struct {
+				Alg string `json:"alg"`
+			} `json:"keys"`
+		}
+		getJSON(t, "http://"+addr+"/.well-known/openid-configuration", &disc)
+		getJSON(t, "http://"+addr+"/oauth2/jwks", &set)
+		published := map[string]bool{}
+		for _, k := range set.Keys {
+			published[k.Alg] = true
+		}
+		for _, alg := range disc.Algs {
+			if !published[alg] {
+				t.Fatalf("round %d: the first JWKS has no %s key (discovery names %v, JWKS %+v)", round, alg, disc.Algs, set.Keys)
+			}
+		}
 		srv.Stop(5 * time.Second)
+	}
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("%s: %v", url, err)
 	}
 }

@@ -134,7 +134,8 @@ func testAuthRequests(t *testing.T, s storage.Storage) {
 func testSigningKeys(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	k1 := storage.SigningKey{KID: "k1", Alg: "RS256", Sealed: []byte{1, 2, 3}, Public: []byte(`{"kty":"RSA"}`), CreatedAt: now, SignFrom: now}
-	k2 := storage.SigningKey{KID: "k2", Alg: "ES256", Sealed: []byte{4}, Public: []byte(`{"kty":"EC"}`), CreatedAt: now.Add(time.Second), SignFrom: now.Add(time.Hour)}
+	k2 := storage.SigningKey{KID: "k2", Alg: "ES256", Sealed: []byte{4}, Public: []byte(`{"kty":"EC"}`), CreatedAt: now.Add(time.Second), SignFrom: now.Add(time.Hour),
+		TokenTTL: 2 * time.Hour}
 	must(t, s.CreateSigningKey(ctx, k2))
 	must(t, s.CreateSigningKey(ctx, k1))
 	wantErr(t, s.CreateSigningKey(ctx, k1), storage.ErrAlreadyExists)
@@ -149,6 +150,40 @@ func testSigningKeys(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if len(keys) != 1 || keys[0].KID != "k2" {
 		t.Fatalf("after delete: %+v", keys)
+	}
+
+	// The servers' token lifetime only ever grows on the keys.
+	must(t, s.RaiseTokenTTL(ctx, time.Hour))
+	must(t, s.RaiseTokenTTL(ctx, 3*time.Hour))
+	must(t, s.RaiseTokenTTL(ctx, time.Hour))
+	if keys, err = s.ListSigningKeys(ctx); err != nil || keys[0].TokenTTL != 3*time.Hour {
+		t.Fatalf("after RaiseTokenTTL: %+v %v", keys, err)
+	}
+
+	// The first key of an algorithm is stored once, however many replicas
+	// starting together try.
+	var wg sync.WaitGroup
+	stored := make([]bool, 6)
+	errs := make([]error, 6)
+	for i := range 6 {
+		wg.Go(func() {
+			stored[i], errs[i] = s.CreateFirstSigningKey(ctx, storage.SigningKey{KID: fmt.Sprint("first-", i), Alg: "RS256", Sealed: []byte{1},
+				Public: []byte(`{}`), CreatedAt: now, SignFrom: now})
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range 6 {
+		must(t, errs[i])
+		if stored[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d first RS256 keys stored, want 1", n)
+	}
+	if ok, err := s.CreateFirstSigningKey(ctx, storage.SigningKey{KID: "es-again", Alg: "ES256", Sealed: []byte{1}, Public: []byte(`{}`)}); err != nil || ok {
+		t.Fatalf("a first ES256 key beside k2: stored %v, %v", ok, err)
 	}
 }
 

@@ -198,5 +198,8 @@ var migrations = [][]string{
 			SELECT t.code_hash, min(t.appid), min(t.user_id), coalesce((SELECT c.device_id FROM codes c WHERE c.hash = t.code_hash), ''), min(t.created_at)
 			FROM tokens t GROUP BY t.code_hash`,
 		`UPDATE apps SET owner = 'app:' || appid WHERE owner = 'default'`,
+		// The id_token lifetime the servers use, kept with the keys so that
+		// pruning by any process (keys rotate) waits for the servers' tokens.
+		`ALTER TABLE signing_keys ADD COLUMN token_ttl_ms BIGINT NOT NULL DEFAULT 0`,
 	},
 }

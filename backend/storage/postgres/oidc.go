@@ -97,21 +97,49 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequ
 	return ar, nil
 }
 
-const keyCols = `kid, alg, sealed, public_jwk, created_at, sign_from`
+const keyCols = `kid, alg, sealed, public_jwk, created_at, sign_from, token_ttl_ms`
 
 func scanKey(row scanner) (storage.SigningKey, error) {
 	var k storage.SigningKey
 	var pub string
-	var created, from int64
-	err := row.Scan(&k.KID, &k.Alg, &k.Sealed, &pub, &created, &from)
-	k.Public, k.CreatedAt, k.SignFrom = []byte(pub), fromMS(created), fromMS(from)
+	var created, from, ttl int64
+	err := row.Scan(&k.KID, &k.Alg, &k.Sealed, &pub, &created, &from, &ttl)
+	k.Public, k.CreatedAt, k.SignFrom, k.TokenTTL = []byte(pub), fromMS(created), fromMS(from), time.Duration(ttl)*time.Millisecond
 	return k, err
+}
+
+func keyArgs(k storage.SigningKey) []any {
+	return []any{k.KID, k.Alg, k.Sealed, string(k.Public), ms(k.CreatedAt), ms(k.SignFrom), k.TokenTTL.Milliseconds()}
+}
+
+// CreateFirstSigningKey implements storage.Storage. A transaction-scoped
+// advisory lock makes check and insert one step for replicas starting
+// together.
+func (s *Store) CreateFirstSigningKey(ctx context.Context, k storage.SigningKey) (bool, error) {
+	stored := false
+	err := s.tx(ctx, "create first signing key", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keysLock); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) SELECT $1, $2, $3, $4, $5, $6, $7
+			WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = $2)`, keyArgs(k)...)
+		stored = tag.RowsAffected() == 1
+		return err
+	})
+	return stored, err
+}
+
+// keysLock is the advisory lock key of making the first signing keys.
+const keysLock = migrationLock + 1
+
+// RaiseTokenTTL implements storage.Storage.
+func (s *Store) RaiseTokenTTL(ctx context.Context, ttl time.Duration) error {
+	return s.exec(ctx, "raise token ttl", `UPDATE signing_keys SET token_ttl_ms = $1 WHERE token_ttl_ms < $1`, ttl.Milliseconds())
 }
 
 // CreateSigningKey implements storage.Storage.
 func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
-	return s.exec(ctx, "create signing key", `INSERT INTO signing_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.KID, k.Alg, k.Sealed, string(k.Public), ms(k.CreatedAt), ms(k.SignFrom))
+	return s.exec(ctx, "create signing key", `INSERT INTO signing_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`, keyArgs(k)...)
 }
 
 // ListSigningKeys implements storage.Storage.

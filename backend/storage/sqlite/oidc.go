@@ -97,21 +97,46 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequ
 	return ar, nil
 }
 
-const keyCols = `kid, alg, sealed, public_jwk, created_at, sign_from`
+const keyCols = `kid, alg, sealed, public_jwk, created_at, sign_from, token_ttl_ms`
 
 func scanKey(row scanner) (storage.SigningKey, error) {
 	var k storage.SigningKey
 	var pub string
-	var created, from int64
-	err := row.Scan(&k.KID, &k.Alg, &k.Sealed, &pub, &created, &from)
-	k.Public, k.CreatedAt, k.SignFrom = []byte(pub), fromMS(created), fromMS(from)
+	var created, from, ttl int64
+	err := row.Scan(&k.KID, &k.Alg, &k.Sealed, &pub, &created, &from, &ttl)
+	k.Public, k.CreatedAt, k.SignFrom, k.TokenTTL = []byte(pub), fromMS(created), fromMS(from), time.Duration(ttl)*time.Millisecond
 	return k, err
+}
+
+func keyArgs(k storage.SigningKey) []any {
+	return []any{k.KID, k.Alg, k.Sealed, string(k.Public), ms(k.CreatedAt), ms(k.SignFrom), k.TokenTTL.Milliseconds()}
 }
 
 // CreateSigningKey implements storage.Storage.
 func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
-	return s.exec(ctx, "create signing key", `INSERT INTO signing_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.KID, k.Alg, k.Sealed, string(k.Public), ms(k.CreatedAt), ms(k.SignFrom))
+	return s.exec(ctx, "create signing key", `INSERT INTO signing_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`, keyArgs(k)...)
+}
+
+// CreateFirstSigningKey implements storage.Storage; the one writer makes
+// check and insert one step.
+func (s *Store) CreateFirstSigningKey(ctx context.Context, k storage.SigningKey) (bool, error) {
+	stored := false
+	err := s.write(ctx, "create first signing key", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyCols+`) SELECT ?, ?, ?, ?, ?, ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?)`, append(keyArgs(k), k.Alg)...)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		stored = n == 1
+		return nil
+	})
+	return stored, err
+}
+
+// RaiseTokenTTL implements storage.Storage.
+func (s *Store) RaiseTokenTTL(ctx context.Context, ttl time.Duration) error {
+	return s.exec(ctx, "raise token ttl", `UPDATE signing_keys SET token_ttl_ms = ? WHERE token_ttl_ms < ?`, ttl.Milliseconds(), ttl.Milliseconds())
 }
 
 // ListSigningKeys implements storage.Storage.
