@@ -41,3 +41,46 @@ func TestOIDCScanFree(t *testing.T) {
 		t.Fatalf("signed in %q", via)
 	}
 }
+
+// TestOIDCPasswordInChromium: "Sign in with your password instead" on the
+// hosted page of an OpenID Connect request, in Debian's chromium, whose
+// CSP form-action covers the redirect after the form post: a wrong
+// password keeps the person on the form and records nothing; the right
+// one lands on Demo Shop signed in, with exactly one sign-in recorded.
+func TestOIDCPasswordInChromium(t *testing.T) {
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	w.d.Scanfreed("pause")
+	br := e2e.NewBrowser(t, w.home)
+	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
+	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
+	e2e.Run(br, br.Ctx, "password link", chromedp.WaitVisible(chromedp.CSS("#password")))
+	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
+	e2e.Run(br, br.Ctx, "password form", chromedp.WaitVisible(chromedp.CSS("#username")))
+	br.Screenshot("oidc-password-form")
+
+	e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
+	e2e.Run(br, br.Ctx, "wrong password", chromedp.SendKeys(chromedp.CSS("input[name=password]"), "not-her-password"))
+	e2e.Run(br, br.Ctx, "submit", chromedp.Click(chromedp.CSS("button[type=submit]")))
+	e2e.Run(br, br.Ctx, "the error", chromedp.WaitVisible(chromedp.CSS("[role=alert]")))
+	if loc := e2e.Run(br, br.Ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, w.b.PublicURL+"/login") {
+		t.Fatalf("after a wrong password the browser is at %s", loc)
+	}
+
+	e2e.Run(br, br.Ctx, "right password", chromedp.SendKeys(chromedp.CSS("input[name=password]"), "alice-password"))
+	e2e.Run(br, br.Ctx, "submit", chromedp.Click(chromedp.CSS("button[type=submit]")))
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in as %q (screenshot %s)", nick, br.Screenshot("oidc-password"))
+	}
+	if via := e2e.Run(br, br.Ctx, "via", chromedp.Text(chromedp.CSS("#via"))); via != "via OpenID Connect" {
+		t.Fatalf("signed in %q", via)
+	}
+	br.Screenshot("oidc-password-signed-in")
+
+	// The browser is signed in at the backend now: its account page lists
+	// the one sign-in the password made, and no phantom from the failure.
+	e2e.Run(br, br.Ctx, "account page", chromedp.Navigate(w.b.PublicURL+"/account"))
+	recent := e2e.Run(br, br.Ctx, "recent sign-ins", chromedp.Text(chromedp.CSS("section[aria-labelledby=recent]")))
+	if n := strings.Count(recent, "Signed in to Demo Shop"); n != 1 {
+		t.Fatalf("recent sign-ins list %d sign-ins to Demo Shop, want 1: %q", n, recent)
+	}
+}
