@@ -36,7 +36,7 @@ func (d *Daemon) appGate(appID string) (control.AppReply, bool) {
 	switch {
 	case !appIDRE.MatchString(appID):
 		return appReply(deviceapi.CodeMalformed, "appid missing or malformed"), false
-	case d.Closed():
+	case d.Closed() != "":
 		return appReply(deviceapi.CodeLocked, "scan-free login is paused or the screen is locked"), false
 	case !d.idp.SignedIn():
 		return appReply(deviceapi.CodeSignedOut, "this desktop is not signed in; run `scanfreed login`"), false

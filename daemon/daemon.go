@@ -251,11 +251,17 @@ func (d *Daemon) confirmTimeout() time.Duration {
 }
 
 // Closed implements localapi.Gate: pages go to QR while paused or locked.
-func (d *Daemon) Closed() bool {
+func (d *Daemon) Closed() string {
 	d.mu.Lock()
 	paused := d.paused
 	d.mu.Unlock()
-	return paused || d.lock.Locked()
+	switch {
+	case paused:
+		return "paused"
+	case d.lock.Locked():
+		return "locked"
+	}
+	return ""
 }
 
 // watchBroker turns confirmation events into status changes.

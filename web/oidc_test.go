@@ -53,7 +53,7 @@ func TestOIDCPasswordInChromium(t *testing.T) {
 	br := e2e.NewBrowser(t, w.home)
 	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
 	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
-	e2e.Run(br, br.Ctx, "password link", chromedp.WaitVisible(chromedp.CSS("#password")))
+	e2e.Run(br, br.Ctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
 	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
 	e2e.Run(br, br.Ctx, "password form", chromedp.WaitVisible(chromedp.CSS("#username")))
 	br.Screenshot("oidc-password-form")

@@ -49,10 +49,19 @@ type Asker interface {
 	Ask(ctx context.Context, r broker.Request) (broker.Decision, error)
 }
 
-// Gate reports whether the daemon must send pages to QR right now: the
-// screen is locked or the user paused scan-free login.
+// Gate reports whether the daemon must send pages to QR right now, and
+// why: "paused" (the user paused scan-free login) or "locked" (the screen
+// is locked); "" while it is open.
 type Gate interface {
-	Closed() bool
+	Closed() string
+}
+
+// closedMsg is the errmsg of a closed gate.
+func closedMsg(reason string) string {
+	if reason == "paused" {
+		return "scan-free login is paused on this desktop"
+	}
+	return "the screen of this desktop is locked"
 }
 
 // SignIn describes a completed sign-in, for notifications and history.
@@ -128,7 +137,10 @@ type response struct {
 	APIName string `json:"apiname"`
 	ErrCode int    `json:"errcode"`
 	ErrMsg  string `json:"errmsg,omitempty"`
-	JSData  any    `json:"jsdata,omitempty"`
+	// Reason tells a 10061 apart, so the page can say which: "paused" or
+	// "locked" (our addition to the seeds' format).
+	Reason string `json:"reason,omitempty"`
+	JSData any    `json:"jsdata,omitempty"`
 }
 
 // bufs recycles request and response buffers: check-login is the hot path.
@@ -215,8 +227,8 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 	if !s.checkLim.Allow() {
 		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeRateLimited, ErrMsg: "too many requests"}
 	}
-	if s.gate.Closed() {
-		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeLocked, ErrMsg: "scan-free login is paused or the screen is locked"}
+	if why := s.gate.Closed(); why != "" {
+		return response{APIName: apiCheckLogin, ErrCode: deviceapi.CodeLocked, ErrMsg: closedMsg(why), Reason: why}
 	}
 	p, _, code, msg := s.identify(ctx, d.AppID)
 	if code != deviceapi.CodeOK {
@@ -296,8 +308,10 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if !s.authLim.Allow() {
 		return reply(deviceapi.CodeRateLimited, "too many requests")
 	}
-	if s.gate.Closed() {
-		return reply(deviceapi.CodeLocked, "scan-free login is paused or the screen is locked")
+	if why := s.gate.Closed(); why != "" {
+		r := reply(deviceapi.CodeLocked, closedMsg(why))
+		r.Reason = why
+		return r
 	}
 	if !s.uuids.Consume(d.AuthorizeUUID, binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin, scope: d.Scope, state: d.State}) {
 		return reply(deviceapi.CodeBadUUID, "authorize_uuid unknown, expired, used, or for another request; check login again")

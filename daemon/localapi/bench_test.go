@@ -24,7 +24,7 @@ func (fakeID) Authorize(context.Context, idp.SignInRequest) (string, error) { re
 
 type openGate struct{}
 
-func (openGate) Closed() bool { return false }
+func (openGate) Closed() string { return "" }
 
 // BenchmarkCheckLoginHandler measures the handler without TLS and HTTP.
 func BenchmarkCheckLoginHandler(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/scanfree/scanfree/daemon/broker"
@@ -52,7 +53,12 @@ func (a scriptedAsker) Ask(context.Context, broker.Request) (broker.Decision, er
 
 type gate bool
 
-func (g gate) Closed() bool { return bool(g) }
+func (g gate) Closed() string {
+	if g {
+		return "locked"
+	}
+	return ""
+}
 
 const origin = "https://idp.example"
 
@@ -148,4 +154,21 @@ func mintUUID(t *testing.T, s *Server) string {
 		t.Fatalf("check-login: %+v", r)
 	}
 	return d.AuthorizeUUID
+}
+
+type reasonGate string
+
+func (g reasonGate) Closed() string { return string(g) }
+
+// TestClosedSaysWhy: a closed gate's 10061 says whether scan-free login is
+// paused or the screen is locked, so the page can tell the person which.
+func TestClosedSaysWhy(t *testing.T) {
+	for _, why := range []string{"paused", "locked"} {
+		asked := 0
+		s := New(Config{Domain: "scanfree.localhost", TrustedOrigins: []string{origin}}, scriptedID{fastLogin: true}, scriptedAsker{asked: &asked}, reasonGate(why))
+		r := s.checkLogin(context.Background(), origin, []byte(checkLoginBody))
+		if r.ErrCode != deviceapi.CodeLocked || r.Reason != why || r.JSData != nil || !strings.Contains(r.ErrMsg, why) {
+			t.Errorf("%s: %+v", why, r)
+		}
+	}
 }

@@ -33,22 +33,42 @@
   }
   var req = {appid: cfg.appid, scope: cfg.scope, redirect_uri: cfg.redirect_uri, state: cfg.state};
 
-  // Ports in order; the first daemon that answers counts.
+  // Ports in order; the first daemon that answers counts. It resolves
+  // {base, r} for a daemon's answer, {blocked: true} when a request got
+  // none in time (the browser holding it for its permission prompt), and
+  // null when every port refused at once (nothing listens: no daemon).
   function probe(i) {
     if (i >= cfg.ports.length) return Promise.resolve(null);
     var base = "https://" + cfg.domain + ":" + cfg.ports[i];
     return local(base, "check-login", req, 1500).then(function (r) {
       return {base: base, r: r};
-    }, function () { return probe(i + 1); });
+    }, function (e) {
+      if (e && e.name === "AbortError") return {blocked: true};
+      return probe(i + 1);
+    });
+  }
+
+  // why is what the page says when the daemon's answer p is not "Continue".
+  function why(p) {
+    if (!p || p.blocked) return T.notRunning;
+    switch (p.r.errcode) {
+      case 10061: return p.r.reason === "paused" ? T.paused : T.locked;
+      case 10060: return T.signedOut;
+      case 10063: return T.offline;
+      case 10067: return T.refused + " " + (p.r.errmsg || "");
+      default: return T.useQRNow;
+    }
+  }
+
+  // answer acts on a probe: "Continue as …", or the QR code with the reason.
+  function answer(p) {
+    if (p && p.r && p.r.errcode === 0) { say(""); offer(p); return; }
+    qr(why(p), p && p.r && p.r.errcode === 10067);
   }
 
   function fast() {
     say(T.checking);
-    probe(0).then(function (p) {
-      say("");
-      if (!p || p.r.errcode !== 0) { qr(); return; }
-      offer(p);
-    });
+    probe(0).then(answer);
   }
 
   // offer shows "Continue as …" for the daemon that answered p.
@@ -63,11 +83,16 @@
 
   // Chrome's Local Network Access: a page on a public origin may reach the
   // daemon on loopback only once the person allows it, in a prompt that
-  // can wait forever. Read the permission first, so the page never waits
-  // on it: denied (or not delegated to this frame) is the QR code at
-  // once; pending is the QR code at once with a note, and "Continue as …"
-  // the moment the person allows. Browsers without the permission go on
-  // as before.
+  // can wait forever. The page asks the daemon first and says it is
+  // looking; no QR ticket is made while "Continue as …" may come. Denied
+  // (or not delegated to this frame) is the QR code at once. The
+  // permission is blamed only when no daemon answered and the browser
+  // really held the request back: its prompt is up (no answer within
+  // 700 ms and the permission still unanswered), or it refused (the
+  // permission turned "denied"). Chromium reports "prompt" for loopback
+  // pages too, where nothing is held and the state stays "prompt": there
+  // the page states the daemon's own reason. "Continue as …" comes the
+  // moment the person allows, whatever the page said before.
   function localAccess() {
     var q = navigator.permissions && navigator.permissions.query;
     if (!q) return Promise.resolve(null);
@@ -77,16 +102,35 @@
   }
   function start() {
     localAccess().then(function (perm) {
-      if (!perm || perm.state === "granted") { fast(); return; }
-      if (perm.state === "denied") { qr(); return; }
-      qr(T.waitingPermission);
-      function tryDaemon() {
-        probe(0).then(function (p) {
-          if (p && p.r.errcode === 0 && !$("qr").hidden && $("scanned").hidden) { say(""); offer(p); }
-        });
+      if (perm && perm.state === "denied") { qr(T.notAllowed); return; }
+      var pending = !!perm && perm.state === "prompt";
+      if (pending) {
+        perm.onchange = function () {
+          if (perm.state !== "granted") return;
+          probe(0).then(function (p) {
+            if (p && p.r && p.r.errcode === 0 && !$("qr").hidden && $("scanned").hidden) { say(""); offer(p); }
+          });
+        };
       }
-      perm.onchange = function () { if (perm.state === "granted") tryDaemon(); };
-      tryDaemon(); // asks the browser, which shows its prompt
+      say(T.checking);
+      var held = false; // the QR code is up, blaming the permission
+      var timer = pending ? setTimeout(function () { held = true; qr(T.waitingPermission); }, 700) : null;
+      probe(0).then(function (p) {
+        clearTimeout(timer);
+        var answered = p && p.r;
+        if (answered && p.r.errcode === 0) {
+          if (!held || $("scanned").hidden) { say(""); offer(p); }
+          return;
+        }
+        // tell states the outcome: the QR code with msg, or msg beside it.
+        function tell(msg, isErr) { if (held) { say(msg, isErr); } else { qr(msg, isErr); } }
+        if (answered || !pending) { tell(why(p), answered && p.r.errcode === 10067); return; }
+        localAccess().then(function (now) {
+          if (now && now.state === "denied") { tell(T.notAllowed); return; }
+          if (now && now.state === "prompt" && (held || p && p.blocked)) { tell(T.waitingPermission); return; }
+          tell(why(p));
+        });
+      });
     });
   }
 
