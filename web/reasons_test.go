@@ -80,7 +80,7 @@ func TestHostedPageSaysWhy(t *testing.T) {
 				t.Fatalf("%d QR tickets made while the page offered Continue as Alice", n)
 			}
 			for _, tc := range []struct {
-				state, want string
+				state, want  string
 				enter, leave func()
 			}{
 				{"paused", "paused", func() { w.d.Scanfreed("pause") }, func() { w.d.Scanfreed("resume") }},
