@@ -146,25 +146,36 @@ func revokeFamilies(ctx context.Context, tx pgx.Tx, now time.Time, where string,
 	return err
 }
 
-// lockLive locks the family of token hash (FOR UPDATE: a revocation in
-// flight on any replica finishes first) and then checks that neither the
-// token nor its family was revoked, nor the token rotated.
-func lockLive(ctx context.Context, tx pgx.Tx, hash []byte) error {
-	var family []byte
-	if err := tx.QueryRow(ctx, `SELECT code_hash FROM tokens WHERE hash = $1`, hash).Scan(&family); err != nil {
-		return err
-	}
+// lockFamily locks the family of token hash (FOR UPDATE: a revocation in
+// flight on any replica finishes first, and one that comes later waits
+// for this transaction) and reports ErrRevoked when it was revoked. A
+// token without a family row (stored by CreateToken) locks nothing.
+func lockFamily(ctx context.Context, tx pgx.Tx, hash []byte) error {
 	var familyRevoked int64
-	err := tx.QueryRow(ctx, `SELECT revoked_at FROM families WHERE id = $1 FOR UPDATE`, family).Scan(&familyRevoked)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	var revoked, rotated int64
-	if err := tx.QueryRow(ctx, `SELECT revoked_at, rotated_at FROM tokens WHERE hash = $1`, hash).Scan(&revoked, &rotated); err != nil {
-		return err
-	}
+	err := tx.QueryRow(ctx, `SELECT f.revoked_at FROM tokens t JOIN families f ON f.id = t.code_hash WHERE t.hash = $1 FOR UPDATE OF f`, hash).
+		Scan(&familyRevoked)
 	switch {
-	case revoked != 0 || familyRevoked != 0:
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case familyRevoked != 0:
+		return storage.ErrRevoked
+	}
+	return nil
+}
+
+// notLive says why token hash is not live: ErrRevoked, ErrAlreadyUsed
+// (rotated) or ErrNotFound.
+func notLive(ctx context.Context, tx pgx.Tx, hash []byte) error {
+	var revoked, rotated int64
+	err := tx.QueryRow(ctx, `SELECT revoked_at, rotated_at FROM tokens WHERE hash = $1`, hash).Scan(&revoked, &rotated)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.ErrNotFound
+	case err != nil:
+		return err
+	case revoked != 0:
 		return storage.ErrRevoked
 	case rotated != 0:
 		return storage.ErrAlreadyUsed

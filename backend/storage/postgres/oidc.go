@@ -18,37 +18,52 @@ import (
 // rotated; a revocation waits for it, then revokes what it stored.
 func (s *Store) RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	return s.tx(ctx, "rotate token", func(tx pgx.Tx) error {
-		if err := lockLive(ctx, tx, hash); err != nil {
+		if err := lockFamily(ctx, tx, hash); err != nil {
 			return err
 		}
-		// Conditional as well: a token stored outside any family has no
-		// row to lock, and its row lock must still let one rotation win.
-		err := touched(tx.Exec(ctx, `UPDATE tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0 AND revoked_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed)
-		if err != nil {
+		// Conditional: it reads the token's latest version, so of two
+		// rotations (or a rotation and a revocation of this one token)
+		// exactly one changes it.
+		err := touched(tx.Exec(ctx, `UPDATE tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0 AND revoked_at = 0`, ms(now), hash))(errNotLive)
+		if errors.Is(err, errNotLive) {
+			if err := notLive(ctx, tx, hash); err != nil {
+				return err
+			}
+			return storage.ErrAlreadyUsed
+		} else if err != nil {
 			return err
 		}
 		return insertTokens(ctx, tx, issued)
 	})
 }
+
+// errNotLive is an untouched UPDATE of a token, before reading why.
+var errNotLive = errors.New("token not live")
 
 // ExtendFamily implements storage.Storage, under the family's lock as
 // RotateToken.
 func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	return s.tx(ctx, "extend family", func(tx pgx.Tx) error {
-		if err := lockLive(ctx, tx, hash); err != nil {
+		if err := lockFamily(ctx, tx, hash); err != nil {
+			return err
+		}
+		if err := notLive(ctx, tx, hash); err != nil {
 			return err
 		}
 		return insertTokens(ctx, tx, issued)
 	})
 }
 
+// insertTokens stores issued in one statement.
 func insertTokens(ctx context.Context, tx pgx.Tx, issued []storage.Token) error {
-	for _, t := range issued {
-		if err := insertToken(ctx, tx, t); err != nil {
-			return err
-		}
+	var t tokenColumns
+	for _, tk := range issued {
+		t.add(tk)
 	}
-	return nil
+	_, err := tx.Exec(ctx, `INSERT INTO tokens (`+issuedCols+`)
+		SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])`,
+		t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt, t.face)
+	return err
 }
 
 // consumeAuthRequest marks request id used by the code minted at now; the

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/conformance"
 	"github.com/scanfree/scanfree/internal/pgtest"
@@ -176,4 +178,40 @@ func TestFeedReconnects(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the feed did not reconnect within 5 s")
 	}
+}
+
+// BenchmarkFamilies: code exchange and refresh with token families (the
+// family row and its FOR UPDATE lock) against the statements used before
+// them, in the same run.
+func BenchmarkFamilies(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.DSN(b), Options{MaxConns: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
+	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
+	conformance.BenchFamilies(b, s, conformance.Unlocked{
+		Rotate: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+			return s.tx(ctx, "rotate token (before families)", func(tx pgx.Tx) error {
+				if err := touched(tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, ms(now), hash))(storage.ErrAlreadyUsed); err != nil {
+					return err
+				}
+				return insertTokens(ctx, tx, issued)
+			})
+		},
+		Redeem: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+			var t tokenColumns
+			for _, tk := range issued {
+				t.add(tk)
+			}
+			return wrap("redeem code (before families)", touched(s.pool.Exec(ctx, `WITH claimed AS (
+					UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0 RETURNING hash
+				)
+				INSERT INTO tokens (`+issuedCols+`)
+				SELECT t.* FROM claimed, unnest($3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[]) AS t`,
+				ms(now), hash, t.hash, t.kind, t.appid, t.userID, t.codeHash, t.scope, t.createdAt, t.expiresAt, t.revokedAt, t.face))(storage.ErrAlreadyUsed))
+		},
+	})
 }

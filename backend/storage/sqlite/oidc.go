@@ -11,18 +11,27 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// RotateToken implements storage.Storage.
+// RotateToken implements storage.Storage. The one writer serializes it
+// with every revocation, so one conditional UPDATE (the token live, its
+// family not revoked) decides; only a refusal reads why.
 func (s *Store) RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
 	return s.write(ctx, "rotate token", func(tx *sql.Tx) error {
-		if err := liveInFamily(ctx, tx, hash); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET rotated_at = ? WHERE hash = ?`, ms(now), hash); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET rotated_at = ? WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
+			AND NOT EXISTS (SELECT 1 FROM families f WHERE f.id = tokens.code_hash AND f.revoked_at != 0)`, ms(now), hash)
+		if err := touched(res, err, errNotLive); errors.Is(err, errNotLive) {
+			if err := liveInFamily(ctx, tx, hash); err != nil {
+				return err
+			}
+			return storage.ErrAlreadyUsed
+		} else if err != nil {
 			return err
 		}
 		return insertTokens(ctx, tx, issued)
 	})
 }
+
+// errNotLive is RotateToken's untouched UPDATE, before it reads why.
+var errNotLive = errors.New("token not live")
 
 // ExtendFamily implements storage.Storage.
 func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {

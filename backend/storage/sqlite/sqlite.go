@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -132,13 +133,40 @@ func (s *Store) Path() string { return s.path }
 // (BEGIN IMMEDIATE, the writer's connection): a server and admin commands
 // opening a new file at the same moment queue on SQLite's write lock, and
 // each finds the version the one before it left.
+//
+// SQLite answers SQLITE_BUSY at once, without waiting out busy_timeout,
+// where waiting could deadlock: switching a new file to WAL while another
+// process opens it is one such place. Opening retries those for up to
+// busyRetry.
 func (s *Store) migrate(ctx context.Context) error {
+	deadline := time.Now().Add(busyRetry)
+	wait := 5 * time.Millisecond
 	for {
 		done, err := s.migrateStep(ctx)
-		if err != nil || done {
+		switch {
+		case err == nil && done:
+			return nil
+		case err == nil:
+			continue
+		case !isBusy(err) || time.Now().After(deadline):
 			return err
 		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// busyRetry bounds how long Open retries a database another process is
+// setting up.
+const busyRetry = 15 * time.Second
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // migrateStep applies the migration after the current version and reports

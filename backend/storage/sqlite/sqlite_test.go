@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -183,4 +184,30 @@ func benchStore(b *testing.B) *Store {
 	s.CreateUser(ctx, storage.User{ID: "u", Username: "u", Nickname: "u", PasswordHash: "x"})
 	s.CreateApp(ctx, storage.App{AppID: "a", Name: "a", Owner: "o", SecretHash: []byte("x")})
 	return s
+}
+
+// BenchmarkFamilies: code exchange and refresh with token families
+// against the statements used before them, in the same run.
+func BenchmarkFamilies(b *testing.B) {
+	s := benchStore(b)
+	conformance.BenchFamilies(b, s, conformance.Unlocked{
+		Rotate: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+			return s.write(ctx, "rotate token (before families)", func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`, ms(now), hash)
+				if err := touched(res, err, storage.ErrAlreadyUsed); err != nil {
+					return err
+				}
+				return insertTokens(ctx, tx, issued)
+			})
+		},
+		Redeem: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
+			return s.write(ctx, "redeem code (before families)", func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
+				if err := touched(res, err, storage.ErrAlreadyUsed); err != nil {
+					return err
+				}
+				return insertTokens(ctx, tx, issued)
+			})
+		},
+	})
 }
