@@ -28,7 +28,7 @@ import (
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
 	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
-	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout",
+	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
 }
 
@@ -120,7 +120,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var addr, metricsAddr, publicURL, logLevel string
 	var codeTTL, deviceInterval, qrTTL, pollTimeout time.Duration
 	var daemonDomain string
-	var ticketsPerMinute, deviceAuthsPerMinute int
+	var ticketsPerMinute, deviceAuthsPerMinute, pollsPerAddress int
 	var eventRetention, idTokenTTL time.Duration
 	var daemonPorts []int
 	var trustedProxies []string
@@ -150,7 +150,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
-				TrustedProxies: proxies, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, Logger: log}
+				TrustedProxies: proxies, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -167,6 +167,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&eventRetention, "event-retention", 90*24*time.Hour, "how long audit events are kept (env SCANFREE_SERVER_EVENT_RETENTION)")
 	f.DurationVar(&idTokenTTL, "id-token-ttl", time.Hour, "lifetime of an OpenID Connect id_token, and how long a replaced signing key stays published (env SCANFREE_SERVER_ID_TOKEN_TTL)")
 	f.DurationVar(&pollTimeout, "poll-timeout", 25*time.Second, "how long a QR status long poll is held (env SCANFREE_SERVER_POLL_TIMEOUT)")
+	f.IntVar(&pollsPerAddress, "polls-per-address", 64, "QR long polls one client address may hold waiting on a server (env SCANFREE_SERVER_POLLS_PER_ADDRESS)")
 	f.StringVar(&daemonDomain, "daemon-domain", deviceapi.DefaultDomain, "loopback domain of the desktop daemon the login page calls (env SCANFREE_SERVER_DAEMON_DOMAIN)")
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")
 	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil,

@@ -2,16 +2,16 @@ package server
 
 import "sync"
 
-// Caps on the long polls one replica holds open: each costs a goroutine
-// and a connection for up to PollTimeout. A page polls its ticket with
-// one request at a time; a few more cover a reload or a second tab.
-const (
-	maxPollsPerTicket  = 4
-	maxPollsPerAddress = 64
-)
+// maxPollsPerTicket caps the long polls one replica holds open for a
+// ticket: each costs a goroutine and a connection for up to PollTimeout.
+// A page polls its ticket with one request at a time; a few more cover a
+// reload or a second tab. Config.PollsPerAddress caps them per client.
+const maxPollsPerTicket = 4
 
 // pollCounts counts the long polls waiting per ticket and per client.
 type pollCounts struct {
+	perClient int
+
 	mu       sync.Mutex
 	byTicket map[string]int
 	byClient map[string]int
@@ -25,7 +25,7 @@ func (p *pollCounts) take(ticket, client string) bool {
 	if p.byTicket == nil {
 		p.byTicket, p.byClient = map[string]int{}, map[string]int{}
 	}
-	if p.byTicket[ticket] >= maxPollsPerTicket || p.byClient[client] >= maxPollsPerAddress {
+	if p.byTicket[ticket] >= maxPollsPerTicket || p.byClient[client] >= p.perClient {
 		return false
 	}
 	p.byTicket[ticket]++

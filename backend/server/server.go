@@ -48,6 +48,9 @@ type Config struct {
 	QRTTL time.Duration
 	// PollTimeout is how long a QR long poll is held (25 s).
 	PollTimeout time.Duration
+	// PollsPerAddress caps the QR long polls one client address holds
+	// waiting on this server (64); a ticket has at most 4.
+	PollsPerAddress int
 	// TicketsPerMinute caps the QR tickets one client address creates, and
 	// the OpenID Connect authorization requests it makes (60 each).
 	TicketsPerMinute int
@@ -92,6 +95,9 @@ func (c *Config) setDefaults() {
 	def(&c.SessionTTL, 12*time.Hour)
 	def(&c.QRTTL, 120*time.Second)
 	def(&c.PollTimeout, 25*time.Second)
+	if c.PollsPerAddress <= 0 {
+		c.PollsPerAddress = 64
+	}
 	if c.TicketsPerMinute <= 0 {
 		c.TicketsPerMinute = 60
 	}
@@ -156,7 +162,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), polls: pollCounts{perClient: cfg.PollsPerAddress}}
 	s.loginUser = s.newLimiter("login-user", 5, 15*time.Minute)
 	s.loginIP = s.newLimiter("login-ip", 20, 15*time.Minute)
 	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)

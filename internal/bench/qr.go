@@ -68,7 +68,7 @@ func pollURL(base string, t ticketJSON, last int) string {
 // answer (this includes minting the code, one database write).
 func qrLatency(ctx context.Context, w io.Writer, n int) error {
 	// One load driver is one client address: the per-client ticket limit is lifted.
-	sv, err := serve(ctx, server.Config{QRTTL: 10 * time.Minute, TicketsPerMinute: 1 << 30})
+	sv, err := serve(ctx, server.Config{QRTTL: 10 * time.Minute, TicketsPerMinute: 1 << 30, PollsPerAddress: 1 << 30})
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func qrMemory(ctx context.Context, w io.Writer, n int) error {
 	}
 	defer os.RemoveAll(dir)
 	b, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(dir, "qr.db"), PublicHost: "idp.localhost",
-		Args: []string{"--qr-ttl", "10m", "--poll-timeout", "25s", "--tickets-per-minute", "1000000000", "--log-level", "error"}}) // one driver, one address
+		Args: []string{"--qr-ttl", "10m", "--poll-timeout", "25s", "--tickets-per-minute", "1000000000", "--polls-per-address", "1000000000", "--log-level", "error"}}) // one driver, one address
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ type deployment struct {
 
 // replicaArgs lift the per-address limits (one load driver is one
 // address) and keep tickets alive for the whole run.
-var replicaArgs = []string{"--log-level", "error", "--tickets-per-minute", "1000000000", "--qr-ttl", "10m", "--db-max-conns", "16"}
+var replicaArgs = []string{"--log-level", "error", "--tickets-per-minute", "1000000000", "--polls-per-address", "1000000000", "--qr-ttl", "10m", "--db-max-conns", "16"}
 
 // newDeployment seeds db with the app "Bench" and alice, and starts one
 // server on it.
