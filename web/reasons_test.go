@@ -9,18 +9,11 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
-	"github.com/godbus/dbus/v5"
 	_ "modernc.org/sqlite"
 
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/testutil"
 )
-
-// screensaver plays org.freedesktop.ScreenSaver on a session bus of the
-// test's, so the daemon can be told the screen locked.
-type screensaver struct{ active bool }
-
-func (s *screensaver) GetActive() (bool, *dbus.Error) { return s.active, nil }
 
 // TestHostedPageSaysWhy: the hosted page looks for the desktop app first,
 // saying so; it makes no QR ticket while it offers "Continue as Alice";
@@ -33,17 +26,7 @@ func TestHostedPageSaysWhy(t *testing.T) {
 	for _, space := range []string{"loopback", "public"} {
 		t.Run(space, func(t *testing.T) {
 			bus := testutil.StartSessionBus(t)
-			conn, err := dbus.Connect(bus)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			ss := &screensaver{}
-			const name, path = "org.freedesktop.ScreenSaver", dbus.ObjectPath("/org/freedesktop/ScreenSaver")
-			conn.Export(ss, path, name)
-			if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-				t.Fatalf("own %s: %v %v", name, reply, err)
-			}
+			ss := testutil.StartScreensaver(t, bus)
 			w := newWorldOn(t, e2e.StartBackend(t), e2e.DaemonOptions{Args: []string{"--no-dialog"}, Env: []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}})
 			var br *e2e.Browser
 			if space == "public" {
@@ -85,12 +68,10 @@ func TestHostedPageSaysWhy(t *testing.T) {
 			}{
 				{"paused", "paused", func() { w.d.Scanfreed("pause") }, func() { w.d.Scanfreed("resume") }},
 				{"locked", "screen was locked", func() {
-					ss.active = true
-					conn.Emit(path, name+".ActiveChanged", true)
+					ss.SetLocked(t, true)
 					testutil.Eventually(t, 10*time.Second, "the daemon sees the lock", func() bool { return w.d.CheckLogin(w.b).ErrCode == 10061 })
 				}, func() {
-					ss.active = false
-					conn.Emit(path, name+".ActiveChanged", false)
+					ss.SetLocked(t, false)
 					testutil.Eventually(t, 10*time.Second, "the daemon sees the unlock", func() bool { return w.d.CheckLogin(w.b).ErrCode == 0 })
 				}},
 				{"signed-out", "not signed in", func() { w.d.Scanfreed("logout") }, func() {}},

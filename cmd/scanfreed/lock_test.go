@@ -5,32 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/scanfree/scanfree/internal/e2e"
 	"github.com/scanfree/scanfree/internal/testutil"
 )
-
-// screensaver plays org.freedesktop.ScreenSaver on a real session bus.
-type screensaver struct{ active bool }
-
-func (s *screensaver) GetActive() (bool, *dbus.Error) { return s.active, nil }
 
 // TestLockFallback: while the screensaver announces the screen locked (by
 // signal, as GNOME, KDE and others do), pages get 10061.
 func TestLockFallback(t *testing.T) {
 	bus := testutil.StartSessionBus(t)
-	conn, err := dbus.Connect(bus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ss := &screensaver{}
-	const name, path = "org.freedesktop.ScreenSaver", dbus.ObjectPath("/org/freedesktop/ScreenSaver")
-	conn.Export(ss, path, name)
-	if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own %s: %v %v", name, reply, err)
-	}
+	ss := testutil.StartScreensaver(t, bus)
 	b := e2e.StartBackend(t)
 	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}, Env: []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}})
 	d.SignIn(b, "alice")
@@ -48,10 +31,7 @@ func TestLockFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-events // the current status
-	ss.active = true
-	if err := conn.Emit(path, name+".ActiveChanged", true); err != nil {
-		t.Fatal(err)
-	}
+	ss.SetLocked(t, true)
 	select {
 	case e := <-events:
 		if e.Status.Lock != "locked" || e.Status.Ready {
@@ -63,7 +43,6 @@ func TestLockFallback(t *testing.T) {
 	if r := d.CheckLogin(b); r.ErrCode != 10061 {
 		t.Fatalf("locked: %s", r.Body)
 	}
-	ss.active = false
-	conn.Emit(path, name+".ActiveChanged", false)
+	ss.SetLocked(t, false)
 	testutil.Eventually(t, 10*time.Second, "check-login after unlocking", func() bool { return d.CheckLogin(b).ErrCode == 0 })
 }
