@@ -25,8 +25,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // Lifetimes and the renewal window.
@@ -40,7 +38,7 @@ const (
 )
 
 // DefaultDomain is the loopback domain web pages use to reach the daemon.
-const DefaultDomain = deviceapi.DefaultDomain
+const DefaultDomain = "scanfree.localhost"
 
 // File names in the state dir.
 const (

@@ -108,11 +108,8 @@ type UserSpec struct {
 	DataKey []byte
 }
 
-// Phone is a parsed phone number as WeChat's getPhoneNumber gives it.
-type Phone struct {
-	CountryCode string `json:"countryCode"`
-	Pure        string `json:"purePhoneNumber"`
-}
+// Phone is a parsed phone number (see storage.Phone).
+type Phone = storage.Phone
 
 var phoneRE = regexp.MustCompile(`^\+([1-9][0-9]{0,3})[ -]([0-9]{4,14})$`)
 
@@ -125,8 +122,8 @@ func ParsePhone(s string) (Phone, error) {
 	return Phone{CountryCode: m[1], Pure: m[2]}, nil
 }
 
-// PhonePurpose seals phone numbers in the store, bound to the user id.
-const PhonePurpose = "phone"
+// PhonePurpose seals phone numbers in the store (see storage.PhonePurpose).
+const PhonePurpose = storage.PhonePurpose
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 

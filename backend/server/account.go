@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -92,8 +91,8 @@ func (s *Server) phoneEnd(ctx context.Context, userID string) string {
 	if err != nil || u.PhoneSealed == nil || !s.oidcOn() {
 		return ""
 	}
-	plain, err := secret.Open(s.cfg.DataKey, admin.PhonePurpose, u.PhoneSealed, []byte(u.ID))
-	var p admin.Phone
+	plain, err := secret.Open(s.cfg.DataKey, storage.PhonePurpose, u.PhoneSealed, []byte(u.ID))
+	var p storage.Phone
 	if err != nil || json.Unmarshal(plain, &p) != nil || len(p.Pure) < 4 {
 		return ""
 	}
@@ -133,7 +132,7 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
 		return
 	}
-	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "app_revoked", AppID: appID, Detail: s.appName(r.Context(), appID) + " revoked on the account page"})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "app_revoked", AppID: appID, Detail: s.appName(r.Context(), appID) + " revoked on the account page"})
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -155,7 +154,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
 		return
 	}
-	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " revoked on the account page"})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " revoked on the account page"})
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -256,11 +255,11 @@ func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if approve {
-		s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
+		s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
 			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r)})
 		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
 		return
 	}
-	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied"})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied"})
 	s.message(w, http.StatusOK, u, "Desktop denied", "The sign-in of "+da.DeviceName+" was denied. Nothing was enrolled.")
 }

@@ -12,7 +12,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -80,7 +80,7 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 			s.internalError(w, r, "app code", err)
 			return
 		}
-		s.event(ctx, storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
+		s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
 			Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in"})
 	case err != nil:
 		s.internalError(w, r, "app code", err)
@@ -124,35 +124,20 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	hash := secret.Hash(v[2])
-	c, err := s.store.GetCode(ctx, hash)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) || (err == nil && (c.AppID != app.AppID || c.Face != storage.FaceJSCode)):
-		writeSNS(w, snsErr(errInvalidCode, "invalid code"))
-		return
-	case err != nil:
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	case !c.UsedAt.IsZero():
-		writeSNS(w, snsErr(errCodeUsed, "code been used"))
-		return
-	case !now.Before(c.ExpiresAt):
-		writeSNS(w, snsErr(errInvalidCode, "invalid code: expired"))
-		return
-	}
-	if ok, err := s.jscodeLim.Take(ctx, app.AppID+"/"+c.UserID); err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	} else if !ok {
-		writeSNS(w, snsErr(errRateLimited, "api minute-quota reach limit, retry next minute"))
-		return
-	}
-	switch err := s.store.RedeemCode(ctx, hash, now, nil); {
-	case errors.Is(err, storage.ErrAlreadyUsed):
-		writeSNS(w, snsErr(errCodeUsed, "code been used"))
-		return
-	case err != nil:
-		writeSNS(w, s.sysErr(ctx, err))
+	c, err := s.signin.Redeem(ctx, signin.Redemption{Face: storage.FaceJSCode, AppID: app.AppID, Code: v[2],
+		Check: func(c storage.Code) error {
+			if ok, err := s.jscodeLim.Take(ctx, app.AppID+"/"+c.UserID); err != nil {
+				return s.sysErr(ctx, err)
+			} else if !ok {
+				return snsErr(errRateLimited, "api minute-quota reach limit, retry next minute")
+			}
+			return nil
+		}})
+	if serr := s.wechatRefusal(ctx, err); serr != nil {
+		if serr.Code == errCodeExpired {
+			serr = snsErr(errInvalidCode, "invalid code: expired") // jscode2session has no errcode of its own for it
+		}
+		writeSNS(w, serr)
 		return
 	}
 	key := make([]byte, 16)
@@ -165,7 +150,7 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	openid, unionid, err := s.ids(ctx, c.UserID, app)
+	openid, unionid, err := s.signin.IDs(ctx, c.UserID, app)
 	if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
@@ -217,7 +202,7 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 		s.internalError(w, r, "app data", err)
 		return
 	}
-	var phone *admin.Phone
+	var phone *storage.Phone
 	if req.Phone {
 		if u.PhoneSealed == nil {
 			writeDeviceErr(w, snsErr(errBackendRefused, "this account has no verified phone number"))
@@ -233,15 +218,15 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 				s.internalError(w, r, "app data", err)
 				return
 			}
-			s.event(ctx, storage.Event{UserID: d.UserID, Kind: "app_phone_allowed", AppID: app.AppID, DeviceID: d.ID,
+			s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "app_phone_allowed", AppID: app.AppID, DeviceID: d.ID,
 				Detail: "Allowed " + app.Name + " the phone number"})
 		}
-		plain, err := secret.Open(s.cfg.DataKey, admin.PhonePurpose, u.PhoneSealed, []byte(u.ID))
+		plain, err := secret.Open(s.cfg.DataKey, storage.PhonePurpose, u.PhoneSealed, []byte(u.ID))
 		if err != nil {
 			s.internalError(w, r, "app data: phone", err)
 			return
 		}
-		phone = new(admin.Phone)
+		phone = new(storage.Phone)
 		if err := json.Unmarshal(plain, phone); err != nil {
 			s.internalError(w, r, "app data: phone", err)
 			return
@@ -256,8 +241,8 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 }
 
 // appData builds WeChat's getUserInfo (and getPhoneNumber) answers.
-func (s *Server) appData(ctx context.Context, app storage.App, u storage.User, key []byte, phone *admin.Phone) (deviceapi.AppData, error) {
-	openid, unionid, err := s.ids(ctx, u.ID, app)
+func (s *Server) appData(ctx context.Context, app storage.App, u storage.User, key []byte, phone *storage.Phone) (deviceapi.AppData, error) {
+	openid, unionid, err := s.signin.IDs(ctx, u.ID, app)
 	if err != nil {
 		return deviceapi.AppData{}, err
 	}
@@ -371,7 +356,7 @@ func (s *Server) forgetApp(ctx context.Context, userID, appID, where string) err
 	if err := s.store.DeleteConsent(ctx, userID, appID); err != nil {
 		return err
 	}
-	s.event(ctx, storage.Event{UserID: userID, Kind: "app_forgotten", AppID: appID, CreatedAt: s.now(),
+	s.signin.Event(ctx, storage.Event{UserID: userID, Kind: "app_forgotten", AppID: appID, CreatedAt: s.now(),
 		Detail: "Withdrew " + s.appName(ctx, appID) + "'s desktop sign-in (from " + where + ")"})
 	return nil
 }

@@ -250,6 +250,6 @@ func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d s
 		s.internalError(w, r, "device sign out", err)
 		return
 	}
-	s.event(r.Context(), storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " signed out"})
+	s.signin.Event(r.Context(), storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " signed out"})
 	writeJSON(w, http.StatusOK, snsErr(0, "ok"))
 }

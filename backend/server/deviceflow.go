@@ -157,6 +157,6 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
 		return
 	}
-	s.event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
+	s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
 	writeJSON(w, http.StatusOK, deviceapi.DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
 }

@@ -70,7 +70,7 @@ func (s *Server) accountFailed(ctx context.Context, username, userID string) {
 		return
 	}
 	s.log.WarnContext(ctx, "many wrong passwords for one account; its password sign-ins now wait", "user", username)
-	s.event(ctx, storage.Event{UserID: userID, Kind: "password_throttled",
+	s.signin.Event(ctx, storage.Event{UserID: userID, Kind: "password_throttled",
 		Detail: fmt.Sprintf("%d wrong passwords within an hour; password sign-ins to this account now wait up to %v (scan-free and QR sign-in do not)",
 			accountFreeFailures, accountMaxDelay)})
 }

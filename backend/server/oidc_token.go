@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
 )
@@ -162,35 +163,23 @@ func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage
 		return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_request", "code missing")
 	}
 	now := s.now()
-	hash := secret.Hash(code)
-	c, err := s.store.GetCode(ctx, hash)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID):
-		return oidcTokenResponse{}, invalidGrant("invalid code")
-	case err != nil:
-		return oidcTokenResponse{}, s.serverError(ctx, "oidc code", err)
-	case c.Face != storage.FaceOIDC:
-		return oidcTokenResponse{}, invalidGrant("this code was issued for the " + c.Face.String() + " face; redeem it there")
-	case !c.UsedAt.IsZero():
-		return oidcTokenResponse{}, s.oidcCodeReused(ctx, c)
-	case !now.Before(c.ExpiresAt):
-		return oidcTokenResponse{}, invalidGrant("code expired")
-	case r.PostForm.Get("redirect_uri") != c.RedirectURI:
-		return oidcTokenResponse{}, invalidGrant("redirect_uri differs from the one the code was issued to")
-	}
-	if oerr := checkPKCE(c.CodeChallenge, r.PostForm.Get("code_verifier")); oerr != nil {
+	access, refresh := secret.Token(), secret.Token()
+	c, err := s.signin.Redeem(ctx, signin.Redemption{Face: storage.FaceOIDC, AppID: app.AppID, Code: code,
+		Check: func(c storage.Code) error {
+			if r.PostForm.Get("redirect_uri") != c.RedirectURI {
+				return invalidGrant("redirect_uri differs from the one the code was issued to")
+			}
+			if oerr := checkPKCE(c.CodeChallenge, r.PostForm.Get("code_verifier")); oerr != nil {
+				return oerr
+			}
+			return nil
+		},
+		Issue: func(c storage.Code) []storage.Token {
+			return s.oidcTokens(app.AppID, c.UserID, c.Hash, c.Scope, access, refresh, now)
+		}})
+	if oerr := s.oauthRefusal(ctx, err); oerr != nil {
 		return oidcTokenResponse{}, oerr
 	}
-	access, refresh := secret.Token(), secret.Token()
-	issued := s.oidcTokens(app.AppID, c.UserID, hash, c.Scope, access, refresh, now)
-	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
-	case errors.Is(err, storage.ErrAlreadyUsed):
-		s.metrics.exchanged.WithLabelValues("reused").Inc()
-		return oidcTokenResponse{}, s.oidcCodeReused(ctx, c)
-	case err != nil:
-		return oidcTokenResponse{}, s.serverError(ctx, "oidc code", err)
-	}
-	s.metrics.exchanged.WithLabelValues("ok").Inc()
 	idt, err := s.idToken(ctx, app, c, c.Nonce, now)
 	if err != nil {
 		return oidcTokenResponse{}, s.serverError(ctx, "oidc id_token", err)
@@ -199,14 +188,23 @@ func (s *Server) oidcCodeGrant(ctx context.Context, r *http.Request, app storage
 		IDToken: idt, Scope: c.Scope}, nil
 }
 
-// oidcCodeReused revokes the family of a code presented again and
-// answers invalid_grant; when the revocation fails the client is told
-// so (server_error), never that its tokens are gone.
-func (s *Server) oidcCodeReused(ctx context.Context, c storage.Code) *oauthError {
-	if serr := s.codeReused(ctx, c); serr.Code == errSystem {
-		return oauthErr(http.StatusInternalServerError, "server_error", "retry later")
+// oauthRefusal maps the core's answer to a redemption to RFC 6749
+// errors; nil when it succeeded. A replay whose revocation failed is a
+// server_error, never "revoked".
+func (s *Server) oauthRefusal(ctx context.Context, err error) *oauthError {
+	var ref *signin.Refusal
+	var oerr *oauthError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &oerr):
+		return oerr // the face's own check
+	case !errors.As(err, &ref):
+		return s.serverError(ctx, "oidc code", err)
+	case ref.Reason == signin.CodeReused:
+		return invalidGrant("code already used; the tokens issued for it are revoked")
 	}
-	return invalidGrant("code already used; the tokens issued for it are revoked")
+	return invalidGrant(ref.Msg)
 }
 
 // checkPKCE verifies the code_verifier against the code's S256 challenge
@@ -309,7 +307,7 @@ func (s *Server) refreshReused(ctx context.Context, rt storage.Token) *oauthErro
 		return s.serverError(ctx, "oidc refresh reuse", err)
 	}
 	s.log.WarnContext(ctx, "rotated refresh token reused; revoked its family", "appid", rt.AppID, "user", rt.UserID)
-	s.event(ctx, storage.Event{UserID: rt.UserID, Kind: "refresh_reused", AppID: rt.AppID,
+	s.signin.Event(ctx, storage.Event{UserID: rt.UserID, Kind: "refresh_reused", AppID: rt.AppID,
 		Detail: "a refresh token was used twice; every token of that sign-in was revoked"})
 	return invalidGrant("refresh_token was already used; every token of this sign-in is revoked, sign in again")
 }
@@ -362,7 +360,7 @@ func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, n
 // own owner gets none: it would only repeat sub), and with the profile
 // scope name and picture.
 func (s *Server) claims(ctx context.Context, app storage.App, userID, scope string) (idClaims, error) {
-	sub, union, err := s.ids(ctx, userID, app)
+	sub, union, err := s.signin.IDs(ctx, userID, app)
 	if err != nil {
 		return idClaims{}, err
 	}

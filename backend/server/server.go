@@ -6,17 +6,16 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/keys"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -150,8 +149,7 @@ type Server struct {
 	hashClients clientSlots   // one running check per client
 	polls       pollCounts    // long polls waiting, per ticket and client
 
-	keyMu     sync.Mutex
-	openidKey []byte
+	signin *signin.Service // the sign-in core every face calls
 }
 
 // New returns a Server over store. It does no I/O.
@@ -172,6 +170,8 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.jscodeLim = s.newLimiter("jscode", cfg.JSCodePerMinute, time.Minute)
 	s.oidcIP = s.newLimiter("oidc-authorize-ip", cfg.TicketsPerMinute, time.Minute)
 	s.metrics = newMetrics(s)
+	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger,
+		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }
@@ -351,72 +351,6 @@ func (s *Server) purgeLoop(ctx context.Context) {
 // secure reports whether cookies must carry the Secure attribute.
 func (s *Server) secure() bool { return s.public.Scheme == "https" }
 
-// Names of the openid key in the store: sealed with the data key, or
-// (a server without one, or a database from before sealing) in the clear.
-const (
-	openidKeySealed = "openid-key-sealed"
-	openidKeyPlain  = "openid-key"
-	openidKeySeal   = "openid-key" // the seal's purpose
-)
-
-// key returns the server's HMAC key for openid and unionid, created and
-// stored on first use so every replica derives the same identifiers.
-// With a data key it is stored sealed; a key stored in the clear before
-// is sealed, then deleted, so identifiers stay the same.
-func (s *Server) key(ctx context.Context) ([]byte, error) {
-	s.keyMu.Lock()
-	defer s.keyMu.Unlock()
-	if s.openidKey != nil {
-		return s.openidKey, nil
-	}
-	var k []byte
-	var err error
-	if len(s.cfg.DataKey) == 0 {
-		k, err = s.store.Secret(ctx, openidKeyPlain, []byte(secret.Token()))
-	} else {
-		k, err = s.sealedOpenIDKey(ctx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.openidKey = k
-	return k, nil
-}
-
-func (s *Server) sealedOpenIDKey(ctx context.Context) ([]byte, error) {
-	sealed, err := s.store.Secret(ctx, openidKeySealed, nil)
-	legacy := false
-	if errors.Is(err, storage.ErrNotFound) {
-		k, err := s.store.Secret(ctx, openidKeyPlain, nil)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			k = []byte(secret.Token())
-		case err != nil:
-			return nil, err
-		default:
-			legacy = true
-		}
-		// The first replica to store it wins; the others open its seal.
-		sealed, err = s.store.Secret(ctx, openidKeySealed, secret.Seal(s.cfg.DataKey, openidKeySeal, k, nil))
-		if err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	k, err := secret.Open(s.cfg.DataKey, openidKeySeal, sealed, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open the openid key: %w (the data key differs from the one it was sealed with)", err)
-	}
-	if legacy {
-		if err := s.store.DeleteSecret(ctx, openidKeyPlain); err != nil {
-			return nil, err
-		}
-		s.log.InfoContext(ctx, "the openid key is now sealed with the data key; its clear copy was deleted from the database")
-	}
-	return k, nil
-}
-
 // qrKey is the key of QR tickets' seals and poll keys. It derives from
 // the data key, which the database never holds, so a database dump opens
 // no sealed code and forges no poll key; a server without a data key
@@ -425,35 +359,7 @@ func (s *Server) qrKey(ctx context.Context) ([]byte, error) {
 	if len(s.cfg.DataKey) != 0 {
 		return secret.MAC(s.cfg.DataKey, "qr-tickets"), nil
 	}
-	return s.key(ctx)
-}
-
-// openID is stable per (user, app) and unlinkable across apps.
-func (s *Server) openID(ctx context.Context, userID, appID string) (string, error) {
-	k, err := s.key(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "o" + b64(secret.MAC(k, "openid", appID, userID))[:27], nil
-}
-
-// ids returns userID's openid for app and unionid for its owner, which
-// every face answers together.
-func (s *Server) ids(ctx context.Context, userID string, app storage.App) (openid, unionid string, err error) {
-	if openid, err = s.openID(ctx, userID, app.AppID); err != nil {
-		return "", "", err
-	}
-	unionid, err = s.unionID(ctx, userID, app.Owner)
-	return openid, unionid, err
-}
-
-// unionID is stable per (user, app owner).
-func (s *Server) unionID(ctx context.Context, userID, owner string) (string, error) {
-	k, err := s.key(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "u" + b64(secret.MAC(k, "unionid", owner, userID))[:27], nil
+	return s.signin.Key(ctx)
 }
 
 func trimLen(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -156,66 +157,55 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	writeSNS(w, resp)
 }
 
-// exchangeCode redeems code for app. A code presented a second time, even
-// by its rightful app, revokes every token the first exchange issued: a
-// replay means the code leaked (RFC 6749 section 4.1.2).
+// exchangeCode redeems code for app through the sign-in core: a code
+// presented a second time, even by its rightful app, revokes every token
+// the first exchange issued (RFC 6749 section 4.1.2).
 func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string) (tokenResponse, *snsError) {
 	now := s.now()
-	hash := secret.Hash(code)
-	c, err := s.store.GetCode(ctx, hash)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.AppID != app.AppID) {
-		return tokenResponse{}, snsErr(errInvalidCode, "invalid code")
-	}
-	if err == nil && c.Face != storage.FaceWeChat {
-		// One face's code is never redeemed at another's endpoint: its
-		// bindings (PKCE, nonce) would go unchecked.
-		return tokenResponse{}, snsErr(errInvalidCode, "invalid code: it was issued for the "+c.Face.String()+" face")
-	}
-	if err != nil {
-		return tokenResponse{}, s.sysErr(ctx, err)
-	}
-	if !c.UsedAt.IsZero() {
-		return tokenResponse{}, s.codeReused(ctx, c)
-	}
-	if !now.Before(c.ExpiresAt) {
-		return tokenResponse{}, snsErr(errCodeExpired, "code expired")
-	}
 	access, refresh := secret.Token(), secret.Token()
-	issued := []storage.Token{
-		{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
-			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat},
-		{Hash: secret.Hash(refresh), Kind: storage.RefreshToken, AppID: app.AppID, UserID: c.UserID, CodeHash: hash,
-			Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Face: storage.FaceWeChat},
+	c, err := s.signin.Redeem(ctx, signin.Redemption{Face: storage.FaceWeChat, AppID: app.AppID, Code: code,
+		Issue: func(c storage.Code) []storage.Token {
+			return []storage.Token{
+				{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID, UserID: c.UserID, CodeHash: c.Hash,
+					Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat},
+				{Hash: secret.Hash(refresh), Kind: storage.RefreshToken, AppID: app.AppID, UserID: c.UserID, CodeHash: c.Hash,
+					Scope: c.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Face: storage.FaceWeChat},
+			}
+		}})
+	if serr := s.wechatRefusal(ctx, err); serr != nil {
+		return tokenResponse{}, serr
 	}
-	switch err := s.store.RedeemCode(ctx, hash, now, issued); {
-	case errors.Is(err, storage.ErrAlreadyUsed):
-		s.metrics.exchanged.WithLabelValues("reused").Inc()
-		return tokenResponse{}, s.codeReused(ctx, c)
-	case err != nil:
-		return tokenResponse{}, s.sysErr(ctx, err)
-	}
-	s.metrics.exchanged.WithLabelValues("ok").Inc()
 	return s.tokenResponse(ctx, app, c.UserID, access, refresh, c.Scope)
+}
+
+// wechatRefusal maps the core's answer to a redemption to WeChat's
+// errcodes; nil when it succeeded.
+func (s *Server) wechatRefusal(ctx context.Context, err error) *snsError {
+	var ref *signin.Refusal
+	var serr *snsError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &serr):
+		return serr // the face's own check
+	case !errors.As(err, &ref):
+		return s.sysErr(ctx, err)
+	case ref.Reason == signin.CodeReused:
+		return snsErr(errCodeUsed, "code been used")
+	case ref.Reason == signin.CodeExpired:
+		return snsErr(errCodeExpired, "code expired")
+	}
+	return snsErr(errInvalidCode, ref.Msg)
 }
 
 // tokenResponse answers an exchange or refresh with the user's ids for app.
 func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, access, refresh, scope string) (tokenResponse, *snsError) {
-	openid, unionid, err := s.ids(ctx, userID, app)
+	openid, unionid, err := s.signin.IDs(ctx, userID, app)
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
 	}
 	return tokenResponse{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh,
 		OpenID: openid, Scope: scope, UnionID: unionid}, nil
-}
-
-func (s *Server) codeReused(ctx context.Context, c storage.Code) *snsError {
-	if err := s.store.RevokeFamily(ctx, c.Hash, s.now()); err != nil {
-		return s.sysErr(ctx, err)
-	}
-	s.log.WarnContext(ctx, "authorization code reused; revoked the tokens it issued", "appid", c.AppID, "user", c.UserID)
-	s.event(ctx, storage.Event{UserID: c.UserID, Kind: "code_reused", AppID: c.AppID, DeviceID: c.DeviceID,
-		Detail: "a sign-in code was presented twice; the app's tokens from it were revoked"})
-	return snsErr(errCodeUsed, "code been used")
 }
 
 func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +270,7 @@ func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Tok
 	if !s.now().Before(t.ExpiresAt) {
 		return t, snsErr(errAccessExpired, "access_token expired")
 	}
-	openid, err := s.openID(ctx, t.UserID, t.AppID)
+	openid, err := s.signin.OpenID(ctx, t.UserID, t.AppID)
 	if err != nil {
 		return t, s.sysErr(ctx, err)
 	}
@@ -335,22 +325,11 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	unionid, err := s.unionID(ctx, u.ID, app.Owner)
+	unionid, err := s.signin.UnionID(ctx, u.ID, app.Owner)
 	if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
 	// Sex and region are not collected; WeChat itself answers them empty since 2021.
 	writeSNS(w, userinfo{OpenID: req.OpenID, Nickname: u.Nickname, HeadImgURL: u.AvatarURL, Privilege: []string{}, UnionID: unionid})
-}
-
-// event records an audit entry; failures are logged, not fatal, because
-// the action it describes already happened.
-func (s *Server) event(ctx context.Context, e storage.Event) {
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = s.now()
-	}
-	if err := s.store.AddEvent(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "audit log", "kind", e.Kind, "err", err)
-	}
 }

@@ -224,7 +224,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
 		return
 	}
-	s.event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip})
 	// The form made for an OpenID Connect request completes that request,
 	// once, here: the only way a password signs in to an app.
 	if ar, ok := s.resumeRequest(r.Context(), next); ok {

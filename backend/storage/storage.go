@@ -51,6 +51,17 @@ type User struct {
 	CreatedAt   time.Time
 }
 
+// Phone is a verified phone number as WeChat's getPhoneNumber gives it;
+// User.PhoneSealed is its JSON, sealed with the data key for PhonePurpose
+// and bound to the user's id.
+type Phone struct {
+	CountryCode string `json:"countryCode"`
+	Pure        string `json:"purePhoneNumber"`
+}
+
+// PhonePurpose is the seal purpose of User.PhoneSealed.
+const PhonePurpose = "phone"
+
 // App is a relying party registered with the backend.
 type App struct {
 	AppID        string

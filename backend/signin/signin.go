@@ -1,0 +1,116 @@
+// Package signin is the sign-in core every face of the backend calls: the
+// WeChat face (/sns/*), the OpenID Connect face (/oauth2/*) and desktop
+// apps (/sns/jscode2session). It redeems codes (one path for every face,
+// where a replay revokes the sign-in's whole token family), derives the
+// person's openid and unionid for an app, and writes the audit log.
+//
+// It speaks no wire format: a face parses its request, calls the core
+// with typed values, and maps a *Refusal to its own errors (WeChat
+// errcodes, RFC 6749 errors, the daemon's errcodes). Any other error is
+// the system failing, and a face answers it as such: in particular a
+// replay whose revocation failed is never reported as revoked.
+package signin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// Store is what the core reads and writes.
+type Store interface {
+	GetCode(ctx context.Context, hash []byte) (storage.Code, error)
+	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
+	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
+	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
+	AddEvent(ctx context.Context, e storage.Event) error
+	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
+	DeleteSecret(ctx context.Context, name string) error
+}
+
+// Config is what a Service needs besides its store.
+type Config struct {
+	// DataKey seals the openid key in the store; without one the key is
+	// stored in the clear (a PostgreSQL deployment without a data key).
+	DataKey []byte
+	Now     func() time.Time
+	Logger  *slog.Logger
+	// Redeemed, when set, is told each redemption's outcome: "ok", or
+	// "reused" for a replay (the server's metrics).
+	Redeemed func(outcome string)
+}
+
+// Service is the sign-in core. It is safe for concurrent use.
+type Service struct {
+	store Store
+	cfg   Config
+
+	keyMu     sync.Mutex
+	openidKey []byte
+}
+
+// New returns a Service over store. It does no I/O.
+func New(store Store, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Redeemed == nil {
+		cfg.Redeemed = func(string) {}
+	}
+	return &Service{store: store, cfg: cfg}
+}
+
+// Reason is why the core refused.
+type Reason int
+
+// Reasons of a Refusal.
+const (
+	// CodeInvalid: no such code, or another app's.
+	CodeInvalid Reason = iota + 1
+	// CodeOtherFace: the code belongs to another face; it was not spent.
+	CodeOtherFace
+	// CodeExpired: the code's life ended.
+	CodeExpired
+	// CodeReused: the code was redeemed before; its family is revoked now.
+	CodeReused
+	// Mismatch: a face's own binding failed (redirect_uri, PKCE, a rate
+	// limit): the face's refusal, passed through.
+	Mismatch
+)
+
+// Refusal is the core's answer to a request it will not honour. Msg is
+// for the client; the face picks the wire error from Reason (and, for
+// Mismatch, from the refusal its own check returned, in Face).
+type Refusal struct {
+	Reason Reason
+	Msg    string
+	// Face is what a face's Check returned, unchanged, for Mismatch.
+	Face error
+}
+
+func (r *Refusal) Error() string { return r.Msg }
+
+// Unwrap returns the face's own refusal, if any.
+func (r *Refusal) Unwrap() error { return r.Face }
+
+// Event records an audit entry; a failure is logged, not returned,
+// because the action it describes already happened.
+func (s *Service) Event(ctx context.Context, e storage.Event) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.cfg.Now()
+	}
+	if err := s.store.AddEvent(ctx, e); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "audit log", "kind", e.Kind, "err", err)
+	}
+}
+
+func refuse(reason Reason, format string, args ...any) *Refusal {
+	return &Refusal{Reason: reason, Msg: fmt.Sprintf(format, args...)}
+}
