@@ -14,6 +14,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -29,7 +30,7 @@ type connectRequest = deviceapi.SignInRequest
 // checkConnect validates a request before anything is shown: a page for an
 // unknown app or an unregistered redirect_uri must not even offer a QR code.
 func (s *Server) checkConnect(ctx context.Context, r connectRequest) (storage.App, error) {
-	app, _, serr := s.validateSignIn(ctx, r, false)
+	app, serr := s.validateSignIn(ctx, r, false)
 	if serr == errUnknownApp {
 		return app, errors.New("unknown appid: the site that sent you here is not registered")
 	}
@@ -396,12 +397,12 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if err != nil {
 		return fmt.Errorf("confirm QR ticket: %w", err)
 	}
-	h := byPhone
+	h := signin.ByPhone
 	if deviceID != "" {
-		h = byDesktopQR
+		h = signin.ByDesktopQR
 	}
-	code, _, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
-		Origin: "QR code"}, userID, deviceID, h, time.Time{})
+	code, _, serr := s.mintFor(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
+		Origin: "QR code"}, signin.Grant{UserID: userID, DeviceID: deviceID, How: h})
 	if serr != nil && serr.Code == errSystem {
 		return fmt.Errorf("mint code: %w", errUnavailable)
 	}

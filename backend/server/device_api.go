@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
@@ -101,7 +101,7 @@ func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ sto
 		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	app, _, serr := s.validateSignIn(r.Context(), req, true)
+	app, serr := s.validateSignIn(r.Context(), req, true)
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return
@@ -132,7 +132,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
 		return
 	}
-	_, redirect, serr := s.mintCode(r.Context(), req, d.UserID, d.ID, byDesktop, time.Time{})
+	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, How: signin.ByDesktop})
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return
@@ -153,96 +153,79 @@ func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *snsErr
 	return app, nil
 }
 
-// validateSignIn checks a sign-in, wherever it starts: the app exists,
-// allows scan-free login when fast, and registered the redirect_uri; scope
-// and state are well formed. A state that names an OpenID Connect request
-// (see oidcRequest) must match that request, and its rules apply.
-func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *storage.AuthRequest, *snsError) {
-	app, serr := s.getApp(ctx, req.AppID)
+// signinRequest decodes a sign-in as the page, the daemon or a QR ticket
+// carries it, at the edge: a state that names an OpenID Connect request
+// (see oidcStatePrefix) is read into the typed request the core checks.
+func (s *Server) signinRequest(ctx context.Context, req deviceapi.SignInRequest) (signin.Request, *snsError) {
+	r := signin.Request{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State}
+	id, ok := oidcRequestID(req.State)
+	if !ok {
+		return r, nil
+	}
+	ar, err := s.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return r, errOIDCRequestGone
+	} else if err != nil {
+		return r, s.sysErr(ctx, err)
+	}
+	r.OIDC = &ar
+	return r, nil
+}
+
+// deviceRefusal maps the core's refusal to the device API's errcodes,
+// which the hosted page's checks share.
+func (s *Server) deviceRefusal(ctx context.Context, err error) *snsError {
+	var ref *signin.Refusal
+	if !errors.As(err, &ref) {
+		return s.sysErr(ctx, err)
+	}
+	switch ref.Reason {
+	case signin.UnknownApp:
+		return errUnknownApp
+	case signin.QROnly:
+		return snsErr(errQROnly, ref.Msg)
+	case signin.RequestGone:
+		return errOIDCRequestGone
+	case signin.RequestUsed:
+		return errOIDCRequestUsed
+	}
+	return snsErr(errBackendRefused, ref.Msg)
+}
+
+// validateSignIn checks a sign-in, wherever it starts (see signin.Check).
+func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *snsError) {
+	r, serr := s.signinRequest(ctx, req)
 	if serr != nil {
-		return app, nil, serr
+		return storage.App{}, serr
 	}
-	if fast && !app.FastLogin {
-		return app, nil, snsErr(errQROnly, "this app allows QR login only")
+	app, err := s.signin.Check(ctx, r, fast)
+	if err != nil {
+		return app, s.deviceRefusal(ctx, err)
 	}
-	if id, ok := oidcRequestID(req.State); ok {
-		ar, serr := s.oidcRequest(ctx, app, id, req)
-		return app, ar, serr
-	}
-	if err := rules.SignIn(app, req.RedirectURI, req.Scope, req.State); err != nil {
-		return app, nil, snsErr(errBackendRefused, err.Error())
-	}
-	return app, nil, nil
+	return app, nil
 }
 
-// how says how a person confirmed a sign-in; it is the id_token's amr.
-type how int
-
-const (
-	byDesktop   how = iota // the daemon's native dialog on an enrolled desktop
-	byPhone                // a phone, signed in with its password, confirmed a QR code
-	byDesktopQR            // `scanfreed approve` confirmed a QR code
-	byPassword             // the password form of the hosted pages
-)
-
-// amr returns RFC 8176 values. The desktop dialog is a user-presence test
-// ("user") on a desktop that proves a key it was enrolled with ("swk": its
-// device credential, a software-held secret). A QR confirmation crosses a
-// second channel ("mca"): on a phone signed in with a password ("pwd"), or
-// through the desktop's credential ("swk").
-func (h how) amr() []string {
-	switch h {
-	case byDesktop:
-		return []string{"swk", "user"}
-	case byPhone:
-		return []string{"mca", "pwd", "user"}
-	case byDesktopQR:
-		return []string{"mca", "swk", "user"}
-	default:
-		return []string{"pwd"}
+// mintCode mints the code of a confirmed sign-in (see signin.Mint) and
+// returns it with the URL to send the browser to.
+func (s *Server) mintCode(ctx context.Context, g signin.Grant) (string, string, *snsError) {
+	code, _, err := s.signin.Mint(ctx, g)
+	if err != nil {
+		return "", "", s.deviceRefusal(ctx, err)
 	}
+	if g.OIDC != nil {
+		return code, s.oidcRedirect(g.OIDC, "code", code), nil
+	}
+	return code, rules.RedirectURL(g.RedirectURI, code, g.State), nil
 }
 
-// mintCode validates a sign-in and mints a code bound to app, exact
-// redirect_uri, user and device (empty when a phone confirmed a QR code).
-// A scan-free login (byDesktop) must be allowed by the app. The code,
-// the device's last use and the audit event commit together. authTime is
-// when the person authenticated (zero: now). It returns the code and the
-// URL to send the browser to.
-func (s *Server) mintCode(ctx context.Context, req deviceapi.SignInRequest, userID, deviceID string, h how, authTime time.Time) (string, string, *snsError) {
-	app, ar, serr := s.validateSignIn(ctx, req, h == byDesktop)
+// mintFor decodes req at the edge and mints its code for userID.
+func (s *Server) mintFor(ctx context.Context, req deviceapi.SignInRequest, g signin.Grant) (string, string, *snsError) {
+	r, serr := s.signinRequest(ctx, req)
 	if serr != nil {
 		return "", "", serr
 	}
-	now := s.now()
-	if authTime.IsZero() {
-		authTime = now
-	}
-	code := secret.Code()
-	detail := "Signed in to " + app.Name
-	if o := trimLen(req.Origin, 200); o != "" {
-		detail += " from " + o
-	}
-	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: req.RedirectURI,
-		UserID: userID, DeviceID: deviceID, Scope: req.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceWeChat}
-	redirect := rules.RedirectURL(req.RedirectURI, code, req.State)
-	if ar != nil {
-		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, h.amr()
-		c.AuthRequestID = ar.ID // one request, one code
-		redirect = s.oidcRedirect(ar, "code", code)
-		detail += " (OpenID Connect)"
-	}
-	switch err := s.store.CreateSignIn(ctx, c,
-		storage.Event{UserID: userID, Kind: "signin", AppID: app.AppID, DeviceID: deviceID, Detail: detail, CreatedAt: now}); {
-	case ar != nil && errors.Is(err, storage.ErrAlreadyUsed):
-		return "", "", errOIDCRequestUsed
-	case ar != nil && errors.Is(err, storage.ErrNotFound): // purged meanwhile
-		return "", "", errOIDCRequestGone
-	case err != nil:
-		return "", "", s.sysErr(ctx, err)
-	}
-	s.metrics.minted.Inc()
-	return code, redirect, nil
+	g.Request, g.Origin = r, trimLen(req.Origin, 200)
+	return s.mintCode(ctx, g)
 }
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {

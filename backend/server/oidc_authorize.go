@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
-	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -202,8 +202,8 @@ func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
 // party.
 func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time) {
 	ctx := r.Context()
-	_, redirect, serr := s.mintCode(ctx, deviceapi.SignInRequest{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope,
-		State: oidcStatePrefix + ar.ID, Origin: "password sign-in"}, userID, "", byPassword, authTime)
+	_, redirect, serr := s.mintCode(ctx, signin.Grant{Request: signin.Request{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, OIDC: &ar},
+		UserID: userID, How: signin.ByPassword, AuthTime: authTime, Origin: "password sign-in"})
 	if serr != nil {
 		status := http.StatusBadRequest
 		if serr.Code == errSystem {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/scanfree/scanfree/backend/rules"
 	"github.com/scanfree/scanfree/backend/storage"
-	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
 // An OpenID Connect sign-in runs through the same hosted page, desktop
@@ -34,32 +33,6 @@ var errOIDCRequestGone = snsErr(errBackendRefused, "this sign-in request expired
 // errOIDCRequestUsed refuses a second sign-in for a request that already
 // gave its one code.
 var errOIDCRequestUsed = snsErr(errBackendRefused, "this sign-in request was completed already; go back to the site and sign in again")
-
-// oidcRequest returns the stored request id, checked against what the
-// page, daemon or ticket asked for and against app's current rules.
-func (s *Server) oidcRequest(ctx context.Context, app storage.App, id string, req deviceapi.SignInRequest) (*storage.AuthRequest, *snsError) {
-	ar, err := s.store.GetAuthRequest(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errOIDCRequestGone
-	}
-	if err != nil {
-		return nil, s.sysErr(ctx, err)
-	}
-	if !s.now().Before(ar.ExpiresAt) {
-		return nil, errOIDCRequestGone
-	}
-	if !ar.UsedAt.IsZero() {
-		return nil, errOIDCRequestUsed
-	}
-	if ar.ClientID != app.AppID || ar.RedirectURI != req.RedirectURI || ar.Scope != req.Scope {
-		return nil, snsErr(errBackendRefused, "the sign-in request does not match its appid, redirect_uri and scope")
-	}
-	// The app's registration may have changed since the request was made.
-	if err := rules.OIDCRedirectURI(app, ar.RedirectURI); err != nil {
-		return nil, snsErr(errBackendRefused, err.Error())
-	}
-	return &ar, nil
-}
 
 // oidcRedirect is where the browser goes with an answer to ar: the
 // relying party's redirect_uri with kv, its own state and this server as

@@ -23,6 +23,8 @@ import (
 
 // Store is what the core reads and writes.
 type Store interface {
+	GetApp(ctx context.Context, appID string) (storage.App, error)
+	CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error
 	GetCode(ctx context.Context, hash []byte) (storage.Code, error)
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
@@ -39,9 +41,12 @@ type Config struct {
 	DataKey []byte
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// CodeTTL is a minted code's life (5 min).
+	CodeTTL time.Duration
 	// Redeemed, when set, is told each redemption's outcome: "ok", or
-	// "reused" for a replay (the server's metrics).
+	// "reused" for a replay; Minted of each code minted (the metrics).
 	Redeemed func(outcome string)
+	Minted   func()
 }
 
 // Service is the sign-in core. It is safe for concurrent use.
@@ -63,6 +68,12 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.Redeemed == nil {
 		cfg.Redeemed = func(string) {}
+	}
+	if cfg.Minted == nil {
+		cfg.Minted = func() {}
+	}
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = 5 * time.Minute
 	}
 	return &Service{store: store, cfg: cfg}
 }

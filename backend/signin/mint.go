@@ -1,0 +1,156 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// More reasons of a Refusal, for checking and minting.
+const (
+	// UnknownApp: no app has the appid.
+	UnknownApp Reason = iota + 100
+	// QROnly: the app does not allow scan-free sign-in.
+	QROnly
+	// BadRequest: the redirect_uri, scope or state break the app's rules,
+	// or do not match the OpenID Connect request they came with.
+	BadRequest
+	// RequestGone: the OpenID Connect request expired or is unknown.
+	RequestGone
+	// RequestUsed: the OpenID Connect request gave its one code already.
+	RequestUsed
+)
+
+// Request is a sign-in as the hosted page, the daemon or a QR ticket
+// carries it. OIDC is the OpenID Connect request its state names,
+// decoded by the face (nil: a WeChat sign-in); the core never reads the
+// state handle.
+type Request struct {
+	AppID, RedirectURI, Scope, State string
+	OIDC                             *storage.AuthRequest
+}
+
+// How is how a person confirmed a sign-in; it is the id_token's amr.
+type How int
+
+// Ways to confirm.
+const (
+	ByDesktop   How = iota // the daemon's native dialog on an enrolled desktop
+	ByPhone                // a phone, signed in with its password, confirmed a QR code
+	ByDesktopQR            // `scanfreed approve` confirmed a QR code
+	ByPassword             // the password form of the hosted pages
+)
+
+// AMR returns RFC 8176 values. The desktop dialog is a user-presence test
+// ("user") on a desktop that proves a key it was enrolled with ("swk": its
+// device credential, a software-held secret). A QR confirmation crosses a
+// second channel ("mca"): on a phone signed in with a password ("pwd"), or
+// through the desktop's credential ("swk").
+func (h How) AMR() []string {
+	switch h {
+	case ByDesktop:
+		return []string{"swk", "user"}
+	case ByPhone:
+		return []string{"mca", "pwd", "user"}
+	case ByDesktopQR:
+		return []string{"mca", "swk", "user"}
+	default:
+		return []string{"pwd"}
+	}
+}
+
+// Check validates a sign-in, wherever it starts: the app exists, allows
+// scan-free sign-in when fast, and registered the redirect_uri; scope and
+// state are well formed. With an OpenID Connect request, the request must
+// be waiting (not expired, not used) and match appid, redirect_uri and
+// scope, and the app's current OIDC rules apply.
+func (s *Service) Check(ctx context.Context, req Request, fast bool) (storage.App, error) {
+	app, err := s.store.GetApp(ctx, req.AppID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return app, refuse(UnknownApp, "invalid appid")
+	}
+	if err != nil {
+		return app, fmt.Errorf("check sign-in: %w", err)
+	}
+	if fast && !app.FastLogin {
+		return app, refuse(QROnly, "this app allows QR login only")
+	}
+	ar := req.OIDC
+	if ar == nil {
+		if err := rules.SignIn(app, req.RedirectURI, req.Scope, req.State); err != nil {
+			return app, refuse(BadRequest, "%s", err.Error())
+		}
+		return app, nil
+	}
+	switch {
+	case !s.cfg.Now().Before(ar.ExpiresAt):
+		return app, errRequestGone
+	case !ar.UsedAt.IsZero():
+		return app, errRequestUsed
+	case ar.ClientID != app.AppID || ar.RedirectURI != req.RedirectURI || ar.Scope != req.Scope:
+		return app, refuse(BadRequest, "the sign-in request does not match its appid, redirect_uri and scope")
+	}
+	// The app's registration may have changed since the request was made.
+	if err := rules.OIDCRedirectURI(app, ar.RedirectURI); err != nil {
+		return app, refuse(BadRequest, "%s", err.Error())
+	}
+	return app, nil
+}
+
+var (
+	errRequestGone = refuse(RequestGone, "this sign-in request expired or is unknown; go back to the site and sign in again")
+	errRequestUsed = refuse(RequestUsed, "this sign-in request was completed already; go back to the site and sign in again")
+)
+
+// Grant is a confirmed sign-in to mint a code for.
+type Grant struct {
+	Request
+	UserID   string
+	DeviceID string // the enrolled desktop that confirmed; "" for a phone or a password
+	How      How
+	AuthTime time.Time // when the person authenticated; zero: now
+	Origin   string    // where it came from, for the audit log ("QR code", a page's origin)
+}
+
+// Mint checks g and mints its code, bound to app, exact redirect_uri,
+// person and device. Code, grant, the device's last use, the OpenID
+// Connect request's consumption (one request, one code) and the audit
+// event commit together. It returns the code and the app.
+func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error) {
+	app, err := s.Check(ctx, g.Request, g.How == ByDesktop)
+	if err != nil {
+		return "", app, err
+	}
+	now := s.cfg.Now()
+	authTime := g.AuthTime
+	if authTime.IsZero() {
+		authTime = now
+	}
+	code := secret.Code()
+	detail := "Signed in to " + app.Name
+	if g.Origin != "" {
+		detail += " from " + g.Origin
+	}
+	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: g.RedirectURI, UserID: g.UserID, DeviceID: g.DeviceID,
+		Scope: g.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceWeChat}
+	if ar := g.OIDC; ar != nil {
+		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR, c.AuthRequestID = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, g.How.AMR(), ar.ID
+		detail += " (OpenID Connect)"
+	}
+	switch err := s.store.CreateSignIn(ctx, c,
+		storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now}); {
+	case g.OIDC != nil && errors.Is(err, storage.ErrAlreadyUsed):
+		return "", app, errRequestUsed
+	case g.OIDC != nil && errors.Is(err, storage.ErrNotFound): // purged meanwhile
+		return "", app, errRequestGone
+	case err != nil:
+		return "", app, fmt.Errorf("mint code: %w", err)
+	}
+	s.cfg.Minted()
+	return code, app, nil
+}
