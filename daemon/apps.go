@@ -61,7 +61,7 @@ func (d *Daemon) appErr(err error) control.AppReply {
 	return appReply(deviceapi.CodeUnreachable, "the identity backend cannot be reached")
 }
 
-// needsConsent reports whether err is the backend asking for the person's leave.
+// needsConsent reports whether err is the backend asking for the person's consent.
 func needsConsent(err error) bool {
 	var re *idp.RefusedError
 	return errors.As(err, &re) && re.Code == deviceapi.CodeConsent

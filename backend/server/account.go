@@ -122,7 +122,7 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	appID := r.PathValue("appid")
-	// Revoking an app takes back its desktop-app leave too.
+	// Revoking an app takes back its desktop-app consent too.
 	err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now())
 	if err == nil {
 		err = s.store.DeleteConsent(r.Context(), u.ID, appID)

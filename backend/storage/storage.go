@@ -438,7 +438,7 @@ type Consents interface {
 	DeleteConsent(ctx context.Context, userID, appID string) error
 }
 
-// Consent is a person's leave for one desktop app.
+// Consent is what a person allowed one desktop app.
 type Consent struct {
 	UserID, AppID string
 	LoginAt       time.Time // when they allowed the app to sign them in

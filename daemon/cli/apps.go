@@ -97,7 +97,7 @@ func (a *app) appsCmd() *cobra.Command {
 	}
 	forget := &cobra.Command{
 		Use:   "forget APPID",
-		Short: "Withdraw an app's leave (and its phone number's): its next login asks again",
+		Short: "Withdraw your consent to an app (and to its reading your phone number): its next login asks again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.client().ForgetApp(cmd.Context(), args[0]); err != nil {
