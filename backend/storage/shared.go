@@ -41,12 +41,6 @@ func (f *Feed) Watch(ctx context.Context, changed func(string)) error {
 	return ctx.Err()
 }
 
-// Watchers is the number of watchers.
-func (f *Feed) Watchers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.m)
-}
 
 // SlowDown is RFC 8628's polling rule, shared by implementations of
 // PollDeviceAuth: a poll sooner than interval after the previous one at

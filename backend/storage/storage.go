@@ -309,8 +309,6 @@ type Storage interface {
 	// approved and not yet consumed, so a device_code yields one credential.
 	CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d Device) error
 
-	// CreateCode stores a new code and records the user's grant of the app.
-	CreateCode(ctx context.Context, c Code) error
 	// CreateSignIn is one sign-in in one transaction: it stores code c with
 	// the user's grant of the app, consumes the authorization request
 	// c.AuthRequestID (when set), marks the device c.DeviceID (when set)

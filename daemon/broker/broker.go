@@ -34,12 +34,6 @@ const (
 	Withdrawn Decision = "withdrawn" // the page went away before an answer
 )
 
-// Point is a click position in CSS pixels, for placing the dialog.
-type Point struct {
-	X float64 `json:"x"`
-	Y float64 `json:"y"`
-}
-
 // Request is what the user is asked to confirm.
 type Request struct {
 	ID           string `json:"id"`
@@ -55,7 +49,6 @@ type Request struct {
 	Kind string `json:"kind,omitempty"`
 	// CooldownKey is what a refusal cools down: the Origin when empty.
 	CooldownKey string    `json:"-"`
-	Click       *Point    `json:"click,omitempty"`
 	Created     time.Time `json:"created"`
 	Expires     time.Time `json:"expires"`
 }

@@ -77,7 +77,7 @@ const InputDelay = time.Second
 // Confirm implements broker.Frontend.
 func (*Dialog) Confirm(ctx context.Context, r broker.Request) (bool, error) {
 	shown := time.Now()
-	allow, err := confirm(ctx, Title(r), Text(r), r.Click)
+	allow, err := confirm(ctx, Title(r), Text(r))
 	return taken(allow, time.Since(shown)), err
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"os/exec"
 	"strings"
-
-	"github.com/scanfree/scanfree/daemon/broker"
 )
 
 func program() (string, error) { return exec.LookPath("osascript") }
@@ -13,7 +11,7 @@ func program() (string, error) { return exec.LookPath("osascript") }
 // confirm runs an AppleScript dialog whose default button is Deny, so
 // Return on a fresh dialog denies. AppleScript cannot place a dialog, so
 // the click position is not used.
-func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, error) {
+func confirm(ctx context.Context, title, text string) (bool, error) {
 	script := `on run argv
 display dialog (item 2 of argv) with title (item 1 of argv) buttons {"Deny", "Allow"} default button "Deny" cancel button "Deny" with icon caution
 return button returned of result

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-
-	"github.com/scanfree/scanfree/daemon/broker"
 )
 
 func program() (string, error) {
@@ -25,7 +23,7 @@ func program() (string, error) {
 
 // confirm runs zenity or kdialog. Neither can place its window, so the
 // click position is not used on Linux.
-func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, error) {
+func confirm(ctx context.Context, title, text string) (bool, error) {
 	path, err := program()
 	if err != nil {
 		return false, err

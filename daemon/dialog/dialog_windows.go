@@ -4,8 +4,6 @@ import (
 	"context"
 	"syscall"
 	"unsafe"
-
-	"github.com/scanfree/scanfree/daemon/broker"
 )
 
 var (
@@ -33,7 +31,7 @@ func program() (string, error) { return "MessageBoxW", user32.Load() }
 // first, the box is closed by posting WM_CLOSE to its window, which an
 // OK/Cancel box answers as Cancel (a Yes/No box has no close action and
 // would ignore it, leaving every later request "busy").
-func confirm(ctx context.Context, title, text string, _ *broker.Point) (bool, error) {
+func confirm(ctx context.Context, title, text string) (bool, error) {
 	t, _ := syscall.UTF16PtrFromString(title)
 	m, _ := syscall.UTF16PtrFromString(text + "\n\nOK = Allow, Cancel = Deny")
 	done := make(chan uintptr, 1)

@@ -301,8 +301,7 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	if err := validate(d.AppID, d.Scope, d.RedirectURI, d.State); err != nil {
 		return reply(deviceapi.CodeMalformed, err.Error())
 	}
-	click, err := parseClick(d.Data)
-	if err != nil {
+	if err := checkClick(d.Data); err != nil {
 		return reply(deviceapi.CodeMalformed, err.Error())
 	}
 	if !s.authLim.Allow() {
@@ -323,7 +322,7 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	}
 	redirect, _ := url.Parse(d.RedirectURI)
 	dec, err := s.ask.Ask(ctx, broker.Request{AppID: app.AppID, AppName: app.Name, AppIcon: app.Icon, Origin: origin,
-		RedirectHost: redirect.Host, Scope: d.Scope, Account: p.Nickname, Click: click})
+		RedirectHost: redirect.Host, Scope: d.Scope, Account: p.Nickname})
 	switch {
 	case errors.Is(err, broker.ErrBusy):
 		return reply(deviceapi.CodeBusy, "another confirmation is pending")
@@ -406,17 +405,22 @@ func validate(appID, scope, redirectURI, state string) error {
 	return nil
 }
 
-// parseClick reads the optional click position.
-func parseClick(data string) (*broker.Point, error) {
+// checkClick validates the optional click position the seeds' format
+// carries in data. No native dialog can be placed by it, so it is checked
+// (a malformed request is refused) and not passed on.
+func checkClick(data string) error {
 	if data == "" {
-		return nil, nil
+		return nil
 	}
-	var p broker.Point
+	var p struct {
+		X float64 `json:"x"`
+		Y float64 `json:"y"`
+	}
 	if err := strictUnmarshal([]byte(data), &p); err != nil {
-		return nil, fmt.Errorf("data: %v", err)
+		return fmt.Errorf("data: %v", err)
 	}
 	if p.X < 0 || p.Y < 0 || p.X > 1e5 || p.Y > 1e5 {
-		return nil, errors.New("data: click position out of range")
+		return errors.New("data: click position out of range")
 	}
-	return &p, nil
+	return nil
 }

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -27,8 +28,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		var a authorizeData
 		if _, ok := decode([]byte(body), apiAuthorize, &a); ok {
-			if p, err := parseClick(a.Data); err == nil && p != nil && (p.X < 0 || p.Y < 0) {
-				t.Fatalf("click %+v out of range accepted", p)
+			if err := checkClick(a.Data); err == nil && a.Data != "" {
+				var p struct{ X, Y float64 }
+				if json.Unmarshal([]byte(a.Data), &p) == nil && (p.X < 0 || p.Y < 0) {
+					t.Fatalf("click %+v out of range accepted", p)
+				}
 			}
 		}
 	})

@@ -117,7 +117,7 @@ func mintCodesLike(ctx context.Context, st storage.Storage, tmpl storage.Code, n
 			for i := w; i < n && errs[w] == nil; i += len(errs) {
 				c := tmpl
 				c.Hash, c.RedirectURI, c.CreatedAt, c.ExpiresAt, c.AuthTime = secret.Hash(codes[i]), benchRedirect, now, now.Add(time.Hour), now
-				errs[w] = st.CreateCode(ctx, c)
+				errs[w] = st.CreateSignIn(ctx, c, storage.Event{UserID: c.UserID, Kind: "signin", AppID: c.AppID, CreatedAt: now})
 			}
 		})
 	}

@@ -37,10 +37,9 @@ type AppCode struct {
 // AppConsentNeeded is the CodeConsent answer: what the dialog shows.
 type AppConsentNeeded struct {
 	Error
-	App      App    `json:"app"`
-	Account  string `json:"account"` // the nickname the app would sign in as
-	Phone    bool   `json:"phone"`   // the phone number is asked for, not the sign-in
-	PhoneEnd string `json:"phone_end,omitempty"`
+	App     App    `json:"app"`
+	Account string `json:"account"` // the nickname the app would sign in as
+	Phone   bool   `json:"phone"`   // the phone number is asked for, not the sign-in
 }
 
 // AppDataRequest asks for the person's data for AppID, encrypted under

@@ -32,7 +32,7 @@ func BenchFamilies(b *testing.B, s storage.Storage, old Unlocked) {
 	code := func() storage.Code {
 		now := time.Now()
 		c := storage.Code{Hash: hash(), AppID: "a", UserID: "u", Scope: "s", CreatedAt: now, ExpiresAt: now.Add(time.Hour), Face: storage.FaceOIDC}
-		if err := s.CreateCode(ctx, c); err != nil {
+		if err := putCode(ctx, s, c); err != nil {
 			b.Fatal(err)
 		}
 		return c

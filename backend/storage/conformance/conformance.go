@@ -274,12 +274,12 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	for _, a := range []storage.App{appA, appB} {
 		c := storage.Code{Hash: h("code-g-" + a.AppID), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
 			DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
-		must(t, s.CreateCode(ctx, c)) // records the grant too
+		must(t, putCode(ctx, s, c)) // records the grant too
 		must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, "g-"+a.AppID)))
 	}
 	pendingA := storage.Code{Hash: h("code-g-pending"), AppID: appA.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
 		DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
-	must(t, s.CreateCode(ctx, pendingA))
+	must(t, putCode(ctx, s, pendingA))
 	must(t, s.RevokeGrant(ctx, bob.ID, appA.AppID, now.Add(time.Minute)))
 	must(t, s.RevokeGrant(ctx, bob.ID, "wx-never", now.Add(time.Minute)))
 	grants, err := s.ListGrants(ctx, bob.ID)
@@ -301,7 +301,7 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	code := func(name, device string) storage.Code {
 		c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
 			DeviceID: device, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
-		must(t, s.CreateCode(ctx, c))
+		must(t, putCode(ctx, s, c))
 		return c
 	}
 	pending, redeemed, other := code("pending", "A2"), code("redeemed", "A2"), code("other", "B1")
@@ -330,9 +330,14 @@ func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {
 	u := seedUser(t, s, "alice-"+name)
 	a := seedApp(t, s, "wx-"+name)
 	c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
-		DeviceID: "d1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceWeChat}
-	must(t, s.CreateCode(context.Background(), c))
+		Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceWeChat}
+	must(t, putCode(context.Background(), s, c))
 	return c
+}
+
+// putCode stores c as a sign-in does, with the grant and an audit event.
+func putCode(ctx context.Context, s storage.Storage, c storage.Code) error {
+	return s.CreateSignIn(ctx, c, storage.Event{UserID: c.UserID, Kind: "signin", AppID: c.AppID, DeviceID: c.DeviceID, Detail: "test", CreatedAt: c.CreatedAt})
 }
 
 func tokensFor(c storage.Code, tag string) []storage.Token {
@@ -345,7 +350,7 @@ func tokensFor(c storage.Code, tag string) []storage.Token {
 func testCodes(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	c := seedCode(t, s, "1")
-	wantErr(t, s.CreateCode(ctx, c), storage.ErrAlreadyExists)
+	wantErr(t, putCode(ctx, s, c), storage.ErrAlreadyExists)
 	got, err := s.GetCode(ctx, c.Hash)
 	must(t, err)
 	if fmt.Sprint(got) != fmt.Sprint(c) {

@@ -22,7 +22,7 @@ func testFamilyAgedPastPurge(t *testing.T, s storage.Storage) {
 	app := seedApp(t, s, "wx-aged")
 	c := storage.Code{Hash: h("code-aged"), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
 		DeviceID: "D1", Scope: "openid", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceOIDC}
-	must(t, s.CreateCode(ctx, c))
+	must(t, putCode(ctx, s, c))
 	must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, "aged-0")))
 
 	// Forty days of daily refreshes, each token living two days, with the
@@ -61,7 +61,7 @@ func testFamilyAgedPastPurge(t *testing.T, s storage.Storage) {
 	// deleted as a store before families had done.
 	c2 := storage.Code{Hash: h("code-aged2"), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
 		DeviceID: "D1", Scope: "openid", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceOIDC}
-	must(t, s.CreateCode(ctx, c2))
+	must(t, putCode(ctx, s, c2))
 	must(t, s.RedeemCode(ctx, c2.Hash, now, tokensFor(c2, "aged2")))
 	must(t, s.RevokeGrant(ctx, alice.ID, app.AppID, now.Add(time.Minute)))
 	for _, tag := range []string{"at-aged2", "rt-aged2"} {
@@ -95,7 +95,7 @@ func testFamilyRevokeRace(t *testing.T, s storage.Storage) {
 		enrol(t, s, alice, device)
 		c := storage.Code{Hash: h(fmt.Sprint("code-race-", i)), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
 			DeviceID: device, Scope: "openid", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceOIDC}
-		must(t, s.CreateCode(ctx, c))
+		must(t, putCode(ctx, s, c))
 		first := tokensFor(c, fmt.Sprint("race-", i))
 		must(t, s.RedeemCode(ctx, c.Hash, now, first))
 		issued := tokensFor(c, fmt.Sprint("race-", i, "-next"))

@@ -13,11 +13,6 @@ import (
 
 const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr`
 
-// CreateCode implements storage.Storage.
-func (s *Store) CreateCode(ctx context.Context, c storage.Code) error {
-	return s.write(ctx, "create code", func(tx *sql.Tx) error { return insertCode(ctx, tx, c) })
-}
-
 // CreateSignIn implements storage.Storage: one commit, one fsync.
 func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
 	return s.write(ctx, "create sign-in", func(tx *sql.Tx) error {
