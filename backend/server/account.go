@@ -122,12 +122,8 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	appID := r.PathValue("appid")
-	// Revoking an app takes back its desktop-app consent too.
-	err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now())
-	if err == nil {
-		err = s.store.DeleteConsent(r.Context(), u.ID, appID)
-	}
-	if err != nil {
+	// Revoking an app takes back its desktop-app consent too, in one step.
+	if err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now()); err != nil {
 		s.log.Error("revoke app", "err", err)
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
 		return

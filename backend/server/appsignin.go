@@ -69,27 +69,24 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 		return
 	}
 	now := s.now()
-	c, err := s.store.GetConsent(ctx, d.UserID, app.AppID)
+	code := secret.Code()
+	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, UserID: d.UserID, DeviceID: d.ID,
+		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
+	signedIn := storage.Event{UserID: d.UserID, Kind: "signin", AppID: app.AppID, DeviceID: d.ID, Detail: "Signed in to " + app.Name + " (desktop app)", CreatedAt: now}
+	_, err := s.store.GetConsent(ctx, d.UserID, app.AppID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) && !req.Consent:
 		s.consentNeeded(w, ctx, app, d.UserID, false)
 		return
 	case errors.Is(err, storage.ErrNotFound):
-		c = storage.Consent{UserID: d.UserID, AppID: app.AppID, LoginAt: now}
-		if err := s.store.PutConsent(ctx, c); err != nil {
-			s.internalError(w, r, "app code", err)
-			return
-		}
-		s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
-			Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in"})
-	case err != nil:
-		s.internalError(w, r, "app code", err)
-		return
+		// The first login: consent and sign-in in one step.
+		err = s.store.CreateAppSignIn(ctx, storage.Consent{UserID: d.UserID, AppID: app.AppID, LoginAt: now},
+			storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
+				Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in", CreatedAt: now}, c, signedIn)
+	case err == nil:
+		err = s.store.CreateSignIn(ctx, c, signedIn)
 	}
-	code := secret.Code()
-	if err := s.store.CreateSignIn(ctx, storage.Code{Hash: secret.Hash(code), AppID: app.AppID, UserID: d.UserID, DeviceID: d.ID,
-		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now},
-		storage.Event{UserID: d.UserID, Kind: "signin", AppID: app.AppID, DeviceID: d.ID, Detail: "Signed in to " + app.Name + " (desktop app)", CreatedAt: now}); err != nil {
+	if err != nil {
 		s.internalError(w, r, "app code", err)
 		return
 	}

@@ -41,7 +41,6 @@ func (f *Feed) Watch(ctx context.Context, changed func(string)) error {
 	return ctx.Err()
 }
 
-
 // SlowDown is RFC 8628's polling rule, shared by implementations of
 // PollDeviceAuth: a poll sooner than interval after the previous one at
 // last is too fast and raises the interval by step.

@@ -317,6 +317,12 @@ type Storage interface {
 	// a request consumed before ErrAlreadyUsed, a code hash stored before
 	// ErrAlreadyExists.
 	CreateSignIn(ctx context.Context, c Code, e Event) error
+	// CreateAppSignIn is a desktop app's first sign-in, in one
+	// transaction: it records the person's consent a (keeping the session
+	// key of one stored before) with its audit event allowed, then does
+	// what CreateSignIn does with c and e. Either all of it is stored or
+	// nothing.
+	CreateAppSignIn(ctx context.Context, a Consent, allowed Event, c Code, e Event) error
 	GetCode(ctx context.Context, hash []byte) (Code, error)
 	// RedeemCode atomically marks an unused code used, begins its family
 	// (the code's app, person and device) and stores the tokens issued for
@@ -355,7 +361,8 @@ type Storage interface {
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
 	// RevokeGrant takes back what userID gave appID, in one transaction:
 	// the grant goes, the app's codes for the user not yet redeemed are
-	// deleted and its families for the user revoked. Revoking an app the
+	// deleted, its families for the user revoked, and the person's
+	// desktop-app consent to it (with its session key) withdrawn. Revoking an app the
 	// user never signed in to is not an error.
 	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 

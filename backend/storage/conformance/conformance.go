@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"FamilyAgedPastPurge", testFamilyAgedPastPurge},
 		{"FamilyRevokeRace", testFamilyRevokeRace},
 		{"AuthRequestOnce", testAuthRequestOnce},
+		{"AppSignInOnce", testAppSignInOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -184,3 +184,42 @@ func testAuthRequestOnce(t *testing.T, s storage.Storage) {
 	c.AuthRequestID = "req-unknown"
 	wantErr(t, s.CreateSignIn(ctx, c, storage.Event{UserID: alice.ID, Kind: "signin", CreatedAt: now}), storage.ErrNotFound)
 }
+
+// testAppSignInOnce: a desktop app's first sign-in (consent, its event,
+// code, sign-in event) is stored whole or not at all, and revoking the
+// app withdraws the consent in the same step as its grant and tokens.
+func testAppSignInOnce(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice := seedUser(t, s, "alice")
+	enrol(t, s, alice, "AD")
+	app := seedApp(t, s, "wx-app1")
+	consent := storage.Consent{UserID: alice.ID, AppID: app.AppID, LoginAt: now}
+	allowed := storage.Event{UserID: alice.ID, Kind: "app_allowed", AppID: app.AppID, DeviceID: "AD", Detail: "allowed", CreatedAt: now}
+	code := func(name, device string) storage.Code {
+		return storage.Code{Hash: h("code-" + name), AppID: app.AppID, UserID: alice.ID, DeviceID: device, Scope: "snsapi_base",
+			CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceJSCode}
+	}
+	signin := storage.Event{UserID: alice.ID, Kind: "signin", AppID: app.AppID, DeviceID: "AD", Detail: "signed in", CreatedAt: now}
+
+	// A failing part (an unknown device) stores nothing: no consent.
+	wantErr(t, s.CreateAppSignIn(ctx, consent, allowed, code("bad", "nope"), signin), storage.ErrNotFound)
+	_, err := s.GetConsent(ctx, alice.ID, app.AppID)
+	wantErr(t, err, storage.ErrNotFound)
+	if ev, _ := s.ListEvents(ctx, alice.ID, "app_allowed", 10); len(ev) != 0 {
+		t.Fatalf("a failed first sign-in left its consent event: %+v", ev)
+	}
+
+	c := code("good", "AD")
+	must(t, s.CreateAppSignIn(ctx, consent, allowed, c, signin))
+	if _, err := s.GetConsent(ctx, alice.ID, app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetCode(ctx, c.Hash); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.SetSessionKey(ctx, alice.ID, app.AppID, []byte("sealed"), now))
+	// Revoking the app withdraws the consent, session key included.
+	must(t, s.RevokeGrant(ctx, alice.ID, app.AppID, now.Add(time.Minute)))
+	_, err = s.GetConsent(ctx, alice.ID, app.AppID)
+	wantErr(t, err, storage.ErrNotFound)
+}

@@ -176,6 +176,9 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		if err := revokeFamilies(ctx, tx, now, `user_id = $2 AND appid = $3`, userID, appID); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM app_consents WHERE user_id = $1 AND appid = $2`, userID, appID); err != nil {
+			return err
+		}
 		// Tokens stored outside any family (CreateToken) go too.
 		_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND appid = $3 AND revoked_at = 0`, ms(now), userID, appID)
 		return err

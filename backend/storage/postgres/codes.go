@@ -15,23 +15,39 @@ const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_
 
 // CreateSignIn implements storage.Storage: one transaction, one commit.
 func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
-	return s.tx(ctx, "create sign-in", func(tx pgx.Tx) error {
-		if err := insertCode(ctx, tx, c); err != nil {
+	return s.tx(ctx, "create sign-in", func(tx pgx.Tx) error { return signIn(ctx, tx, c, e) })
+}
+
+// CreateAppSignIn implements storage.Storage.
+func (s *Store) CreateAppSignIn(ctx context.Context, a storage.Consent, allowed storage.Event, c storage.Code, e storage.Event) error {
+	return s.tx(ctx, "create app sign-in", func(tx pgx.Tx) error {
+		if err := putConsent(ctx, tx, a); err != nil {
 			return err
 		}
-		if c.AuthRequestID != "" {
-			if err := consumeAuthRequest(ctx, tx, c.AuthRequestID, c.CreatedAt); err != nil {
-				return err
-			}
+		if err := insertEvent(ctx, tx, allowed); err != nil {
+			return err
 		}
-		if c.DeviceID != "" {
-			err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1 WHERE id = $2`, ms(c.CreatedAt), c.DeviceID))(storage.ErrNotFound)
-			if err != nil {
-				return err
-			}
-		}
-		return insertEvent(ctx, tx, e)
+		return signIn(ctx, tx, c, e)
 	})
+}
+
+// signIn stores the sign-in of code c with its event e.
+func signIn(ctx context.Context, tx pgx.Tx, c storage.Code, e storage.Event) error {
+	if err := insertCode(ctx, tx, c); err != nil {
+		return err
+	}
+	if c.AuthRequestID != "" {
+		if err := consumeAuthRequest(ctx, tx, c.AuthRequestID, c.CreatedAt); err != nil {
+			return err
+		}
+	}
+	if c.DeviceID != "" {
+		err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1 WHERE id = $2`, ms(c.CreatedAt), c.DeviceID))(storage.ErrNotFound)
+		if err != nil {
+			return err
+		}
+	}
+	return insertEvent(ctx, tx, e)
 }
 
 // insertCode stores c and records the user's grant of the app.

@@ -19,9 +19,14 @@ func scanConsent(row scanner) (storage.Consent, error) {
 
 // PutConsent implements storage.Storage.
 func (s *Store) PutConsent(ctx context.Context, c storage.Consent) error {
-	return s.exec(ctx, "put consent", `INSERT INTO app_consents (user_id, appid, login_at, phone_at) VALUES ($1, $2, $3, $4)
+	return wrap("put consent", putConsent(ctx, s.pool, c))
+}
+
+func putConsent(ctx context.Context, db execer, c storage.Consent) error {
+	_, err := db.Exec(ctx, `INSERT INTO app_consents (user_id, appid, login_at, phone_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (user_id, appid) DO UPDATE SET login_at = excluded.login_at, phone_at = excluded.phone_at`,
 		c.UserID, c.AppID, ms(c.LoginAt), ms(c.PhoneAt))
+	return err
 }
 
 // GetConsent implements storage.Storage.

@@ -214,6 +214,9 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		if err := revokeFamilies(ctx, tx, now, `user_id = ? AND appid = ?`, userID, appID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM app_consents WHERE user_id = ? AND appid = ?`, userID, appID); err != nil {
+			return err
+		}
 		// Tokens stored outside any family (CreateToken) go too.
 		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND appid = ? AND revoked_at = 0`, ms(now), userID, appID)
 		return err

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,9 +21,14 @@ func scanConsent(row scanner) (storage.Consent, error) {
 
 // PutConsent implements storage.Storage.
 func (s *Store) PutConsent(ctx context.Context, c storage.Consent) error {
-	return s.exec(ctx, "put consent", `INSERT INTO app_consents (user_id, appid, login_at, phone_at) VALUES (?, ?, ?, ?)
+	return s.write(ctx, "put consent", func(tx *sql.Tx) error { return putConsent(ctx, tx, c) })
+}
+
+func putConsent(ctx context.Context, tx *sql.Tx, c storage.Consent) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO app_consents (user_id, appid, login_at, phone_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, appid) DO UPDATE SET login_at = excluded.login_at, phone_at = excluded.phone_at`,
 		c.UserID, c.AppID, ms(c.LoginAt), ms(c.PhoneAt))
+	return err
 }
 
 // GetConsent implements storage.Storage.
