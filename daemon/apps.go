@@ -61,22 +61,35 @@ func (d *Daemon) appErr(err error) control.AppReply {
 	return appReply(deviceapi.CodeUnreachable, "the identity backend cannot be reached")
 }
 
-// needsConsent reports whether err is the backend asking for the person's consent.
-func needsConsent(err error) bool {
+// needsConsent returns what the backend's request for the person's
+// consent carries (the app and the account), if err is one.
+func needsConsent(err error) (*deviceapi.AppConsentNeeded, bool) {
 	var re *idp.RefusedError
-	return errors.As(err, &re) && re.Code == deviceapi.CodeConsent
+	if !errors.As(err, &re) || re.Code != deviceapi.CodeConsent {
+		return nil, false
+	}
+	return re.Consent, true
 }
 
-// askApp raises the dialog for a desktop app's request and returns the
-// refusal to answer, or ok when the person allowed it.
-func (d *Daemon) askApp(ctx context.Context, appID, kind, program, detail string) (control.AppReply, bool) {
-	app, err := d.idp.App(ctx, appID)
-	if err != nil {
-		return d.appErr(err), false
-	}
-	p, err := d.idp.Fresh(ctx)
-	if err != nil {
-		return d.appErr(err), false
+// askApp raises the dialog for a desktop app's request, with the app and
+// account the backend's consent answer need carries (fetched again only
+// when it carries none), and returns the refusal to answer, or ok when
+// the person allowed it.
+func (d *Daemon) askApp(ctx context.Context, appID string, need *deviceapi.AppConsentNeeded, kind, program, detail string) (control.AppReply, bool) {
+	var app idp.App
+	var account string
+	if need != nil && need.App.AppID == appID {
+		app, account = need.App, need.Account
+	} else {
+		var err error
+		if app, err = d.idp.App(ctx, appID); err != nil {
+			return d.appErr(err), false
+		}
+		p, err := d.idp.Fresh(ctx)
+		if err != nil {
+			return d.appErr(err), false
+		}
+		account = p.Nickname
 	}
 	if program == "" {
 		program = "a program on this computer"
@@ -84,7 +97,7 @@ func (d *Daemon) askApp(ctx context.Context, appID, kind, program, detail string
 	// The cooldown after a refusal is per app, not per program: a program
 	// cannot re-ask under another name.
 	dec, err := d.broker.Ask(ctx, broker.Request{AppID: app.AppID, AppName: app.Name, AppIcon: app.Icon, Origin: program,
-		RedirectHost: "this computer", Scope: detail, Account: p.Nickname, Kind: kind, CooldownKey: "app:" + app.AppID})
+		RedirectHost: "this computer", Scope: detail, Account: account, Kind: kind, CooldownKey: "app:" + app.AppID})
 	if err != nil {
 		return d.appErr(err), false
 	}
@@ -104,8 +117,8 @@ func (d *Daemon) AppCode(ctx context.Context, appID, program string) control.App
 		return r
 	}
 	code, err := d.idp.AppCode(ctx, deviceapi.AppCodeRequest{AppID: appID})
-	if needsConsent(err) {
-		if r, ok := d.askApp(ctx, appID, broker.KindApp, program, "sign-in"); !ok {
+	if need, ok := needsConsent(err); ok {
+		if r, ok := d.askApp(ctx, appID, need, broker.KindApp, program, "sign-in"); !ok {
 			return r
 		}
 		code, err = d.idp.AppCode(ctx, deviceapi.AppCodeRequest{AppID: appID, Consent: true})
@@ -125,8 +138,8 @@ func (d *Daemon) AppUserData(ctx context.Context, appID string, phone bool, prog
 		return r
 	}
 	data, err := d.idp.AppData(ctx, deviceapi.AppDataRequest{AppID: appID, Phone: phone})
-	if phone && needsConsent(err) {
-		if r, ok := d.askApp(ctx, appID, broker.KindPhone, program, "your verified phone number"); !ok {
+	if need, ok := needsConsent(err); phone && ok {
+		if r, ok := d.askApp(ctx, appID, need, broker.KindPhone, program, "your verified phone number"); !ok {
 			return r
 		}
 		data, err = d.idp.AppData(ctx, deviceapi.AppDataRequest{AppID: appID, Phone: true, ConsentPhone: true})

@@ -28,10 +28,13 @@ var (
 	ErrUnreachable = errors.New("identity backend unreachable") // 10063
 )
 
-// RefusedError is a backend refusal with its errcode (10057, 10067).
+// RefusedError is a backend refusal with its errcode (10057, 10067,
+// 10068). Consent is what a 10068 carries for the dialog: the app and
+// the account it would sign in as.
 type RefusedError struct {
-	Code int
-	Msg  string
+	Code    int
+	Msg     string
+	Consent *deviceapi.AppConsentNeeded
 }
 
 func (e *RefusedError) Error() string { return fmt.Sprintf("backend refused (%d): %s", e.Code, e.Msg) }
@@ -187,7 +190,14 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)
 	case resp.StatusCode != http.StatusOK:
 		if json.Unmarshal(b, &e) == nil && e.ErrCode != 0 {
-			return &RefusedError{Code: e.ErrCode, Msg: e.ErrMsg}
+			re := &RefusedError{Code: e.ErrCode, Msg: e.ErrMsg}
+			if e.ErrCode == deviceapi.CodeConsent {
+				var need deviceapi.AppConsentNeeded
+				if json.Unmarshal(b, &need) == nil && need.App.AppID != "" {
+					re.Consent = &need
+				}
+			}
+			return re
 		}
 		return fmt.Errorf("%w: %s %s: %s", ErrUnreachable, method, path, resp.Status)
 	}

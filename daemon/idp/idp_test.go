@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ func realBackend(t *testing.T) (*httptest.Server, *sqlite.Store, admin.NewApp) {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	s, err := server.New(st, server.Config{PublicURL: "http://" + srv.Listener.Addr().String(), DeviceInterval: 10 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler)})
+		DataKey: []byte("0123456789abcdef0123456789abcdef"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +114,14 @@ func TestAgainstBackend(t *testing.T) {
 			return err
 		}, 0},
 		{"unknown QR ticket", func() error { _, err := c.QR(ctx, "nope", true); return err }, deviceapi.CodeRefused},
+		{"a desktop app not allowed yet: the answer carries what the dialog shows", func() error {
+			_, err := c.AppCode(ctx, deviceapi.AppCodeRequest{AppID: app.AppID})
+			var re *RefusedError
+			if errors.As(err, &re) && (re.Consent == nil || re.Consent.App.Name != "Shop" || re.Consent.Account != "Alice") {
+				return fmt.Errorf("consent answer without the app and account: %+v", re.Consent)
+			}
+			return err
+		}, deviceapi.CodeConsent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
