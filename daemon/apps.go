@@ -12,6 +12,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/localapi"
+	"github.com/scanfree/scanfree/daemon/peer"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
@@ -180,12 +181,12 @@ func (d *Daemon) appRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST /v0/apps/code", func(w http.ResponseWriter, r *http.Request) {
 		if in, ok := read(w, r); ok {
-			writeJSON(w, http.StatusOK, d.AppCode(r.Context(), in.AppID, peerProgram(r)))
+			writeJSON(w, http.StatusOK, d.AppCode(r.Context(), in.AppID, peer.Program(r)))
 		}
 	})
 	mux.HandleFunc("POST /v0/apps/userdata", func(w http.ResponseWriter, r *http.Request) {
 		if in, ok := read(w, r); ok {
-			writeJSON(w, http.StatusOK, d.AppUserData(r.Context(), in.AppID, in.Phone, peerProgram(r)))
+			writeJSON(w, http.StatusOK, d.AppUserData(r.Context(), in.AppID, in.Phone, peer.Program(r)))
 		}
 	})
 	mux.HandleFunc("POST /v0/apps/session", func(w http.ResponseWriter, r *http.Request) {

@@ -1,18 +1,15 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/daemon/peer"
 )
-
-type connKey struct{}
 
 // controlHandler serves the control API for the CLI and the tray. It is
 // never served on the browser-facing listener, and it refuses any request
@@ -104,7 +101,7 @@ func (d *Daemon) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, d.Status().Recent)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" || !peerAllowed(r) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" || !peer.Allowed(r) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
@@ -151,12 +148,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// connContext remembers the Unix connection for the peer credential check.
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	if uc, ok := c.(*net.UnixConn); ok {
-		return context.WithValue(ctx, connKey{}, uc)
-	}
-	return ctx
 }

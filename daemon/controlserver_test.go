@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/scanfree/scanfree/daemon/peer"
 )
 
 // TestControlGuard: the control API refuses anything a browser could
@@ -26,11 +28,11 @@ func TestControlGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "c.sock")
-	ln, err := listenUnix(sock)
+	ln, err := peer.ListenUnix(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: d.controlHandler(), ConnContext: connContext}
+	srv := &http.Server{Handler: d.controlHandler(), ConnContext: peer.ConnContext}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -27,6 +27,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/localapi"
 	"github.com/scanfree/scanfree/daemon/lock"
+	"github.com/scanfree/scanfree/daemon/peer"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
@@ -192,12 +193,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	ctlSrv := &http.Server{Handler: d.controlHandler(), ReadHeaderTimeout: 5 * time.Second, ConnContext: connContext,
+	ctlSrv := &http.Server{Handler: d.controlHandler(), ReadHeaderTimeout: 5 * time.Second, ConnContext: peer.ConnContext,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 
 	errc := make(chan error, len(lns)+1)
 	for _, ln := range lns {
-		go func() { errc <- api.Serve(tls.NewListener(&peerListener{Listener: ln, log: d.log}, tlsCfg)) }()
+		go func() { errc <- api.Serve(tls.NewListener(&peer.Listener{Listener: ln, Log: d.log}, tlsCfg)) }()
 	}
 	go func() { errc <- ctlSrv.Serve(ctl) }()
 	go d.lock.Run(ctx)

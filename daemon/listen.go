@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scanfree/scanfree/daemon/peer"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
@@ -51,7 +52,7 @@ func describePort(p int, err error) string {
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Sprintf("%d (%v)", p, err)
 	}
-	if pid, name := portOwner(p); pid != 0 {
+	if pid, name := peer.PortOwner(p); pid != 0 {
 		return fmt.Sprintf("%d is taken by PID %d (%s)", p, pid, name)
 	}
 	return fmt.Sprintf("%d is taken", p)
@@ -71,7 +72,7 @@ func listenControl(path string) (net.Listener, error) {
 		}
 		os.Remove(path)
 	}
-	ln, err := listenUnix(path)
+	ln, err := peer.ListenUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/daemon/dialog"
 	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/localapi"
 )
@@ -165,7 +166,7 @@ func (d *Daemon) desktopNotify(title, msg string) {
 		return
 	}
 	go func() {
-		if err := notify(title, msg); err != nil {
+		if err := dialog.Notify(title, msg); err != nil {
 			d.log.Debug("desktop notification not shown", "err", err)
 		}
 	}()

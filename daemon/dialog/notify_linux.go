@@ -1,4 +1,4 @@
-package daemon
+package dialog
 
 import (
 	"github.com/godbus/dbus/v5"
@@ -6,11 +6,11 @@ import (
 	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
-// notify shows a desktop notification through org.freedesktop.Notifications
+// Notify shows a desktop notification through org.freedesktop.Notifications
 // on the session bus. Without a session bus it fails instead of starting
 // one (as beeep's autolaunch would): a dbus-daemon forked by a background
 // service outlives it and no notification server listens there anyway.
-func notify(title, msg string) error {
+func Notify(title, msg string) error {
 	conn, err := sessionbus.Connect()
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package daemon
+package peer
 
 import "net/netip"
 

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package daemon
+package peer
 
 import (
 	"net"
@@ -9,19 +9,19 @@ import (
 	"syscall"
 )
 
-// listenUnix creates the socket under umask 0177, so it is born 0600 and
+// ListenUnix creates the socket under umask 0177, so it is born 0600 and
 // there is no moment where another user could connect.
-func listenUnix(path string) (net.Listener, error) {
+func ListenUnix(path string) (net.Listener, error) {
 	old := syscall.Umask(0o177)
 	defer syscall.Umask(old)
 	return net.Listen("unix", path)
 }
 
-// peerAllowed reports whether the process at the other end of the control
+// Allowed reports whether the process at the other end of the control
 // connection runs as our user. The socket's mode already keeps others out;
 // this holds even if someone loosened it. A peer whose UID cannot be read
 // is refused (fail closed).
-func peerAllowed(r *http.Request) bool {
+func Allowed(r *http.Request) bool {
 	uid, ok := peerUID(r)
 	return ok && uid == os.Getuid()
 }
@@ -44,9 +44,9 @@ func peerUID(r *http.Request) (int, bool) {
 	return uid, err == nil && uid >= 0
 }
 
-// peerProgram names the program at the other end of the request's Unix
+// Program names the program at the other end of the request's Unix
 // connection, or "" when the OS does not say.
-func peerProgram(r *http.Request) string {
+func Program(r *http.Request) string {
 	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
 	if !ok {
 		return ""

@@ -1,4 +1,4 @@
-package daemon
+package peer
 
 import (
 	"errors"
@@ -11,19 +11,19 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// listenUnix: on Windows the socket file inherits the state dir's ACL,
+// ListenUnix: on Windows the socket file inherits the state dir's ACL,
 // which os.MkdirAll gives to the owner.
-func listenUnix(path string) (net.Listener, error) { return net.Listen("unix", path) }
+func ListenUnix(path string) (net.Listener, error) { return net.Listen("unix", path) }
 
 // sioAFUnixGetPeerPID is SIO_AF_UNIX_GETPEERPID (afunix.h):
 // _WSAIOR(IOC_VENDOR, 256), the PID of an AF_UNIX socket's peer.
 const sioAFUnixGetPeerPID = 0x58000100
 
-// peerAllowed reports whether the process at the other end of the control
+// Allowed reports whether the process at the other end of the control
 // connection runs as our user: its PID from the socket, its token's user
 // SID against ours. A peer that cannot be identified is refused (fail
 // closed). Not exercised by CI, which has no Windows.
-func peerAllowed(r *http.Request) bool {
+func Allowed(r *http.Request) bool {
 	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
 	if !ok {
 		return false
@@ -82,9 +82,9 @@ func sameUser(pid uint32) (bool, error) {
 	return peer.User.Sid.Equals(me.User.Sid), nil
 }
 
-// peerProgram names the program at the other end of the request's
+// Program names the program at the other end of the request's
 // connection by PID.
-func peerProgram(r *http.Request) string {
+func Program(r *http.Request) string {
 	c, ok := r.Context().Value(connKey{}).(*net.UnixConn)
 	if !ok {
 		return ""

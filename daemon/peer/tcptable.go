@@ -1,4 +1,4 @@
-package daemon
+package peer
 
 import (
 	"encoding/binary"

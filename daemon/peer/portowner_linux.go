@@ -1,4 +1,4 @@
-package daemon
+package peer
 
 import (
 	"fmt"
@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// portOwner finds the process listening on TCP port p through /proc: the
+// PortOwner finds the process listening on TCP port p through /proc: the
 // socket's inode in /proc/net/tcp{,6}, then the process holding that inode.
 // It returns 0 when it cannot tell (e.g. another user's process).
-func portOwner(p int) (int, string) {
+func PortOwner(p int) (int, string) {
 	inodes := map[string]bool{}
 	scanProcTCP(func(e tcpEntry) bool {
 		if e.state == "0A" && int(e.local.Port()) == p { // 0A: LISTEN
