@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,98 +17,7 @@ import (
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
-// oauthError is a token-endpoint failure (RFC 6749 section 5.2).
-type oauthError struct {
-	status         int
-	code, desc     string
-	basicChallenge bool // answer WWW-Authenticate: Basic (a client that tried Basic, or no authentication)
-}
-
 func (e *oauthError) Error() string { return e.code + ": " + e.desc }
-
-func oauthErr(status int, code, desc string) *oauthError {
-	return &oauthError{status: status, code: code, desc: desc}
-}
-
-func writeOAuth(w http.ResponseWriter, e *oauthError) {
-	if e.basicChallenge {
-		w.Header().Set("WWW-Authenticate", `Basic realm="scanfree", charset="UTF-8"`)
-	}
-	writeOAuthErr(w, e.status, e.code, e.desc)
-}
-
-// errOIDCOff answers every OIDC request of a server without a data key.
-var errOIDCOff = oauthErr(http.StatusServiceUnavailable, "server_error",
-	"OpenID Connect is off on this server: it was started without --data-key-file")
-
-func (s *Server) oidcOn() bool { return len(s.cfg.DataKey) != 0 }
-
-func (s *Server) serverError(ctx context.Context, op string, err error) *oauthError {
-	s.log.ErrorContext(ctx, op, "err", err)
-	return oauthErr(http.StatusInternalServerError, "server_error", "retry later")
-}
-
-// oidcClient authenticates the client of a token or revocation request:
-// client_secret_basic or client_secret_post for confidential apps, the
-// client_id alone for public ones (which prove themselves with PKCE).
-func (s *Server) oidcClient(ctx context.Context, r *http.Request) (storage.App, *oauthError) {
-	app, oerr := s.authenticateClient(ctx, r)
-	// RFC 6749 section 5.2: a client that tried Basic is answered with
-	// the Basic challenge on every 401.
-	if _, _, basic := r.BasicAuth(); basic && oerr != nil && oerr.status == http.StatusUnauthorized {
-		challenged := *oerr
-		challenged.basicChallenge = true
-		oerr = &challenged
-	}
-	return app, oerr
-}
-
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (storage.App, *oauthError) {
-	id, sec, basic := r.BasicAuth()
-	if basic {
-		// RFC 6749 section 2.3.1: both are form-encoded before Basic.
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		sec, err2 = url.QueryUnescape(sec)
-		if err1 != nil || err2 != nil {
-			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "malformed Basic credentials")
-		}
-		if r.PostForm.Has("client_secret") {
-			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "use one client authentication method, not Basic and client_secret both")
-		}
-		if cid := r.PostForm.Get("client_id"); cid != "" && cid != id {
-			return storage.App{}, oauthErr(http.StatusBadRequest, "invalid_request", "client_id differs from the Basic credentials")
-		}
-	} else {
-		id, sec = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if id == "" {
-		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication missing: send client_id (and the secret, with Basic or client_secret)")
-		e.basicChallenge = true
-		return storage.App{}, e
-	}
-	app, err := s.store.GetApp(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "unknown client")
-	} else if err != nil {
-		return app, s.serverError(ctx, "oidc client", err)
-	}
-	if app.Public {
-		if sec != "" {
-			return app, oauthErr(http.StatusUnauthorized, "invalid_client", "this client is public and has no secret")
-		}
-		return app, nil
-	}
-	if sec == "" {
-		e := oauthErr(http.StatusUnauthorized, "invalid_client", "client secret missing")
-		e.basicChallenge = true
-		return app, e
-	}
-	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
-		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "wrong client secret")
-	}
-	return app, nil
-}
 
 // oidcTokenResponse is RFC 6749 section 5.1 with OIDC's id_token.
 type oidcTokenResponse struct {
@@ -376,91 +284,4 @@ func (s *Server) claims(ctx context.Context, app storage.App, userID, scope stri
 		cl.Name, cl.Picture = u.Nickname, u.AvatarURL
 	}
 	return cl, nil
-}
-
-// userinfoClaims is /oauth2/userinfo's answer (OIDC Core 5.3.2).
-type userinfoClaims struct {
-	Subject string `json:"sub"`
-	Name    string `json:"name,omitempty"`
-	Picture string `json:"picture,omitempty"`
-	UnionID string `json:"unionid,omitempty"`
-}
-
-// handleOIDCUserinfo serves GET and POST /oauth2/userinfo with a Bearer
-// access token of the OIDC face, in the header or (POST) the form body.
-func (s *Server) handleOIDCUserinfo(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	unauthorized := func(desc string) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
-		writeOAuthErr(w, http.StatusUnauthorized, "invalid_token", desc)
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok && r.Method == http.MethodPost {
-		tok = r.PostFormValue("access_token")
-	}
-	if tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="scanfree"`)
-		writeOAuthErr(w, http.StatusUnauthorized, "invalid_request", "access token missing")
-		return
-	}
-	t, err := s.store.GetToken(ctx, secret.Hash(tok))
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
-		return
-	}
-	if err != nil || t.Kind != storage.AccessToken || t.Face != storage.FaceOIDC || !t.RevokedAt.IsZero() {
-		unauthorized("invalid access token")
-		return
-	}
-	if !s.now().Before(t.ExpiresAt) {
-		unauthorized("access token expired")
-		return
-	}
-	app, err := s.store.GetApp(ctx, t.AppID)
-	if err != nil {
-		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
-		return
-	}
-	cl, err := s.claims(ctx, app, t.UserID, t.Scope)
-	if err != nil {
-		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, userinfoClaims{Subject: cl.Subject, Name: cl.Name, Picture: cl.Picture, UnionID: cl.UnionID})
-}
-
-// handleOIDCRevoke serves RFC 7009 token revocation. Revoking a refresh
-// token revokes its whole family, access tokens included; an unknown
-// token, or another client's, is answered 200 and left alone.
-func (s *Server) handleOIDCRevoke(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "malformed form body")
-		return
-	}
-	app, oerr := s.oidcClient(ctx, r)
-	if oerr != nil {
-		writeOAuth(w, oerr)
-		return
-	}
-	tok := r.PostForm.Get("token")
-	if tok == "" {
-		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "token missing")
-		return
-	}
-	t, err := s.store.GetToken(ctx, secret.Hash(tok))
-	if err == nil && t.AppID == app.AppID && t.Face == storage.FaceOIDC {
-		if t.Kind == storage.RefreshToken {
-			err = s.store.RevokeFamily(ctx, t.CodeHash, s.now())
-		} else {
-			err = s.store.RevokeToken(ctx, t.Hash, s.now())
-		}
-	}
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		writeOAuth(w, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "retry later"))
-		s.log.ErrorContext(ctx, "oidc revoke", "err", err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
 }

@@ -1,16 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 
 	"rsc.io/qr"
 
@@ -19,103 +14,7 @@ import (
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
-	"github.com/scanfree/scanfree/web"
 )
-
-var connectPage = template.Must(template.ParseFS(web.Assets, "hosted/qrconnect.html"))
-
-// connectRequest is what a relying party asks the hosted page for.
-type connectRequest = deviceapi.SignInRequest
-
-// checkConnect validates a request before anything is shown: a page for an
-// unknown app or an unregistered redirect_uri must not even offer a QR code.
-func (s *Server) checkConnect(ctx context.Context, r connectRequest) (storage.App, error) {
-	app, serr := s.validateSignIn(ctx, r, false)
-	if serr == errUnknownApp {
-		return app, errors.New("unknown appid: the site that sent you here is not registered")
-	}
-	if serr != nil {
-		return app, serr
-	}
-	return app, nil
-}
-
-// connectConfig is handed to the page's script as JSON.
-type connectConfig struct {
-	AppID        string `json:"appid"`
-	RedirectURI  string `json:"redirect_uri"`
-	Scope        string `json:"scope"`
-	State        string `json:"state"`
-	SelfRedirect bool   `json:"self_redirect"`
-	Fast         bool   `json:"fast"`
-	Domain       string `json:"domain"`
-	Ports        []int  `json:"ports"`
-	Text         text   `json:"text"`
-}
-
-func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	t, htmlLang := textFor(q.Get("lang"))
-	req := connectRequest{AppID: q.Get("appid"), RedirectURI: q.Get("redirect_uri"), Scope: q.Get("scope"), State: q.Get("state")}
-	if rt := q.Get("response_type"); rt != "code" {
-		s.connectError(w, htmlLang, "response_type must be code")
-		return
-	}
-	app, err := s.checkConnect(r.Context(), req)
-	if err != nil {
-		s.connectError(w, htmlLang, err.Error())
-		return
-	}
-	// No ticket yet: the page asks for one (POST /connect/qrticket) when it
-	// shows the QR code. A GET, which any page can cause in a hidden
-	// frame, must not spend the visitor's ticket budget.
-	fast := app.FastLogin && q.Get("fast_login") != "0"
-	cfg := connectConfig{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
-		SelfRedirect: q.Get("self_redirect") == "true", Fast: fast, Domain: s.cfg.DaemonDomain, Ports: s.cfg.DaemonPorts, Text: t}
-	s.renderConnect(w, r, htmlLang, app, cfg, "")
-}
-
-// renderConnect writes the hosted sign-in page for app: scan-free first
-// when cfg.Fast, else the QR code; with a link to the password form when
-// passwordURL is set (the OpenID Connect face).
-func (s *Server) renderConnect(w http.ResponseWriter, r *http.Request, htmlLang string, app storage.App, cfg connectConfig, passwordURL string) {
-	var buf bytes.Buffer
-	initial, _ := utf8.DecodeRuneInString(app.Name)
-	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": cfg.Text, "App": app, "Config": cfg, "Fast": cfg.Fast,
-		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL}); err != nil {
-		s.log.ErrorContext(r.Context(), "render qrconnect", "err", err)
-		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
-		return
-	}
-	var connect []string
-	for _, p := range s.cfg.DaemonPorts {
-		connect = append(connect, "https://"+s.cfg.DaemonDomain+":"+strconv.Itoa(p))
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	// Relying parties frame this page (scanfree.js); codes still reach only registered redirect URIs.
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data: https: http:; connect-src 'self' "+
-		strings.Join(connect, " ")+"; base-uri 'none'; form-action 'none'")
-	h.Set("Referrer-Policy", "strict-origin")
-	h.Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
-}
-
-// connectError is the hosted page's error, framed like the page itself.
-func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
-	s.connectErrorStatus(w, http.StatusBadRequest, htmlLang, msg)
-}
-
-func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	connectErrorPage.Execute(w, map[string]string{"L": htmlLang, "M": msg})
-}
-
-var connectErrorPage = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><meta charset="utf-8"><title>Sign-in error</title>` +
-	`<body style="font:15px system-ui,sans-serif;padding:16px"><main><h1 style="font-size:17px">Cannot sign in here</h1><p role="alert">{{.M}}</p>` +
-	`<p>Tell the site that sent you here; nothing was shared.</p></main></body></html>`))
 
 // ticket is a created ticket with the key only its page knows.
 type ticket struct {
@@ -306,13 +205,6 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 		Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Claimed: t.Status == tickets.Scanned}})
 }
 
-func (s *Server) appName(ctx context.Context, appID string) string {
-	if app, err := s.store.GetApp(ctx, appID); err == nil {
-		return app.Name
-	}
-	return appID
-}
-
 func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.User, err error) {
 	var serr *snsError
 	switch {
@@ -439,18 +331,4 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "app_name": s.appName(r.Context(), t.AppID)})
-}
-
-// serveAsset serves an embedded browser file.
-func serveAsset(name, ctype string, maxAge time.Duration) http.HandlerFunc {
-	b, err := web.Assets.ReadFile(name)
-	if err != nil {
-		panic(err) // embedded at build time; cannot be missing
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write(b)
-	}
 }

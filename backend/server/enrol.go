@@ -160,3 +160,109 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 	s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
 	writeJSON(w, http.StatusOK, deviceapi.DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
 }
+
+// devicePageData fills the user_code form and its confirmation.
+type devicePageData struct {
+	UserCode string
+	// FromLink is set when the code came in the page's URL: someone may
+	// have sent the link (device-code phishing), so the page warns.
+	FromLink bool
+	Auth     storage.DeviceAuth
+	// SameAddress reports whether the enrolment was started from the
+	// address the person approves from; Age is how long ago it started.
+	SameAddress bool
+	Age         string
+}
+
+func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "device", page{Title: "Sign in a desktop", User: u,
+		Data: devicePageData{UserCode: trimLen(r.URL.Query().Get("user_code"), 20), FromLink: r.URL.Query().Get("user_code") != ""}})
+}
+
+// lookupUserCode finds the pending authorization of a typed user_code.
+// Wrong codes count against the account and the client address; after
+// five within a code's lifetime both are locked out, which caps guessing
+// at 5 tries per 10 minutes against 20^8 codes.
+func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
+	typed := trimLen(r.PostFormValue("user_code"), 20)
+	ip := s.clientKey(r)
+	// Reserved before the lookup, so a burst of wrong codes cannot all be
+	// looked up before the first one counted; a valid code gives it back.
+	ok, err := reserve(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
+	if err != nil {
+		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
+		return storage.DeviceAuth{}, false
+	}
+	if !ok {
+		s.render(w, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
+			Error: "Too many wrong codes. Wait 10 minutes, then start again on your desktop.", Data: devicePageData{UserCode: typed}})
+		return storage.DeviceAuth{}, false
+	}
+	var da storage.DeviceAuth
+	code, valid := secret.NormalizeUserCode(typed)
+	if valid {
+		da, err = s.store.GetDeviceAuthByUserCode(r.Context(), code)
+		valid = err == nil && da.Status == storage.DeviceAuthPending && s.now().Before(da.ExpiresAt)
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Error("device lookup", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
+		return da, false
+	}
+	if !valid {
+		s.render(w, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
+			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
+		return da, false
+	}
+	s.codeUser.Release(r.Context(), u.ID)
+	s.codeIP.Release(r.Context(), ip)
+	return da, true
+}
+
+func (s *Server) handleDeviceLookup(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	da, ok := s.lookupUserCode(w, r, u)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "device_confirm", page{Title: "Sign in a desktop?", User: u,
+		Data: devicePageData{UserCode: secret.FormatUserCode(da.UserCode), Auth: da, SameAddress: da.RequestIP == s.clientIP(r),
+			Age: s.now().Sub(da.CreatedAt).Round(time.Second).String()}})
+}
+
+func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	da, ok := s.lookupUserCode(w, r, u)
+	if !ok {
+		return
+	}
+	approve := r.PostFormValue("decision") == "approve"
+	err := s.store.DecideDeviceAuth(r.Context(), da.UserCode, u.ID, approve)
+	if errors.Is(err, storage.ErrNotPending) {
+		s.message(w, http.StatusConflict, u, "Already decided", "This code was approved or denied already.")
+		return
+	}
+	if err != nil {
+		s.log.Error("device decide", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
+		return
+	}
+	if approve {
+		s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
+			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r)})
+		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
+		return
+	}
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied"})
+	s.message(w, http.StatusOK, u, "Desktop denied", "The sign-in of "+da.DeviceName+" was denied. Nothing was enrolled.")
+}
