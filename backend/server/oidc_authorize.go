@@ -27,131 +27,179 @@ const (
 	maxNonce     = 512
 )
 
-// handleOIDCAuthorize serves GET /oauth2/authorize (OIDC Core 3.1.2). An
-// unknown client or a redirect_uri it did not register is shown as an
-// error page and never redirected to; every later error goes back to the
-// relying party (RFC 6749 section 4.1.2.1).
+// authorizeQuery is a parsed /oauth2/authorize request: the parameters
+// as the relying party sent them, nothing checked yet.
+type authorizeQuery struct {
+	clientID, redirectURI, state, responseType, responseMode   string
+	scope, challenge, method, prompt, maxAge, nonce, loginHint string
+	requestObject                                              bool   // request or request_uri given
+	repeated                                                   string // a parameter given more than once, if any
+	text                                                       text
+	htmlLang                                                   string
+}
+
+// authorizeRefusal is a refused authorization request: shown as an error
+// page (status, when the relying party cannot be trusted with a redirect)
+// or sent back to its redirect_uri (code, RFC 6749 section 4.1.2.1).
+type authorizeRefusal struct {
+	status     int
+	code, desc string
+}
+
+func pageRefusal(status int, msg string) *authorizeRefusal {
+	return &authorizeRefusal{status: status, desc: msg}
+}
+
+func redirectRefusal(code, desc string) *authorizeRefusal {
+	return &authorizeRefusal{code: code, desc: desc}
+}
+
+// handleOIDCAuthorize serves GET /oauth2/authorize (OIDC Core 3.1.2):
+// parse, validate, act, respond. An unknown client or a redirect_uri it
+// did not register is shown as an error page and never redirected to;
+// every later error goes back to the relying party.
 func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q := r.URL.Query()
-	locale, _, _ := strings.Cut(q.Get("ui_locales"), " ") // the first preference
-	t, htmlLang := textFor(strings.ToLower(locale))
-	for name, vs := range q {
+	q := parseAuthorize(r)
+	app, ar, prompt, ref := s.validateAuthorize(r.Context(), q)
+	if ref == nil {
+		ref = s.storeAuthorize(r, &ar)
+	}
+	if ref != nil {
+		s.refuseAuthorize(w, r, q, ar, ref)
+		return
+	}
+	s.respondAuthorize(w, r, q, app, ar, prompt)
+}
+
+// parseAuthorize reads the request's parameters.
+func parseAuthorize(r *http.Request) authorizeQuery {
+	v := r.URL.Query()
+	locale, _, _ := strings.Cut(v.Get("ui_locales"), " ") // the first preference
+	q := authorizeQuery{clientID: v.Get("client_id"), redirectURI: v.Get("redirect_uri"), state: v.Get("state"),
+		responseType: v.Get("response_type"), responseMode: v.Get("response_mode"), scope: v.Get("scope"),
+		challenge: v.Get("code_challenge"), method: v.Get("code_challenge_method"), prompt: v.Get("prompt"),
+		maxAge: v.Get("max_age"), nonce: v.Get("nonce"), loginHint: trimLen(v.Get("login_hint"), 200),
+		requestObject: v.Has("request") || v.Has("request_uri")}
+	q.text, q.htmlLang = textFor(strings.ToLower(locale))
+	for name, vs := range v {
 		if len(vs) > 1 {
-			s.connectError(w, htmlLang, name+" given more than once")
-			return
+			q.repeated = name
 		}
+	}
+	return q
+}
+
+// validateAuthorize checks q against the app it names and returns the
+// request to store, with its prompt values.
+func (s *Server) validateAuthorize(ctx context.Context, q authorizeQuery) (storage.App, storage.AuthRequest, []string, *authorizeRefusal) {
+	ar := storage.AuthRequest{ClientID: q.clientID, RedirectURI: q.redirectURI, State: q.state}
+	if q.repeated != "" {
+		return storage.App{}, ar, nil, pageRefusal(http.StatusBadRequest, q.repeated+" given more than once")
 	}
 	if !s.oidcOn() {
-		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errOIDCOff.desc)
-		return
+		return storage.App{}, ar, nil, pageRefusal(http.StatusServiceUnavailable, errOIDCOff.desc)
 	}
-	app, serr := s.getApp(ctx, q.Get("client_id"))
+	app, serr := s.getApp(ctx, q.clientID)
 	if serr == errUnknownApp {
-		s.connectError(w, htmlLang, "unknown client_id: the site that sent you here is not registered")
-		return
+		return app, ar, nil, pageRefusal(http.StatusBadRequest, "unknown client_id: the site that sent you here is not registered")
 	} else if serr != nil {
-		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
-		return
+		return app, ar, nil, pageRefusal(http.StatusServiceUnavailable, errUnavailable.Error())
 	}
-	redirectURI := q.Get("redirect_uri")
-	if err := rules.OIDCRedirectURI(app, redirectURI); err != nil {
-		s.connectError(w, htmlLang, err.Error())
-		return
+	if err := rules.OIDCRedirectURI(app, q.redirectURI); err != nil {
+		return app, ar, nil, pageRefusal(http.StatusBadRequest, err.Error())
 	}
-	state := q.Get("state")
-	ar := storage.AuthRequest{ClientID: app.AppID, RedirectURI: redirectURI, State: state}
-	fail := func(code, desc string) {
-		if len(state) > maxOIDCState {
-			ar.State = ""
-		}
-		http.Redirect(w, r, s.oidcRedirect(&ar, "error", code, "error_description", desc), http.StatusSeeOther)
+	// From here on the relying party is known: refusals go back to it.
+	switch {
+	case q.responseType != "code":
+		return app, ar, nil, redirectRefusal("unsupported_response_type", "only response_type=code is supported")
+	case q.requestObject:
+		return app, ar, nil, redirectRefusal("request_not_supported", "request objects are not supported")
+	case q.responseMode != "" && q.responseMode != "query":
+		return app, ar, nil, redirectRefusal("invalid_request", "only response_mode=query is supported")
+	case len(q.state) > maxOIDCState:
+		return app, ar, nil, redirectRefusal("invalid_request", "state longer than "+strconv.Itoa(maxOIDCState)+" bytes")
+	case len(q.nonce) > maxNonce:
+		return app, ar, nil, redirectRefusal("invalid_request", "nonce longer than "+strconv.Itoa(maxNonce)+" bytes")
 	}
-	if rt := q.Get("response_type"); rt != "code" {
-		fail("unsupported_response_type", "only response_type=code is supported")
-		return
-	}
-	if q.Has("request") || q.Has("request_uri") {
-		fail("request_not_supported", "request objects are not supported")
-		return
-	}
-	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		fail("invalid_request", "only response_mode=query is supported")
-		return
-	}
-	if len(state) > maxOIDCState {
-		fail("invalid_request", "state longer than "+strconv.Itoa(maxOIDCState)+" bytes")
-		return
-	}
-	scope, err := rules.OIDCScope(q.Get("scope"))
+	scope, err := rules.OIDCScope(q.scope)
 	if err != nil {
-		fail("invalid_scope", err.Error())
-		return
+		return app, ar, nil, redirectRefusal("invalid_scope", err.Error())
 	}
-	challenge := q.Get("code_challenge")
-	if err := rules.PKCEChallenge(challenge, q.Get("code_challenge_method")); err != nil {
-		fail("invalid_request", err.Error())
-		return
+	if err := rules.PKCEChallenge(q.challenge, q.method); err != nil {
+		return app, ar, nil, redirectRefusal("invalid_request", err.Error())
 	}
-	if app.Public && challenge == "" {
-		fail("invalid_request", "this client is public: PKCE (code_challenge with S256) is required")
-		return
+	if app.Public && q.challenge == "" {
+		return app, ar, nil, redirectRefusal("invalid_request", "this client is public: PKCE (code_challenge with S256) is required")
 	}
-	prompt, err := rules.Prompt(q.Get("prompt"))
+	prompt, err := rules.Prompt(q.prompt)
 	if err != nil {
-		fail("invalid_request", err.Error())
-		return
+		return app, ar, nil, redirectRefusal("invalid_request", err.Error())
 	}
 	maxAge := time.Duration(-1)
-	if v := q.Get("max_age"); v != "" {
-		n, err := strconv.Atoi(v)
+	if q.maxAge != "" {
+		n, err := strconv.Atoi(q.maxAge)
 		if err != nil || n < 0 {
-			fail("invalid_request", "max_age must be a whole number of seconds")
-			return
+			return app, ar, nil, redirectRefusal("invalid_request", "max_age must be a whole number of seconds")
 		}
 		maxAge = time.Duration(n) * time.Second
 	}
-	nonce := q.Get("nonce")
-	if len(nonce) > maxNonce {
-		fail("invalid_request", "nonce longer than "+strconv.Itoa(maxNonce)+" bytes")
-		return
-	}
-	// Each request is stored until it expires: one client address may not
-	// fill the store with them.
+	ar.Scope, ar.Nonce, ar.CodeChallenge, ar.Prompt, ar.MaxAge, ar.LoginHint = scope, q.nonce, q.challenge, strings.Join(prompt, " "), maxAge, q.loginHint
+	return app, ar, prompt, nil
+}
+
+// storeAuthorize stores ar, counted against the client's address: each
+// request is kept until it expires, so one address may not fill the
+// store with them.
+func (s *Server) storeAuthorize(r *http.Request, ar *storage.AuthRequest) *authorizeRefusal {
+	ctx := r.Context()
 	if ok, err := s.oidcIP.Take(ctx, s.clientKey(r)); err != nil {
-		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
-		return
+		return pageRefusal(http.StatusServiceUnavailable, errUnavailable.Error())
 	} else if !ok {
-		s.connectErrorStatus(w, http.StatusTooManyRequests, htmlLang, errTooManyTickets.Error())
-		return
+		return pageRefusal(http.StatusTooManyRequests, errTooManyTickets.Error())
 	}
 	now := s.now()
-	ar = storage.AuthRequest{ID: secret.Code(), ClientID: app.AppID, RedirectURI: redirectURI, Scope: scope, State: state, Nonce: nonce,
-		CodeChallenge: challenge, Prompt: strings.Join(prompt, " "), MaxAge: maxAge, LoginHint: trimLen(q.Get("login_hint"), 200),
-		CreatedAt: now, ExpiresAt: now.Add(authRequestTTL)}
-	if err := s.store.CreateAuthRequest(ctx, ar); err != nil {
+	ar.ID, ar.CreatedAt, ar.ExpiresAt = secret.Code(), now, now.Add(authRequestTTL)
+	if err := s.store.CreateAuthRequest(ctx, *ar); err != nil {
 		s.log.ErrorContext(ctx, "oidc authorize", "err", err)
-		s.connectErrorStatus(w, http.StatusServiceUnavailable, htmlLang, errUnavailable.Error())
+		return pageRefusal(http.StatusServiceUnavailable, errUnavailable.Error())
+	}
+	return nil
+}
+
+// refuseAuthorize answers a refusal: an error page, or a redirect to the
+// relying party with error, its state (unless too long to send back) and
+// iss.
+func (s *Server) refuseAuthorize(w http.ResponseWriter, r *http.Request, q authorizeQuery, ar storage.AuthRequest, ref *authorizeRefusal) {
+	if ref.code == "" {
+		s.connectErrorStatus(w, ref.status, q.htmlLang, ref.desc)
 		return
 	}
+	if len(ar.State) > maxOIDCState {
+		ar.State = ""
+	}
+	http.Redirect(w, r, s.oidcRedirect(&ar, "error", ref.code, "error_description", ref.desc), http.StatusSeeOther)
+}
 
-	// A browser already signed in here (with the password form) signs in
-	// at once to an app the person allowed before, unless the relying
-	// party asks for a fresh sign-in or for consent. A public client
-	// never does (RFC 8252 section 8.6): anyone on this machine can listen
-	// on the loopback port its request names, so only an interaction on
-	// this request (the hosted page) may send it a code.
+// respondAuthorize answers a stored request. A browser already signed in
+// here (with the password form) signs in at once to an app the person
+// allowed before, unless the relying party asks for a fresh sign-in or
+// for consent. A public client never does (RFC 8252 section 8.6): anyone
+// on this machine can listen on the loopback port its request names, so
+// only an interaction on this request (the hosted page) may send it a
+// code.
+func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, q authorizeQuery, app storage.App, ar storage.AuthRequest, prompt []string) {
 	u, se, signedIn := s.currentSession(r)
-	fresh := signedIn && (maxAge < 0 || now.Sub(se.CreatedAt) <= maxAge)
-	allowed := fresh && !app.Public && s.hasGrant(ctx, u.ID, app.AppID)
+	fresh := signedIn && (ar.MaxAge < 0 || s.now().Sub(se.CreatedAt) <= ar.MaxAge)
+	allowed := fresh && !app.Public && s.hasGrant(r.Context(), u.ID, app.AppID)
+	refuse := func(code, desc string) { s.refuseAuthorize(w, r, q, ar, redirectRefusal(code, desc)) }
 	if slices.Contains(prompt, "none") {
 		switch {
 		case app.Public:
-			fail("interaction_required", "this client is public: it is signed in only through the hosted page, never silently")
+			refuse("interaction_required", "this client is public: it is signed in only through the hosted page, never silently")
 		case !fresh:
-			fail("login_required", "nobody is signed in here; sign in interactively")
+			refuse("login_required", "nobody is signed in here; sign in interactively")
 		case !allowed:
-			fail("consent_required", "the person has not allowed this app yet")
+			refuse("consent_required", "the person has not allowed this app yet")
 		default:
 			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
 		}
@@ -161,7 +209,7 @@ func (s *Server) handleOIDCAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
 		return
 	}
-	s.showAuthRequest(w, r, app, ar, t, htmlLang)
+	s.showAuthRequest(w, r, app, ar, q.text, q.htmlLang)
 }
 
 // showAuthRequest shows the hosted page for the stored request ar:
