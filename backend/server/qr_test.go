@@ -257,3 +257,26 @@ func TestQRCancelOnlyByScanner(t *testing.T) {
 		t.Fatalf("after the scanner's cancel: %+v, want 403", a)
 	}
 }
+
+// TestStrictJSON: the JSON bodies pages send the backend are read as the
+// daemon reads them: a repeated name, a name in other case, invalid
+// UTF-8 or data after the object is refused, not silently taken.
+func TestStrictJSON(t *testing.T) {
+	e := newEnv(t)
+	app := e.app(admin.AppSpec{FastLogin: true})
+	good := `{"appid":"` + app.AppID + `","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"st"}`
+	for name, body := range map[string]string{
+		"repeated appid":    `{"appid":"wxother","appid":"` + app.AppID + `","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"st"}`,
+		"AppID in capitals": `{"AppID":"` + app.AppID + `","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"st"}`,
+		"invalid UTF-8":     `{"appid":"` + app.AppID + `","redirect_uri":"http://shop.localhost:8081/callback","scope":"snsapi_login","state":"s` + "\xff" + `"}`,
+		"trailing data":     good + `{}`,
+	} {
+		resp := e.do("POST", "/connect/qrticket", http.Header{"Content-Type": {"application/json"}}, strings.NewReader(body), nil)
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if resp := e.do("POST", "/connect/qrticket", http.Header{"Content-Type": {"application/json"}}, strings.NewReader(good), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a well-formed request: %d", resp.StatusCode)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -25,9 +27,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxJSONBody caps the JSON bodies the API accepts.
 const maxJSONBody = 16 << 10
 
-// decodeJSON strictly decodes one JSON object from r's body into v: a
-// JSON content type, at most maxJSONBody bytes, no unknown fields, nothing
-// after the object.
+// decodeJSON strictly decodes one JSON object from r's body into v, as
+// the daemon decodes the pages' requests: a JSON content type, at most
+// maxJSONBody bytes, names matched exactly, no unknown or repeated name,
+// valid UTF-8, nothing after the object (encoding/json/v2 semantics; the
+// v1 decoder would match names case-insensitively and let a repeated
+// name win silently).
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
@@ -36,17 +41,15 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
 		return errors.New("Content-Type must be application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fmt.Errorf("body larger than %d bytes", maxJSONBody)
-		}
-		return fmt.Errorf("malformed JSON: %w", err)
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("body larger than %d bytes", maxJSONBody)
+	} else if err != nil {
+		return fmt.Errorf("read body: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("malformed JSON: data after the object")
+	if err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return fmt.Errorf("malformed JSON: %w", err)
 	}
 	return nil
 }
