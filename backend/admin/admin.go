@@ -122,8 +122,8 @@ func ParsePhone(s string) (Phone, error) {
 	return Phone{CountryCode: m[1], Pure: m[2]}, nil
 }
 
-// PhonePurpose seals phone numbers in the store (see storage.PhonePurpose).
-const PhonePurpose = storage.PhonePurpose
+// PhonePurpose seals phone numbers in the store.
+const PhonePurpose = secret.PurposePhone
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 

@@ -47,9 +47,6 @@ const DataKeySize = 32
 // so it can neither seal new keys nor open stored ones.
 var ErrNoDataKey = errors.New("no data key configured: set --data-key-file")
 
-// sealPurpose separates the sealed keys from anything else the data key seals.
-const sealPurpose = "oidc-signing-key"
-
 // Ring signs id_tokens and publishes their keys. It is safe for concurrent use.
 type Ring struct {
 	store    storage.Storage
@@ -215,7 +212,7 @@ func (r *Ring) open(k storage.SigningKey) (jose.Signer, error) {
 	if ok {
 		return s, nil
 	}
-	der, err := secret.Open(r.dataKey, sealPurpose, k.Sealed, []byte(k.KID))
+	der, err := secret.Open(r.dataKey, secret.PurposeSigningKey, k.Sealed, []byte(k.KID))
 	if err != nil {
 		return nil, fmt.Errorf("open signing key %s: %w (is --data-key-file the file this database's keys were made with?)", k.KID, err)
 	}
@@ -287,7 +284,7 @@ func (r *Ring) newKey(alg string, now time.Time, signAfter, tokenTTL time.Durati
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("encode %s public key: %w", alg, err)
 	}
-	return storage.SigningKey{KID: jwk.KeyID, Alg: alg, Sealed: secret.Seal(r.dataKey, sealPurpose, der, []byte(jwk.KeyID)), Public: pub,
+	return storage.SigningKey{KID: jwk.KeyID, Alg: alg, Sealed: secret.Seal(r.dataKey, secret.PurposeSigningKey, der, []byte(jwk.KeyID)), Public: pub,
 		CreatedAt: now, SignFrom: now.Add(signAfter), TokenTTL: tokenTTL}, nil
 }
 

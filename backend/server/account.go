@@ -90,7 +90,7 @@ func (s *Server) phoneEnd(ctx context.Context, userID string) string {
 	if err != nil || u.PhoneSealed == nil || !s.oidcOn() {
 		return ""
 	}
-	plain, err := secret.Open(s.cfg.DataKey, storage.PhonePurpose, u.PhoneSealed, []byte(u.ID))
+	plain, err := secret.Open(s.cfg.DataKey, secret.PurposePhone, u.PhoneSealed, []byte(u.ID))
 	var p storage.Phone
 	if err != nil || json.Unmarshal(plain, &p) != nil || len(p.Pure) < 4 {
 		return ""

@@ -22,9 +22,6 @@ import (
 // package deviceapi): a login code from the daemon, /sns/jscode2session on
 // the app's server, user data encrypted under the session_key.
 
-// sessionKeyPurpose seals session keys in the store, bound to user and app.
-const sessionKeyPurpose = "session-key"
-
 // errAppsOff answers desktop-app sign-ins on a server without a data key:
 // session keys and phone numbers are stored only sealed.
 var errAppsOff = snsErr(errBackendRefused, "desktop-app sign-in is off on this server: it was started without --data-key-file")
@@ -139,7 +136,7 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 	}
 	key := make([]byte, 16)
 	rand.Read(key)
-	err = s.store.SetSessionKey(ctx, c.UserID, app.AppID, secret.Seal(s.cfg.DataKey, sessionKeyPurpose, key, []byte(c.UserID+"/"+app.AppID)), now)
+	err = s.store.SetSessionKey(ctx, c.UserID, app.AppID, secret.Seal(s.cfg.DataKey, secret.PurposeSessionKey, key, []byte(c.UserID+"/"+app.AppID)), now)
 	if errors.Is(err, storage.ErrNotFound) {
 		writeSNS(w, snsErr(errInvalidCode, "invalid code: the person withdrew this app's consent"))
 		return
@@ -164,7 +161,7 @@ func (s *Server) sessionKey(ctx context.Context, userID, appID string) (storage.
 	if c.SessionKey == nil || !s.now().Before(c.SessionAt.Add(s.cfg.RefreshTTL)) {
 		return c, nil, nil
 	}
-	key, err := secret.Open(s.cfg.DataKey, sessionKeyPurpose, c.SessionKey, []byte(userID+"/"+appID))
+	key, err := secret.Open(s.cfg.DataKey, secret.PurposeSessionKey, c.SessionKey, []byte(userID+"/"+appID))
 	return c, key, err
 }
 
@@ -218,7 +215,7 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 			s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "app_phone_allowed", AppID: app.AppID, DeviceID: d.ID,
 				Detail: "Allowed " + app.Name + " the phone number"})
 		}
-		plain, err := secret.Open(s.cfg.DataKey, storage.PhonePurpose, u.PhoneSealed, []byte(u.ID))
+		plain, err := secret.Open(s.cfg.DataKey, secret.PurposePhone, u.PhoneSealed, []byte(u.ID))
 		if err != nil {
 			s.internalError(w, r, "app data: phone", err)
 			return

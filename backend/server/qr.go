@@ -84,11 +84,6 @@ func (s *Server) pollAllowed(ctx context.Context, uuid, key string) ([]byte, boo
 	return k, secret.Equal([]byte(key), []byte(pollKey(k, uuid)))
 }
 
-// sealPurpose seals a confirmed ticket's code in the database. The code
-// alone signs no one in (the exchange needs the app's secret, which is
-// stored hashed), and the seal keeps it out of database dumps and logs.
-const sealPurpose = "qr-code"
-
 func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 	var req connectRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -163,7 +158,7 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	}
 	switch t.Status {
 	case tickets.Confirmed:
-		code, err := secret.Open(k, sealPurpose, t.SealedCode, []byte(t.UUID))
+		code, err := secret.Open(k, secret.PurposeQRCode, t.SealedCode, []byte(t.UUID))
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "qr poll: sealed code does not open", "err", err)
 			writeJSON(w, http.StatusOK, qrStatus{ErrCode: 500})
@@ -301,7 +296,7 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 	if serr != nil {
 		return serr // refused: the app or its redirect_uri changed since
 	}
-	_, err = s.tickets.Confirm(ctx, t.UUID, userID, secret.Seal(k, sealPurpose, []byte(code), []byte(t.UUID)))
+	_, err = s.tickets.Confirm(ctx, t.UUID, userID, secret.Seal(k, secret.PurposeQRCode, []byte(code), []byte(t.UUID)))
 	return err
 }
 

@@ -15,7 +15,6 @@ import (
 const (
 	openidKeySealed = "openid-key-sealed"
 	openidKeyPlain  = "openid-key"
-	openidKeySeal   = "openid-key" // the seal's purpose
 )
 
 // Key returns the server's HMAC key for openid and unionid, created and
@@ -56,14 +55,14 @@ func (s *Service) sealedKey(ctx context.Context) ([]byte, error) {
 			legacy = true
 		}
 		// The first replica to store it wins; the others open its seal.
-		sealed, err = s.store.Secret(ctx, openidKeySealed, secret.Seal(s.cfg.DataKey, openidKeySeal, k, nil))
+		sealed, err = s.store.Secret(ctx, openidKeySealed, secret.Seal(s.cfg.DataKey, secret.PurposeOpenIDKey, k, nil))
 		if err != nil {
 			return nil, err
 		}
 	} else if err != nil {
 		return nil, err
 	}
-	k, err := secret.Open(s.cfg.DataKey, openidKeySeal, sealed, nil)
+	k, err := secret.Open(s.cfg.DataKey, secret.PurposeOpenIDKey, sealed, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open the openid key: %w (the data key differs from the one it was sealed with)", err)
 	}

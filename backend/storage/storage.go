@@ -52,15 +52,12 @@ type User struct {
 }
 
 // Phone is a verified phone number as WeChat's getPhoneNumber gives it;
-// User.PhoneSealed is its JSON, sealed with the data key for PhonePurpose
+// User.PhoneSealed is its JSON, sealed with the data key (for secret.PurposePhone)
 // and bound to the user's id.
 type Phone struct {
 	CountryCode string `json:"countryCode"`
 	Pure        string `json:"purePhoneNumber"`
 }
-
-// PhonePurpose is the seal purpose of User.PhoneSealed.
-const PhonePurpose = "phone"
 
 // App is a relying party registered with the backend.
 type App struct {

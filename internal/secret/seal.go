@@ -7,6 +7,17 @@ import (
 	"errors"
 )
 
+// The purposes sealed values are sealed for, in one place so that no two
+// uses share one by accident; each derives its own key. Never change a
+// value: what was sealed for it would no longer open.
+const (
+	PurposePhone      = "phone"            // a user's verified phone number, bound to the user id
+	PurposeSessionKey = "session-key"      // a desktop app's session_key, bound to user/app
+	PurposeQRCode     = "qr-code"          // a confirmed QR ticket's code, bound to the ticket
+	PurposeSigningKey = "oidc-signing-key" // an id_token signing key, bound to its kid
+	PurposeOpenIDKey  = "openid-key"       // the openid/unionid HMAC key
+)
+
 // ErrOpen reports a sealed value that does not open under the key: it was
 // changed, or sealed under another key or for another purpose.
 var ErrOpen = errors.New("sealed value does not open")
