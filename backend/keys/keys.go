@@ -47,9 +47,18 @@ const DataKeySize = 32
 // so it can neither seal new keys nor open stored ones.
 var ErrNoDataKey = errors.New("no data key configured: set --data-key-file")
 
+// Store is what a Ring reads and writes: the signing keys.
+type Store interface {
+	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
+	CreateSigningKey(ctx context.Context, k storage.SigningKey) error
+	CreateFirstSigningKey(ctx context.Context, k storage.SigningKey) (bool, error)
+	DeleteSigningKey(ctx context.Context, kid string) error
+	RaiseTokenTTL(ctx context.Context, ttl time.Duration) error
+}
+
 // Ring signs id_tokens and publishes their keys. It is safe for concurrent use.
 type Ring struct {
-	store    storage.Storage
+	store    Store
 	dataKey  []byte
 	tokenTTL time.Duration // how long an id_token lives: how long a replaced key stays published
 	now      func() time.Time
@@ -67,7 +76,7 @@ const cacheFor = 5 * time.Second
 
 // New returns a Ring over store; dataKey may be nil, and then every
 // operation fails with ErrNoDataKey. It does no I/O.
-func New(store storage.Storage, dataKey []byte, tokenTTL time.Duration, now func() time.Time) *Ring {
+func New(store Store, dataKey []byte, tokenTTL time.Duration, now func() time.Time) *Ring {
 	if now == nil {
 		now = time.Now
 	}
