@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 var quiet = slog.New(slog.DiscardHandler)

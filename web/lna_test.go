@@ -15,8 +15,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // publicBackend starts chromium with the backend's address treated as a

@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
 )
 
 // look is how a page is shown: a viewport and a colour scheme.

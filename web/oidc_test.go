@@ -6,7 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/scanfree/scanfree/internal/e2e"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
 )
 
 // TestOIDCScanFree: Demo Shop's "Sign in with OpenID Connect" (go-oidc and

@@ -11,8 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 	_ "modernc.org/sqlite"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestHostedPageSaysWhy: the hosted page looks for the desktop app first,

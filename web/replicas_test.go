@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/pgtest"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestQRAcrossReplicas runs the QR path in chromium against three

@@ -20,7 +20,7 @@ import (
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/internal/deviceapi"
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // appEnv is a backend with desktop-app sign-in on, alice (with a phone)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestLongPollCaps: one address cannot hold thousands of long polls open

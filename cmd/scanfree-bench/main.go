@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/bench"
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/bench"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 func main() {

@@ -1,7 +1,6 @@
 // Command scanfree-demo runs "Demo Shop", the demo relying party (see
-// web/demo): `scanfree-demo --app-file app.json`. `scanfree-demo up` (up.go)
-// runs the whole system for `make demo`, built and started by package
-// system as the end-to-end tests start it.
+// web/demo): `scanfree-demo --app-file app.json`. `scanfree-demo up`
+// runs the whole system for `make demo` (package demoup).
 package main
 
 import (
@@ -11,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/scanfree/scanfree/internal/harness/demoup"
 	"github.com/scanfree/scanfree/web/demo"
 )
 
@@ -18,7 +18,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "up" {
-		err = up(ctx, os.Args[2:], os.Stdout)
+		err = demoup.Up(ctx, os.Args[2:], os.Stdout)
 	} else {
 		err = demo.Main(ctx, os.Args[1:])
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/pgtest"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // signInOnce mints a code with cred at one base and exchanges it at

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestKeysCommands: with SQLite the data key is made beside the database,

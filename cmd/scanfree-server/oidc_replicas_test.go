@@ -15,7 +15,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/scanfree/scanfree/internal/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
 )
 
 // TestOIDCAcrossReplicas runs an OpenID Connect sign-in with each step at

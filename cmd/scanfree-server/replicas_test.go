@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/pgtest"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // The tests here run several scanfree-server processes on one PostgreSQL

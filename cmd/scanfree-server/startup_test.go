@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestFreshDatabaseAtOnce: a server starting on a new SQLite file while

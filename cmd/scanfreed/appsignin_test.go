@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/client"
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/system"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/system"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // appResult is the outcome of a scanfreed or demo-app command run in the

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/daemon/control"
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // The attack suite: one test per line of DESIGN.md's security model that

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/scanfree/scanfree/internal/deviceapi"
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestLoginWaitsAndLogout runs `scanfreed login` as a person would: it

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // authorizeAsync sends authorize in the background.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestDependencies keeps the binaries apart on every OS they build for:

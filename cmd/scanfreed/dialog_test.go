@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // dialogWindow waits for the confirmation window and returns its id. An

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestLockFallback: while the screensaver announces the screen locked (by

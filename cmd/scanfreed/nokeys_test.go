@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestNoPrivateKeyInBinaries: no binary ships a private key, so no two

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/scanfree/scanfree/certs"
-	"github.com/scanfree/scanfree/internal/e2e"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestRefusalsOverHTTP2AndHTTP1 sends refused requests with a body (a

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/scanfree/scanfree/installer"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // tree lists every path below dir.

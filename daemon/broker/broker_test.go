@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // scripted is a frontend that answers after a delay, or waits for ctx.

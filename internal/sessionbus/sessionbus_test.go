@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 	"github.com/scanfree/scanfree/internal/sessionbus"
-	"github.com/scanfree/scanfree/internal/testutil"
 )
 
 func TestConnect(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/conformance"
-	"github.com/scanfree/scanfree/internal/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
 )
 
 func open(t *testing.T, dsn string) *Store {

@@ -24,8 +24,8 @@ import (
 
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon/control"
-	"github.com/scanfree/scanfree/internal/system"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/system"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // RedirectURI is the demo app's registered redirect URI.

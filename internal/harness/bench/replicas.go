@@ -15,8 +15,8 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/storage/postgres"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
-	"github.com/scanfree/scanfree/internal/pgtest"
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // deployment is scanfree-server as separate processes on one database,

@@ -1,4 +1,7 @@
-package main
+// Package demoup runs the whole system on one machine for `make demo`
+// (`scanfree-demo up`), started by package system as the end-to-end tests
+// start it.
+package demoup
 
 import (
 	"context"
@@ -18,16 +21,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 	"github.com/scanfree/scanfree/web/demo"
 )
 
-// up runs the whole system for `make demo` with package system: the
+// Up runs the whole system for `make demo` with package system: the
 // backend on an SQLite file in the state dir (seeded with Demo Shop and
 // alice), the local CA trusted by the user's browsers, the daemon enrolled
 // to alice, and Demo Shop in this process. It reuses the state of an
 // earlier run and stops everything when ctx ends.
-func up(ctx context.Context, args []string, stdout io.Writer) error {
+func Up(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("scanfree-demo up", flag.ContinueOnError)
 	state := fs.String("state", ".state/demo", "state directory, reused by the next run")
 	backendAddr := fs.String("backend-addr", "127.0.0.1:8080", "backend listen address")

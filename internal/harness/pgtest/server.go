@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // Server is a PostgreSQL server of one test's own, in a temporary data

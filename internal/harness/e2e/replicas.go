@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/system"
-	"github.com/scanfree/scanfree/internal/testutil"
+	"github.com/scanfree/scanfree/internal/harness/system"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // Route picks the replica, by index, that serves a request.

@@ -22,7 +22,7 @@ import (
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // QROptions tune the QR benchmark.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // NoSessionBus is the environment of every program a test starts, unless

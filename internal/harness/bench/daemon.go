@@ -24,7 +24,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon"
-	"github.com/scanfree/scanfree/internal/system"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // DaemonOptions tune the daemon benchmark.
