@@ -19,12 +19,11 @@ import (
 // allowedScopes are the scopes a website login may ask for.
 var allowedScopes = []string{"snsapi_login", "snsapi_userinfo"}
 
-// MaxStateLen is WeChat's limit on state.
-const MaxStateLen = 128
+// MaxStateLen is WeChat's limit on state (the contract's).
+const MaxStateLen = deviceapi.MaxStateLen
 
-// MaxRedirectURILen caps a redirect_uri: it is stored with every code and
-// ticket, and no real callback needs more.
-const MaxRedirectURILen = 2048
+// MaxRedirectURILen caps a redirect_uri (the contract's).
+const MaxRedirectURILen = deviceapi.MaxRedirectURILen
 
 // RedirectURI checks a redirect_uri against an app's registration. It
 // must equal a registered URI byte for byte, or lie under one (same

@@ -389,13 +389,13 @@ func strictUnmarshal(b []byte, v any) error {
 // them against the app's registration.
 func validate(appID, scope, redirectURI, state string) error {
 	switch {
-	case appID == "" || len(appID) > 64:
+	case appID == "" || len(appID) > deviceapi.MaxAppIDLen:
 		return errors.New("appid missing or too long")
-	case scope == "" || len(scope) > 128:
+	case scope == "" || len(scope) > deviceapi.MaxScopeLen:
 		return errors.New("scope missing or too long")
-	case len(state) > 128:
-		return errors.New("state longer than 128 bytes")
-	case len(redirectURI) > 2048:
+	case len(state) > deviceapi.MaxStateLen:
+		return fmt.Errorf("state longer than %d bytes", deviceapi.MaxStateLen)
+	case len(redirectURI) > deviceapi.MaxRedirectURILen:
 		return errors.New("redirect_uri too long")
 	}
 	u, err := url.Parse(redirectURI)

@@ -14,6 +14,16 @@ import (
 	"time"
 )
 
+// Limits on what a sign-in request carries, the same on both sides: the
+// daemon refuses longer values before it asks the backend, and the
+// backend refuses them wherever a request comes from.
+const (
+	MaxAppIDLen       = 64   // an appid
+	MaxScopeLen       = 128  // a scope
+	MaxStateLen       = 128  // WeChat's limit on state
+	MaxRedirectURILen = 2048 // stored with every code and ticket; no real callback needs more
+)
+
 // DefaultDomain is the loopback domain the hosted page calls the daemon at.
 const DefaultDomain = "scanfree.localhost"
 
