@@ -75,10 +75,22 @@ func (c *Client) CheckSession(ctx context.Context, appid string) error {
 // appid and timestamp). Phone, when asked for, is getPhoneNumber's
 // answer, encrypted the same way. The app sends it to its server, which
 // checks and decrypts it with the session_key.
-type UserData = deviceapi.AppData
+// The JSON is the daemon's answer as it is (deviceapi.AppData), so the
+// app can pass it on to its server unchanged.
+type UserData struct {
+	UserInfo      map[string]any `json:"userInfo"`
+	RawData       string         `json:"rawData"`
+	Signature     string         `json:"signature"`
+	EncryptedData string         `json:"encryptedData"`
+	IV            string         `json:"iv"`
+	Phone         *EncryptedData `json:"phone,omitempty"`
+}
 
-// EncryptedData is one encrypted answer.
-type EncryptedData = deviceapi.EncryptedData
+// EncryptedData is one encrypted answer: base64 ciphertext and IV.
+type EncryptedData struct {
+	EncryptedData string `json:"encryptedData"`
+	IV            string `json:"iv"`
+}
 
 // UserData returns the person's data for appid, encrypted under the
 // session_key of its last login; withPhone adds the phone number, which
