@@ -1,0 +1,182 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+func testDeviceFlow(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	da := storage.DeviceAuth{DeviceCodeHash: h("dc1"), UserCode: "BCDFGHJK", ClientID: "scanfree-desktop",
+		DeviceName: "laptop", OS: "linux", RequestIP: "203.0.113.9", Status: storage.DeviceAuthPending, Interval: 5 * time.Second,
+		CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	must(t, s.CreateDeviceAuth(ctx, da))
+	dup := da
+	dup.DeviceCodeHash = h("dc-other")
+	wantErr(t, s.CreateDeviceAuth(ctx, dup), storage.ErrAlreadyExists) // user_code is unique
+
+	got, err := s.GetDeviceAuthByUserCode(ctx, "BCDFGHJK")
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(da) {
+		t.Fatalf("GetDeviceAuthByUserCode = %+v, want %+v", got, da)
+	}
+	polls := []struct {
+		at       time.Duration
+		slow     bool
+		interval time.Duration
+	}{
+		{time.Second, false, 5 * time.Second},       // the first poll is never too fast
+		{3 * time.Second, true, 10 * time.Second},   // 2 s later: slow_down, 5 s more
+		{14 * time.Second, false, 10 * time.Second}, // 11 s later, interval 10 s: in time
+		{30 * time.Second, false, 10 * time.Second},
+	}
+	for i, p := range polls {
+		slow, iv, err := s.PollDeviceAuth(ctx, da.DeviceCodeHash, now.Add(p.at), 5*time.Second)
+		must(t, err)
+		if slow != p.slow || iv != p.interval {
+			t.Fatalf("poll %d at +%s: slow=%v interval=%s, want %v %s", i, p.at, slow, iv, p.slow, p.interval)
+		}
+	}
+	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
+	must(t, err)
+	if !got.LastPollAt.Equal(now.Add(30*time.Second)) || got.Interval != 10*time.Second {
+		t.Fatalf("after polls: %+v", got)
+	}
+	_, _, err = s.PollDeviceAuth(ctx, h("nope"), now, time.Second)
+	wantErr(t, err, storage.ErrNotFound)
+
+	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now}
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d), storage.ErrNotPending) // not approved yet
+	must(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, true))
+	wantErr(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, false), storage.ErrNotPending)
+	wantErr(t, s.DecideDeviceAuth(ctx, "ZZZZZZZZ", u.ID, true), storage.ErrNotFound)
+
+	wrongUser := d
+	wrongUser.UserID = "u-mallory"
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, wrongUser), storage.ErrNotPending)
+	must(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d))
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, storage.Device{ID: "d2", UserID: u.ID, CredentialHash: h("cred2")}), storage.ErrNotPending)
+	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
+	must(t, err)
+	if got.Status != storage.DeviceAuthConsumed || got.DeviceID != "d1" || got.UserID != u.ID {
+		t.Fatalf("after completion: %+v", got)
+	}
+	dev, err := s.GetDeviceByCredential(ctx, h("cred1"))
+	must(t, err)
+	if fmt.Sprint(dev) != fmt.Sprint(d) || !dev.Active() {
+		t.Fatalf("GetDeviceByCredential = %+v, want %+v", dev, d)
+	}
+
+	// A denied authorization never yields a device.
+	da2 := da
+	da2.DeviceCodeHash, da2.UserCode = h("dc2"), "CDFGHJKL"
+	must(t, s.CreateDeviceAuth(ctx, da2))
+	must(t, s.DecideDeviceAuth(ctx, "CDFGHJKL", u.ID, false))
+	got, err = s.GetDeviceAuth(ctx, da2.DeviceCodeHash)
+	must(t, err)
+	if got.Status != storage.DeviceAuthDenied {
+		t.Fatalf("denied status = %s", got.Status)
+	}
+	wantErr(t, s.CompleteDeviceAuth(ctx, da2.DeviceCodeHash, storage.Device{ID: "d3", UserID: u.ID, CredentialHash: h("cred3")}), storage.ErrNotPending)
+	_, err = s.GetDevice(ctx, "d3")
+	wantErr(t, err, storage.ErrNotFound)
+}
+
+func enrol(t *testing.T, s storage.Storage, u storage.User, id string) storage.Device {
+	t.Helper()
+	ctx := context.Background()
+	code := fmt.Sprintf("%-8.8s", id+"XXXXXXXX")
+	must(t, s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: h("dc-" + id), UserCode: code, ClientID: "c",
+		Status: storage.DeviceAuthPending, Interval: time.Second, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
+	must(t, s.DecideDeviceAuth(ctx, code, u.ID, true))
+	d := storage.Device{ID: id, UserID: u.ID, Name: "n-" + id, OS: "linux", CredentialHash: h("cred-" + id), CreatedAt: now, LastSeenAt: now}
+	must(t, s.CompleteDeviceAuth(ctx, h("dc-"+id), d))
+	return d
+}
+
+func testDeviceRevoke(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice, bob := seedUser(t, s, "alice"), seedUser(t, s, "bob")
+	enrol(t, s, alice, "A1")
+	enrol(t, s, alice, "A2")
+	enrol(t, s, bob, "B1")
+	ds, err := s.ListDevices(ctx, alice.ID)
+	must(t, err)
+	if len(ds) != 2 {
+		t.Fatalf("ListDevices(alice) = %d devices, want 2", len(ds))
+	}
+	ds, err = s.ListDevices(ctx, "")
+	must(t, err)
+	if len(ds) != 3 {
+		t.Fatalf("ListDevices(all) = %d devices, want 3", len(ds))
+	}
+	must(t, s.RevokeDevice(ctx, "A1", now.Add(time.Minute)))
+	must(t, s.RevokeDevice(ctx, "A1", now.Add(2*time.Minute))) // idempotent, keeps the first time
+	d, err := s.GetDevice(ctx, "A1")
+	must(t, err)
+	if d.Active() || !d.RevokedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("revoked device = %+v", d)
+	}
+	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
+
+	// Revoking an app takes back the user's grant, pending codes and
+	// tokens for it, and nothing of another app's.
+	appA, appB := seedApp(t, s, "wx-ga"), seedApp(t, s, "wx-gb")
+	for _, a := range []storage.App{appA, appB} {
+		c := storage.Code{Hash: h("code-g-" + a.AppID), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
+			DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(t, putCode(ctx, s, c)) // records the grant too
+		must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, "g-"+a.AppID)))
+	}
+	pendingA := storage.Code{Hash: h("code-g-pending"), AppID: appA.AppID, RedirectURI: "https://rp.example/cb", UserID: bob.ID,
+		DeviceID: "B1", Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+	must(t, putCode(ctx, s, pendingA))
+	must(t, s.RevokeGrant(ctx, bob.ID, appA.AppID, now.Add(time.Minute)))
+	must(t, s.RevokeGrant(ctx, bob.ID, "wx-never", now.Add(time.Minute)))
+	grants, err := s.ListGrants(ctx, bob.ID)
+	must(t, err)
+	if len(grants) != 1 || grants[0].AppID != appB.AppID {
+		t.Fatalf("grants after revoking app A: %+v", grants)
+	}
+	_, err = s.GetCode(ctx, pendingA.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	if tk, err := s.GetToken(ctx, h("at-g-"+appA.AppID)); err != nil || tk.RevokedAt.IsZero() {
+		t.Fatalf("app A's token: %+v %v", tk, err)
+	}
+	if tk, err := s.GetToken(ctx, h("rt-g-"+appB.AppID)); err != nil || !tk.RevokedAt.IsZero() {
+		t.Fatalf("app B's token: %+v %v", tk, err)
+	}
+
+	// What a device issued goes with it; another device's stays.
+	a := seedApp(t, s, "wx-rev")
+	code := func(name, device string) storage.Code {
+		c := storage.Code{Hash: h("code-" + name), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: alice.ID,
+			DeviceID: device, Scope: "snsapi_login", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(t, putCode(ctx, s, c))
+		return c
+	}
+	pending, redeemed, other := code("pending", "A2"), code("redeemed", "A2"), code("other", "B1")
+	must(t, s.RedeemCode(ctx, redeemed.Hash, now, tokensFor(redeemed, "A2")))
+	must(t, s.RedeemCode(ctx, other.Hash, now, tokensFor(other, "B1")))
+	must(t, s.RevokeDevice(ctx, "A2", now.Add(time.Minute)))
+	_, err = s.GetCode(ctx, pending.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	if _, err := s.GetCode(ctx, redeemed.Hash); err != nil {
+		t.Fatalf("a redeemed code must stay, so that its replay is still caught: %v", err)
+	}
+	for _, tag := range []string{"at-A2", "rt-A2"} {
+		if tk, err := s.GetToken(ctx, h(tag)); err != nil || tk.RevokedAt.IsZero() {
+			t.Fatalf("token %s of the revoked device: %+v %v", tag, tk, err)
+		}
+	}
+	for _, tag := range []string{"at-B1", "rt-B1"} {
+		if tk, err := s.GetToken(ctx, h(tag)); err != nil || !tk.RevokedAt.IsZero() {
+			t.Fatalf("token %s of another device: %+v %v", tag, tk, err)
+		}
+	}
+}
