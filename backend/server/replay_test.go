@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -35,33 +34,6 @@ func sameReplayEvent(t *testing.T, e *env, appID string) {
 	if len(ev) != 1 || ev[0].AppID != appID || ev[0].Detail != "a sign-in code was presented twice; what the app got with it was revoked" {
 		t.Fatalf("replay audit events: %+v", ev)
 	}
-}
-
-// TestReplayWeChat: a WeChat code presented twice revokes the tokens of
-// its first exchange, refreshed access tokens included, and is recorded.
-func TestReplayWeChat(t *testing.T) {
-	e := newEnv(t)
-	e.user("alice")
-	app := e.app(admin.AppSpec{FastLogin: true})
-	cred := e.enrol("alice")
-	code := e.code(cred, app)
-	first := e.exchange(app, code)
-	if first.ErrCode != 0 {
-		t.Fatalf("exchange: %+v", first)
-	}
-	var refreshed tokenResp
-	e.getJSON("/sns/oauth2/refresh_token?"+url.Values{"appid": {app.AppID}, "grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}}.Encode(), &refreshed)
-	if again := e.exchange(app, code); again.ErrCode != 40163 {
-		t.Fatalf("replay: %+v", again)
-	}
-	for _, tok := range []string{first.AccessToken, refreshed.AccessToken} {
-		var ui apiErr
-		e.getJSON("/sns/userinfo?"+url.Values{"access_token": {tok}, "openid": {first.OpenID}}.Encode(), &ui)
-		if ui.ErrCode == 0 {
-			t.Fatal("an access token of the replayed code still works")
-		}
-	}
-	sameReplayEvent(t, e, app.AppID)
 }
 
 // TestReplayOIDC: the same on the OpenID Connect face.

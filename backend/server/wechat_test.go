@@ -149,7 +149,7 @@ func TestSNSErrcodes(t *testing.T) {
 
 // TestCodeReuseRevokes shows that a replayed code answers 40163 and kills
 // the access and refresh tokens, and those refreshed from them, that the
-// first exchange issued.
+// first exchange issued, recorded as every face records a replay.
 func TestCodeReuseRevokes(t *testing.T) {
 	e := newEnv(t)
 	e.user("alice")
@@ -177,6 +177,7 @@ func TestCodeReuseRevokes(t *testing.T) {
 	if r.ErrCode != 40030 {
 		t.Fatalf("refresh token from a reused code still valid: %+v", r)
 	}
+	sameReplayEvent(t, e, app.AppID)
 }
 
 // TestCodeDoubleSpendRace exchanges one code 100 times at once: exactly one
