@@ -87,7 +87,7 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 // phoneEnd shows a verified phone number as its last four digits.
 func (s *Server) phoneEnd(ctx context.Context, userID string) string {
 	u, err := s.store.GetUser(ctx, userID)
-	if err != nil || u.PhoneSealed == nil || !s.oidcOn() {
+	if err != nil || u.PhoneSealed == nil || !s.dataKeyLoaded() {
 		return ""
 	}
 	plain, err := secret.Open(s.cfg.DataKey, secret.PurposePhone, u.PhoneSealed, []byte(u.ID))

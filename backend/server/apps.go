@@ -24,7 +24,7 @@ import (
 
 // errAppsOff answers desktop-app sign-ins on a server without a data key:
 // session keys and phone numbers are stored only sealed.
-var errAppsOff = snsErr(errBackendRefused, "desktop-app sign-in is off on this server: it was started without --data-key-file")
+var errAppsOff = apiErr(errBackendRefused, "desktop-app sign-in is off on this server: it was started without --data-key-file")
 
 func (s *Server) consentNeeded(w http.ResponseWriter, ctx context.Context, app storage.App, userID string, phone bool) {
 	ans := deviceapi.AppConsentNeeded{Error: deviceapi.Error{ErrCode: deviceapi.CodeConsent,
@@ -42,10 +42,10 @@ func (s *Server) consentNeeded(w http.ResponseWriter, ctx context.Context, app s
 // with its app; when ok is false it has answered the failure.
 func appRequest[T any](s *Server, w http.ResponseWriter, r *http.Request, appID func(*T) string) (req T, app storage.App, ok bool) {
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
+		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 		return req, app, false
 	}
-	if !s.oidcOn() {
+	if !s.dataKeyLoaded() {
 		writeDeviceErr(w, errAppsOff)
 		return req, app, false
 	}
@@ -102,7 +102,7 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v, serr := required(q, param{"appid", errMissingAppID}, param{"secret", errMissingSecret}, param{"js_code", errMissingCode})
 	if serr == nil && q.Get("grant_type") != "authorization_code" {
-		serr = snsErr(errInvalidGrantType, "invalid grant_type, want authorization_code")
+		serr = apiErr(errInvalidGrantType, "invalid grant_type, want authorization_code")
 	}
 	if serr != nil {
 		writeSNS(w, serr)
@@ -113,8 +113,8 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, serr)
 		return
 	}
-	if !s.oidcOn() {
-		writeSNS(w, snsErr(errSystem, errAppsOff.Msg))
+	if !s.dataKeyLoaded() {
+		writeSNS(w, apiErr(errSystem, errAppsOff.Msg))
 		return
 	}
 	now := s.now()
@@ -123,13 +123,13 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 			if ok, err := s.jscodeLim.Take(ctx, app.AppID+"/"+c.UserID); err != nil {
 				return s.sysErr(ctx, err)
 			} else if !ok {
-				return snsErr(errRateLimited, "api minute-quota reach limit, retry next minute")
+				return apiErr(errRateLimited, "api minute-quota reach limit, retry next minute")
 			}
 			return nil
 		}})
 	if serr := s.wechatRefusal(ctx, err); serr != nil {
 		if serr.Code == errCodeExpired {
-			serr = snsErr(errInvalidCode, "invalid code: expired") // jscode2session has no errcode of its own for it
+			serr = apiErr(errInvalidCode, "invalid code: expired") // jscode2session has no errcode of its own for it
 		}
 		writeSNS(w, serr)
 		return
@@ -138,7 +138,7 @@ func (s *Server) handleJSCode2Session(w http.ResponseWriter, r *http.Request) {
 	rand.Read(key)
 	err = s.store.SetSessionKey(ctx, c.UserID, app.AppID, secret.Seal(s.cfg.DataKey, secret.PurposeSessionKey, key, []byte(c.UserID+"/"+app.AppID)), now)
 	if errors.Is(err, storage.ErrNotFound) {
-		writeSNS(w, snsErr(errInvalidCode, "invalid code: the person withdrew this app's consent"))
+		writeSNS(w, apiErr(errInvalidCode, "invalid code: the person withdrew this app's consent"))
 		return
 	} else if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
@@ -167,7 +167,7 @@ func (s *Server) sessionKey(ctx context.Context, userID, appID string) (storage.
 
 // errNoSession answers data asked for before the app's server redeemed a
 // login code (there is no session_key to encrypt under).
-var errNoSession = snsErr(errBackendRefused, "no live session for this app: sign in first (a login code redeemed at /sns/jscode2session)")
+var errNoSession = apiErr(errBackendRefused, "no live session for this app: sign in first (a login code redeemed at /sns/jscode2session)")
 
 // handleAppData mints the person's data for a desktop app, encrypted under
 // the app's session_key; the phone number only with its own consent.
@@ -199,7 +199,7 @@ func (s *Server) handleAppData(w http.ResponseWriter, r *http.Request, d storage
 	var phone *storage.Phone
 	if req.Phone {
 		if u.PhoneSealed == nil {
-			writeDeviceErr(w, snsErr(errBackendRefused, "this account has no verified phone number"))
+			writeDeviceErr(w, apiErr(errBackendRefused, "this account has no verified phone number"))
 			return
 		}
 		if c.PhoneAt.IsZero() && !req.ConsentPhone {
@@ -310,7 +310,7 @@ func (s *Server) handleAppSession(w http.ResponseWriter, r *http.Request, d stor
 	case err != nil:
 		s.internalError(w, r, "app session", err)
 	default:
-		writeJSON(w, http.StatusOK, snsErr(0, "ok"))
+		writeJSON(w, http.StatusOK, apiErr(0, "ok"))
 	}
 }
 
@@ -343,7 +343,7 @@ func (s *Server) handleAppForget(w http.ResponseWriter, r *http.Request, d stora
 		s.internalError(w, r, "app forget", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, snsErr(0, "ok"))
+	writeJSON(w, http.StatusOK, apiErr(0, "ok"))
 }
 
 func (s *Server) forgetApp(ctx context.Context, userID, appID, where string) error {

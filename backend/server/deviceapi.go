@@ -46,17 +46,17 @@ const (
 
 // errUnknownApp is the refusal of an unknown appid on every device-API
 // path and in the hosted page's check.
-var errUnknownApp = snsErr(errBackendRefused, "invalid appid")
+var errUnknownApp = apiErr(errBackendRefused, "invalid appid")
 
 // internalError logs err and answers the device API's 500.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, op string, err error) {
 	s.log.ErrorContext(r.Context(), op, "err", err)
-	writeJSON(w, http.StatusInternalServerError, snsErr(errSystem, "system error, retry later"))
+	writeJSON(w, http.StatusInternalServerError, apiErr(errSystem, "system error, retry later"))
 }
 
 func (s *Server) deviceUnauthorized(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeJSON(w, http.StatusUnauthorized, snsErr(errNotSignedIn, msg))
+	writeJSON(w, http.StatusUnauthorized, apiErr(errNotSignedIn, msg))
 }
 
 func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storage.Device) {
@@ -98,7 +98,7 @@ func (s *Server) handleAppInfo(w http.ResponseWriter, r *http.Request, _ storage
 func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ storage.Device) {
 	var req deviceapi.SignInRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
+		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 		return
 	}
 	app, serr := s.validateSignIn(r.Context(), req, true)
@@ -111,12 +111,12 @@ func (s *Server) handleDeviceCheck(w http.ResponseWriter, r *http.Request, _ sto
 
 // writeDeviceErr answers a device-API failure with an HTTP status that
 // matches its errcode.
-func writeDeviceErr(w http.ResponseWriter, serr *snsError) {
+func writeDeviceErr(w http.ResponseWriter, serr *apiError) {
 	writeJSON(w, deviceStatus(serr), serr)
 }
 
 // deviceStatus is the HTTP status of a refusal's errcode.
-func deviceStatus(serr *snsError) int {
+func deviceStatus(serr *apiError) int {
 	switch {
 	case serr.Code == errSystem:
 		return http.StatusInternalServerError
@@ -129,7 +129,7 @@ func deviceStatus(serr *snsError) int {
 func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	var req deviceapi.SignInRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeDeviceErr(w, snsErr(errBackendRefused, err.Error()))
+		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 		return
 	}
 	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, How: signin.ByDesktop})
@@ -142,7 +142,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 
 // getApp returns the app appID; an unknown appid is the device API's one
 // refusal for it (10067, "invalid appid") on every path.
-func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *snsError) {
+func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *apiError) {
 	app, err := s.store.GetApp(ctx, appID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return app, errUnknownApp
@@ -156,7 +156,7 @@ func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *snsErr
 // signinRequest decodes a sign-in as the page, the daemon or a QR ticket
 // carries it, at the edge: a state that names an OpenID Connect request
 // (see oidcStatePrefix) is read into the typed request the core checks.
-func (s *Server) signinRequest(ctx context.Context, req deviceapi.SignInRequest) (signin.Request, *snsError) {
+func (s *Server) signinRequest(ctx context.Context, req deviceapi.SignInRequest) (signin.Request, *apiError) {
 	r := signin.Request{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State}
 	id, ok := oidcRequestID(req.State)
 	if !ok {
@@ -174,7 +174,7 @@ func (s *Server) signinRequest(ctx context.Context, req deviceapi.SignInRequest)
 
 // deviceRefusal maps the core's refusal to the device API's errcodes,
 // which the hosted page's checks share.
-func (s *Server) deviceRefusal(ctx context.Context, err error) *snsError {
+func (s *Server) deviceRefusal(ctx context.Context, err error) *apiError {
 	var ref *signin.Refusal
 	if !errors.As(err, &ref) {
 		return s.sysErr(ctx, err)
@@ -183,17 +183,17 @@ func (s *Server) deviceRefusal(ctx context.Context, err error) *snsError {
 	case signin.UnknownApp:
 		return errUnknownApp
 	case signin.QROnly:
-		return snsErr(errQROnly, ref.Msg)
+		return apiErr(errQROnly, ref.Msg)
 	case signin.RequestGone:
 		return errOIDCRequestGone
 	case signin.RequestUsed:
 		return errOIDCRequestUsed
 	}
-	return snsErr(errBackendRefused, ref.Msg)
+	return apiErr(errBackendRefused, ref.Msg)
 }
 
 // validateSignIn checks a sign-in, wherever it starts (see signin.Check).
-func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *snsError) {
+func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest, fast bool) (storage.App, *apiError) {
 	r, serr := s.signinRequest(ctx, req)
 	if serr != nil {
 		return storage.App{}, serr
@@ -207,7 +207,7 @@ func (s *Server) validateSignIn(ctx context.Context, req deviceapi.SignInRequest
 
 // mintCode mints the code of a confirmed sign-in (see signin.Mint) and
 // returns it with the URL to send the browser to.
-func (s *Server) mintCode(ctx context.Context, g signin.Grant) (string, string, *snsError) {
+func (s *Server) mintCode(ctx context.Context, g signin.Grant) (string, string, *apiError) {
 	code, _, err := s.signin.Mint(ctx, g)
 	if err != nil {
 		return "", "", s.deviceRefusal(ctx, err)
@@ -219,7 +219,7 @@ func (s *Server) mintCode(ctx context.Context, g signin.Grant) (string, string, 
 }
 
 // mintFor decodes req at the edge and mints its code for userID.
-func (s *Server) mintFor(ctx context.Context, req deviceapi.SignInRequest, g signin.Grant) (string, string, *snsError) {
+func (s *Server) mintFor(ctx context.Context, req deviceapi.SignInRequest, g signin.Grant) (string, string, *apiError) {
 	r, serr := s.signinRequest(ctx, req)
 	if serr != nil {
 		return "", "", serr
@@ -234,5 +234,5 @@ func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d s
 		return
 	}
 	s.signin.Event(r.Context(), storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " signed out"})
-	writeJSON(w, http.StatusOK, snsErr(0, "ok"))
+	writeJSON(w, http.StatusOK, apiErr(0, "ok"))
 }

@@ -96,7 +96,7 @@ func (s *Server) validateAuthorize(ctx context.Context, q authorizeQuery) (stora
 	if q.repeated != "" {
 		return storage.App{}, ar, nil, pageRefusal(http.StatusBadRequest, q.repeated+" given more than once")
 	}
-	if !s.oidcOn() {
+	if !s.dataKeyLoaded() {
 		return storage.App{}, ar, nil, pageRefusal(http.StatusServiceUnavailable, errOIDCOff.desc)
 	}
 	app, serr := s.getApp(ctx, q.clientID)
@@ -265,7 +265,7 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.A
 
 // liveAuthRequest returns the stored request id while it waits: neither
 // expired nor used.
-func (s *Server) liveAuthRequest(ctx context.Context, id string) (storage.AuthRequest, *snsError) {
+func (s *Server) liveAuthRequest(ctx context.Context, id string) (storage.AuthRequest, *apiError) {
 	ar, err := s.store.GetAuthRequest(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || (err == nil && !s.now().Before(ar.ExpiresAt)):

@@ -78,7 +78,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // cache it for 5 minutes; `keys rotate` waits longer than that by default
 // before the new key signs.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	if !s.oidcOn() {
+	if !s.dataKeyLoaded() {
 		writeOAuth(w, errOIDCOff)
 		return
 	}

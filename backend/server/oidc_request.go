@@ -28,11 +28,11 @@ func oidcRequestID(state string) (string, bool) {
 
 // errOIDCRequestGone is the refusal of a handle whose request is unknown
 // or expired.
-var errOIDCRequestGone = snsErr(errBackendRefused, "this sign-in request expired or is unknown; go back to the site and sign in again")
+var errOIDCRequestGone = apiErr(errBackendRefused, "this sign-in request expired or is unknown; go back to the site and sign in again")
 
 // errOIDCRequestUsed refuses a second sign-in for a request that already
 // gave its one code.
-var errOIDCRequestUsed = snsErr(errBackendRefused, "this sign-in request was completed already; go back to the site and sign in again")
+var errOIDCRequestUsed = apiErr(errBackendRefused, "this sign-in request was completed already; go back to the site and sign in again")
 
 // oidcRedirect is where the browser goes with an answer to ar: the
 // relying party's redirect_uri with kv, its own state and this server as

@@ -33,7 +33,7 @@ type oidcTokenResponse struct {
 func (s *Server) handleOIDCToken(w http.ResponseWriter, r *http.Request, grant string) {
 	ctx := r.Context()
 	w.Header().Set("Pragma", "no-cache")
-	if !s.oidcOn() {
+	if !s.dataKeyLoaded() {
 		writeOAuth(w, errOIDCOff)
 		return
 	}

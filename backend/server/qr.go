@@ -87,16 +87,16 @@ func (s *Server) pollAllowed(ctx context.Context, uuid, key string) ([]byte, boo
 func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 	var req connectRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
+		writeJSON(w, http.StatusBadRequest, apiErr(errBackendRefused, err.Error()))
 		return
 	}
 	if _, err := s.checkConnect(r.Context(), req); err != nil {
-		writeJSON(w, http.StatusBadRequest, snsErr(errBackendRefused, err.Error()))
+		writeJSON(w, http.StatusBadRequest, apiErr(errBackendRefused, err.Error()))
 		return
 	}
 	tk, err := s.newTicket(r, req)
 	if err != nil {
-		writeJSON(w, ticketErrStatus(err), snsErr(errSystem, err.Error()))
+		writeJSON(w, ticketErrStatus(err), apiErr(errSystem, err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"uuid": tk.UUID, "key": tk.Key, "expires_in": int(s.tickets.TTL().Seconds())})
@@ -143,7 +143,7 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 	client := s.clientKey(r)
 	if !s.polls.take(id, client) {
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusTooManyRequests, snsErr(http.StatusTooManyRequests,
+		writeJSON(w, http.StatusTooManyRequests, apiErr(http.StatusTooManyRequests,
 			"too many sign-in pages are waiting from this address or for this QR code; close the other tabs and reload"))
 		return
 	}
@@ -201,7 +201,7 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.User, err error) {
-	var serr *snsError
+	var serr *apiError
 	switch {
 	case errors.As(err, &serr):
 		s.message(w, http.StatusForbidden, u, "Sign-in refused", "The site cannot be signed in to this way: "+serr.Msg)
@@ -270,7 +270,7 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 // refused reports whether err is the ticket's state or the sign-in rules
 // refusing, rather than the database failing.
 func refused(err error) bool {
-	var serr *snsError
+	var serr *apiError
 	return tickets.IsStateError(err) || errors.As(err, &serr)
 }
 
@@ -322,7 +322,7 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 		return
 	}
 	if err != nil {
-		writeJSON(w, http.StatusConflict, snsErr(errBackendRefused, err.Error()))
+		writeJSON(w, http.StatusConflict, apiErr(errBackendRefused, err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "app_name": s.appName(r.Context(), t.AppID)})

@@ -340,7 +340,7 @@ func (s *Server) purgeLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.log.DebugContext(ctx, "purged expired records", "rows", n)
 		}
-		if s.oidcOn() {
+		if s.dataKeyLoaded() {
 			if _, err := s.keys.Prune(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "prune signing keys", "err", err)
 			}
@@ -350,6 +350,10 @@ func (s *Server) purgeLoop(ctx context.Context) {
 
 // secure reports whether cookies must carry the Secure attribute.
 func (s *Server) secure() bool { return s.public.Scheme == "https" }
+
+// dataKeyLoaded reports whether the server has a data key: the OpenID
+// Connect face and desktop apps, which keep sealed keys, need one.
+func (s *Server) dataKeyLoaded() bool { return len(s.cfg.DataKey) != 0 }
 
 // qrKey is the key of QR tickets' seals and poll keys. It derives from
 // the data key, which the database never holds, so a database dump opens

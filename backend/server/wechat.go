@@ -34,15 +34,16 @@ const (
 	errSystem             = deviceapi.CodeSystem
 )
 
-// snsError is a WeChat API error: HTTP 200 with {"errcode","errmsg"}.
-type snsError struct {
+// apiError is the {"errcode","errmsg"} refusal the WeChat face, desktop
+// apps and the device API answer (WeChat answers it with HTTP 200).
+type apiError struct {
 	Code int    `json:"errcode"`
 	Msg  string `json:"errmsg"`
 }
 
-func (e *snsError) Error() string { return e.Msg }
+func (e *apiError) Error() string { return e.Msg }
 
-func snsErr(code int, msg string) *snsError { return &snsError{Code: code, Msg: msg} }
+func apiErr(code int, msg string) *apiError { return &apiError{Code: code, Msg: msg} }
 
 func writeSNS(w http.ResponseWriter, v any) { writeJSON(w, http.StatusOK, v) }
 
@@ -54,15 +55,15 @@ type param struct {
 
 // required reads the named parameters in order and reports the first that
 // is absent or empty. A parameter given twice is ambiguous and refused.
-func required(q url.Values, params ...param) ([]string, *snsError) {
+func required(q url.Values, params ...param) ([]string, *apiError) {
 	out := make([]string, len(params))
 	for i, p := range params {
 		vs := q[p.name]
 		if len(vs) == 0 || vs[0] == "" {
-			return nil, snsErr(p.missing, "missing "+p.name)
+			return nil, apiErr(p.missing, "missing "+p.name)
 		}
 		if len(vs) > 1 {
-			return nil, snsErr(p.missing, p.name+" given more than once")
+			return nil, apiErr(p.missing, p.name+" given more than once")
 		}
 		out[i] = vs[0]
 	}
@@ -72,13 +73,13 @@ func required(q url.Values, params ...param) ([]string, *snsError) {
 // accessTokenRequest is a parsed /sns/oauth2/access_token query.
 type accessTokenRequest struct{ AppID, Secret, Code string }
 
-func parseAccessTokenRequest(q url.Values) (accessTokenRequest, *snsError) {
+func parseAccessTokenRequest(q url.Values) (accessTokenRequest, *apiError) {
 	v, err := required(q, param{"appid", errMissingAppID}, param{"secret", errMissingSecret}, param{"code", errMissingCode})
 	if err != nil {
 		return accessTokenRequest{}, err
 	}
 	if gt := q.Get("grant_type"); gt != "authorization_code" {
-		return accessTokenRequest{}, snsErr(errInvalidGrantType, "invalid grant_type, want authorization_code")
+		return accessTokenRequest{}, apiErr(errInvalidGrantType, "invalid grant_type, want authorization_code")
 	}
 	return accessTokenRequest{AppID: v[0], Secret: v[1], Code: v[2]}, nil
 }
@@ -86,13 +87,13 @@ func parseAccessTokenRequest(q url.Values) (accessTokenRequest, *snsError) {
 // refreshRequest is a parsed /sns/oauth2/refresh_token query.
 type refreshRequest struct{ AppID, RefreshToken string }
 
-func parseRefreshRequest(q url.Values) (refreshRequest, *snsError) {
+func parseRefreshRequest(q url.Values) (refreshRequest, *apiError) {
 	v, err := required(q, param{"appid", errMissingAppID}, param{"refresh_token", errMissingRefresh})
 	if err != nil {
 		return refreshRequest{}, err
 	}
 	if gt := q.Get("grant_type"); gt != "refresh_token" {
-		return refreshRequest{}, snsErr(errInvalidGrantType, "invalid grant_type, want refresh_token")
+		return refreshRequest{}, apiErr(errInvalidGrantType, "invalid grant_type, want refresh_token")
 	}
 	return refreshRequest{AppID: v[0], RefreshToken: v[1]}, nil
 }
@@ -100,7 +101,7 @@ func parseRefreshRequest(q url.Values) (refreshRequest, *snsError) {
 // tokenRequest is a parsed /sns/auth or /sns/userinfo query.
 type tokenRequest struct{ AccessToken, OpenID string }
 
-func parseTokenRequest(q url.Values) (tokenRequest, *snsError) {
+func parseTokenRequest(q url.Values) (tokenRequest, *apiError) {
 	v, err := required(q, param{"access_token", errMissingAccessToken}, param{"openid", errMissingOpenID})
 	if err != nil {
 		return tokenRequest{}, err
@@ -118,23 +119,23 @@ type tokenResponse struct {
 }
 
 // appBySecret returns the app when secret is its secret.
-func (s *Server) appBySecret(ctx context.Context, appID, sec string) (storage.App, *snsError) {
+func (s *Server) appBySecret(ctx context.Context, appID, sec string) (storage.App, *apiError) {
 	app, err := s.store.GetApp(ctx, appID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return app, snsErr(errInvalidAppID, "invalid appid")
+		return app, apiErr(errInvalidAppID, "invalid appid")
 	}
 	if err != nil {
 		return app, s.sysErr(ctx, err)
 	}
 	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
-		return app, snsErr(errInvalidSecret, "invalid appsecret")
+		return app, apiErr(errInvalidSecret, "invalid appsecret")
 	}
 	return app, nil
 }
 
-func (s *Server) sysErr(ctx context.Context, err error) *snsError {
+func (s *Server) sysErr(ctx context.Context, err error) *apiError {
 	s.log.ErrorContext(ctx, "sns", "err", err)
-	return snsErr(errSystem, "system error, retry later")
+	return apiErr(errSystem, "system error, retry later")
 }
 
 func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +161,7 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 // exchangeCode redeems code for app through the sign-in core: a code
 // presented a second time, even by its rightful app, revokes every token
 // the first exchange issued (RFC 6749 section 4.1.2).
-func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string) (tokenResponse, *snsError) {
+func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string) (tokenResponse, *apiError) {
 	now := s.now()
 	access, refresh := secret.Token(), secret.Token()
 	c, err := s.signin.Redeem(ctx, signin.Redemption{Face: storage.FaceWeChat, AppID: app.AppID, Code: code,
@@ -180,9 +181,9 @@ func (s *Server) exchangeCode(ctx context.Context, app storage.App, code string)
 
 // wechatRefusal maps the core's answer to a redemption to WeChat's
 // errcodes; nil when it succeeded.
-func (s *Server) wechatRefusal(ctx context.Context, err error) *snsError {
+func (s *Server) wechatRefusal(ctx context.Context, err error) *apiError {
 	var ref *signin.Refusal
-	var serr *snsError
+	var serr *apiError
 	switch {
 	case err == nil:
 		return nil
@@ -191,15 +192,15 @@ func (s *Server) wechatRefusal(ctx context.Context, err error) *snsError {
 	case !errors.As(err, &ref):
 		return s.sysErr(ctx, err)
 	case ref.Reason == signin.CodeReused:
-		return snsErr(errCodeUsed, "code been used")
+		return apiErr(errCodeUsed, "code been used")
 	case ref.Reason == signin.CodeExpired:
-		return snsErr(errCodeExpired, "code expired")
+		return apiErr(errCodeExpired, "code expired")
 	}
-	return snsErr(errInvalidCode, ref.Msg)
+	return apiErr(errInvalidCode, ref.Msg)
 }
 
 // tokenResponse answers an exchange or refresh with the user's ids for app.
-func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, access, refresh, scope string) (tokenResponse, *snsError) {
+func (s *Server) tokenResponse(ctx context.Context, app storage.App, userID, access, refresh, scope string) (tokenResponse, *apiError) {
 	openid, unionid, err := s.signin.IDs(ctx, userID, app)
 	if err != nil {
 		return tokenResponse{}, s.sysErr(ctx, err)
@@ -217,7 +218,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 	}
 	app, err := s.store.GetApp(ctx, req.AppID)
 	if errors.Is(err, storage.ErrNotFound) {
-		writeSNS(w, snsErr(errInvalidAppID, "invalid appid"))
+		writeSNS(w, apiErr(errInvalidAppID, "invalid appid"))
 		return
 	} else if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
@@ -230,11 +231,11 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || !rt.RotatedAt.IsZero() || rt.Face != storage.FaceWeChat {
-		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
+		writeSNS(w, apiErr(errInvalidRefresh, "invalid refresh_token"))
 		return
 	}
 	if !now.Before(rt.ExpiresAt) {
-		writeSNS(w, snsErr(errRefreshExpired, "refresh_token expired"))
+		writeSNS(w, apiErr(errRefreshExpired, "refresh_token expired"))
 		return
 	}
 	// The new access token joins the family under its lock: a revocation
@@ -244,7 +245,7 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 	switch err := s.store.ExtendFamily(ctx, rt.Hash, now, []storage.Token{{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
 		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}}); {
 	case errors.Is(err, storage.ErrRevoked) || errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, storage.ErrNotFound):
-		writeSNS(w, snsErr(errInvalidRefresh, "invalid refresh_token"))
+		writeSNS(w, apiErr(errInvalidRefresh, "invalid refresh_token"))
 		return
 	case err != nil:
 		writeSNS(w, s.sysErr(ctx, err))
@@ -259,23 +260,23 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkAccess validates an access token and that openid names its user.
-func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Token, *snsError) {
+func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Token, *apiError) {
 	t, err := s.store.GetToken(ctx, secret.Hash(req.AccessToken))
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return t, s.sysErr(ctx, err)
 	}
 	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() || t.Face != storage.FaceWeChat {
-		return t, snsErr(errInvalidAccessToken, "invalid access_token")
+		return t, apiErr(errInvalidAccessToken, "invalid access_token")
 	}
 	if !s.now().Before(t.ExpiresAt) {
-		return t, snsErr(errAccessExpired, "access_token expired")
+		return t, apiErr(errAccessExpired, "access_token expired")
 	}
 	openid, err := s.signin.OpenID(ctx, t.UserID, t.AppID)
 	if err != nil {
 		return t, s.sysErr(ctx, err)
 	}
 	if !secret.Equal([]byte(openid), []byte(req.OpenID)) {
-		return t, snsErr(errInvalidOpenID, "invalid openid")
+		return t, apiErr(errInvalidOpenID, "invalid openid")
 	}
 	return t, nil
 }
@@ -289,7 +290,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, serr)
 		return
 	}
-	writeSNS(w, snsErr(0, "ok"))
+	writeSNS(w, apiErr(0, "ok"))
 }
 
 type userinfo struct {
