@@ -32,7 +32,6 @@ func writeOAuth(w http.ResponseWriter, e *oauthError) {
 var errOIDCOff = oauthErr(http.StatusServiceUnavailable, "server_error",
 	"OpenID Connect is off on this server: it was started without --data-key-file")
 
-
 func (s *Server) serverError(ctx context.Context, op string, err error) *oauthError {
 	s.log.ErrorContext(ctx, op, "err", err)
 	return oauthErr(http.StatusInternalServerError, "server_error", "retry later")

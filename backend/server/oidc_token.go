@@ -112,7 +112,7 @@ func (s *Server) oauthRefusal(ctx context.Context, err error) *oauthError {
 	case ref.Reason == signin.CodeReused:
 		return invalidGrant("code already used; the tokens issued for it are revoked")
 	}
-	return invalidGrant(ref.Msg)
+	return invalidGrant(ref.Msg) // the core's words: expired, revoked, already used …
 }
 
 // checkPKCE verifies the code_verifier against the code's S256 challenge
@@ -158,37 +158,26 @@ func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app stor
 		return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_request", "refresh_token missing")
 	}
 	now := s.now()
-	hash := secret.Hash(presented)
-	rt, err := s.store.GetToken(ctx, hash)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) || (err == nil && (rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || rt.Face != storage.FaceOIDC)):
-		return oidcTokenResponse{}, invalidGrant("invalid refresh_token")
-	case err != nil:
-		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
-	case !rt.RevokedAt.IsZero():
-		return oidcTokenResponse{}, errRefreshRevoked
-	case !rt.RotatedAt.IsZero():
-		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
-	case !now.Before(rt.ExpiresAt):
-		return oidcTokenResponse{}, invalidGrant("refresh_token expired; sign in again")
-	}
-	scope := rt.Scope
-	if asked := r.PostForm.Get("scope"); asked != "" {
-		for _, sc := range strings.Fields(asked) {
-			if !slices.Contains(strings.Fields(rt.Scope), sc) {
-				return oidcTokenResponse{}, oauthErr(http.StatusBadRequest, "invalid_scope", "scope "+sc+" was not granted")
-			}
-		}
-		scope = strings.Join(strings.Fields(asked), " ")
-	}
 	access, refresh := secret.Token(), secret.Token()
-	switch err := s.store.RotateToken(ctx, hash, now, s.oidcTokens(app.AppID, rt.UserID, rt.CodeHash, scope, access, refresh, now)); {
-	case errors.Is(err, storage.ErrAlreadyUsed):
-		return oidcTokenResponse{}, s.refreshReused(ctx, rt)
-	case errors.Is(err, storage.ErrRevoked):
-		return oidcTokenResponse{}, errRefreshRevoked
-	case err != nil:
-		return oidcTokenResponse{}, s.serverError(ctx, "oidc refresh", err)
+	scope := ""
+	rt, err := s.signin.Refresh(ctx, signin.Refresh{Face: storage.FaceOIDC, AppID: app.AppID, Token: presented, Rotate: true,
+		Check: func(rt storage.Token) error {
+			scope = rt.Scope
+			if asked := r.PostForm.Get("scope"); asked != "" {
+				for _, sc := range strings.Fields(asked) {
+					if !slices.Contains(strings.Fields(rt.Scope), sc) {
+						return oauthErr(http.StatusBadRequest, "invalid_scope", "scope "+sc+" was not granted")
+					}
+				}
+				scope = strings.Join(strings.Fields(asked), " ")
+			}
+			return nil
+		},
+		Issue: func(rt storage.Token) []storage.Token {
+			return s.oidcTokens(app.AppID, rt.UserID, rt.CodeHash, scope, access, refresh, now)
+		}})
+	if oerr := s.oauthRefusal(ctx, err); oerr != nil {
+		return oidcTokenResponse{}, oerr
 	}
 	resp := oidcTokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh, Scope: scope}
 	// A new id_token when the sign-in it renews is still known (its code
@@ -201,23 +190,6 @@ func (s *Server) oidcRefreshGrant(ctx context.Context, r *http.Request, app stor
 		}
 	}
 	return resp, nil
-}
-
-// errRefreshRevoked answers a refresh token whose sign-in was taken back
-// (its desktop, the app or the person revoked, or a reuse found before):
-// no theft is signalled, the person signs in again.
-var errRefreshRevoked = invalidGrant("refresh_token was revoked (the sign-in was taken back); sign in again")
-
-// refreshReused revokes the family of a retired refresh token presented
-// again, and answers invalid_grant.
-func (s *Server) refreshReused(ctx context.Context, rt storage.Token) *oauthError {
-	if err := s.store.RevokeFamily(ctx, rt.CodeHash, s.now()); err != nil {
-		return s.serverError(ctx, "oidc refresh reuse", err)
-	}
-	s.log.WarnContext(ctx, "rotated refresh token reused; revoked its family", "appid", rt.AppID, "user", rt.UserID)
-	s.signin.Event(ctx, storage.Event{UserID: rt.UserID, Kind: "refresh_reused", AppID: rt.AppID,
-		Detail: "a refresh token was used twice; every token of that sign-in was revoked"})
-	return invalidGrant("refresh_token was already used; every token of this sign-in is revoked, sign in again")
 }
 
 // idClaims are the id_token's claims (OIDC Core 2).

@@ -195,6 +195,10 @@ func (s *Server) wechatRefusal(ctx context.Context, err error) *apiError {
 		return apiErr(errCodeUsed, "code been used")
 	case ref.Reason == signin.CodeExpired:
 		return apiErr(errCodeExpired, "code expired")
+	case ref.Reason == signin.TokenExpired:
+		return apiErr(errRefreshExpired, "refresh_token expired")
+	case ref.Reason == signin.TokenInvalid || ref.Reason == signin.TokenRevoked || ref.Reason == signin.TokenReused:
+		return apiErr(errInvalidRefresh, "invalid refresh_token")
 	}
 	return apiErr(errInvalidCode, ref.Msg)
 }
@@ -224,31 +228,18 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
-	now := s.now()
-	rt, err := s.store.GetToken(ctx, secret.Hash(req.RefreshToken))
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	}
-	if err != nil || rt.Kind != storage.RefreshToken || rt.AppID != app.AppID || !rt.RevokedAt.IsZero() || !rt.RotatedAt.IsZero() || rt.Face != storage.FaceWeChat {
-		writeSNS(w, apiErr(errInvalidRefresh, "invalid refresh_token"))
-		return
-	}
-	if !now.Before(rt.ExpiresAt) {
-		writeSNS(w, apiErr(errRefreshExpired, "refresh_token expired"))
-		return
-	}
 	// The new access token joins the family under its lock: a revocation
 	// racing this refresh (on any replica) takes it back too, or comes
 	// first and this refresh is refused.
+	now := s.now()
 	access := secret.Token()
-	switch err := s.store.ExtendFamily(ctx, rt.Hash, now, []storage.Token{{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID,
-		UserID: rt.UserID, CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}}); {
-	case errors.Is(err, storage.ErrRevoked) || errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, storage.ErrNotFound):
-		writeSNS(w, apiErr(errInvalidRefresh, "invalid refresh_token"))
-		return
-	case err != nil:
-		writeSNS(w, s.sysErr(ctx, err))
+	rt, err := s.signin.Refresh(ctx, signin.Refresh{Face: storage.FaceWeChat, AppID: app.AppID, Token: req.RefreshToken,
+		Issue: func(rt storage.Token) []storage.Token {
+			return []storage.Token{{Hash: secret.Hash(access), Kind: storage.AccessToken, AppID: app.AppID, UserID: rt.UserID,
+				CodeHash: rt.CodeHash, Scope: rt.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), Face: storage.FaceWeChat}}
+		}})
+	if serr := s.wechatRefusal(ctx, err); serr != nil {
+		writeSNS(w, serr)
 		return
 	}
 	resp, serr := s.tokenResponse(ctx, app, rt.UserID, access, req.RefreshToken, rt.Scope)

@@ -28,6 +28,9 @@ type Store interface {
 	GetCode(ctx context.Context, hash []byte) (storage.Code, error)
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
+	GetToken(ctx context.Context, hash []byte) (storage.Token, error)
+	RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
+	ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
 	AddEvent(ctx context.Context, e storage.Event) error
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
