@@ -20,6 +20,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/scanfree/scanfree/internal/harness/system"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
@@ -146,12 +147,10 @@ func TestNewcomerPath(t *testing.T) {
 	if err != nil || u.Query().Get("state") != "xyz" || u.Query().Get("code") == "" {
 		t.Fatalf("authorize: %s", body)
 	}
-	var at struct {
-		AccessToken string `json:"access_token"`
-		OpenID      string `json:"openid"`
+	at, _, err := system.Exchange(t.Context(), nil, b.url, app.AppID, app.Secret, u.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	b.getJSON("/sns/oauth2/access_token?"+url.Values{"appid": {app.AppID}, "secret": {app.Secret}, "code": {u.Query().Get("code")},
-		"grant_type": {"authorization_code"}}.Encode(), &at)
 	var ui struct {
 		Nickname string `json:"nickname"`
 		OpenID   string `json:"openid"`

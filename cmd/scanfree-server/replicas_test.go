@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/internal/harness/pgtest"
+	"github.com/scanfree/scanfree/internal/harness/system"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
@@ -41,15 +42,29 @@ type cluster struct {
 func startCluster(t *testing.T, dsn string, n int, args ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dsn: dsn}
-	public := fmt.Sprintf("http://idp.localhost:%d", testutil.FreePort(t))
-	for range n {
-		m := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-		b := startBackendWith(t, dsn, public, append([]string{"--metrics-addr", m, "--log-level", "warn"}, args...)...)
-		c.replicas = append(c.replicas, &replica{backend: b, metrics: "http://" + m})
+	metrics := make([]string, n)
+	for i := range metrics {
+		metrics[i] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	}
+	// The tests are many desktops behind one address: the per-address
+	// enrolment limit is lifted (backend/server tests it).
+	servers, err := system.StartReplicas(t.Context(), system.ReplicaOptions{DB: dsn, N: n,
+		PublicURL: fmt.Sprintf("http://idp.localhost:%d", testutil.FreePort(t)),
+		Args:      append([]string{"--log-level", "warn", "--device-auths-per-minute", "1000000"}, args...),
+		Each:      func(i int) []string { return []string{"--metrics-addr", metrics[i]} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sb := range servers {
+		testutil.Own(t, sb.Proc)
+		b := &backend{t: t, bin: sb.Bin, db: sb.DB, addr: sb.Addr, url: sb.URL, proc: &testutil.Proc{Proc: sb.Proc}}
+		c.replicas = append(c.replicas, &replica{backend: b, metrics: "http://" + metrics[i]})
 	}
 	r0 := c.replicas[0]
 	json.Unmarshal([]byte(r0.cli("", "app", "create", "--name", "Demo Shop", "--redirect-uri", replicaRedirect, "--json")), &c.app)
-	r0.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	if err := servers[0].CreatePeople(t.Context(), false, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
@@ -88,22 +103,13 @@ func (c *cluster) mint(base, cred string) string {
 	return u.Query().Get("code")
 }
 
-type tokenAnswer struct {
-	AccessToken string `json:"access_token"`
-	OpenID      string `json:"openid"`
-	ErrCode     int    `json:"errcode"`
-}
+// tokenAnswer is the WeChat face's answer to an exchange.
+type tokenAnswer = system.Token
 
 // exchange trades code for a token at base.
 func (c *cluster) exchange(base, code string) (tokenAnswer, error) {
-	var tok tokenAnswer
-	resp, err := http.Get(base + "/sns/oauth2/access_token?" + url.Values{"appid": {c.app.AppID}, "secret": {c.app.Secret},
-		"code": {code}, "grant_type": {"authorization_code"}}.Encode())
-	if err != nil {
-		return tok, err
-	}
-	defer resp.Body.Close()
-	return tok, json.NewDecoder(resp.Body).Decode(&tok)
+	tok, _, err := system.Exchange(c.t.Context(), nil, base, c.app.AppID, c.app.Secret, code)
+	return tok, err
 }
 
 // userinfo reads the nickname at base, or returns the errcode.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +45,7 @@ func newDeployment(ctx context.Context, db string) (*deployment, error) {
 		dep.stop()
 		return nil, err
 	}
-	if err := b.CreateUser(ctx, "alice", "Alice", "", "alice-password"); err != nil {
+	if err := b.CreatePeople(ctx, false, "alice"); err != nil {
 		dep.stop()
 		return nil, err
 	}
@@ -70,14 +69,11 @@ func newDeployment(ctx context.Context, db string) (*deployment, error) {
 
 // add starts one more server on the deployment's database.
 func (dep *deployment) add(ctx context.Context) error {
-	b, err := system.NewBackend(ctx, system.BackendOptions{DB: dep.db, Args: replicaArgs})
+	bs, err := system.StartReplicas(ctx, system.ReplicaOptions{DB: dep.db, N: 1, Args: replicaArgs})
 	if err != nil {
 		return err
 	}
-	if err := b.Start(ctx); err != nil {
-		return err
-	}
-	dep.servers = append(dep.servers, b)
+	dep.servers = append(dep.servers, bs...)
 	return nil
 }
 
@@ -107,30 +103,21 @@ func (dep *deployment) exchangeOp(c *http.Client, codes []string) func(ctx conte
 }
 
 // userinfoOp reads userinfo with one token, round-robin.
-func (dep *deployment) userinfoOp(c *http.Client, tok token) func(ctx context.Context, i int) error {
+func (dep *deployment) userinfoOp(c *http.Client, tok system.Token) func(ctx context.Context, i int) error {
 	return func(ctx context.Context, i int) error {
 		_, err := Get(ctx, c, userinfoURL(dep.url(i), tok.AccessToken, tok.OpenID))
 		return err
 	}
 }
 
-type token struct {
-	AccessToken string `json:"access_token"`
-	OpenID      string `json:"openid"`
-}
-
 // exchange trades code for a token at base, as the relying party does,
-// and returns the answer's bytes too.
-func exchange(ctx context.Context, c *http.Client, base, appID, secret, code string) (token, []byte, error) {
-	b, err := Get(ctx, c, exchangeURL(base, appID, secret, code))
-	if err != nil {
-		return token{}, b, err
+// and fails unless a token came back.
+func exchange(ctx context.Context, c *http.Client, base, appID, secret, code string) (system.Token, []byte, error) {
+	t, b, err := system.Exchange(ctx, c, base, appID, secret, code)
+	if err == nil && t.AccessToken == "" {
+		err = errors.New("exchange failed: " + string(b))
 	}
-	var t token
-	if err := json.Unmarshal(b, &t); err != nil || t.AccessToken == "" {
-		return t, b, errors.New("exchange failed: " + string(b))
-	}
-	return t, b, nil
+	return t, b, err
 }
 
 // Replicas measures scanfree-server as separate processes: on SQLite (one

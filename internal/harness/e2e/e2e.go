@@ -81,10 +81,8 @@ func seed(t testing.TB, sb *system.Backend, shopPort int) system.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []string{"alice", "bob"} {
-		if err := sb.CreateUser(ctx, u, strings.ToUpper(u[:1])+u[1:], "https://avatar.example/"+u+".png", u+"-password"); err != nil {
-			t.Fatal(err)
-		}
+	if err := sb.CreatePeople(ctx, true, "alice", "bob"); err != nil {
+		t.Fatal(err)
 	}
 	return app
 }
@@ -337,13 +335,8 @@ func (b *Backend) Exchange(redirectURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	code := u.Query().Get("code")
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		OpenID      string `json:"openid"`
-		ErrCode     int    `json:"errcode"`
-	}
-	if err := GetJSON(b.URL+"/sns/oauth2/access_token?appid="+b.App.AppID+"&secret="+b.App.Secret+"&code="+code+"&grant_type=authorization_code", &tok); err != nil {
+	tok, _, err := system.Exchange(context.Background(), nil, b.URL, b.App.AppID, b.App.Secret, u.Query().Get("code"))
+	if err != nil {
 		return "", err
 	}
 	if tok.AccessToken == "" {

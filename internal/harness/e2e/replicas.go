@@ -50,21 +50,18 @@ func StartReplicas(t testing.TB, dsn string, n int, route Route, args ...string)
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	daemonPort := testutil.FreePort(t)
 	rs := &Replicas{}
+	servers, err := system.StartReplicas(ctx, system.ReplicaOptions{DB: dsn, N: n, PublicURL: "http://idp.localhost:" + port,
+		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, args...)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var targets []*url.URL
-	for range n {
-		sb, err := system.NewBackend(ctx, system.BackendOptions{DB: dsn, PublicURL: "http://idp.localhost:" + port,
-			Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, args...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sb.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+	for _, sb := range servers {
 		testutil.Own(t, sb.Proc)
 		u, _ := url.Parse(sb.URL)
 		targets = append(targets, u)
-		rs.Servers = append(rs.Servers, sb)
 	}
+	rs.Servers = servers
 	lb := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		i := route(pr.In) % n
 		rs.mu.Lock()
