@@ -122,12 +122,11 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 	}
 	appID := r.PathValue("appid")
 	// Revoking an app takes back its desktop-app consent too, in one step.
-	if err := s.store.RevokeGrant(r.Context(), u.ID, appID, s.now()); err != nil {
+	if err := s.signin.RevokeApp(r.Context(), u.ID, appID, s.appName(r.Context(), appID)+" revoked on the account page"); err != nil {
 		s.log.Error("revoke app", "err", err)
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
 		return
 	}
-	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "app_revoked", AppID: appID, Detail: s.appName(r.Context(), appID) + " revoked on the account page"})
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -142,13 +141,12 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = s.store.RevokeDevice(r.Context(), d.ID, s.now())
+		err = s.signin.RevokeDevice(r.Context(), d, d.Name+" revoked on the account page")
 	}
 	if err != nil {
 		s.log.Error("revoke device", "err", err)
 		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
 		return
 	}
-	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " revoked on the account page"})
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }

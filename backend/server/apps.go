@@ -347,10 +347,5 @@ func (s *Server) handleAppForget(w http.ResponseWriter, r *http.Request, d stora
 }
 
 func (s *Server) forgetApp(ctx context.Context, userID, appID, where string) error {
-	if err := s.store.DeleteConsent(ctx, userID, appID); err != nil {
-		return err
-	}
-	s.signin.Event(ctx, storage.Event{UserID: userID, Kind: "app_forgotten", AppID: appID, CreatedAt: s.now(),
-		Detail: "Withdrew " + s.appName(ctx, appID) + "'s desktop sign-in (from " + where + ")"})
-	return nil
+	return s.signin.ForgetApp(ctx, userID, appID, "Withdrew "+s.appName(ctx, appID)+"'s desktop sign-in (from "+where+")")
 }

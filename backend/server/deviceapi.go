@@ -229,10 +229,9 @@ func (s *Server) mintFor(ctx context.Context, req deviceapi.SignInRequest, g sig
 }
 
 func (s *Server) handleDeviceSignOut(w http.ResponseWriter, r *http.Request, d storage.Device) {
-	if err := s.store.RevokeDevice(r.Context(), d.ID, s.now()); err != nil {
+	if err := s.signin.RevokeDevice(r.Context(), d, d.Name+" signed out"); err != nil {
 		s.internalError(w, r, "device sign out", err)
 		return
 	}
-	s.signin.Event(r.Context(), storage.Event{UserID: d.UserID, Kind: "device_revoked", DeviceID: d.ID, Detail: d.Name + " signed out"})
 	writeJSON(w, http.StatusOK, apiErr(0, "ok"))
 }

@@ -1,11 +1,9 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/scanfree/scanfree/backend/storage"
-	"github.com/scanfree/scanfree/internal/secret"
 )
 
 // handleOIDCRevoke serves RFC 7009 token revocation. Revoking a refresh
@@ -27,15 +25,7 @@ func (s *Server) handleOIDCRevoke(w http.ResponseWriter, r *http.Request) {
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_request", "token missing")
 		return
 	}
-	t, err := s.store.GetToken(ctx, secret.Hash(tok))
-	if err == nil && t.AppID == app.AppID && t.Face == storage.FaceOIDC {
-		if t.Kind == storage.RefreshToken {
-			err = s.store.RevokeFamily(ctx, t.CodeHash, s.now())
-		} else {
-			err = s.store.RevokeToken(ctx, t.Hash, s.now())
-		}
-	}
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err := s.signin.RevokeToken(ctx, storage.FaceOIDC, app.AppID, tok); err != nil {
 		writeOAuth(w, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "retry later"))
 		s.log.ErrorContext(ctx, "oidc revoke", "err", err)
 		return

@@ -1,8 +1,10 @@
 // Package signin is the sign-in core every face of the backend calls: the
-// WeChat face (/sns/*), the OpenID Connect face (/oauth2/*) and desktop
-// apps (/sns/jscode2session). It redeems codes (one path for every face,
-// where a replay revokes the sign-in's whole token family), derives the
-// person's openid and unionid for an app, and writes the audit log.
+// WeChat face (/sns/*), the OpenID Connect face (/oauth2/*), desktop apps
+// (/sns/jscode2session), the hosted pages and the device API. It is the
+// one place that checks and mints codes, redeems them (one path for every
+// face, where a replay revokes the sign-in's whole token family),
+// refreshes and revokes; it derives the person's openid and unionid for
+// an app, and writes the audit log.
 //
 // It speaks no wire format: a face parses its request, calls the core
 // with typed values, and maps a *Refusal to its own errors (WeChat
@@ -29,6 +31,10 @@ type Store interface {
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
 	GetToken(ctx context.Context, hash []byte) (storage.Token, error)
+	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
+	RevokeDevice(ctx context.Context, id string, now time.Time) error
+	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
+	DeleteConsent(ctx context.Context, userID, appID string) error
 	RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
