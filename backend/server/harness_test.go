@@ -19,6 +19,7 @@ import (
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/harness/system"
 )
 
 // env is one backend on a real SQLite file behind a real HTTP listener,
@@ -218,11 +219,18 @@ type tokenResp struct {
 	UnionID      string `json:"unionid"`
 }
 
+// exchange trades code for app's tokens, with the harness's one
+// exchange helper, and returns the whole answer.
 func (e *env) exchange(app admin.NewApp, code string) tokenResp {
 	e.t.Helper()
+	_, b, err := system.Exchange(context.Background(), nil, e.url, app.AppID, app.Secret, code)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var tr tokenResp
-	e.getJSON("/sns/oauth2/access_token?"+url.Values{"appid": {app.AppID}, "secret": {app.Secret}, "code": {code},
-		"grant_type": {"authorization_code"}}.Encode(), &tr)
+	if err := json.Unmarshal(b, &tr); err != nil {
+		e.t.Fatal(err)
+	}
 	return tr
 }
 
