@@ -81,11 +81,11 @@ func Run(ctx context.Context, o RunOptions) error {
 	// The signing keys exist before the server is ready: discovery and the
 	// JWKS agree from the first request, and no relying party caches a
 	// set without the key its first id_token carries.
+	// When the database fails right here, the JWKS makes them on its
+	// first request instead: not a reason to stop serving.
 	if len(o.Config.DataKey) != 0 {
 		if err := s.keys.Ensure(ctx); err != nil {
-			shutdown(servers)
-			st.Close()
-			return fmt.Errorf("make the OpenID Connect signing keys: %w", err)
+			log.Error("could not make the OpenID Connect signing keys at start; the JWKS will make them", "err", err)
 		}
 	}
 	bg, stopBG := context.WithCancel(ctx)
