@@ -18,13 +18,26 @@ import (
 func (a *app) appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and list relying-party apps"}
 	var spec admin.AppSpec
-	var noFast bool
+	var noFast, allowDuplicate bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Register an app; prints its appid and secret once",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			spec.FastLogin = !noFast
+			// People see the name in the dialog and on their account page:
+			// two apps of one name would be told apart by nobody.
+			if !allowDuplicate {
+				apps, err := st.ListApps(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, o := range apps {
+					if strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(spec.Name)) {
+						return fmt.Errorf("an app named %q exists already (%s); pick another --name, or pass --allow-duplicate-name", o.Name, o.AppID)
+					}
+				}
+			}
 			na, err := admin.CreateApp(cmd.Context(), st, spec, time.Now())
 			if err != nil {
 				return err
@@ -46,6 +59,7 @@ func (a *app) appCmd() *cobra.Command {
 	create.Flags().StringVar(&spec.IconURL, "icon", "", "icon URL")
 	create.Flags().StringVar(&spec.Owner, "owner", "", "owner; apps of one owner share unionids (default: the app is its own owner)")
 	create.Flags().BoolVar(&noFast, "no-fast-login", false, "allow QR login only, never scan-free")
+	create.Flags().BoolVar(&allowDuplicate, "allow-duplicate-name", false, "register it even if an app of that name exists")
 	create.Flags().BoolVar(&spec.Public, "public", false, "an OpenID Connect client that cannot keep a secret (native or single-page app): no secret, PKCE required")
 	create.Flags().StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "algorithm of the app's OpenID Connect id_tokens: RS256 or ES256")
 	create.MarkFlagRequired("name")
@@ -54,7 +68,7 @@ func (a *app) appCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List apps",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			apps, err := st.ListApps(cmd.Context())
 			if err != nil {
 				return err
@@ -129,7 +143,7 @@ func (a *app) userCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			users, err := st.ListUsers(cmd.Context())
 			if err != nil {
 				return err
@@ -164,7 +178,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List enrolled devices",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			userID := ""
 			names := map[string]string{}
 			users, err := st.ListUsers(cmd.Context())
@@ -211,7 +225,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "revoke ID",
 		Short: "Revoke an enrolled device; its daemon falls back to signed out",
 		Args:  cobra.ExactArgs(1),
-		RunE: a.withStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
 			d, err := admin.RevokeDevice(cmd.Context(), st, args[0], time.Now())
 			if err != nil {
 				return err
@@ -227,7 +241,7 @@ func (a *app) deviceCmd() *cobra.Command {
 		Use:   "approve",
 		Short: "Approve a waiting device sign-in (user_code) for a user",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			da, err := admin.ApproveDevice(cmd.Context(), st, approveUser, code, time.Now())
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,7 +71,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"file of the key that seals the OpenID Connect signing keys in the database (32 random bytes, base64); the same file on every replica. "+
 			"Default with SQLite: the database's path with .key, made on first use; with PostgreSQL none, and the OIDC face is off (env SCANFREE_SERVER_DATA_KEY_FILE)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
-	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd())
+	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd(), a.eventsCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -104,9 +105,26 @@ func (a *app) dataKey() ([]byte, error) {
 	return keys.LoadDataKey(a.dbPath+".key", true)
 }
 
-// withStore makes a command body that runs with the database open.
+// withStore makes a command body that runs with the database open,
+// creating an SQLite file that is not there yet (app create and user
+// create set a new server up).
 func (a *app) withStore(run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
+	return a.storeCmd(true, run)
+}
+
+// withExistingStore is withStore for every other command: run in the
+// wrong folder, it says so instead of creating an empty database there.
+func (a *app) withExistingStore(run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
+	return a.storeCmd(false, run)
+}
+
+func (a *app) storeCmd(create bool, run func(cmd *cobra.Command, args []string, st storage.Storage) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		if !create && !postgres.IsDSN(a.dbPath) {
+			if _, err := os.Stat(a.dbPath); errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("no database at %s; pass --db with the server's database (this command never creates one)", a.dbPath)
+			}
+		}
 		st, err := a.open(cmd.Context(), slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
 			return err

@@ -32,7 +32,7 @@ func (a *app) keysCmd() *cobra.Command {
 		Use:   "rotate",
 		Short: "Make new signing keys: published now, signing after --sign-after; the old ones stay published until their tokens expire",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			r, err := ring(st)
 			if err != nil {
 				return err
@@ -61,7 +61,7 @@ func (a *app) keysCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the signing keys and their state",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
+		RunE: a.withExistingStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			r, err := ring(st)
 			if err != nil {
 				return err

@@ -77,9 +77,11 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 		return
 	case errors.Is(err, storage.ErrNotFound):
 		// The first login: consent and sign-in in one step.
-		err = s.store.CreateAppSignIn(ctx, storage.Consent{UserID: d.UserID, AppID: app.AppID, LoginAt: now},
-			storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
-				Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in", CreatedAt: now}, c, signedIn)
+		allowed := storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
+			Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in", CreatedAt: now}
+		if err = s.store.CreateAppSignIn(ctx, storage.Consent{UserID: d.UserID, AppID: app.AppID, LoginAt: now}, allowed, c, signedIn); err == nil {
+			s.signin.Logged(ctx, allowed)
+		}
 	case err == nil:
 		err = s.store.CreateSignIn(ctx, c, signedIn)
 	}
@@ -87,6 +89,7 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 		s.internalError(w, r, "app code", err)
 		return
 	}
+	s.signin.Logged(ctx, signedIn)
 	s.metrics.minted.Inc()
 	writeJSON(w, http.StatusOK, deviceapi.AppCode{Code: code, ExpiresIn: int(s.cfg.CodeTTL.Seconds()), AppName: app.Name})
 }

@@ -142,8 +142,8 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR, c.AuthRequestID = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, g.How.AMR(), ar.ID
 		detail += " (OpenID Connect)"
 	}
-	switch err := s.store.CreateSignIn(ctx, c,
-		storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now}); {
+	e := storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now}
+	switch err := s.store.CreateSignIn(ctx, c, e); {
 	case g.OIDC != nil && errors.Is(err, storage.ErrAlreadyUsed):
 		return "", app, errRequestUsed
 	case g.OIDC != nil && errors.Is(err, storage.ErrNotFound): // purged meanwhile
@@ -152,5 +152,6 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 		return "", app, fmt.Errorf("mint code: %w", err)
 	}
 	s.cfg.Minted()
+	s.Logged(ctx, e)
 	return code, app, nil
 }

@@ -120,14 +120,26 @@ func (r *Refusal) Error() string { return r.Msg }
 // Unwrap returns the face's own refusal, if any.
 func (r *Refusal) Unwrap() error { return r.Face }
 
-// Event records an audit entry; a failure is logged, not returned,
-// because the action it describes already happened.
+// Event records an audit entry and writes it as one structured log line
+// at info level (for a SIEM: kind, person, app, desktop, what happened;
+// never a secret, code or token, which no event holds). A failure to
+// store it is logged, not returned, because the action it describes
+// already happened.
 func (s *Service) Event(ctx context.Context, e storage.Event) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.cfg.Now()
 	}
+	s.Logged(ctx, e)
 	if err := s.store.AddEvent(ctx, e); err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "audit log", "kind", e.Kind, "err", err)
+	}
+}
+
+// Logged writes events stored by a transaction of their own (a sign-in
+// with its code) as the structured log lines Event writes.
+func (s *Service) Logged(ctx context.Context, events ...storage.Event) {
+	for _, e := range events {
+		s.cfg.Logger.InfoContext(ctx, "audit", "kind", e.Kind, "user", e.UserID, "app", e.AppID, "device", e.DeviceID, "detail", e.Detail)
 	}
 }
 

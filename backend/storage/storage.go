@@ -335,7 +335,8 @@ type Storage interface {
 	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 
 	AddEvent(ctx context.Context, e Event) error
-	// ListEvents returns the newest events of userID first; kind "" means all kinds.
+	// ListEvents returns the newest events of userID first; userID ""
+	// means everyone's, kind "" all kinds.
 	ListEvents(ctx context.Context, userID, kind string, limit int) ([]Event, error)
 
 	// Secret returns the server secret called name, storing fresh on first use.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,10 +28,10 @@ func TestFreshDatabaseAtOnce(t *testing.T) {
 		addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 		cmds := [][]string{
 			{"app", "create", "--name", "Shop", "--redirect-uri", "http://shop.localhost/cb"},
-			{"app", "list"},
-			{"user", "list"},
+			{"user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin"},
+			{"user", "create", "--username", "bob", "--nickname", "Bob", "--password-stdin"},
 			{"app", "create", "--name", "Other", "--redirect-uri", "http://other.localhost/cb", "--public"},
-			{"keys", "list"},
+			{"app", "create", "--name", "Third", "--redirect-uri", "http://third.localhost/cb"},
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, len(cmds))
@@ -39,7 +41,7 @@ func TestFreshDatabaseAtOnce(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				var errOut string
-				_, errOut, errs[i] = testutil.Run(context.Background(), nil, "", bin, append(args, "--db", db)...)
+				_, errOut, errs[i] = testutil.Run(context.Background(), nil, "a-password-of-theirs\n", bin, append(args, "--db", db)...)
 				outs[i] = errOut
 			})
 		}
@@ -86,5 +88,21 @@ func getJSON(t *testing.T, url string, out any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+// TestReadCommandsNeedADatabase: a read command run in the wrong folder
+// says there is no database there, and leaves none behind.
+func TestReadCommandsNeedADatabase(t *testing.T) {
+	bin := testutil.Build(t, "./cmd/scanfree-server")
+	db := filepath.Join(t.TempDir(), "nowhere.db")
+	for _, args := range [][]string{{"app", "list"}, {"user", "list"}, {"device", "list"}, {"keys", "list"}, {"events"}} {
+		_, errOut, err := testutil.Run(context.Background(), nil, "", bin, append(args, "--db", db)...)
+		if err == nil || !strings.Contains(errOut, "no database at "+db) {
+			t.Errorf("%v in the wrong folder: %v %s", args, err, errOut)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Fatalf("%v created a database", args)
+		}
 	}
 }

@@ -343,6 +343,13 @@ func testEvents(t *testing.T, s storage.Storage) {
 	if len(signins) != 2 || signins[0].Detail != "4" || signins[1].Detail != "2" {
 		t.Fatalf("ListEvents(signin, 2) = %+v", signins)
 	}
+	everyone, err := s.ListEvents(ctx, "", "", 100)
+	must(t, err)
+	mine, err := s.ListEvents(ctx, "u1", "", 100)
+	must(t, err)
+	if len(everyone) < len(mine) || len(mine) == 0 {
+		t.Fatalf("ListEvents(everyone) = %d events, ListEvents(u1) = %d", len(everyone), len(mine))
+	}
 }
 
 func testSecret(t *testing.T, s storage.Storage) {

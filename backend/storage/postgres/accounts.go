@@ -144,7 +144,7 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 		e.CreatedAt = fromMS(created)
 		return e, err
 	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
-		WHERE user_id = $1 AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3`, userID, kind, limit)
+		WHERE ($1 = '' OR user_id = $1) AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3`, userID, kind, limit)
 }
 
 // Secret implements storage.Storage.

@@ -160,7 +160,7 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 		e.CreatedAt = fromMS(created)
 		return e, err
 	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
-		WHERE user_id = ? AND (? = '' OR kind = ?) ORDER BY id DESC LIMIT ?`, userID, kind, kind, limit)
+		WHERE (? = '' OR user_id = ?) AND (? = '' OR kind = ?) ORDER BY id DESC LIMIT ?`, userID, userID, kind, kind, limit)
 }
 
 // Secret implements storage.Storage.
