@@ -65,32 +65,15 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 	if !ok {
 		return
 	}
-	now := s.now()
-	code := secret.Code()
-	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, UserID: d.UserID, DeviceID: d.ID,
-		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
-	signedIn := storage.Event{UserID: d.UserID, Kind: "signin", AppID: app.AppID, DeviceID: d.ID, Detail: "Signed in to " + app.Name + " (desktop app)", CreatedAt: now}
-	_, err := s.store.GetConsent(ctx, d.UserID, app.AppID)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) && !req.Consent:
+	code, err := s.signin.MintAppCode(ctx, signin.AppGrant{App: app, Device: d, Consent: req.Consent})
+	var ref *signin.Refusal
+	if errors.As(err, &ref) && ref.Reason == signin.ConsentNeeded {
 		s.consentNeeded(w, ctx, app, d.UserID, false)
 		return
-	case errors.Is(err, storage.ErrNotFound):
-		// The first login: consent and sign-in in one step.
-		allowed := storage.Event{UserID: d.UserID, Kind: "app_allowed", AppID: app.AppID, DeviceID: d.ID,
-			Detail: "Allowed " + app.Name + " on " + d.Name + " to sign in", CreatedAt: now}
-		if err = s.store.CreateAppSignIn(ctx, storage.Consent{UserID: d.UserID, AppID: app.AppID, LoginAt: now}, allowed, c, signedIn); err == nil {
-			s.signin.Logged(ctx, allowed)
-		}
-	case err == nil:
-		err = s.store.CreateSignIn(ctx, c, signedIn)
-	}
-	if err != nil {
+	} else if err != nil {
 		s.internalError(w, r, "app code", err)
 		return
 	}
-	s.signin.Logged(ctx, signedIn)
-	s.metrics.minted.Inc()
 	writeJSON(w, http.StatusOK, deviceapi.AppCode{Code: code, ExpiresIn: int(s.cfg.CodeTTL.Seconds()), AppName: app.Name})
 }
 

@@ -155,3 +155,48 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	s.Logged(ctx, e)
 	return code, app, nil
 }
+
+// ConsentNeeded is the reason of a desktop app's sign-in the person has
+// not allowed yet: the daemon asks in its dialog, then again with consent.
+const ConsentNeeded Reason = 300
+
+// AppGrant is a desktop app's request for a login code, through the
+// person's enrolled desktop.
+type AppGrant struct {
+	App     storage.App
+	Device  storage.Device
+	Consent bool // the person just allowed the app in the desktop's dialog
+}
+
+// MintAppCode mints a desktop app's one-time login code (FaceJSCode, as
+// wx.login gives): at once when the person allowed the app before;
+// otherwise ConsentNeeded, unless g.Consent, in which case the consent,
+// its event, the code and the sign-in event are one transaction.
+func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
+	now := s.cfg.Now()
+	code := secret.Code()
+	c := storage.Code{Hash: secret.Hash(code), AppID: g.App.AppID, UserID: g.Device.UserID, DeviceID: g.Device.ID,
+		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
+	signedIn := storage.Event{UserID: g.Device.UserID, Kind: "signin", AppID: g.App.AppID, DeviceID: g.Device.ID,
+		Detail: "Signed in to " + g.App.Name + " (desktop app)", CreatedAt: now}
+	_, err := s.store.GetConsent(ctx, g.Device.UserID, g.App.AppID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) && !g.Consent:
+		return "", refuse(ConsentNeeded, "the person has not allowed %s to sign in yet", g.App.Name)
+	case errors.Is(err, storage.ErrNotFound):
+		allowed := storage.Event{UserID: g.Device.UserID, Kind: "app_allowed", AppID: g.App.AppID, DeviceID: g.Device.ID,
+			Detail: "Allowed " + g.App.Name + " on " + g.Device.Name + " to sign in", CreatedAt: now}
+		err = s.store.CreateAppSignIn(ctx, storage.Consent{UserID: g.Device.UserID, AppID: g.App.AppID, LoginAt: now}, allowed, c, signedIn)
+		if err == nil {
+			s.Logged(ctx, allowed)
+		}
+	case err == nil:
+		err = s.store.CreateSignIn(ctx, c, signedIn)
+	}
+	if err != nil {
+		return "", fmt.Errorf("mint app code: %w", err)
+	}
+	s.cfg.Minted()
+	s.Logged(ctx, signedIn)
+	return code, nil
+}

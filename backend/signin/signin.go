@@ -27,6 +27,8 @@ import (
 type Store interface {
 	GetApp(ctx context.Context, appID string) (storage.App, error)
 	CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error
+	CreateAppSignIn(ctx context.Context, a storage.Consent, allowed storage.Event, c storage.Code, e storage.Event) error
+	GetConsent(ctx context.Context, userID, appID string) (storage.Consent, error)
 	GetCode(ctx context.Context, hash []byte) (storage.Code, error)
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
