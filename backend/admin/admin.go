@@ -171,6 +171,9 @@ func ApproveDevice(ctx context.Context, st storage.Storage, username, userCode s
 	if err != nil {
 		return storage.DeviceAuth{}, fmt.Errorf("approve device: no user %q (see `scanfree-server user list`)", username)
 	}
+	if !u.Active() {
+		return storage.DeviceAuth{}, fmt.Errorf("approve device: %s is disabled; `scanfree-server user enable %s` first", username, username)
+	}
 	code, ok := secret.NormalizeUserCode(userCode)
 	if !ok {
 		return storage.DeviceAuth{}, fmt.Errorf("approve device: %q is not a user code (8 letters, e.g. BCDF-GHJK)", userCode)

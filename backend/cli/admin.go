@@ -101,7 +101,7 @@ func (a *app) appCmd() *cobra.Command {
 }
 
 func (a *app) userCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Create and list accounts"}
+	cmd := &cobra.Command{Use: "user", Short: "Create, list, disable and enable accounts, set their roles"}
 	var spec admin.UserSpec
 	var pwStdin bool
 	create := &cobra.Command{
@@ -149,25 +149,31 @@ func (a *app) userCmd() *cobra.Command {
 				return err
 			}
 			type userJSON struct {
-				ID        string    `json:"id"`
-				Username  string    `json:"username"`
-				Nickname  string    `json:"nickname"`
-				Avatar    string    `json:"avatar"`
-				CreatedAt time.Time `json:"created_at"`
+				ID         string    `json:"id"`
+				Username   string    `json:"username"`
+				Nickname   string    `json:"nickname"`
+				Avatar     string    `json:"avatar"`
+				CreatedAt  time.Time `json:"created_at"`
+				Role       string    `json:"role,omitempty"`
+				DisabledAt time.Time `json:"disabled_at,omitzero"`
 			}
 			out := []userJSON{}
 			for _, u := range users {
-				out = append(out, userJSON{u.ID, u.Username, u.Nickname, u.AvatarURL, u.CreatedAt})
+				out = append(out, userJSON{u.ID, u.Username, u.Nickname, u.AvatarURL, u.CreatedAt, u.Role, u.DisabledAt})
 			}
 			return a.print(out, func(w io.Writer) {
-				fmt.Fprintln(w, "USERNAME\tNICKNAME\tCREATED")
+				fmt.Fprintln(w, "USERNAME\tNICKNAME\tROLE\tCREATED\tSTATE")
 				for _, u := range out {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", u.Username, u.Nickname, when(u.CreatedAt))
+					state := "active"
+					if !u.DisabledAt.IsZero() {
+						state = "disabled " + when(u.DisabledAt)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Nickname, cmp.Or(u.Role, "-"), when(u.CreatedAt), state)
 				}
 			})
 		}),
 	}
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(append([]*cobra.Command{create, list}, a.peopleCmds()...)...)
 	return cmd
 }
 

@@ -143,6 +143,11 @@ func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da stor
 }
 
 func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, now time.Time) {
+	// Disabled between the approval and this poll: no credential.
+	if u, err := s.store.GetUser(ctx, da.UserID); err != nil || !u.Active() {
+		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the account was disabled; ask your administrator")
+		return
+	}
 	cred := secret.Token()
 	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
 		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now}

@@ -32,7 +32,7 @@ func accountDelay(failures int) time.Duration {
 	return min(d, accountMaxDelay)
 }
 
-func accountKey(username string) string { return "login-account:" + username }
+func accountKey(username string) string { return storage.AccountKey(username) }
 
 // accountFailures returns the wrong passwords counted for username in the
 // current window; an unknown name counts as well, so the delay does not

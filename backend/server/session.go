@@ -102,7 +102,7 @@ func (s *Server) currentSession(r *http.Request) (*storage.User, storage.Session
 		return nil, se, false
 	}
 	u, err := s.store.GetUser(r.Context(), se.UserID)
-	if err != nil {
+	if err != nil || !u.Active() {
 		return nil, se, false
 	}
 	return &u, se, true
@@ -216,6 +216,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil || !ok {
 		s.accountFailed(context.WithoutCancel(r.Context()), username, u.ID)
 		fail(http.StatusUnauthorized, "Wrong username or password.")
+		return
+	}
+	// Told only after the right password: a guesser learns nothing of it.
+	if !u.Active() {
+		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
 	succeeded = true

@@ -24,6 +24,8 @@ const (
 	RequestGone
 	// RequestUsed: the OpenID Connect request gave its one code already.
 	RequestUsed
+	// UserDisabled: an operator disabled the person's account.
+	UserDisabled
 )
 
 // Request is a sign-in as the hosted page, the daemon or a QR ticket
@@ -126,6 +128,9 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	if err != nil {
 		return "", app, err
 	}
+	if err := s.active(ctx, g.UserID); err != nil {
+		return "", app, err
+	}
 	now := s.cfg.Now()
 	authTime := g.AuthTime
 	if authTime.IsZero() {
@@ -173,6 +178,9 @@ type AppGrant struct {
 // otherwise ConsentNeeded, unless g.Consent, in which case the consent,
 // its event, the code and the sign-in event are one transaction.
 func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
+	if err := s.active(ctx, g.Device.UserID); err != nil {
+		return "", err
+	}
 	now := s.cfg.Now()
 	code := secret.Code()
 	c := storage.Code{Hash: secret.Hash(code), AppID: g.App.AppID, UserID: g.Device.UserID, DeviceID: g.Device.ID,
@@ -199,4 +207,17 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	s.cfg.Minted()
 	s.Logged(ctx, signedIn)
 	return code, nil
+}
+
+// active refuses a person an operator disabled. Disabling revokes every
+// desktop and session too; this holds if one slipped through a race.
+func (s *Service) active(ctx context.Context, userID string) error {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("check account: %w", err)
+	}
+	if !u.Active() {
+		return refuse(UserDisabled, "this account was disabled by an administrator")
+	}
+	return nil
 }

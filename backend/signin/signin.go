@@ -26,6 +26,7 @@ import (
 // Store is what the core reads and writes.
 type Store interface {
 	GetApp(ctx context.Context, appID string) (storage.App, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
 	CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error
 	CreateAppSignIn(ctx context.Context, a storage.Consent, allowed storage.Event, c storage.Code, e storage.Event) error
 	GetConsent(ctx context.Context, userID, appID string) (storage.Consent, error)

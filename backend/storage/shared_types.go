@@ -94,3 +94,8 @@ type PurgeTarget struct {
 	Before        time.Time
 	Unless        string
 }
+
+// AccountKey is the Attempts key of a username's wrong passwords: the
+// per-account ceiling on password guessing, which every replica counts
+// and an operator can reset.
+func AccountKey(username string) string { return "login-account:" + username }

@@ -49,7 +49,21 @@ type User struct {
 	// data key (never stored in the clear); nil when there is none.
 	PhoneSealed []byte
 	CreatedAt   time.Time
+	// Role is what the person may do to the service: RoleAdmin,
+	// RoleAuditor, or "" (only sign in).
+	Role string
+	// DisabledAt is when an operator disabled the account (zero: active).
+	DisabledAt time.Time
 }
+
+// Roles of a User.
+const (
+	RoleAdmin   = "admin"   // everything
+	RoleAuditor = "auditor" // reads the log and the lists, changes nothing
+)
+
+// Active reports whether the person may sign in.
+func (u User) Active() bool { return u.DisabledAt.IsZero() }
 
 // Phone is a verified phone number as WeChat's getPhoneNumber gives it;
 // User.PhoneSealed is its JSON, sealed with the data key (for secret.PurposePhone)
@@ -246,6 +260,17 @@ type Storage interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetRole gives userID role ("" takes any away); ErrNotFound for an
+	// unknown user.
+	SetRole(ctx context.Context, userID, role string) error
+	// DisableUser offboards userID in one transaction: the account is
+	// marked disabled, and every desktop revoked, every token family
+	// revoked, every web session ended and every code not yet redeemed
+	// deleted. Disabling twice keeps the first time; ErrNotFound for an
+	// unknown user.
+	DisableUser(ctx context.Context, userID string, now time.Time) error
+	// EnableUser lets userID sign in again (what was revoked stays so).
+	EnableUser(ctx context.Context, userID string) error
 
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, appID string) (App, error)

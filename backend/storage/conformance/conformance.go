@@ -52,6 +52,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"FamilyRevokeRace", testFamilyRevokeRace},
 		{"AuthRequestOnce", testAuthRequestOnce},
 		{"AppSignInOnce", testAppSignInOnce},
+		{"DisableUser", testDisableUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

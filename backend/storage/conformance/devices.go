@@ -180,3 +180,80 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 		}
 	}
 }
+
+// testDisableUser: offboarding takes everything at once (desktops, token
+// families, web sessions, pending codes) and leaves the account's
+// record; enabling lets the person in again without giving back what was
+// revoked. Roles are set and taken away.
+func testDisableUser(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice, bob := seedUser(t, s, "alice"), seedUser(t, s, "bob")
+	if !alice.Active() || alice.Role != "" {
+		t.Fatalf("a new user: %+v", alice)
+	}
+	enrol(t, s, alice, "AL1")
+	enrol(t, s, bob, "BO1")
+	app := seedApp(t, s, "wx-off")
+	code := func(u storage.User, name, device string) storage.Code {
+		c := storage.Code{Hash: h("code-" + name), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID, DeviceID: device,
+			Scope: "openid", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceOIDC}
+		must(t, putCode(ctx, s, c))
+		return c
+	}
+	redeemed, pending, bobs := code(alice, "off-r", "AL1"), code(alice, "off-p", ""), code(bob, "off-b", "BO1")
+	must(t, s.RedeemCode(ctx, redeemed.Hash, now, tokensFor(redeemed, "off-a")))
+	must(t, s.RedeemCode(ctx, bobs.Hash, now, tokensFor(bobs, "off-b")))
+	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-alice"), UserID: alice.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-bob"), UserID: bob.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+
+	must(t, s.DisableUser(ctx, alice.ID, now.Add(time.Minute)))
+	must(t, s.DisableUser(ctx, alice.ID, now.Add(2*time.Minute))) // keeps the first time
+	wantErr(t, s.DisableUser(ctx, "nobody", now), storage.ErrNotFound)
+	got, err := s.GetUser(ctx, alice.ID)
+	must(t, err)
+	if got.Active() || !got.DisabledAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("disabled user: %+v", got)
+	}
+	if d, err := s.GetDevice(ctx, "AL1"); err != nil || d.Active() {
+		t.Fatalf("alice's desktop after disabling: %+v %v", d, err)
+	}
+	for _, tag := range []string{"at-off-a", "rt-off-a"} {
+		if tk, err := s.GetToken(ctx, h(tag)); err != nil || tk.RevokedAt.IsZero() {
+			t.Fatalf("%s after disabling: %+v %v", tag, tk, err)
+		}
+	}
+	wantErr(t, s.RotateToken(ctx, h("rt-off-a"), now.Add(time.Hour), tokensFor(redeemed, "off-x")), storage.ErrRevoked)
+	_, err = s.GetSession(ctx, h("s-alice"))
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetCode(ctx, pending.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	// Bob is untouched.
+	if d, err := s.GetDevice(ctx, "BO1"); err != nil || !d.Active() {
+		t.Fatalf("bob's desktop: %+v %v", d, err)
+	}
+	if tk, err := s.GetToken(ctx, h("rt-off-b")); err != nil || !tk.RevokedAt.IsZero() {
+		t.Fatalf("bob's token: %+v %v", tk, err)
+	}
+	if _, err := s.GetSession(ctx, h("s-bob")); err != nil {
+		t.Fatal(err)
+	}
+
+	must(t, s.EnableUser(ctx, alice.ID))
+	if got, _ := s.GetUser(ctx, alice.ID); !got.Active() {
+		t.Fatal("enabled user still disabled")
+	}
+	if d, _ := s.GetDevice(ctx, "AL1"); d.Active() {
+		t.Fatal("enabling gave a revoked desktop back")
+	}
+	wantErr(t, s.EnableUser(ctx, "nobody"), storage.ErrNotFound)
+
+	must(t, s.SetRole(ctx, bob.ID, storage.RoleAuditor))
+	if got, _ := s.GetUser(ctx, bob.ID); got.Role != storage.RoleAuditor {
+		t.Fatalf("role: %q", got.Role)
+	}
+	must(t, s.SetRole(ctx, bob.ID, ""))
+	if got, _ := s.GetUser(ctx, bob.ID); got.Role != "" {
+		t.Fatalf("role taken away: %q", got.Role)
+	}
+	wantErr(t, s.SetRole(ctx, "nobody", storage.RoleAdmin), storage.ErrNotFound)
+}

@@ -11,20 +11,58 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const userCols = `id, username, nickname, avatar_url, password_hash, created_at, phone_sealed`
+const userCols = `id, username, nickname, avatar_url, password_hash, created_at, phone_sealed, role, disabled_at`
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	var created int64
-	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed)
-	u.CreatedAt = fromMS(created)
+	var created, disabled int64
+	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled)
+	u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
 	return u, err
 }
 
 // CreateUser implements storage.Storage.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed)
+	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed, u.Role, ms(u.DisabledAt))
+}
+
+// SetRole implements storage.Storage.
+func (s *Store) SetRole(ctx context.Context, userID, role string) error {
+	return s.execOne(ctx, "set role", storage.ErrNotFound, `UPDATE users SET role = $1 WHERE id = $2`, role, userID)
+}
+
+// DisableUser implements storage.Storage. The families' UPDATE takes
+// their row locks, as every revocation does (see revokeFamilies), so a
+// rotation in flight on any replica is revoked too or refused.
+func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) error {
+	return s.tx(ctx, "disable user", func(tx pgx.Tx) error {
+		err := touched(tx.Exec(ctx, `UPDATE users SET disabled_at = CASE WHEN disabled_at = 0 THEN $1 ELSE disabled_at END WHERE id = $2`,
+			ms(now), userID))(storage.ErrNotFound)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
+			return err
+		}
+		if err := revokeFamilies(ctx, tx, now, `user_id = $2`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM codes WHERE user_id = $1 AND used_at = 0`} {
+			if _, err := tx.Exec(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EnableUser implements storage.Storage.
+func (s *Store) EnableUser(ctx context.Context, userID string) error {
+	return s.execOne(ctx, "enable user", storage.ErrNotFound, `UPDATE users SET disabled_at = 0 WHERE id = $1`, userID)
 }
 
 // GetUser implements storage.Storage.

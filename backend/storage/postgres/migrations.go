@@ -201,5 +201,10 @@ var migrations = [][]string{
 		// The id_token lifetime the servers use, kept with the keys so that
 		// pruning by any process (keys rotate) waits for the servers' tokens.
 		`ALTER TABLE signing_keys ADD COLUMN token_ttl_ms BIGINT NOT NULL DEFAULT 0`,
+		// Operators: roles, and accounts an operator disabled.
+		`ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`,
+		`CREATE INDEX sessions_user ON sessions(user_id)`,
+		`CREATE INDEX codes_user ON codes(user_id)`,
 	},
 }

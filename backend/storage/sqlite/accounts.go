@@ -10,22 +10,57 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const userCols = `id, username, nickname, avatar_url, password_hash, created_at, phone_sealed`
+const userCols = `id, username, nickname, avatar_url, password_hash, created_at, phone_sealed, role, disabled_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	var created int64
-	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed)
-	u.CreatedAt = fromMS(created)
+	var created, disabled int64
+	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled)
+	u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
 	return u, err
 }
 
 // CreateUser implements storage.Storage.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed)
+	return s.exec(ctx, "create user", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed, u.Role, ms(u.DisabledAt))
+}
+
+// SetRole implements storage.Storage.
+func (s *Store) SetRole(ctx context.Context, userID, role string) error {
+	return s.execOne(ctx, "set role", storage.ErrNotFound, `UPDATE users SET role = ? WHERE id = ?`, role, userID)
+}
+
+// DisableUser implements storage.Storage.
+func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) error {
+	return s.write(ctx, "disable user", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END WHERE id = ?`, ms(now), userID)
+		if err := touched(res, err, storage.ErrNotFound); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+			`UPDATE families SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+			`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, ms(now), userID); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{`DELETE FROM sessions WHERE user_id = ?`, `DELETE FROM codes WHERE user_id = ? AND used_at = 0`} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EnableUser implements storage.Storage.
+func (s *Store) EnableUser(ctx context.Context, userID string) error {
+	return s.execOne(ctx, "enable user", storage.ErrNotFound, `UPDATE users SET disabled_at = 0 WHERE id = ?`, userID)
 }
 
 // GetUser implements storage.Storage.

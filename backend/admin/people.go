@@ -1,0 +1,82 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// person returns username's account, with the fix for an unknown one.
+func person(ctx context.Context, st storage.Storage, op, username string) (storage.User, error) {
+	u, err := st.GetUserByUsername(ctx, username)
+	if errors.Is(err, storage.ErrNotFound) {
+		return u, fmt.Errorf("%s: no user %q (see `scanfree-server user list`)", op, username)
+	}
+	return u, err
+}
+
+// SetRole gives username role: storage.RoleAdmin, storage.RoleAuditor or
+// "none"; operator names who did it in the audit log.
+func SetRole(ctx context.Context, st storage.Storage, username, role, operator string, now time.Time) error {
+	switch role {
+	case storage.RoleAdmin, storage.RoleAuditor:
+	case "none", "":
+		role = ""
+	default:
+		return fmt.Errorf("set role: %q: use admin, auditor or none", role)
+	}
+	u, err := person(ctx, st, "set role", username)
+	if err != nil {
+		return err
+	}
+	if err := st.SetRole(ctx, u.ID, role); err != nil {
+		return err
+	}
+	shown := role
+	if shown == "" {
+		shown = "none"
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "role_set", Detail: "role " + shown + ", set by " + operator, CreatedAt: now})
+}
+
+// DisableUser offboards username at once: the account cannot sign in, and
+// every desktop, token family, web session and pending code of it is
+// revoked (see storage.Storage.DisableUser).
+func DisableUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	u, err := person(ctx, st, "disable user", username)
+	if err != nil {
+		return err
+	}
+	if err := st.DisableUser(ctx, u.ID, now); err != nil {
+		return err
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_disabled",
+		Detail: "disabled by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
+}
+
+// EnableUser lets username sign in again; what was revoked stays revoked.
+func EnableUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	u, err := person(ctx, st, "enable user", username)
+	if err != nil {
+		return err
+	}
+	if err := st.EnableUser(ctx, u.ID); err != nil {
+		return err
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_enabled", Detail: "enabled by " + operator, CreatedAt: now})
+}
+
+// Unlock forgets username's wrong passwords: the per-account delay ends.
+func Unlock(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	u, err := person(ctx, st, "unlock user", username)
+	if err != nil {
+		return err
+	}
+	if err := st.ResetAttempts(ctx, storage.AccountKey(username)); err != nil {
+		return err
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_unlocked", Detail: "wrong passwords forgotten by " + operator, CreatedAt: now})
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/user"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// operator names who ran a command, for the audit log.
+func operator() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return "an operator (scanfree-server CLI, as " + name + ")"
+}
+
+// peopleCmds are the user subcommands that change an account: role,
+// disable, enable, unlock. Each is an audit event naming the operator.
+func (a *app) peopleCmds() []*cobra.Command {
+	type action struct {
+		use, short string
+		args       int
+		run        func(ctx context.Context, st storage.Storage, args []string) (string, error)
+	}
+	var cmds []*cobra.Command
+	for _, ac := range []action{
+		{"role USERNAME admin|auditor|none", "Set what a person may do to the service: admin (everything), auditor (reads), none", 2,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s's role is now %s", args[0], args[1]), admin.SetRole(ctx, st, args[0], args[1], operator(), time.Now())
+			}},
+		{"disable USERNAME", "Offboard a person at once: no sign-in, and every desktop, token, session and pending code revoked", 1,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s is disabled; every desktop, sign-in and session of theirs ended", args[0]),
+					admin.DisableUser(ctx, st, args[0], operator(), time.Now())
+			}},
+		{"enable USERNAME", "Let a disabled person sign in again (what was revoked stays revoked)", 1,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s may sign in again", args[0]), admin.EnableUser(ctx, st, args[0], operator(), time.Now())
+			}},
+		{"unlock USERNAME", "Forget a person's wrong passwords: their password sign-ins stop waiting", 1,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s's wrong passwords are forgotten", args[0]), admin.Unlock(ctx, st, args[0], operator(), time.Now())
+			}},
+	} {
+		cmds = append(cmds, &cobra.Command{
+			Use:   ac.use,
+			Short: ac.short,
+			Args:  cobra.ExactArgs(ac.args),
+			RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+				msg, err := ac.run(cmd.Context(), st, args)
+				if err != nil {
+					return err
+				}
+				return a.print(map[string]string{"result": msg}, func(w io.Writer) { fmt.Fprintln(w, msg) })
+			}),
+		})
+	}
+	return cmds
+}

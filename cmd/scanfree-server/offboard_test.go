@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scanfree/scanfree/internal/harness/system"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
+)
+
+// enrol enrols a desktop for username through the device flow approved
+// with the CLI, and returns its credential.
+func (b *backend) enrol(username string) string {
+	b.t.Helper()
+	_, body := b.post(nil, "/oauth2/device_authorization", "application/x-www-form-urlencoded", "client_id=scanfree-desktop&device_name=laptop&os=linux", nil)
+	var da struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	json.Unmarshal(body, &da)
+	b.cli("", "device", "approve", "--user", username, "--code", da.UserCode)
+	_, body = b.post(nil, "/oauth2/token", "application/x-www-form-urlencoded",
+		"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=scanfree-desktop&device_code="+da.DeviceCode, nil)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal(body, &tok)
+	if tok.AccessToken == "" {
+		b.t.Fatalf("enrol %s: %s", username, body)
+	}
+	return tok.AccessToken
+}
+
+// TestOffboarding: an operator disables a person from the CLI while the
+// server runs; at once her desktop's calls are refused, her tokens stop
+// working, her web session ends, her password and a new enrolment are
+// refused, and the log says who did it. Enabled again, she signs in with
+// her password; what was revoked stays revoked.
+func TestOffboarding(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	var app struct{ AppID, Secret string }
+	json.Unmarshal([]byte(b.cli("", "app", "create", "--name", "Demo Shop", "--redirect-uri", "http://shop.localhost:8081/callback", "--json")), &app)
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	b.cli("bob-password\n", "user", "create", "--username", "bob", "--nickname", "Bob", "--password-stdin")
+	cred := b.enrol("alice")
+	authorize := func() int {
+		status, _ := b.post(nil, "/api/v1/device/authorize", "application/json",
+			`{"appid":"`+app.AppID+`","scope":"snsapi_login","redirect_uri":"http://shop.localhost:8081/callback","state":"s"}`,
+			http.Header{"Authorization": {"Bearer " + cred}})
+		return status
+	}
+	_, body := b.post(nil, "/api/v1/device/authorize", "application/json",
+		`{"appid":"`+app.AppID+`","scope":"snsapi_login","redirect_uri":"http://shop.localhost:8081/callback","state":"s"}`,
+		http.Header{"Authorization": {"Bearer " + cred}})
+	var ar struct {
+		RedirectURL string `json:"redirect_url"`
+	}
+	json.Unmarshal(body, &ar)
+	u, _ := url.Parse(ar.RedirectURL)
+	tok, _, err := system.Exchange(context.Background(), nil, b.url, app.AppID, app.Secret, u.Query().Get("code"))
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("exchange: %+v %v", tok, err)
+	}
+	userinfo := func() int {
+		var ui struct {
+			ErrCode int `json:"errcode"`
+		}
+		b.getJSON("/sns/userinfo?"+url.Values{"access_token": {tok.AccessToken}, "openid": {tok.OpenID}}.Encode(), &ui)
+		return ui.ErrCode
+	}
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func() (int, string) {
+		status, body := b.post(web, "/login", "application/x-www-form-urlencoded", "username=alice&password=alice-password",
+			http.Header{"Sec-Fetch-Site": {"same-origin"}})
+		return status, string(body)
+	}
+	if status, _ := login(); status != http.StatusSeeOther {
+		t.Fatalf("login before: %d", status)
+	}
+	account := func() int {
+		resp, err := web.Get(b.url + "/account")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if authorize() != 200 || userinfo() != 0 || account() != 200 {
+		t.Fatal("alice is not signed in everywhere before the test")
+	}
+
+	if out := b.cli("", "user", "disable", "alice"); !strings.Contains(out, "alice is disabled") {
+		t.Fatalf("user disable: %s", out)
+	}
+	if status := authorize(); status != http.StatusUnauthorized {
+		t.Errorf("her desktop after disabling: %d, want 401", status)
+	}
+	if code := userinfo(); code == 0 {
+		t.Error("her access token works after disabling")
+	}
+	if status := account(); status != http.StatusSeeOther {
+		t.Errorf("her web session after disabling: %d, want a redirect to the sign-in", status)
+	}
+	if status, body := login(); status != http.StatusForbidden || !strings.Contains(body, "disabled by an administrator") {
+		t.Errorf("her password after disabling: %d", status)
+	}
+	_, body = b.post(nil, "/oauth2/device_authorization", "application/x-www-form-urlencoded", "client_id=scanfree-desktop&device_name=laptop2&os=linux", nil)
+	var da struct {
+		UserCode string `json:"user_code"`
+	}
+	json.Unmarshal(body, &da)
+	if _, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "device", "approve", "--user", "alice", "--code", da.UserCode, "--db", b.db); err == nil ||
+		!strings.Contains(errOut, "user enable alice") {
+		t.Errorf("approving a new desktop for her: %v %s", err, errOut)
+	}
+	var events []struct{ Kind, Detail string }
+	json.Unmarshal([]byte(b.cli("", "events", "--user", "alice", "--kind", "user_disabled", "--json")), &events)
+	if len(events) != 1 || !strings.Contains(events[0].Detail, "scanfree-server CLI") {
+		t.Errorf("the log of the disabling: %+v", events)
+	}
+
+	b.cli("", "user", "enable", "alice")
+	if status, _ := login(); status != http.StatusSeeOther {
+		t.Errorf("her password after enabling: %d", status)
+	}
+	if status := authorize(); status != http.StatusUnauthorized {
+		t.Errorf("her revoked desktop after enabling: %d, want still 401", status)
+	}
+
+	b.cli("", "user", "role", "bob", "auditor")
+	var users []struct{ Username, Role string }
+	json.Unmarshal([]byte(b.cli("", "user", "list", "--json")), &users)
+	for _, u := range users {
+		if u.Username == "bob" && u.Role != "auditor" {
+			t.Errorf("bob's role: %q", u.Role)
+		}
+	}
+	if _, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "user", "role", "bob", "superuser", "--db", b.db); err == nil ||
+		!strings.Contains(errOut, "use admin, auditor or none") {
+		t.Errorf("an unknown role: %v %s", err, errOut)
+	}
+}
