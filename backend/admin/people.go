@@ -80,3 +80,17 @@ func Unlock(ctx context.Context, st storage.Storage, username, operator string, 
 	}
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_unlocked", Detail: "wrong passwords forgotten by " + operator, CreatedAt: now})
 }
+
+// SignOutEverywhere ends every sign-in of username (desktops, token
+// families, web sessions, pending codes) without disabling the account.
+func SignOutEverywhere(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	u, err := person(ctx, st, "sign out everywhere", username)
+	if err != nil {
+		return err
+	}
+	if err := st.SignOutUser(ctx, u.ID, now); err != nil {
+		return err
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "signed_out_everywhere",
+		Detail: "signed out everywhere by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
+}

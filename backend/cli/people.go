@@ -45,6 +45,10 @@ func (a *app) peopleCmds() []*cobra.Command {
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s may sign in again", args[0]), admin.EnableUser(ctx, st, args[0], operator(), time.Now())
 			}},
+		{"signout USERNAME", "Sign a person out everywhere: every desktop, token and session ended; she may sign in again", 1,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s is signed out everywhere", args[0]), admin.SignOutEverywhere(ctx, st, args[0], operator(), time.Now())
+			}},
 		{"unlock USERNAME", "Forget a person's wrong passwords: their password sign-ins stop waiting", 1,
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s's wrong passwords are forgotten", args[0]), admin.Unlock(ctx, st, args[0], operator(), time.Now())

@@ -130,6 +130,22 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
+// handleSignOutEverywhere ends every sign-in of the person, this browser's
+// included: her desktops sign in again with `scanfreed login`.
+func (s *Server) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	if err := s.signin.SignOutEverywhere(r.Context(), u.ID, "signed out everywhere from the account page"); err != nil {
+		s.log.Error("sign out everywhere", "err", err)
+		s.message(w, http.StatusInternalServerError, u, "Error", "Could not sign you out; retry later.")
+		return
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
 func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.requireUser(w, r)
 	if !ok {

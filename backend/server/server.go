@@ -253,6 +253,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.handleLogout)
 	mux.HandleFunc("GET /account", s.handleAccount)
 	mux.HandleFunc("POST /account/devices/{id}/revoke", s.handleRevokeDevice)
+	mux.HandleFunc("POST /account/signout-everywhere", s.handleSignOutEverywhere)
 	mux.HandleFunc("POST /account/apps/{appid}/revoke", s.handleRevokeApp)
 	mux.HandleFunc("POST /account/desktop-apps/{appid}/forget", s.handleForgetDesktopApp)
 	mux.HandleFunc("GET /device", s.handleDevicePage)

@@ -257,7 +257,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("logout", "err", err)
 		}
 	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// clearSession tells the browser to forget its session cookie.
+func (s *Server) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.secure(),
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -32,6 +32,17 @@ func (s *Service) RevokeApp(ctx context.Context, userID, appID, detail string) e
 	return nil
 }
 
+// SignOutEverywhere ends every sign-in of userID at once: desktops, token
+// families, web sessions and pending codes (one transaction), then
+// records it. The account stays; she may sign in again.
+func (s *Service) SignOutEverywhere(ctx context.Context, userID, detail string) error {
+	if err := s.store.SignOutUser(ctx, userID, s.cfg.Now()); err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	s.Event(ctx, storage.Event{UserID: userID, Kind: "signed_out_everywhere", Detail: detail})
+	return nil
+}
+
 // ForgetApp withdraws a person's consent to a desktop app (its phone
 // number's and its session_key with it): its next login asks again.
 func (s *Service) ForgetApp(ctx context.Context, userID, appID, detail string) error {

@@ -38,6 +38,7 @@ type Store interface {
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
 	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 	DeleteConsent(ctx context.Context, userID, appID string) error
+	SignOutUser(ctx context.Context, userID string, now time.Time) error
 	RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error

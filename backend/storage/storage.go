@@ -271,6 +271,11 @@ type Storage interface {
 	DisableUser(ctx context.Context, userID string, now time.Time) error
 	// EnableUser lets userID sign in again (what was revoked stays so).
 	EnableUser(ctx context.Context, userID string) error
+	// SignOutUser signs userID out everywhere, as DisableUser does without
+	// disabling the account: every desktop and token family revoked, every
+	// web session ended, every code not yet redeemed deleted, in one
+	// transaction. ErrNotFound for an unknown user.
+	SignOutUser(ctx context.Context, userID string, now time.Time) error
 
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, appID string) (App, error)

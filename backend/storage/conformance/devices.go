@@ -247,6 +247,21 @@ func testDisableUser(t *testing.T, s storage.Storage) {
 	}
 	wantErr(t, s.EnableUser(ctx, "nobody"), storage.ErrNotFound)
 
+	// Signing out everywhere takes bob's sign-ins, not his account.
+	must(t, s.SignOutUser(ctx, bob.ID, now.Add(time.Hour)))
+	if d, _ := s.GetDevice(ctx, "BO1"); d.Active() {
+		t.Fatal("bob's desktop after signing out everywhere")
+	}
+	if tk, _ := s.GetToken(ctx, h("rt-off-b")); tk.RevokedAt.IsZero() {
+		t.Fatal("bob's token after signing out everywhere")
+	}
+	_, err = s.GetSession(ctx, h("s-bob"))
+	wantErr(t, err, storage.ErrNotFound)
+	if got, _ := s.GetUser(ctx, bob.ID); !got.Active() {
+		t.Fatal("signing out everywhere disabled the account")
+	}
+	wantErr(t, s.SignOutUser(ctx, "nobody", now), storage.ErrNotFound)
+
 	must(t, s.SetRole(ctx, bob.ID, storage.RoleAuditor))
 	if got, _ := s.GetUser(ctx, bob.ID); got.Role != storage.RoleAuditor {
 		t.Fatalf("role: %q", got.Role)

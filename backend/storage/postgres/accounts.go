@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,22 +43,40 @@ func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) e
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
-			return err
-		}
-		if err := revokeFamilies(ctx, tx, now, `user_id = $2`, userID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
-			return err
-		}
-		for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM codes WHERE user_id = $1 AND used_at = 0`} {
-			if _, err := tx.Exec(ctx, q, userID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return signOut(ctx, tx, userID, now)
 	})
+}
+
+// SignOutUser implements storage.Storage.
+func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) error {
+	return s.tx(ctx, "sign out user", func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return storage.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+}
+
+// signOut revokes everything userID is signed in with.
+func signOut(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
+		return err
+	}
+	if err := revokeFamilies(ctx, tx, now, `user_id = $2`, userID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM codes WHERE user_id = $1 AND used_at = 0`} {
+		if _, err := tx.Exec(ctx, q, userID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EnableUser implements storage.Storage.

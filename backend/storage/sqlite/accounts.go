@@ -40,22 +40,38 @@ func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) e
 		if err := touched(res, err, storage.ErrNotFound); err != nil {
 			return err
 		}
-		for _, q := range []string{
-			`UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
-			`UPDATE families SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
-			`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, ms(now), userID); err != nil {
-				return err
-			}
-		}
-		for _, q := range []string{`DELETE FROM sessions WHERE user_id = ?`, `DELETE FROM codes WHERE user_id = ? AND used_at = 0`} {
-			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return signOut(ctx, tx, userID, now)
 	})
+}
+
+// SignOutUser implements storage.Storage.
+func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) error {
+	return s.write(ctx, "sign out user", func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+}
+
+// signOut revokes everything userID is signed in with.
+func signOut(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	for _, q := range []string{
+		`UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+		`UPDATE families SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+		`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, ms(now), userID); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{`DELETE FROM sessions WHERE user_id = ?`, `DELETE FROM codes WHERE user_id = ? AND used_at = 0`} {
+		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EnableUser implements storage.Storage.
