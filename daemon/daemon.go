@@ -204,6 +204,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.lock.Run(ctx)
 	go d.watchBroker(ctx)
 	go d.watchDesktops(ctx)
+	go d.watchSignOut(ctx)
 	d.log.Info("serving", "listen", d.listen, "domain", d.cfg.Domain, "socket", d.cfg.Socket, "backend", d.cfg.BackendURL,
 		"trusted_origins", d.cfg.TrustedOrigins)
 	close(d.ready)
@@ -304,7 +305,36 @@ func (d *Daemon) signedIn(s localapi.SignIn) {
 }
 
 func (d *Daemon) signedOut() {
-	d.log.Warn("the backend no longer accepts this desktop's credential; signed out")
-	d.notify("scanfree signed out", "This desktop was signed out at the identity backend. Run `scanfreed login` to sign in again.")
+	reason := d.idp.SignOutReason()
+	if reason == "" {
+		reason = "This desktop was signed out at the identity backend."
+	}
+	d.log.Warn("the backend no longer accepts this desktop's credential; signed out", "reason", reason)
+	d.notify("scanfree signed out", reason+" Run `scanfreed login` to sign in again.")
 	d.changed()
+}
+
+// watchSignOut keeps one watch open at the backend while this desktop is
+// signed in, so that a sign-out done elsewhere (the account page, an
+// operator's offboarding) reaches check-login within about a second
+// instead of at the next profile refresh.
+func (d *Daemon) watchSignOut(ctx context.Context) {
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if !d.idp.SignedIn() {
+			wait = 2 * time.Second
+			continue
+		}
+		switch err := d.idp.Watch(ctx); {
+		case err == nil, errors.Is(err, idp.ErrSignedOut):
+			wait = 0
+		default:
+			wait = 5 * time.Second // the backend is away; the sign-in checks say so meanwhile
+		}
+	}
 }

@@ -29,8 +29,12 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 			s.internalError(w, r, "device auth", err)
 			return
 		}
-		if err != nil || !d.Active() {
+		if err != nil {
 			s.deviceUnauthorized(w, "device credential unknown or revoked; sign in again with `scanfreed login`")
+			return
+		}
+		if !d.Active() {
+			s.deviceUnauthorized(w, s.signOutReason(r.Context(), d)) // says who signed it out
 			return
 		}
 		next(w, r, d)

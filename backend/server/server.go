@@ -219,6 +219,7 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	mux.Handle("GET "+deviceapi.PathMe, s.deviceAuth(s.handleDeviceMe))
+	mux.Handle("GET "+deviceapi.PathWatch, s.deviceAuth(s.handleDeviceWatch))
 	mux.Handle("GET "+deviceapi.PathApps+"{appid}", s.deviceAuth(s.handleAppInfo))
 	mux.Handle("POST "+deviceapi.PathCheck, s.deviceAuth(s.handleDeviceCheck))
 	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))

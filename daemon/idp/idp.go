@@ -68,9 +68,12 @@ type Config struct {
 
 // Client talks to one backend.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
+	cfg   Config
+	base  *url.URL
+	http  *http.Client
+	watch *http.Client // the same transport, no client timeout: Watch is held by the backend
+
+	signOutReason string // what the backend said when it refused the credential
 
 	mu        sync.Mutex
 	cred      string
@@ -108,7 +111,8 @@ func New(cfg Config) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.Proxy = nil // the backend is named explicitly; never route the credential through a proxy from the environment
-	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout}, apps: map[string]cachedApp{}}, nil
+	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout}, watch: &http.Client{Transport: tr},
+		apps: map[string]cachedApp{}}, nil
 }
 
 // BackendURL is the backend's base URL.
@@ -150,8 +154,30 @@ func (c *Client) forget() {
 	}
 }
 
+// SignOutReason is what the backend said when it last refused this
+// desktop's credential ("this desktop was signed out: disabled by an
+// operator …"), or "".
+func (c *Client) SignOutReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.signOutReason
+}
+
+// Watch waits, up to the backend's hold, for this desktop to be signed
+// out: it returns ErrSignedOut (and OnSignedOut has run) the moment it
+// is, nil when the hold ended without it. Call it again at once.
+func (c *Client) Watch(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, deviceapi.WatchHold+10*time.Second)
+	defer cancel()
+	return c.doWith(ctx, c.watch, "GET", deviceapi.PathWatch, nil, nil)
+}
+
 // do sends an authenticated request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	return c.doWith(ctx, c.http, method, path, body, out)
+}
+
+func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path string, body, out any) error {
 	cred, err := c.credential()
 	if err != nil {
 		return err
@@ -169,7 +195,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -184,6 +210,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	var e deviceapi.Error
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
+		if json.Unmarshal(b, &e) == nil && e.ErrMsg != "" {
+			c.mu.Lock()
+			c.signOutReason = e.ErrMsg
+			c.mu.Unlock()
+		}
 		c.forget()
 		return ErrSignedOut
 	case resp.StatusCode >= 500:

@@ -48,8 +48,14 @@ const (
 	PathCheck               = "/api/v1/device/check"         // POST SignInRequest → App, before the dialog
 	PathAuthorize           = "/api/v1/device/authorize"     // POST SignInRequest → AuthorizeResponse
 	PathDevice              = "/api/v1/device"               // DELETE: sign this device out
+	PathWatch               = "/api/v1/device/watch"         // GET, held up to WatchHold: 401 the moment this device is signed out, else Error{0}
 	PathQR                  = "/api/v1/device/qr/"           // POST PathQR+uuid+"/confirm"|"/cancel" → QRAnswer
 )
+
+// WatchHold is how long the backend holds a desktop's PathWatch poll; a
+// desktop asks again at once, so it learns of its sign-out within about a
+// second wherever it was done.
+const WatchHold = 25 * time.Second
 
 // Errcodes of the device API and of the daemon's local API (DESIGN.md,
 // "Local API"). Failures of the device API answer Error with one of them.

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
+)
+
+// TestOffboardingReachesTheDesktop: an operator disables the person (the
+// CLI, on the running backend's database); her desktop's check-login
+// answers "signed out" within 2 s, not at its next profile refresh (30 s),
+// and the daemon says who signed it out. The same for a sign-out
+// everywhere she does herself.
+func TestOffboardingReachesTheDesktop(t *testing.T) {
+	for _, tc := range []struct{ name, cmd, says string }{
+		{"disabled by an operator", "disable", "disabled by an operator"},
+		{"signed out everywhere", "signout", "signed out everywhere by an operator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e2e.StartBackend(t)
+			d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+			d.SignIn(b, "alice")
+			if r := d.CheckLogin(b); r.ErrCode != 0 {
+				t.Fatalf("check-login before: %s", r.Body)
+			}
+			b.CLI("", "user", tc.cmd, "alice")
+			acted := time.Now()
+			testutil.Eventually(t, 2*time.Second, "check-login answering signed out after the "+tc.cmd, func() bool {
+				return d.CheckLogin(b).ErrCode == 10060
+			})
+			t.Logf("signed out on the desktop %v after the %s", time.Since(acted).Round(time.Millisecond), tc.cmd)
+			testutil.Eventually(t, 5*time.Second, "the daemon saying who signed it out", func() bool {
+				return strings.Contains(d.Proc.Stderr.String(), tc.says)
+			})
+		})
+	}
+}
