@@ -41,20 +41,19 @@ type NewApp struct {
 	Name   string `json:"name"`
 }
 
-var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
-
-// CreateApp registers an app.
-func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.Time) (NewApp, error) {
+// check validates and normalizes spec (name, redirect URIs, domains,
+// id_token algorithm), for op's messages.
+func (spec *AppSpec) check(op string) error {
 	spec.Name = strings.TrimSpace(spec.Name)
 	if spec.Name == "" || len(spec.Name) > 100 {
-		return NewApp{}, errors.New("create app: --name must be 1 to 100 characters")
+		return fmt.Errorf("%s: --name must be 1 to 100 characters", op)
 	}
 	if len(spec.RedirectURIs) == 0 && len(spec.Domains) == 0 {
-		return NewApp{}, errors.New("create app: give at least one --redirect-uri or --domain")
+		return fmt.Errorf("%s: give at least one --redirect-uri or --domain", op)
 	}
 	for _, u := range spec.RedirectURIs {
 		if err := rules.RegisteredURI(u); err != nil {
-			return NewApp{}, fmt.Errorf("create app: %w", err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	for i, d := range spec.Domains {
@@ -62,7 +61,7 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		host, port, hasPort := strings.Cut(d, ":")
 		host = strings.TrimSuffix(host, ".")
 		if n, err := strconv.Atoi(port); !domainRE.MatchString(host) || (hasPort && (err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port)) {
-			return NewApp{}, fmt.Errorf("create app: --domain %q: want a host name such as shop.example.com, with a port when it is not the scheme's default (shop.localhost:8081), without scheme or path", spec.Domains[i])
+			return fmt.Errorf("%s: --domain %q: want a host name such as shop.example.com, with a port when it is not the scheme's default (shop.localhost:8081), without scheme or path", op, spec.Domains[i])
 		}
 		if hasPort {
 			host += ":" + port
@@ -74,7 +73,17 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 		spec.IDTokenAlg = "RS256"
 	case "RS256", "ES256":
 	default:
-		return NewApp{}, fmt.Errorf("create app: --id-token-alg %q: use RS256 or ES256", spec.IDTokenAlg)
+		return fmt.Errorf("%s: --id-token-alg %q: use RS256 or ES256", op, spec.IDTokenAlg)
+	}
+	return nil
+}
+
+var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+// CreateApp registers an app.
+func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.Time) (NewApp, error) {
+	if err := spec.check("create app"); err != nil {
+		return NewApp{}, err
 	}
 	id := "wx" + strings.ToLower(strings.NewReplacer("-", "0", "_", "1").Replace(secret.Code()[:16]))
 	// No shared default: unrelated relying parties given one owner by

@@ -16,7 +16,7 @@ import (
 )
 
 func (a *app) appCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "app", Short: "Register and list relying-party apps"}
+	cmd := &cobra.Command{Use: "app", Short: "Register, list, edit, disable relying-party apps and rotate their secrets"}
 	var spec admin.AppSpec
 	var noFast, allowDuplicate bool
 	create := &cobra.Command{
@@ -96,7 +96,7 @@ func (a *app) appCmd() *cobra.Command {
 			})
 		}),
 	}
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(append([]*cobra.Command{create, list}, a.appChangeCmds()...)...)
 	return cmd
 }
 

@@ -82,6 +82,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (stora
 	} else if err != nil {
 		return app, s.serverError(ctx, "oidc client", err)
 	}
+	if !app.Active() {
+		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "this client was disabled by an operator")
+	}
 	if app.Public {
 		if sec != "" {
 			return app, oauthErr(http.StatusUnauthorized, "invalid_client", "this client is public and has no secret")
@@ -93,7 +96,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (stora
 		e.basicChallenge = true
 		return app, e
 	}
-	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
+	if !app.SecretMatches(secret.Hash(sec), s.now(), secret.Equal) {
 		return app, oauthErr(http.StatusUnauthorized, "invalid_client", "wrong client secret")
 	}
 	return app, nil

@@ -52,6 +52,10 @@ func (s *Server) handleOIDCUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
 		return
 	}
+	if !app.Active() {
+		unauthorized("the client was disabled by an operator")
+		return
+	}
 	cl, err := s.claims(ctx, app, t.UserID, t.Scope)
 	if err != nil {
 		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))

@@ -127,11 +127,17 @@ func (s *Server) appBySecret(ctx context.Context, appID, sec string) (storage.Ap
 	if err != nil {
 		return app, s.sysErr(ctx, err)
 	}
-	if !secret.Equal(secret.Hash(sec), app.SecretHash) {
+	if !app.Active() {
+		return app, errAppDisabled
+	}
+	if !app.SecretMatches(secret.Hash(sec), s.now(), secret.Equal) {
 		return app, apiErr(errInvalidSecret, "invalid appsecret")
 	}
 	return app, nil
 }
+
+// errAppDisabled answers every call of an app an operator disabled.
+var errAppDisabled = apiErr(errInvalidAppID, "invalid appid: this app was disabled by its operator")
 
 func (s *Server) sysErr(ctx context.Context, err error) *apiError {
 	s.log.ErrorContext(ctx, "sns", "err", err)
@@ -228,6 +234,10 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
+	if !app.Active() {
+		writeSNS(w, errAppDisabled)
+		return
+	}
 	// The new access token joins the family under its lock: a revocation
 	// racing this refresh (on any replica) takes it back too, or comes
 	// first and this refresh is refused.
@@ -261,6 +271,11 @@ func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Tok
 	}
 	if !s.now().Before(t.ExpiresAt) {
 		return t, apiErr(errAccessExpired, "access_token expired")
+	}
+	if app, err := s.store.GetApp(ctx, t.AppID); err != nil {
+		return t, s.sysErr(ctx, err)
+	} else if !app.Active() {
+		return t, errAppDisabled
 	}
 	openid, err := s.signin.OpenID(ctx, t.UserID, t.AppID)
 	if err != nil {

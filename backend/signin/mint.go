@@ -79,6 +79,9 @@ func (s *Service) Check(ctx context.Context, req Request, fast bool) (storage.Ap
 	if err != nil {
 		return app, fmt.Errorf("check sign-in: %w", err)
 	}
+	if !app.Active() {
+		return app, refuse(BadRequest, "%s was disabled by its operator: nobody can sign in to it now", app.Name)
+	}
 	if fast && !app.FastLogin {
 		return app, refuse(QROnly, "this app allows QR login only")
 	}

@@ -90,7 +90,26 @@ type App struct {
 	// "RS256" (also when empty, as OIDC Core requires) or "ES256".
 	IDTokenAlg string
 	CreatedAt  time.Time
+	// OldSecretHash is the secret a rotation replaced, still accepted
+	// until OldSecretUntil (the grace period the operator chose).
+	OldSecretHash  []byte
+	OldSecretUntil time.Time
+	// DisabledAt is when an operator disabled the app (zero: active): no
+	// sign-in to it, no exchange, refresh or userinfo for it.
+	DisabledAt time.Time
 }
+
+// SecretMatches reports whether hash is the app's secret, or the one a
+// rotation replaced while its grace period lasts at now.
+func (a App) SecretMatches(hash []byte, now time.Time, equal func(a, b []byte) bool) bool {
+	if equal(hash, a.SecretHash) {
+		return true
+	}
+	return len(a.OldSecretHash) > 0 && now.Before(a.OldSecretUntil) && equal(hash, a.OldSecretHash)
+}
+
+// Active reports whether the app may be signed in to.
+func (a App) Active() bool { return a.DisabledAt.IsZero() }
 
 // OwnOwner is the owner of an app created without one: itself alone, so
 // that unrelated relying parties never share a unionid.
@@ -278,6 +297,10 @@ type Storage interface {
 	SignOutUser(ctx context.Context, userID string, now time.Time) error
 
 	CreateApp(ctx context.Context, a App) error
+	// UpdateApp stores a's mutable fields (name, icon, owner, secrets,
+	// redirect URIs, domains, fast login, public, id_token algorithm,
+	// disabled); ErrNotFound for an unknown appid.
+	UpdateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, appID string) (App, error)
 	ListApps(ctx context.Context) ([]App, error)
 

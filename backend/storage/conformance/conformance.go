@@ -153,7 +153,27 @@ func testApps(t *testing.T, s storage.Storage) {
 	if len(all) != 2 || all[0].AppID != "wx1" {
 		t.Fatalf("ListApps = %+v", all)
 	}
+
+	// An operator edits an app: every mutable field round-trips.
+	e := a
+	e.Name, e.IconURL, e.Owner, e.RedirectURIs, e.Domains = "Renamed", "https://i.example/new", "owner2", []string{"https://rp.example/new"}, nil
+	e.FastLogin, e.Public, e.IDTokenAlg = false, true, "RS256"
+	e.OldSecretHash, e.SecretHash, e.OldSecretUntil, e.DisabledAt = a.SecretHash, h("rotated"), now.Add(24*time.Hour), now.Add(time.Minute)
+	must(t, s.UpdateApp(ctx, e))
+	got, err = s.GetApp(ctx, "wx1")
+	must(t, err)
+	e.Domains = []string{}
+	if fmt.Sprint(got) != fmt.Sprint(e) {
+		t.Fatalf("after UpdateApp: %+v, want %+v", got, e)
+	}
+	if got.Active() || !got.SecretMatches(h("secret-wx1"), now, bytesEqual) || got.SecretMatches(h("secret-wx1"), now.Add(25*time.Hour), bytesEqual) ||
+		!got.SecretMatches(h("rotated"), now.Add(25*time.Hour), bytesEqual) {
+		t.Fatalf("rotated secret or disabled flag: %+v", got)
+	}
+	wantErr(t, s.UpdateApp(ctx, storage.App{AppID: "missing"}), storage.ErrNotFound)
 }
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 func seedCode(t *testing.T, s storage.Storage, name string) storage.Code {
 	t.Helper()

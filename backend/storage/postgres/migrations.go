@@ -206,5 +206,9 @@ var migrations = [][]string{
 		`ALTER TABLE users ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`,
 		`CREATE INDEX sessions_user ON sessions(user_id)`,
 		`CREATE INDEX codes_user ON codes(user_id)`,
+		// Operators: a rotated secret's grace period, disabled apps.
+		`ALTER TABLE apps ADD COLUMN old_secret_hash BYTEA`,
+		`ALTER TABLE apps ADD COLUMN old_secret_until BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE apps ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`,
 	},
 }

@@ -1,0 +1,103 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// app returns appID's app, with the fix for an unknown one.
+func app(ctx context.Context, st storage.Storage, op, appID string) (storage.App, error) {
+	a, err := st.GetApp(ctx, appID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, fmt.Errorf("%s: no app %q (see `scanfree-server app list`)", op, appID)
+	}
+	return a, err
+}
+
+// AppEdit is what an operator changes of an app; a nil field is kept.
+type AppEdit struct {
+	Name, IconURL, Owner *string
+	RedirectURIs         *[]string // replaces the list
+	Domains              *[]string // replaces the list
+	FastLogin            *bool
+	IDTokenAlg           *string
+}
+
+// EditApp applies e to appID, checked as app create checks a new app.
+// An owner given as "" makes the app its own owner again.
+func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit) (storage.App, error) {
+	a, err := app(ctx, st, "edit app", appID)
+	if err != nil {
+		return a, err
+	}
+	spec := AppSpec{Name: a.Name, IconURL: a.IconURL, Owner: a.Owner, RedirectURIs: a.RedirectURIs, Domains: a.Domains,
+		FastLogin: a.FastLogin, Public: a.Public, IDTokenAlg: a.IDTokenAlg}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&spec.Name, e.Name)
+	set(&spec.IconURL, e.IconURL)
+	set(&spec.Owner, e.Owner)
+	set(&spec.IDTokenAlg, e.IDTokenAlg)
+	if e.RedirectURIs != nil {
+		spec.RedirectURIs = *e.RedirectURIs
+	}
+	if e.Domains != nil {
+		spec.Domains = append([]string(nil), *e.Domains...)
+	}
+	if e.FastLogin != nil {
+		spec.FastLogin = *e.FastLogin
+	}
+	if err := spec.check("edit app"); err != nil {
+		return a, err
+	}
+	if spec.Owner == "" {
+		spec.Owner = storage.OwnOwner(a.AppID)
+	}
+	a.Name, a.IconURL, a.Owner, a.RedirectURIs, a.Domains = spec.Name, spec.IconURL, spec.Owner, spec.RedirectURIs, spec.Domains
+	a.FastLogin, a.IDTokenAlg = spec.FastLogin, spec.IDTokenAlg
+	return a, st.UpdateApp(ctx, a)
+}
+
+// RotateSecret gives appID a new secret, shown once. The old one keeps
+// working for grace (a relying party deploys the new one meanwhile),
+// then stops; grace 0 stops it at once.
+func RotateSecret(ctx context.Context, st storage.Storage, appID string, grace time.Duration, now time.Time) (NewApp, error) {
+	a, err := app(ctx, st, "rotate secret", appID)
+	if err != nil {
+		return NewApp{}, err
+	}
+	if a.Public {
+		return NewApp{}, fmt.Errorf("rotate secret: %s is a public app and has no secret", a.Name)
+	}
+	if grace < 0 || grace > 30*24*time.Hour {
+		return NewApp{}, fmt.Errorf("rotate secret: --grace %v: want 0 to 720h", grace)
+	}
+	sec := secret.Code()
+	a.OldSecretHash, a.OldSecretUntil, a.SecretHash = a.SecretHash, now.Add(grace), secret.Hash(sec)
+	if err := st.UpdateApp(ctx, a); err != nil {
+		return NewApp{}, err
+	}
+	return NewApp{AppID: a.AppID, Secret: sec, Name: a.Name}, nil
+}
+
+// SetAppDisabled disables appID (no sign-in to it; its relying party can
+// neither exchange, refresh nor read userinfo) or enables it again.
+func SetAppDisabled(ctx context.Context, st storage.Storage, appID string, disabled bool, now time.Time) (storage.App, error) {
+	a, err := app(ctx, st, "disable app", appID)
+	if err != nil {
+		return a, err
+	}
+	a.DisabledAt = time.Time{}
+	if disabled {
+		a.DisabledAt = now
+	}
+	return a, st.UpdateApp(ctx, a)
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// appChangeCmds are the app subcommands that change a registered app:
+// edit, rotate-secret, disable, enable.
+func (a *app) appChangeCmds() []*cobra.Command {
+	var name, icon, owner, alg string
+	var uris, domains []string
+	var fast bool
+	edit := &cobra.Command{
+		Use:   "edit APPID",
+		Short: "Change an app's name, icon, owner, redirect URIs, domains, scan-free login or id_token algorithm (only the flags given)",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			var e admin.AppEdit
+			f := cmd.Flags()
+			if f.Changed("name") {
+				e.Name = &name
+			}
+			if f.Changed("icon") {
+				e.IconURL = &icon
+			}
+			if f.Changed("owner") {
+				e.Owner = &owner
+			}
+			if f.Changed("redirect-uri") {
+				e.RedirectURIs = &uris
+			}
+			if f.Changed("domain") {
+				e.Domains = &domains
+			}
+			if f.Changed("fast-login") {
+				e.FastLogin = &fast
+			}
+			if f.Changed("id-token-alg") {
+				e.IDTokenAlg = &alg
+			}
+			app, err := admin.EditApp(cmd.Context(), st, args[0], e)
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]any{"appid": app.AppID, "name": app.Name, "redirect_uris": app.RedirectURIs, "domains": app.Domains},
+				func(w io.Writer) { fmt.Fprintf(w, "%s (%s) updated\n", app.Name, app.AppID) })
+		}),
+	}
+	edit.Flags().StringVar(&name, "name", "", "app name shown to users")
+	edit.Flags().StringVar(&icon, "icon", "", "icon URL")
+	edit.Flags().StringVar(&owner, "owner", "", `owner ("" makes the app its own owner again)`)
+	edit.Flags().StringArrayVar(&uris, "redirect-uri", nil, "exact redirect URI (repeatable; replaces the list)")
+	edit.Flags().StringArrayVar(&domains, "domain", nil, "host whose URLs may be redirect URIs (repeatable; replaces the list)")
+	edit.Flags().BoolVar(&fast, "fast-login", true, "allow scan-free login (false: QR only)")
+	edit.Flags().StringVar(&alg, "id-token-alg", "", "RS256 or ES256")
+
+	var grace time.Duration
+	rotate := &cobra.Command{
+		Use:   "rotate-secret APPID",
+		Short: "Give an app a new secret, shown once; the old one works for --grace, then stops",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			na, err := admin.RotateSecret(cmd.Context(), st, args[0], grace, time.Now())
+			if err != nil {
+				return err
+			}
+			return a.print(na, func(w io.Writer) {
+				fmt.Fprintf(w, "appid:\t%s\nsecret:\t%s\n", na.AppID, na.Secret)
+				fmt.Fprintf(w, "\nThe secret is shown only now. The old one keeps working for %v: deploy the new one before then.\n", grace)
+			})
+		}),
+	}
+	rotate.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working (0: it stops now)")
+
+	toggle := func(use, short string, disabled bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " APPID",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+				app, err := admin.SetAppDisabled(cmd.Context(), st, args[0], disabled, time.Now())
+				if err != nil {
+					return err
+				}
+				state := map[bool]string{true: "disabled: no sign-in, exchange, refresh or userinfo for it", false: "enabled"}[disabled]
+				return a.print(map[string]string{"appid": app.AppID, "state": state},
+					func(w io.Writer) { fmt.Fprintf(w, "%s (%s) is %s\n", app.Name, app.AppID, state) })
+			}),
+		}
+	}
+	return []*cobra.Command{edit, rotate,
+		toggle("disable", "Stop an app: nobody can sign in to it, and its server can exchange, refresh and read nothing", true),
+		toggle("enable", "Let a disabled app be used again", false)}
+}
