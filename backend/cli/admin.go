@@ -106,13 +106,13 @@ func (a *app) userCmd() *cobra.Command {
 	var pwStdin bool
 	create := &cobra.Command{
 		Use:   "create",
-		Short: "Create an account; the password is read from stdin",
+		Short: "Create an account; the password is read from stdin (asked twice, without echo, on a terminal)",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			if !pwStdin {
 				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
 			}
-			pw, err := readPassword(a.stdin)
+			pw, err := readPassword(a.stdin, a.stderr)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/server"
@@ -206,14 +207,39 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	return tw.Flush()
 }
 
-// readPassword reads the first line of r.
-func readPassword(r io.Reader) (string, error) {
+// readPassword reads the password for --password-stdin. On a terminal it
+// prompts on prompt without echo and asks twice, so a typo does not become the
+// password; otherwise (a pipe or a file, as scripts pass it) it reads the
+// first line of r.
+func readPassword(r io.Reader, prompt io.Writer) (string, error) {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return promptPassword(int(f.Fd()), prompt)
+	}
 	b, err := io.ReadAll(io.LimitReader(r, 4096))
 	if err != nil {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
 	pw, _, _ := strings.Cut(string(b), "\n")
 	return strings.TrimSuffix(pw, "\r"), nil
+}
+
+func promptPassword(fd int, prompt io.Writer) (string, error) {
+	fmt.Fprint(prompt, "Password: ")
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(prompt)
+	if err != nil {
+		return "", fmt.Errorf("read password from the terminal: %w", err)
+	}
+	fmt.Fprint(prompt, "Password again: ")
+	again, err := term.ReadPassword(fd)
+	fmt.Fprintln(prompt)
+	if err != nil {
+		return "", fmt.Errorf("read password from the terminal: %w", err)
+	}
+	if string(pw) != string(again) {
+		return "", errors.New("the two passwords differ; run the command again")
+	}
+	return string(pw), nil
 }
 
 func when(t time.Time) string {
