@@ -148,6 +148,7 @@ type Server struct {
 	hashSlots   chan struct{} // one token per running password check
 	hashClients clientSlots   // one running check per client
 	polls       pollCounts    // long polls waiting, per ticket and client
+	watches     watchCounts   // desktop watches held, per device
 
 	signin *signin.Service // the sign-in core every face calls
 }

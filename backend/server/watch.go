@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -15,6 +16,12 @@ import (
 // within this (one indexed read per online desktop per interval).
 const watchEvery = 500 * time.Millisecond
 
+// maxWatchesPerDevice caps the watches one replica holds for a desktop:
+// its daemon keeps one open, and each costs a goroutine, a connection and
+// a read every watchEvery, so a leaked credential cannot pile them up.
+// They are not counted per address: a whole office may sit behind one.
+const maxWatchesPerDevice = 4
+
 // handleDeviceWatch holds a desktop's long poll (deviceapi.PathWatch) for
 // up to deviceapi.WatchHold and answers 401 the moment the desktop is
 // signed out, by the person, an operator's offboarding or a sign-out
@@ -22,6 +29,13 @@ const watchEvery = 500 * time.Millisecond
 // The daemon asks again at once, so its check-login answers "signed out"
 // within about a second, not at its next profile refresh.
 func (s *Server) handleDeviceWatch(w http.ResponseWriter, r *http.Request, d storage.Device) {
+	if !s.watches.take(d.ID) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusTooManyRequests, apiErr(http.StatusTooManyRequests,
+			"this desktop is already watched; stop the other scanfreed using its credential"))
+		return
+	}
+	defer s.watches.done(d.ID)
 	ctx, cancel := context.WithTimeout(r.Context(), deviceapi.WatchHold)
 	defer cancel()
 	t := time.NewTicker(watchEvery)
@@ -55,4 +69,33 @@ func (s *Server) signOutReason(ctx context.Context, d storage.Device) string {
 		}
 	}
 	return generic
+}
+
+// watchCounts counts the watches held per desktop.
+type watchCounts struct {
+	mu       sync.Mutex
+	byDevice map[string]int
+}
+
+// take admits one more watch of device and reports whether it did; an
+// admitted watch is given back with done.
+func (c *watchCounts) take(device string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byDevice == nil {
+		c.byDevice = map[string]int{}
+	}
+	if c.byDevice[device] >= maxWatchesPerDevice {
+		return false
+	}
+	c.byDevice[device]++
+	return true
+}
+
+func (c *watchCounts) done(device string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byDevice[device]--; c.byDevice[device] <= 0 {
+		delete(c.byDevice, device)
+	}
 }
