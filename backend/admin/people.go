@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
 )
 
 // person returns username's account, with the fix for an unknown one.
@@ -79,6 +80,29 @@ func Unlock(ctx context.Context, st storage.Storage, username, operator string, 
 		return err
 	}
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_unlocked", Detail: "wrong passwords forgotten by " + operator, CreatedAt: now})
+}
+
+// ResetPassword gives username a new password chosen by an operator. Every
+// sign-in the old one opened ends in the same step (a reset follows a
+// forgotten or a leaked password, and in the second case the holder of the
+// old one must lose what it opened), and the wrong-password delay is
+// forgotten so the owner is not slowed by an attacker's guesses.
+func ResetPassword(ctx context.Context, st storage.Storage, username, password, operator string, now time.Time) error {
+	u, err := person(ctx, st, "reset password", username)
+	if err != nil {
+		return err
+	}
+	if len(password) < MinPasswordLen {
+		return fmt.Errorf("reset password: the password must have at least %d characters", MinPasswordLen)
+	}
+	if err := st.SetPassword(ctx, u.ID, secret.HashPassword(password), now); err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	if err := st.ResetAttempts(ctx, storage.AccountKey(username)); err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "password_reset",
+		Detail: "password reset by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
 }
 
 // SignOutEverywhere ends every sign-in of username (desktops, token

@@ -101,7 +101,7 @@ func (a *app) appCmd() *cobra.Command {
 }
 
 func (a *app) userCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Create, list, disable and enable accounts, set their roles"}
+	cmd := &cobra.Command{Use: "user", Short: "Create, list, disable and enable accounts, reset their passwords, set their roles"}
 	var spec admin.UserSpec
 	var pwStdin bool
 	create := &cobra.Command{

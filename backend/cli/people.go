@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -67,5 +68,31 @@ func (a *app) peopleCmds() []*cobra.Command {
 			}),
 		})
 	}
-	return cmds
+	return append(cmds, a.resetPasswordCmd())
+}
+
+// resetPasswordCmd sets a person's password, read as user create reads it.
+func (a *app) resetPasswordCmd() *cobra.Command {
+	var pwStdin bool
+	cmd := &cobra.Command{
+		Use:   "reset-password USERNAME",
+		Short: "Give a person a new password (from stdin; asked twice on a terminal); every desktop, token and session she has ends",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			if !pwStdin {
+				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
+			}
+			pw, err := readPassword(a.stdin, a.stderr)
+			if err != nil {
+				return err
+			}
+			if err := admin.ResetPassword(cmd.Context(), st, args[0], pw, operator(), time.Now()); err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("%s has a new password and is signed out everywhere", args[0])
+			return a.print(map[string]string{"result": msg}, func(w io.Writer) { fmt.Fprintln(w, msg) })
+		}),
+	}
+	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
 }

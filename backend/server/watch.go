@@ -64,7 +64,7 @@ func (s *Server) signOutReason(ctx context.Context, d storage.Device) string {
 		return generic
 	}
 	for _, e := range events {
-		if (e.Kind == "device_revoked" && e.DeviceID == d.ID) || slices.Contains([]string{"user_disabled", "signed_out_everywhere"}, e.Kind) {
+		if (e.Kind == "device_revoked" && e.DeviceID == d.ID) || slices.Contains([]string{"user_disabled", "signed_out_everywhere", "password_reset"}, e.Kind) {
 			return "this desktop was signed out: " + e.Detail
 		}
 	}

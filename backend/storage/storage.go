@@ -295,6 +295,11 @@ type Storage interface {
 	// web session ended, every code not yet redeemed deleted, in one
 	// transaction. ErrNotFound for an unknown user.
 	SignOutUser(ctx context.Context, userID string, now time.Time) error
+	// SetPassword stores userID's new password hash and, in the same
+	// transaction, signs her out everywhere as SignOutUser does: a reset
+	// is what follows a suspected compromise, so nothing the old password
+	// opened stays open. ErrNotFound for an unknown user.
+	SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error
 
 	CreateApp(ctx context.Context, a App) error
 	// UpdateApp stores a's mutable fields (name, icon, owner, secrets,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/harness/system"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
@@ -145,5 +146,77 @@ func TestOffboarding(t *testing.T) {
 	if _, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "user", "role", "bob", "superuser", "--db", b.db); err == nil ||
 		!strings.Contains(errOut, "use admin, auditor or none") {
 		t.Errorf("an unknown role: %v %s", err, errOut)
+	}
+}
+
+// TestResetPassword: an operator's new password works, the old one does not,
+// and whatever the old one opened (a desktop, a web session) is gone with
+// it; a short password or an unknown person is refused and changes nothing.
+func TestResetPassword(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	cred := b.enrol("alice")
+	profile := func() int {
+		req, _ := http.NewRequest("GET", b.url+deviceapi.PathMe, nil)
+		req.Header.Set("Authorization", "Bearer "+cred)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, CheckRedirect: noFollow}
+	login := func(c *http.Client, pw string) int {
+		status, _ := b.post(c, "/login", "application/x-www-form-urlencoded", "username=alice&password="+pw,
+			http.Header{"Sec-Fetch-Site": {"same-origin"}})
+		return status
+	}
+	account := func() int {
+		resp, err := web.Get(b.url + "/account")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if login(web, "alice-password") != http.StatusSeeOther || account() != http.StatusOK {
+		t.Fatal("alice cannot sign in before the test")
+	}
+
+	for _, tc := range []struct{ name, user, pw, want string }{
+		{"too short", "alice", "short\n", "at least 8 characters"},
+		{"unknown person", "mallory", "mallory-password\n", "mallory"},
+	} {
+		if _, errOut, err := testutil.Run(context.Background(), nil, tc.pw, b.bin, "user", "reset-password", tc.user, "--password-stdin", "--db", b.db); err == nil ||
+			!strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: %v %s", tc.name, err, errOut)
+		}
+	}
+	if account() != http.StatusOK || profile() != http.StatusOK {
+		t.Fatal("a refused reset signed alice out")
+	}
+
+	if out := b.cli("alice-new-password\n", "user", "reset-password", "alice", "--password-stdin"); !strings.Contains(out, "alice has a new password") {
+		t.Fatalf("user reset-password: %s", out)
+	}
+	if status := profile(); status != http.StatusUnauthorized {
+		t.Errorf("her desktop after the reset: %d, want 401", status)
+	}
+	if status := account(); status != http.StatusSeeOther {
+		t.Errorf("her web session after the reset: %d, want a redirect to the sign-in", status)
+	}
+	if status := login(&http.Client{CheckRedirect: noFollow}, "alice-password"); status == http.StatusSeeOther {
+		t.Error("the old password still signs in")
+	}
+	if status := login(&http.Client{CheckRedirect: noFollow}, "alice-new-password"); status != http.StatusSeeOther {
+		t.Errorf("the new password: %d", status)
+	}
+	var events []struct{ Kind, Detail string }
+	json.Unmarshal([]byte(b.cli("", "events", "--user", "alice", "--kind", "password_reset", "--json")), &events)
+	if len(events) != 1 || !strings.Contains(events[0].Detail, "scanfree-server CLI") {
+		t.Errorf("the log of the reset: %+v", events)
 	}
 }

@@ -262,6 +262,16 @@ func testDisableUser(t *testing.T, s storage.Storage) {
 	}
 	wantErr(t, s.SignOutUser(ctx, "nobody", now), storage.ErrNotFound)
 
+	// A new password ends alice's sign-ins made since, in the same step.
+	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-alice-2"), UserID: alice.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.SetPassword(ctx, alice.ID, "new-hash", now.Add(2*time.Hour)))
+	if got, _ := s.GetUser(ctx, alice.ID); got.PasswordHash != "new-hash" {
+		t.Fatalf("password hash after SetPassword: %q", got.PasswordHash)
+	}
+	_, err = s.GetSession(ctx, h("s-alice-2"))
+	wantErr(t, err, storage.ErrNotFound)
+	wantErr(t, s.SetPassword(ctx, "nobody", "x", now), storage.ErrNotFound)
+
 	must(t, s.SetRole(ctx, bob.ID, storage.RoleAuditor))
 	if got, _ := s.GetUser(ctx, bob.ID); got.Role != storage.RoleAuditor {
 		t.Fatalf("role: %q", got.Role)

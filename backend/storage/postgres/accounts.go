@@ -60,6 +60,17 @@ func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) e
 	})
 }
 
+// SetPassword implements storage.Storage.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error {
+	return s.tx(ctx, "set password", func(tx pgx.Tx) error {
+		err := touched(tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, passwordHash, userID))(storage.ErrNotFound)
+		if err != nil {
+			return err
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+}
+
 // signOut revokes everything userID is signed in with.
 func signOut(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
 	if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, ms(now), userID); err != nil {

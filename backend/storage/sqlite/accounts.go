@@ -55,6 +55,17 @@ func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) e
 	})
 }
 
+// SetPassword implements storage.Storage.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error {
+	return s.write(ctx, "set password", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
+		if err := touched(res, err, storage.ErrNotFound); err != nil {
+			return err
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+}
+
 // signOut revokes everything userID is signed in with.
 func signOut(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
 	for _, q := range []string{
