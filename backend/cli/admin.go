@@ -2,7 +2,6 @@ package cli
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -109,10 +108,7 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "Create an account; the password is read from stdin (asked twice, without echo, on a terminal)",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
-			if !pwStdin {
-				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
-			}
-			pw, err := readPassword(a.stdin, a.stderr)
+			pw, err := a.password(pwStdin)
 			if err != nil {
 				return err
 			}

@@ -207,6 +207,15 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	return tw.Flush()
 }
 
+// password reads the password of a command that takes --password-stdin
+// (given tells whether it was passed).
+func (a *app) password(given bool) (string, error) {
+	if !given {
+		return "", errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
+	}
+	return readPassword(a.stdin, a.stderr)
+}
+
 // readPassword reads the password for --password-stdin. On a terminal it
 // prompts on prompt without echo and asks twice, so a typo does not become the
 // password; otherwise (a pipe or a file, as scripts pass it) it reads the

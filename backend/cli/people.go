@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -79,10 +78,7 @@ func (a *app) resetPasswordCmd() *cobra.Command {
 		Short: "Give a person a new password (from stdin; asked twice on a terminal); every desktop, token and session she has ends",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
-			if !pwStdin {
-				return errors.New("pass --password-stdin and the password on standard input (passwords never go in arguments)")
-			}
-			pw, err := readPassword(a.stdin, a.stderr)
+			pw, err := a.password(pwStdin)
 			if err != nil {
 				return err
 			}

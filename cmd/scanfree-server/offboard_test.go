@@ -85,14 +85,7 @@ func TestOffboarding(t *testing.T) {
 	if status, _ := login(); status != http.StatusSeeOther {
 		t.Fatalf("login before: %d", status)
 	}
-	account := func() int {
-		resp, err := web.Get(b.url + "/account")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	account := func() int { return b.status(web, "/account", nil) }
 	if authorize() != 200 || userinfo() != 0 || account() != 200 {
 		t.Fatal("alice is not signed in everywhere before the test")
 	}
@@ -156,16 +149,7 @@ func TestResetPassword(t *testing.T) {
 	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
 	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
 	cred := b.enrol("alice")
-	profile := func() int {
-		req, _ := http.NewRequest("GET", b.url+deviceapi.PathMe, nil)
-		req.Header.Set("Authorization", "Bearer "+cred)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	profile := func() int { return b.status(nil, deviceapi.PathMe, http.Header{"Authorization": {"Bearer " + cred}}) }
 	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	jar, _ := cookiejar.New(nil)
 	web := &http.Client{Jar: jar, CheckRedirect: noFollow}
@@ -174,14 +158,7 @@ func TestResetPassword(t *testing.T) {
 			http.Header{"Sec-Fetch-Site": {"same-origin"}})
 		return status
 	}
-	account := func() int {
-		resp, err := web.Get(b.url + "/account")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	account := func() int { return b.status(web, "/account", nil) }
 	if login(web, "alice-password") != http.StatusSeeOther || account() != http.StatusOK {
 		t.Fatal("alice cannot sign in before the test")
 	}
@@ -219,4 +196,27 @@ func TestResetPassword(t *testing.T) {
 	if len(events) != 1 || !strings.Contains(events[0].Detail, "scanfree-server CLI") {
 		t.Errorf("the log of the reset: %+v", events)
 	}
+}
+
+// status GETs path with c (a plain client when nil) and header, and
+// answers the status code.
+func (b *backend) status(c *http.Client, path string, header http.Header) int {
+	b.t.Helper()
+	if c == nil {
+		c = http.DefaultClient
+	}
+	req, err := http.NewRequest("GET", b.url+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header = header
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
