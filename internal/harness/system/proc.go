@@ -188,6 +188,7 @@ func Start(env []string, out io.Writer, name string, args ...string) (*Proc, err
 	if out != nil {
 		p.Cmd.Stdout, p.Cmd.Stderr = out, out
 	}
+	dieWithParent(p.Cmd)
 	if err := p.Cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
 	}
