@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,13 +190,27 @@ func Start(env []string, out io.Writer, name string, args ...string) (*Proc, err
 		p.Cmd.Stdout, p.Cmd.Stderr = out, out
 	}
 	dieWithParent(p.Cmd)
-	if err := p.Cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
-	}
+	// The parent-death signal follows the OS thread that started the
+	// process, not the test process, and a Go thread can end (a locked
+	// goroutine that ends without unlocking, as a browser driver's may).
+	// So one goroutine, locked to its thread, starts the process and waits
+	// for it: the thread lives exactly as long as the process needs it
+	// (go.dev/issue/27505).
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.Cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.err = p.Cmd.Wait()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
 	return p, nil
 }
 
