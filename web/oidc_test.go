@@ -83,4 +83,17 @@ func TestOIDCPasswordInChromium(t *testing.T) {
 	if n := strings.Count(recent, "Signed in to Demo Shop"); n != 1 {
 		t.Fatalf("recent sign-ins list %d sign-ins to Demo Shop, want 1: %q", n, recent)
 	}
+
+	// Her "Sign out everywhere" button, clicked in the browser (the page's
+	// CSP form-action and the cross-site check both in play): she lands on
+	// the sign-in page, and the account page no longer knows this browser.
+	e2e.Run(br, br.Ctx, "click Sign out everywhere", chromedp.Click(chromedp.CSS(`form[action="/account/signout-everywhere"] button`)))
+	e2e.Run(br, br.Ctx, "the sign-in page", chromedp.WaitVisible(chromedp.CSS("#username")))
+	if loc := e2e.Run(br, br.Ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, w.b.PublicURL+"/login") {
+		t.Fatalf("after signing out everywhere the browser is at %s (screenshot %s)", loc, br.Screenshot("signout-everywhere"))
+	}
+	e2e.Run(br, br.Ctx, "account page again", chromedp.Navigate(w.b.PublicURL+"/account"))
+	if loc := e2e.Run(br, br.Ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, w.b.PublicURL+"/login") {
+		t.Fatalf("the account page still opens after signing out everywhere: %s", loc)
+	}
 }
