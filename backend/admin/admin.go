@@ -31,6 +31,10 @@ type AppSpec struct {
 	Public bool
 	// IDTokenAlg is RS256 (the default) or ES256.
 	IDTokenAlg string
+	// AllowDuplicateName registers the app even when another has its name.
+	AllowDuplicateName bool
+	// Operator, when set, names who registered it in the audit log.
+	Operator string
 }
 
 // NewApp is a registered app with its secret, which is shown once and
@@ -85,6 +89,19 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	if err := spec.check("create app"); err != nil {
 		return NewApp{}, err
 	}
+	// People see the name in the dialog and on their account page: two
+	// apps of one name would be told apart by nobody.
+	if !spec.AllowDuplicateName {
+		apps, err := st.ListApps(ctx)
+		if err != nil {
+			return NewApp{}, fmt.Errorf("create app: %w", err)
+		}
+		for _, o := range apps {
+			if strings.EqualFold(o.Name, spec.Name) {
+				return NewApp{}, fmt.Errorf("create app: an app named %q exists already (%s); pick another name, or pass --allow-duplicate-name", o.Name, o.AppID)
+			}
+		}
+	}
 	id := "wx" + strings.ToLower(strings.NewReplacer("-", "0", "_", "1").Replace(secret.Code()[:16]))
 	// No shared default: unrelated relying parties given one owner by
 	// accident would learn that their users are the same people.
@@ -102,6 +119,11 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	if err != nil {
 		return NewApp{}, err
 	}
+	if spec.Operator != "" {
+		if err := st.AddEvent(ctx, storage.Event{Kind: "app_created", AppID: id, Detail: spec.Name + " registered by " + spec.Operator, CreatedAt: now}); err != nil {
+			return NewApp{}, err
+		}
+	}
 	return NewApp{AppID: id, Secret: sec, Name: spec.Name}, nil
 }
 
@@ -115,6 +137,8 @@ type UserSpec struct {
 	// DataKey, which it then needs.
 	Phone   string
 	DataKey []byte
+	// Operator, when set, names who created the account in the audit log.
+	Operator string
 }
 
 // Phone is a parsed phone number (see storage.Phone).
@@ -169,6 +193,11 @@ func CreateUser(ctx context.Context, st storage.Storage, spec UserSpec, now time
 			return u, fmt.Errorf("create user: username %q is taken", spec.Username)
 		}
 		return u, err
+	}
+	if spec.Operator != "" {
+		if err := st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_created", Detail: "created by " + spec.Operator, CreatedAt: now}); err != nil {
+			return u, err
+		}
 	}
 	return u, nil
 }

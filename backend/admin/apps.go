@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -28,9 +29,14 @@ type AppEdit struct {
 	IDTokenAlg           *string
 }
 
+// appEvent records a change operator made to a.
+func appEvent(ctx context.Context, st storage.Storage, a storage.App, kind, detail, operator string, now time.Time) error {
+	return st.AddEvent(ctx, storage.Event{Kind: kind, AppID: a.AppID, Detail: a.Name + " " + detail + " by " + operator, CreatedAt: now})
+}
+
 // EditApp applies e to appID, checked as app create checks a new app.
 // An owner given as "" makes the app its own owner again.
-func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit) (storage.App, error) {
+func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, operator string, now time.Time) (storage.App, error) {
 	a, err := app(ctx, st, "edit app", appID)
 	if err != nil {
 		return a, err
@@ -63,13 +69,16 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit) (
 	}
 	a.Name, a.IconURL, a.Owner, a.RedirectURIs, a.Domains = spec.Name, spec.IconURL, spec.Owner, spec.RedirectURIs, spec.Domains
 	a.FastLogin, a.IDTokenAlg = spec.FastLogin, spec.IDTokenAlg
-	return a, st.UpdateApp(ctx, a)
+	if err := st.UpdateApp(ctx, a); err != nil {
+		return a, err
+	}
+	return a, appEvent(ctx, st, a, "app_edited", "edited (redirect URIs "+strings.Join(a.RedirectURIs, " ")+"; domains "+strings.Join(a.Domains, " ")+")", operator, now)
 }
 
 // RotateSecret gives appID a new secret, shown once. The old one keeps
 // working for grace (a relying party deploys the new one meanwhile),
 // then stops; grace 0 stops it at once.
-func RotateSecret(ctx context.Context, st storage.Storage, appID string, grace time.Duration, now time.Time) (NewApp, error) {
+func RotateSecret(ctx context.Context, st storage.Storage, appID string, grace time.Duration, operator string, now time.Time) (NewApp, error) {
 	a, err := app(ctx, st, "rotate secret", appID)
 	if err != nil {
 		return NewApp{}, err
@@ -85,19 +94,25 @@ func RotateSecret(ctx context.Context, st storage.Storage, appID string, grace t
 	if err := st.UpdateApp(ctx, a); err != nil {
 		return NewApp{}, err
 	}
-	return NewApp{AppID: a.AppID, Secret: sec, Name: a.Name}, nil
+	detail := "secret rotated; the old one works until " + a.OldSecretUntil.UTC().Format(time.RFC3339)
+	return NewApp{AppID: a.AppID, Secret: sec, Name: a.Name}, appEvent(ctx, st, a, "app_secret_rotated", detail, operator, now)
 }
 
 // SetAppDisabled disables appID (no sign-in to it; its relying party can
 // neither exchange, refresh nor read userinfo) or enables it again.
-func SetAppDisabled(ctx context.Context, st storage.Storage, appID string, disabled bool, now time.Time) (storage.App, error) {
+func SetAppDisabled(ctx context.Context, st storage.Storage, appID string, disabled bool, operator string, now time.Time) (storage.App, error) {
 	a, err := app(ctx, st, "disable app", appID)
 	if err != nil {
 		return a, err
 	}
 	a.DisabledAt = time.Time{}
+	kind, detail := "app_enabled", "enabled"
 	if disabled {
 		a.DisabledAt = now
+		kind, detail = "app_disabled", "disabled"
 	}
-	return a, st.UpdateApp(ctx, a)
+	if err := st.UpdateApp(ctx, a); err != nil {
+		return a, err
+	}
+	return a, appEvent(ctx, st, a, kind, detail, operator, now)
 }

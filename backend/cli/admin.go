@@ -24,19 +24,7 @@ func (a *app) appCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(func(cmd *cobra.Command, _ []string, st storage.Storage) error {
 			spec.FastLogin = !noFast
-			// People see the name in the dialog and on their account page:
-			// two apps of one name would be told apart by nobody.
-			if !allowDuplicate {
-				apps, err := st.ListApps(cmd.Context())
-				if err != nil {
-					return err
-				}
-				for _, o := range apps {
-					if strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(spec.Name)) {
-						return fmt.Errorf("an app named %q exists already (%s); pick another --name, or pass --allow-duplicate-name", o.Name, o.AppID)
-					}
-				}
-			}
+			spec.AllowDuplicateName, spec.Operator = allowDuplicate, operator()
 			na, err := admin.CreateApp(cmd.Context(), st, spec, time.Now())
 			if err != nil {
 				return err
@@ -118,6 +106,7 @@ func (a *app) userCmd() *cobra.Command {
 					return fmt.Errorf("--data-key-file: %w", err)
 				}
 			}
+			spec.Operator = operator()
 			u, err := admin.CreateUser(cmd.Context(), st, spec, time.Now())
 			if err != nil {
 				return err

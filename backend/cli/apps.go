@@ -45,7 +45,7 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			if f.Changed("id-token-alg") {
 				e.IDTokenAlg = &alg
 			}
-			app, err := admin.EditApp(cmd.Context(), st, args[0], e)
+			app, err := admin.EditApp(cmd.Context(), st, args[0], e, operator(), time.Now())
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func (a *app) appChangeCmds() []*cobra.Command {
 		Short: "Give an app a new secret, shown once; the old one works for --grace, then stops",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
-			na, err := admin.RotateSecret(cmd.Context(), st, args[0], grace, time.Now())
+			na, err := admin.RotateSecret(cmd.Context(), st, args[0], grace, operator(), time.Now())
 			if err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
-				app, err := admin.SetAppDisabled(cmd.Context(), st, args[0], disabled, time.Now())
+				app, err := admin.SetAppDisabled(cmd.Context(), st, args[0], disabled, operator(), time.Now())
 				if err != nil {
 					return err
 				}

@@ -29,7 +29,7 @@ import (
 // settings are scanfree-server's configuration keys and their flags; each
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
-	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "admin_allow_cidr": "admin-allow-cidr", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
 }
@@ -142,7 +142,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var ticketsPerMinute, deviceAuthsPerMinute, pollsPerAddress int
 	var eventRetention, idTokenTTL time.Duration
 	var daemonPorts []int
-	var trustedProxies []string
+	var trustedProxies, adminAllow []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -160,6 +160,10 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--trusted-proxies: %w", err)
 			}
+			adminCIDR, err := server.ParseTrustedProxies(adminAllow)
+			if err != nil {
+				return fmt.Errorf("--admin-allow-cidr: %w", err)
+			}
 			dataKey, err := a.dataKey()
 			if err != nil {
 				return fmt.Errorf("--data-key-file: %w", err)
@@ -169,7 +173,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
-				TrustedProxies: proxies, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
+				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -191,6 +195,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")
 	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil,
 		"load balancers whose X-Forwarded-For names the client, as addresses or CIDR ranges; the per-address limits count that client (env SCANFREE_SERVER_TRUSTED_PROXIES, comma-separated)")
+	f.StringSliceVar(&adminAllow, "admin-allow-cidr", nil,
+		"client addresses or CIDR ranges the operator console /admin answers; every address when empty (env SCANFREE_SERVER_ADMIN_ALLOW_CIDR, comma-separated)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
 	return cmd
 }

@@ -78,7 +78,8 @@ func peerIP(remote string) string {
 }
 
 // ParseTrustedProxies parses addresses and CIDR ranges (10.0.0.5,
-// 10.0.0.0/8, ::1) as Config.TrustedProxies takes them.
+// 10.0.0.0/8, ::1) as Config.TrustedProxies and Config.AdminAllowCIDR
+// take them.
 func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, v := range list {
@@ -92,7 +93,7 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR range such as 10.0.0.0/8", v)
+			return nil, fmt.Errorf("%q: want an address or a CIDR range such as 10.0.0.0/8", v)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}

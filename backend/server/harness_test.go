@@ -194,11 +194,15 @@ func (e *env) authorize(cred string, req deviceapi.SignInRequest) (string, apiEr
 	return ok.RedirectURL, ae, resp.StatusCode
 }
 
+// deviceSignIn is the desktop's sign-in request to app's callback.
+func deviceSignIn(app admin.NewApp) deviceapi.SignInRequest {
+	return deviceapi.SignInRequest{AppID: app.AppID, Scope: "snsapi_login", RedirectURI: "http://shop.localhost:8081/callback", State: "st"}
+}
+
 // code mints a code for app through the device API.
 func (e *env) code(cred string, app admin.NewApp) string {
 	e.t.Helper()
-	redirect, ae, _ := e.authorize(cred, deviceapi.SignInRequest{AppID: app.AppID, Scope: "snsapi_login",
-		RedirectURI: "http://shop.localhost:8081/callback", State: "st"})
+	redirect, ae, _ := e.authorize(cred, deviceSignIn(app))
 	if redirect == "" {
 		e.t.Fatalf("authorize: %+v", ae)
 	}

@@ -65,6 +65,9 @@ type Config struct {
 	// request from one of them, the client address is taken from
 	// X-Forwarded-For (see clientIP). Empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// AdminAllowCIDR, when set, are the only client addresses the
+	// operator console answers (see console).
+	AdminAllowCIDR []netip.Prefix
 	// DataKey seals the OpenID Connect signing keys in the store (see
 	// package keys); without it the OIDC face answers that it is off.
 	DataKey []byte
@@ -261,6 +264,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /device", s.handleDevicePage)
 	mux.HandleFunc("POST /device", s.handleDeviceLookup)
 	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)
+	s.consoleRoutes(mux)
 
 	csrf := http.NewCrossOriginProtection()
 	// The OAuth endpoints a browser-based client calls from its own origin

@@ -35,6 +35,10 @@ var pages = func() map[string]*template.Template {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	for _, name := range []string{"admin_people", "admin_person", "admin_apps", "admin_app", "admin_desktops", "admin_log"} {
+		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/admin_nav.html", "templates/"+name+".html"))
+	}
 	return m
 }()
 
@@ -44,6 +48,8 @@ type page struct {
 	User  *storage.User
 	Error string
 	Data  any
+	// Wide pages (the operator console) hold tables and use the width.
+	Wide bool
 
 	// formTarget is an origin, besides this one, that the page's form
 	// post may redirect to (CSP form-action covers the redirects).
@@ -131,8 +137,12 @@ func safeNext(next string) string {
 }
 
 // loginView is the password form's data: where to go after, the
-// username to fill in (an OIDC login_hint) and the app it signs in to.
-type loginView struct{ Next, Hint, App string }
+// username to fill in (an OIDC login_hint) and the app it signs in to;
+// Confirm asks a signed-in operator to enter her password again.
+type loginView struct {
+	Next, Hint, App string
+	Confirm         bool
+}
 
 // loginPage is the password form going on to next, with hint filled in.
 // A form made for an OpenID Connect request names its app and may send
@@ -148,7 +158,12 @@ func (s *Server) loginPage(ctx context.Context, next, hint string) page {
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	s.render(w, http.StatusOK, "login", s.loginPage(r.Context(), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200)))
+	p := s.loginPage(r.Context(), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200))
+	if lv := p.Data.(loginView); q.Get("confirm") == "1" && lv.App == "" {
+		lv.Confirm = true
+		p.Data, p.Title = lv, "Confirm it is you"
+	}
+	s.render(w, http.StatusOK, "login", p)
 }
 
 // dummyHash is checked for unknown usernames so that a wrong username costs

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// notices are what the console says after a change, by the key the
+// change's redirect carries: fixed texts, so that a link someone crafts
+// cannot make the console say something it did not do.
+var notices = map[string]string{
+	"created":     "Created.",
+	"saved":       "Saved.",
+	"disabled":    "Disabled: every desktop, sign-in and session of it ended.",
+	"enabled":     "Enabled.",
+	"signedout":   "Signed out everywhere: her desktops, apps and browsers must sign in again.",
+	"unlocked":    "Wrong passwords forgotten: her password sign-ins no longer wait.",
+	"role":        "Role set.",
+	"deleted":     "Deleted.",
+	"revoked":     "Revoked.",
+	"app-revoked": "The app's sign-in was taken back.",
+}
+
+func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+
+// peopleView is the people page: those matching the search Q.
+type peopleView struct {
+	Q      string
+	People []storage.User
+}
+
+// maxListed caps what a console list shows at once; a search narrows it.
+const maxListed = 200
+
+func (s *Server) handleConsolePeople(w http.ResponseWriter, r *http.Request, op operator) {
+	q := trimLen(r.URL.Query().Get("q"), 100)
+	all, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	v := peopleView{Q: q}
+	needle := strings.ToLower(q)
+	for _, u := range all {
+		if needle == "" || strings.Contains(strings.ToLower(u.Username), needle) || strings.Contains(strings.ToLower(u.Nickname), needle) {
+			v.People = append(v.People, u)
+		}
+	}
+	slices.SortFunc(v.People, func(a, b storage.User) int { return cmp.Compare(a.Username, b.Username) })
+	if len(v.People) > maxListed {
+		v.People = v.People[:maxListed]
+	}
+	s.renderConsole(w, http.StatusOK, "admin_people", "People", op, consolePage{Section: "people", Notice: notice(r), Data: v})
+}
+
+func (s *Server) handleConsoleCreatePerson(w http.ResponseWriter, r *http.Request, op operator) {
+	u, err := admin.CreateUser(r.Context(), s.ops(), admin.UserSpec{Username: strings.TrimSpace(r.PostFormValue("username")),
+		Nickname: r.PostFormValue("nickname"), AvatarURL: strings.TrimSpace(r.PostFormValue("avatar")), Password: r.PostFormValue("password"),
+		Operator: op.name()}, s.now())
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	consoleDone(w, r, "/admin/people/"+u.Username, "created")
+}
+
+// personView is one person's page: her account, what she is signed in
+// with, and her recent events.
+type personView struct {
+	Person   storage.User
+	Devices  []storage.Device
+	Grants   []grantView
+	Events   []storage.Event
+	Guessed  int // wrong passwords counted against the account
+	Roles    []string
+	RoleName string
+}
+
+func (s *Server) handleConsolePerson(w http.ResponseWriter, r *http.Request, op operator) {
+	ctx := r.Context()
+	u, err := s.store.GetUserByUsername(ctx, r.PathValue("username"))
+	if errors.Is(err, storage.ErrNotFound) {
+		s.render(w, http.StatusNotFound, "message", page{Title: "No such person", User: op.User, Data: "Nobody has that username; search on the People page.", Wide: true})
+		return
+	}
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	v := personView{Person: u, Roles: []string{"none", storage.RoleAuditor, storage.RoleAdmin}, RoleName: cmp.Or(u.Role, "none")}
+	acc, err := s.accountView(ctx, u.ID)
+	if err == nil {
+		v.Devices, v.Grants = acc.Devices, acc.Grants
+		v.Guessed, _ = s.accountFailures(ctx, u.Username)
+		v.Events, err = s.store.ListEvents(ctx, u.ID, "", 30)
+	}
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	s.renderConsole(w, http.StatusOK, "admin_person", u.Nickname, op, consolePage{Section: "people", Notice: notice(r), Data: v})
+}
+
+// handleConsolePersonAction runs one change to a person, each the same
+// admin operation as the CLI's command of that name.
+func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Request, op operator) {
+	ctx, username, now := r.Context(), r.PathValue("username"), s.now()
+	st, by := s.ops(), op.name()
+	var err error
+	done := r.PathValue("action")
+	switch done {
+	case "disable":
+		if username == op.Username {
+			err = errors.New("disable user: you cannot disable yourself; ask another administrator")
+		} else {
+			err = admin.DisableUser(ctx, st, username, by, now)
+		}
+		done = "disabled"
+	case "enable":
+		err, done = admin.EnableUser(ctx, st, username, by, now), "enabled"
+	case "signout":
+		err, done = admin.SignOutEverywhere(ctx, st, username, by, now), "signedout"
+	case "unlock":
+		err, done = admin.Unlock(ctx, st, username, by, now), "unlocked"
+	case "role":
+		if username == op.Username && r.PostFormValue("role") != storage.RoleAdmin {
+			err = errors.New("set role: you cannot take your own admin role; ask another administrator")
+		} else {
+			err = admin.SetRole(ctx, st, username, r.PostFormValue("role"), by, now)
+		}
+		done = "role"
+	case "revoke-app":
+		var u storage.User
+		if u, err = s.store.GetUserByUsername(ctx, username); err == nil {
+			appID := r.PostFormValue("appid")
+			err = s.signin.RevokeApp(ctx, u.ID, appID, s.appName(ctx, appID)+" taken back by "+by)
+		}
+		done = "app-revoked"
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	consoleDone(w, r, "/admin/people/"+username, done)
+}

@@ -1,0 +1,254 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
+	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// consoleEnv is a backend with an admin (alice), an auditor (carol) and a
+// person without a role (bob), each signed in in a browser of her own.
+type consoleEnv struct {
+	*env
+	admin, auditor, person *browser
+	app                    admin.NewApp
+}
+
+func newConsoleEnv(t *testing.T, mod func(*server.Config)) *consoleEnv {
+	e := newEnvWith(t, mod)
+	for _, n := range []string{"alice", "bob", "carol"} {
+		e.user(n)
+	}
+	ctx := context.Background()
+	for n, role := range map[string]string{"alice": storage.RoleAdmin, "carol": storage.RoleAuditor} {
+		if err := admin.SetRole(ctx, e.store, n, role, "the test", e.clock()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &consoleEnv{env: e, admin: e.browser(), auditor: e.browser(), person: e.browser(), app: e.app(admin.AppSpec{FastLogin: true})}
+	c.admin.login("alice")
+	c.auditor.login("carol")
+	c.person.login("bob")
+	return c
+}
+
+// changes are every change the console makes, as form posts.
+func (c *consoleEnv) changes() map[string]url.Values {
+	return map[string]url.Values{
+		"/admin/people":                           {"username": {"dave"}, "nickname": {"Dave"}, "password": {"dave-password"}},
+		"/admin/people/bob/disable":               nil,
+		"/admin/people/bob/enable":                nil,
+		"/admin/people/bob/signout":               nil,
+		"/admin/people/bob/unlock":                nil,
+		"/admin/people/bob/role":                  {"role": {"admin"}},
+		"/admin/people/bob/revoke-app":            {"appid": {c.app.AppID}},
+		"/admin/apps":                             {"name": {"Other"}, "redirect_uris": {"https://other.example/cb"}},
+		"/admin/apps/" + c.app.AppID + "/edit":    {"name": {"X"}, "redirect_uris": {"https://x.example/cb"}},
+		"/admin/apps/" + c.app.AppID + "/rotate":  nil,
+		"/admin/apps/" + c.app.AppID + "/disable": nil,
+		"/admin/apps/" + c.app.AppID + "/enable":  nil,
+		"/admin/desktops/nope/revoke":             nil,
+	}
+}
+
+// TestConsoleGate: nobody but a freshly signed-in operator gets in; an
+// auditor reads but every change is refused; a cross-site form post and
+// an address outside --admin-allow-cidr are refused.
+func TestConsoleGate(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	anon := c.browser()
+	if resp, _ := anon.get("/admin/people"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=%2Fadmin%2Fpeople") {
+		t.Fatalf("signed out: %d %s, want a redirect to the sign-in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, page := range []string{"/admin/people", "/admin/people/bob", "/admin/apps", "/admin/apps/" + c.app.AppID, "/admin/desktops", "/admin/log"} {
+		if resp, body := c.person.get(page); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a person without a role GET %s: %d %.200s", page, resp.StatusCode, body)
+		}
+		if resp, body := c.auditor.get(page); resp.StatusCode != http.StatusOK || strings.Contains(body, `method="post" action="/admin`) {
+			t.Errorf("auditor GET %s: %d, or it offers a change", page, resp.StatusCode)
+		}
+		if resp, _ := c.admin.get(page); resp.StatusCode != http.StatusOK {
+			t.Errorf("admin GET %s: %d", page, resp.StatusCode)
+		}
+	}
+	before := c.events(t, "")
+	for path, form := range c.changes() {
+		t.Run(path, func(t *testing.T) {
+			for who, b := range map[string]*browser{"person": c.person, "auditor": c.auditor} {
+				if resp, body := b.post(path, form, nil); resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s POST %s: %d %.200s", who, path, resp.StatusCode, body)
+				}
+			}
+			// A page elsewhere posting the admin's browser's cookie.
+			if resp, _ := c.admin.post(path, form, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("cross-site POST %s: %d", path, resp.StatusCode)
+			}
+		})
+	}
+	if after := c.events(t, ""); len(after) != len(before) {
+		t.Fatalf("refused changes left %d audit events: %+v", len(after)-len(before), after[:len(after)-len(before)])
+	}
+	if u, _ := c.store.GetUserByUsername(context.Background(), "bob"); !u.Active() || u.Role != "" {
+		t.Fatalf("bob was changed by refused posts: %+v", u)
+	}
+
+	// An hour later the admin's sign-in is stale: she enters her password again.
+	c.advance(ConsoleFreshnessPlus)
+	resp, _ := c.admin.get("/admin/apps")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "confirm=1") || !strings.Contains(loc, "login_hint=alice") {
+		t.Fatalf("stale admin: %d %s", resp.StatusCode, loc)
+	}
+	if resp, body := c.admin.get(resp.Header.Get("Location")); !strings.Contains(body, `id="confirm"`) {
+		t.Fatalf("the confirm page: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := c.admin.post("/admin/people/bob/disable", nil, nil); resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "confirm=1") {
+		t.Fatalf("a stale admin's change: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c.admin.login("alice")
+	if resp, _ := c.admin.get("/admin/apps"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after confirming: %d", resp.StatusCode)
+	}
+
+	t.Run("admin-allow-cidr", func(t *testing.T) {
+		c := newConsoleEnv(t, func(cfg *server.Config) { cfg.AdminAllowCIDR = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+		if resp, body := c.admin.get("/admin/people"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "admin-allow-cidr") {
+			t.Fatalf("from 127.0.0.1 with only 10.0.0.0/8 allowed: %d %.200s", resp.StatusCode, body)
+		}
+	})
+}
+
+// ConsoleFreshnessPlus is just past how old an operator's sign-in may be.
+const ConsoleFreshnessPlus = server.ConsoleFreshness + time.Minute
+
+// events returns the audit log, newest first, of kind ("" all).
+func (c *consoleEnv) events(t *testing.T, kind string) []storage.Event {
+	t.Helper()
+	ev, err := c.store.ListEvents(context.Background(), "", kind, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestConsoleChanges: an admin registers an app, edits its redirect URI,
+// rotates its secret (the old one works in the grace period, then 40125),
+// signs a person out everywhere and disables her; each is an audit event
+// naming her.
+func TestConsoleChanges(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	resp, body := c.admin.post("/admin/apps", url.Values{"name": {"Forum"}, "redirect_uris": {"https://forum.example/cb\n\nhttps://forum.example/cb2"}}, nil)
+	secret := regexp.MustCompile(`id="secret">([^<]+)<`).FindStringSubmatch(body)
+	appid := regexp.MustCompile(`id="appid">([^<]+)<`).FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusCreated || secret == nil || appid == nil {
+		t.Fatalf("register: %d %.400s", resp.StatusCode, body)
+	}
+	if resp, body := c.admin.post("/admin/apps", url.Values{"name": {"forum"}, "redirect_uris": {"https://f.example/cb"}}, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "exists already") {
+		t.Fatalf("a second app named forum: %d %.300s", resp.StatusCode, body)
+	}
+
+	resp, _ = c.admin.post("/admin/apps/"+c.app.AppID+"/edit", url.Values{"name": {"Demo Shop"}, "redirect_uris": {"http://shop.localhost:8081/callback\nhttps://shop.example/new"}, "fast_login": {"on"}, "alg": {"RS256"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", resp.StatusCode)
+	}
+	if a, _ := c.store.GetApp(context.Background(), c.app.AppID); len(a.RedirectURIs) != 2 || a.RedirectURIs[1] != "https://shop.example/new" {
+		t.Fatalf("redirect URIs after the edit: %q", a.RedirectURIs)
+	}
+	if resp, body := c.admin.post("/admin/apps/"+c.app.AppID+"/edit", url.Values{"name": {"Demo Shop"}, "redirect_uris": {"javascript:alert(1)"}}, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "edit app") {
+		t.Fatalf("a bad redirect URI: %d %.300s", resp.StatusCode, body)
+	}
+
+	// Rotation: the old secret works for the grace period, then stops.
+	cred := c.enrol("bob")
+	_, body = c.admin.post("/admin/apps/"+c.app.AppID+"/rotate", url.Values{"grace": {"1h"}}, nil)
+	fresh := regexp.MustCompile(`id="secret">([^<]+)<`).FindStringSubmatch(body)
+	if fresh == nil || fresh[1] == c.app.Secret {
+		t.Fatalf("rotate: %.400s", body)
+	}
+	if tr := c.exchange(c.app, c.code(cred, c.app)); tr.AccessToken == "" {
+		t.Fatalf("the old secret in the grace period: %+v", tr)
+	}
+	c.advance(2 * time.Hour)
+	if tr := c.exchange(c.app, c.code(cred, c.app)); tr.ErrCode != 40125 {
+		t.Fatalf("the old secret after the grace period: %+v", tr)
+	}
+	rotated := c.app
+	rotated.Secret = fresh[1]
+	if tr := c.exchange(rotated, c.code(cred, c.app)); tr.AccessToken == "" {
+		t.Fatalf("the new secret: %+v", tr)
+	}
+
+	// Find bob, sign him out everywhere: his desktop's credential stops.
+	c.admin.login("alice") // two hours passed
+	if _, body := c.admin.get("/admin/people?q=BO"); !strings.Contains(body, `href="/admin/people/bob"`) || strings.Contains(body, `href="/admin/people/carol"`) {
+		t.Fatalf("search BO: %.600s", body)
+	}
+	if resp, _ := c.admin.post("/admin/people/bob/signout", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	if _, ae, status := c.authorize(cred, deviceSignIn(c.app)); status != http.StatusUnauthorized {
+		t.Fatalf("bob's desktop after sign out everywhere: %d %+v", status, ae)
+	}
+	if resp, _ := c.person.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bob's browser after sign out everywhere: %d", resp.StatusCode)
+	}
+	if resp, body := c.admin.post("/admin/people/alice/disable", nil, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "yourself") {
+		t.Fatalf("disable yourself: %d", resp.StatusCode)
+	}
+	c.admin.post("/admin/people/bob/disable", nil, nil)
+	if _, body := c.admin.get("/admin/people/bob"); !strings.Contains(body, "Disabled since") {
+		t.Fatalf("bob's page after disable: %.600s", body)
+	}
+
+	for kind, want := range map[string]string{"app_created": "Forum registered by admin alice on the console", "app_edited": "edited", "app_secret_rotated": "rotated",
+		"signed_out_everywhere": "by admin alice on the console", "user_disabled": "by admin alice on the console"} {
+		ev := c.events(t, kind)
+		if len(ev) == 0 || !strings.Contains(ev[0].Detail, want) || !strings.Contains(ev[0].Detail, "admin alice on the console") {
+			t.Errorf("audit %s: %+v, want %q naming the operator", kind, ev, want)
+		}
+	}
+}
+
+// TestConsoleLogExport: the log exports as CSV and JSON with the filters of
+// the page, and a CSV cell a spreadsheet would evaluate is defused.
+func TestConsoleLogExport(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	u, _ := c.store.GetUserByUsername(context.Background(), "bob")
+	c.store.AddEvent(context.Background(), storage.Event{UserID: u.ID, Kind: "device_revoked", Detail: "=HYPERLINK(\"https://evil.example\")", CreatedAt: c.clock()})
+	resp, body := c.auditor.get("/admin/log?user=bob&format=csv")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("csv: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv %q: %v", body, err)
+	}
+	for _, row := range rows[1:] {
+		if row[3] != "bob" {
+			t.Errorf("a row of someone else in bob's export: %q", row)
+		}
+		if strings.HasPrefix(row[6], "=") {
+			t.Errorf("a formula cell: %q", row[6])
+		}
+	}
+	_, body = c.auditor.get("/admin/log?kind=login&format=json")
+	var entries []struct{ Kind, User string }
+	if err := json.Unmarshal([]byte(body), &entries); err != nil || len(entries) != 3 {
+		t.Fatalf("json of logins: %v %.300s", err, body)
+	}
+	for _, e := range entries {
+		if e.Kind != "login" {
+			t.Errorf("kind=login exported %+v", e)
+		}
+	}
+}
