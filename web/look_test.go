@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // look is how a page is shown: a viewport and a colour scheme.
@@ -117,6 +118,37 @@ func TestHostedPageLooks(t *testing.T) {
 				t.Fatalf("phone page: %s (screenshot %s)", strings.Join(p, "; "), ph.Screenshot("problem"))
 			}
 			ph.Screenshot("phone-" + l.name)
+		})
+	}
+}
+
+// TestConsoleLooks opens every page of the operator console as an admin at
+// desktop and phone widths and in dark mode: nothing wider than the
+// screen, no broken image, the right colour scheme. A screenshot of each
+// is kept.
+func TestConsoleLooks(t *testing.T) {
+	testutil.NeedTools(t, "chromium")
+	b := e2e.StartBackend(t)
+	b.CLI("", "user", "role", "alice", "admin")
+	pages := []string{"/admin/people", "/admin/people/alice", "/admin/apps", "/admin/apps/" + b.App.AppID, "/admin/desktops", "/admin/log"}
+	for _, l := range looks[:3] {
+		t.Run(l.name, func(t *testing.T) {
+			br := e2e.NewBrowser(t, t.TempDir())
+			l.apply(br)
+			e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin"))
+			e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
+			e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
+			e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
+			e2e.Run(br, br.Ctx, "the console", chromedp.WaitVisible(chromedp.CSS("nav.console")))
+			for _, p := range pages {
+				e2e.Run(br, br.Ctx, "open "+p, chromedp.Navigate(b.PublicURL+p))
+				e2e.Run(br, br.Ctx, "the console's tabs", chromedp.WaitVisible(chromedp.CSS("nav.console")))
+				name := strings.ReplaceAll(strings.TrimPrefix(p, "/admin/"), "/", "-")
+				if problems := layoutProblems(br, l.dark); len(problems) > 0 {
+					t.Errorf("%s: %s (screenshot %s)", p, strings.Join(problems, "; "), br.Screenshot(name+"-problem"))
+				}
+				br.Screenshot(name)
+			}
 		})
 	}
 }

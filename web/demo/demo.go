@@ -40,6 +40,9 @@ type User struct {
 	Nickname   string `json:"nickname"`
 	HeadImgURL string `json:"headimgurl"`
 	Via        string `json:"-"` // how they signed in: "WeChat-compatible API" or "OpenID Connect"
+	// refresh is the OpenID Connect refresh token, kept on the shop's
+	// server (never in the browser) to check the sign-in later.
+	refresh string
 }
 
 // Shop is the demo site.
@@ -84,6 +87,7 @@ func (s *Shop) Handler() http.Handler {
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("GET /oidc/login", s.oidcLogin)
 	mux.HandleFunc("GET /oidc/callback", s.oidcCallback)
+	mux.HandleFunc("POST /oidc/check", s.oidcCheck)
 	s.desktopRoutes(mux)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /shop.js", func(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +127,7 @@ func (s *Shop) user(r *http.Request) (User, bool) {
 
 func (s *Shop) home(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.user(r)
-	s.render(w, http.StatusOK, "home", map[string]any{"User": u, "SignedIn": ok})
+	s.render(w, http.StatusOK, "home", map[string]any{"User": u, "SignedIn": ok, "CanCheck": u.refresh != "", "Checked": r.URL.Query().Get("checked") == "1"})
 }
 
 func random() string {

@@ -177,5 +177,49 @@ func (s *Shop) oidcFinish(rp *oidcClient, ctx context.Context, code, nonce, veri
 	if err := info.Claims(&claims); err != nil {
 		return User{}, fmt.Errorf("userinfo: %w", err)
 	}
-	return User{OpenID: idt.Subject, Nickname: claims.Name, HeadImgURL: claims.Picture, Via: "OpenID Connect"}, nil
+	return User{OpenID: idt.Subject, Nickname: claims.Name, HeadImgURL: claims.Picture, Via: "OpenID Connect", refresh: tok.RefreshToken}, nil
+}
+
+// oidcCheck asks the identity provider whether the person's sign-in still
+// stands, by refreshing her tokens, as a relying party does before a
+// sensitive step or when its access token expires. When the provider
+// refuses (she was signed out everywhere, disabled, or the app revoked)
+// the shop's session ends too: an offboarding reaches the relying party.
+func (s *Shop) oidcCheck(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie("shop_session")
+	if err != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.mu.Lock()
+	u, ok := s.sess[c.Value]
+	s.mu.Unlock()
+	if !ok || u.refresh == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	rp, err := s.oidc(r.Context())
+	if err != nil {
+		s.render(w, http.StatusBadGateway, "error", map[string]any{"Msg": "The identity backend cannot be reached: " + err.Error()})
+		return
+	}
+	tok, err := rp.config.TokenSource(oidc.ClientContext(r.Context(), rp.http), &oauth2.Token{RefreshToken: u.refresh}).Token()
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		s.mu.Lock()
+		delete(s.sess, c.Value)
+		s.mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "shop_session", Path: "/", MaxAge: -1})
+		s.render(w, http.StatusOK, "error", map[string]any{"Msg": "Your sign-in was ended at the identity provider (" + re.ErrorCode + "). Sign in again."})
+		return
+	}
+	if err != nil {
+		s.render(w, http.StatusBadGateway, "error", map[string]any{"Msg": "The identity backend cannot be reached: " + err.Error()})
+		return
+	}
+	u.refresh = tok.RefreshToken
+	s.mu.Lock()
+	s.sess[c.Value] = u
+	s.mu.Unlock()
+	http.Redirect(w, r, "/?checked=1", http.StatusSeeOther)
 }
