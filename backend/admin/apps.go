@@ -116,3 +116,16 @@ func SetAppDisabled(ctx context.Context, st storage.Storage, appID string, disab
 	}
 	return a, appEvent(ctx, st, a, kind, detail, operator, now)
 }
+
+// DeleteApp deletes appID: its codes, tokens and sign-ins stop working at
+// once, and people's grants and consents to it go. Its audit events stay.
+func DeleteApp(ctx context.Context, st storage.Storage, appID, operator string, now time.Time) error {
+	a, err := app(ctx, st, "delete app", appID)
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteApp(ctx, appID); err != nil {
+		return fmt.Errorf("delete app: %w", err)
+	}
+	return appEvent(ctx, st, a, "app_deleted", "deleted; its codes, tokens and grants went with it", operator, now)
+}

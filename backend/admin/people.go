@@ -118,3 +118,22 @@ func SignOutEverywhere(ctx context.Context, st storage.Storage, username, operat
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "signed_out_everywhere",
 		Detail: "signed out everywhere by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
 }
+
+// DeleteUser deletes username's account and everything of hers (tokens,
+// sessions, consents, desktops, her phone number with the account row);
+// her audit events stay with her id, so the log still tells what she did.
+// Her desktops learn at their next contact that they are signed out.
+func DeleteUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	u, err := person(ctx, st, "delete user", username)
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteUser(ctx, u.ID); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := st.ResetAttempts(ctx, storage.AccountKey(username)); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_deleted",
+		Detail: username + " deleted by " + operator + "; her desktops, sign-ins, sessions and consents went with the account", CreatedAt: now})
+}

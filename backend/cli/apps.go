@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -95,7 +96,11 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			}),
 		}
 	}
-	return []*cobra.Command{edit, rotate,
+	del := a.deleteCmd("APPID", "Delete an app: its codes and tokens stop working, people's grants and consents to it go; its audit events stay",
+		func(ctx context.Context, st storage.Storage, appID string) (string, error) {
+			return fmt.Sprintf("%s is deleted", appID), admin.DeleteApp(ctx, st, appID, operator(), time.Now())
+		})
+	return []*cobra.Command{edit, rotate, del,
 		toggle("disable", "Stop an app: nobody can sign in to it, and its server can exchange, refresh and read nothing", true),
 		toggle("enable", "Let a disabled app be used again", false)}
 }

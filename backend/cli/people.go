@@ -67,6 +67,10 @@ func (a *app) peopleCmds() []*cobra.Command {
 			}),
 		})
 	}
+	cmds = append(cmds, a.deleteCmd("USERNAME", "Delete a person: her desktops, tokens, sessions, consents and phone number go; her audit events stay",
+		func(ctx context.Context, st storage.Storage, username string) (string, error) {
+			return fmt.Sprintf("%s is deleted", username), admin.DeleteUser(ctx, st, username, operator(), time.Now())
+		}))
 	return append(cmds, a.resetPasswordCmd())
 }
 
@@ -90,5 +94,28 @@ func (a *app) resetPasswordCmd() *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+// deleteCmd is a "delete ARG" command, which cannot be undone and so asks
+// for --yes.
+func (a *app) deleteCmd(arg, short string, run func(ctx context.Context, st storage.Storage, arg string) (string, error)) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete " + arg,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			if !yes {
+				return fmt.Errorf("deleting %s cannot be undone; pass --yes to delete it (or disable it instead)", args[0])
+			}
+			msg, err := run(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]string{"result": msg}, func(w io.Writer) { fmt.Fprintln(w, msg) })
+		}),
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete it: this cannot be undone")
 	return cmd
 }

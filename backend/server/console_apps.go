@@ -121,6 +121,13 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 			s.showApp(w, r, op, appID, http.StatusOK, na.Secret, "Secret rotated. Copy the new secret now: it is shown this once.")
 			return
 		}
+	case "delete":
+		if r.PostFormValue("confirm") != "on" {
+			err = errors.New("delete app: tick the box that says it cannot be undone, then delete again")
+		} else if err = admin.DeleteApp(ctx, st, appID, by, now); err == nil {
+			consoleDone(w, r, "/admin/apps", "deleted")
+			return
+		}
 	case "disable":
 		_, err = admin.SetAppDisabled(ctx, st, appID, true, by, now)
 		done = "disabled"

@@ -135,6 +135,19 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 			err = admin.SetRole(ctx, st, username, r.PostFormValue("role"), by, now)
 		}
 		done = "role"
+	case "delete":
+		switch {
+		case username == op.Username:
+			err = errors.New("delete user: you cannot delete yourself; ask another administrator")
+		case r.PostFormValue("confirm") != "on":
+			err = errors.New("delete user: tick the box that says it cannot be undone, then delete again")
+		default:
+			err = admin.DeleteUser(ctx, st, username, by, now)
+		}
+		if err == nil {
+			consoleDone(w, r, "/admin/people", "deleted")
+			return
+		}
 	case "revoke-app":
 		var u storage.User
 		if u, err = s.store.GetUserByUsername(ctx, username); err == nil {

@@ -59,6 +59,8 @@ func (c *consoleEnv) changes() map[string]url.Values {
 		"/admin/apps/" + c.app.AppID + "/disable": nil,
 		"/admin/apps/" + c.app.AppID + "/enable":  nil,
 		"/admin/desktops/nope/revoke":             nil,
+		"/admin/people/bob/delete":                {"confirm": {"on"}},
+		"/admin/apps/" + c.app.AppID + "/delete":  {"confirm": {"on"}},
 	}
 }
 
@@ -250,5 +252,58 @@ func TestConsoleLogExport(t *testing.T) {
 		if e.Kind != "login" {
 			t.Errorf("kind=login exported %+v", e)
 		}
+	}
+}
+
+// TestConsoleDelete: deleting a person takes her desktops, tokens and
+// sessions and keeps her audit events; deleting an app stops its tokens.
+// Neither happens without the box ticked, and an admin cannot delete
+// herself.
+func TestConsoleDelete(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	ctx := context.Background()
+	cred := c.enrol("bob")
+	tr := c.exchange(c.app, c.code(cred, c.app))
+	if tr.AccessToken == "" {
+		t.Fatalf("exchange: %+v", tr)
+	}
+	bob, _ := c.store.GetUserByUsername(ctx, "bob")
+	if resp, body := c.admin.post("/admin/people/bob/delete", nil, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "tick the box") {
+		t.Fatalf("delete without the box: %d", resp.StatusCode)
+	}
+	if resp, body := c.admin.post("/admin/people/alice/delete", url.Values{"confirm": {"on"}}, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "yourself") {
+		t.Fatalf("delete yourself: %d", resp.StatusCode)
+	}
+	if resp, _ := c.admin.post("/admin/people/bob/delete", url.Values{"confirm": {"on"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete bob: %d", resp.StatusCode)
+	}
+	if _, err := c.store.GetUserByUsername(ctx, "bob"); err == nil {
+		t.Fatal("bob is still there")
+	}
+	if _, ae, status := c.authorize(cred, deviceSignIn(c.app)); status != http.StatusUnauthorized {
+		t.Fatalf("bob's desktop after deleting him: %d %+v", status, ae)
+	}
+	if resp, _ := c.person.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bob's browser after deleting him: %d", resp.StatusCode)
+	}
+	var ui apiErr
+	c.getJSON("/sns/userinfo?"+url.Values{"access_token": {tr.AccessToken}, "openid": {tr.OpenID}}.Encode(), &ui)
+	if ui.ErrCode == 0 {
+		t.Fatal("bob's access token works after deleting him")
+	}
+	if ev, _ := c.store.ListEvents(ctx, bob.ID, "", 100); len(ev) < 2 || ev[0].Kind != "user_deleted" || !strings.Contains(ev[0].Detail, "admin alice on the console") {
+		t.Fatalf("bob's events after deleting him: %+v", ev)
+	}
+
+	cred = c.enrol("carol")
+	code := c.code(cred, c.app)
+	if resp, _ := c.admin.post("/admin/apps/"+c.app.AppID+"/delete", url.Values{"confirm": {"on"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete the app: %d", resp.StatusCode)
+	}
+	if tr := c.exchange(c.app, code); tr.ErrCode == 0 {
+		t.Fatalf("a code of the deleted app redeemed: %+v", tr)
+	}
+	if ev := c.events(t, "app_deleted"); len(ev) != 1 || ev[0].AppID != c.app.AppID {
+		t.Fatalf("app_deleted events: %+v", ev)
 	}
 }

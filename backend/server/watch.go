@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sync"
@@ -48,7 +49,9 @@ func (s *Server) handleDeviceWatch(w http.ResponseWriter, r *http.Request, d sto
 		case <-t.C:
 		}
 		cur, err := s.store.GetDevice(ctx, d.ID)
-		if err != nil || cur.Active() {
+		if errors.Is(err, storage.ErrNotFound) {
+			cur, err = d, nil // deleted with its account
+		} else if err != nil || cur.Active() {
 			continue // a failing read is not a sign-out; the next one may answer
 		}
 		s.deviceUnauthorized(w, s.signOutReason(ctx, cur))
@@ -64,7 +67,7 @@ func (s *Server) signOutReason(ctx context.Context, d storage.Device) string {
 		return generic
 	}
 	for _, e := range events {
-		if (e.Kind == "device_revoked" && e.DeviceID == d.ID) || slices.Contains([]string{"user_disabled", "signed_out_everywhere", "password_reset"}, e.Kind) {
+		if (e.Kind == "device_revoked" && e.DeviceID == d.ID) || slices.Contains([]string{"user_disabled", "signed_out_everywhere", "password_reset", "user_deleted"}, e.Kind) {
 			return "this desktop was signed out: " + e.Detail
 		}
 	}

@@ -300,6 +300,12 @@ type Storage interface {
 	// is what follows a suspected compromise, so nothing the old password
 	// opened stays open. ErrNotFound for an unknown user.
 	SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error
+	// DeleteUser deletes userID's account and, in the same transaction,
+	// everything of hers (the rows UserRows names): token families and
+	// tokens, codes, web sessions, grants, desktop-app consents, device
+	// authorizations, QR tickets and desktops. Her audit events stay,
+	// with her id. ErrNotFound for an unknown user, and nothing deleted.
+	DeleteUser(ctx context.Context, userID string) error
 
 	CreateApp(ctx context.Context, a App) error
 	// UpdateApp stores a's mutable fields (name, icon, owner, secrets,
@@ -307,6 +313,12 @@ type Storage interface {
 	// disabled); ErrNotFound for an unknown appid.
 	UpdateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, appID string) (App, error)
+	// DeleteApp deletes appID and, in the same transaction, what was
+	// issued for it (the rows AppRows names): token families and tokens,
+	// codes, grants, consents, QR tickets and OpenID Connect authorization
+	// requests. Its audit events stay. ErrNotFound for an unknown app,
+	// and nothing deleted.
+	DeleteApp(ctx context.Context, appID string) error
 	ListApps(ctx context.Context) ([]App, error)
 
 	GetDevice(ctx context.Context, id string) (Device, error)
@@ -415,6 +427,22 @@ type Storage interface {
 
 	Close() error
 }
+
+// Rows names the rows of one table that a delete takes: those whose
+// Column equals the deleted record's id.
+type Rows struct{ Table, Column string }
+
+// UserRows and AppRows list what DeleteUser and DeleteApp delete, for
+// every store to run the same deletes, in this order: families before
+// tokens (a rotation in flight holds its family's lock, so the tokens it
+// adds are committed before its family's delete goes on), and the record
+// itself last (nothing is left referring to it).
+var (
+	UserRows = []Rows{{"families", "user_id"}, {"tokens", "user_id"}, {"codes", "user_id"}, {"sessions", "user_id"}, {"grants", "user_id"},
+		{"app_consents", "user_id"}, {"device_auths", "user_id"}, {"qr_tickets", "user_id"}, {"devices", "user_id"}, {"users", "id"}}
+	AppRows = []Rows{{"families", "appid"}, {"tokens", "appid"}, {"codes", "appid"}, {"grants", "appid"}, {"app_consents", "appid"},
+		{"qr_tickets", "appid"}, {"auth_requests", "client_id"}, {"apps", "appid"}}
+)
 
 // Targets lists the deletes of p, in an order that keeps references
 // intact, for every store to run the same ones.

@@ -220,3 +220,50 @@ func (b *backend) status(c *http.Client, path string, header http.Header) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestDeleteCommands: `user delete` and `app delete` refuse without --yes
+// and change nothing; with it the person or app is gone while the server
+// runs, her desktop and the app's tokens stop, and the log keeps both.
+func TestDeleteCommands(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	var app struct{ AppID, Secret string }
+	json.Unmarshal([]byte(b.cli("", "app", "create", "--name", "Demo Shop", "--redirect-uri", "http://shop.localhost:8081/callback", "--json")), &app)
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	cred := b.enrol("alice")
+	for _, args := range [][]string{{"user", "delete", "alice"}, {"app", "delete", app.AppID}} {
+		_, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, append(args, "--db", b.db)...)
+		if err == nil || !strings.Contains(errOut, "cannot be undone; pass --yes") {
+			t.Fatalf("%v without --yes: %v %s", args, err, errOut)
+		}
+	}
+	if out := b.cli("", "user", "list"); !strings.Contains(out, "alice") {
+		t.Fatalf("alice went without --yes: %s", out)
+	}
+	me := func() int { return b.status(nil, "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}) }
+	if status := me(); status != http.StatusOK {
+		t.Fatalf("her desktop before: %d", status)
+	}
+	if out := b.cli("", "user", "delete", "alice", "--yes"); !strings.Contains(out, "alice is deleted") {
+		t.Fatalf("user delete: %s", out)
+	}
+	if status := me(); status != http.StatusUnauthorized {
+		t.Errorf("her desktop after deleting her: %d", status)
+	}
+	if out := b.cli("", "app", "delete", app.AppID, "--yes"); !strings.Contains(out, app.AppID+" is deleted") {
+		t.Fatalf("app delete: %s", out)
+	}
+	if out := b.cli("", "app", "list"); strings.Contains(out, app.AppID) {
+		t.Fatalf("the app is still listed: %s", out)
+	}
+	var events []struct{ Kind, Detail string }
+	json.Unmarshal([]byte(b.cli("", "events", "--json", "--limit", "100")), &events)
+	kinds := map[string]bool{}
+	for _, e := range events {
+		kinds[e.Kind] = true
+	}
+	for _, k := range []string{"user_deleted", "app_deleted", "device_enrolled", "user_created", "app_created"} {
+		if !kinds[k] {
+			t.Errorf("no %s event after the deletes: %+v", k, events)
+		}
+	}
+}

@@ -13,11 +13,18 @@ import (
 // CLI, on the running backend's database); her desktop's check-login
 // answers "signed out" within 2 s, not at its next profile refresh (30 s),
 // and the daemon says who signed it out. The same for a sign-out
-// everywhere she does herself.
+// everywhere she does herself, and for deleting her account (her desktop's
+// record goes with it).
 func TestOffboardingReachesTheDesktop(t *testing.T) {
-	for _, tc := range []struct{ name, cmd, says string }{
-		{"disabled by an operator", "disable", "disabled by an operator"},
-		{"signed out everywhere", "signout", "signed out everywhere by an operator"},
+	for _, tc := range []struct {
+		name, cmd, says string
+		more            []string
+	}{
+		{"disabled by an operator", "disable", "disabled by an operator", nil},
+		{"signed out everywhere", "signout", "signed out everywhere by an operator", nil},
+		// Her desktop's record went with her account: the backend no
+		// longer knows the credential, nor whose it was.
+		{"deleted", "delete", "the backend no longer accepts this desktop's credential", []string{"--yes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := e2e.StartBackend(t)
@@ -26,7 +33,7 @@ func TestOffboardingReachesTheDesktop(t *testing.T) {
 			if r := d.CheckLogin(b); r.ErrCode != 0 {
 				t.Fatalf("check-login before: %s", r.Body)
 			}
-			b.CLI("", "user", tc.cmd, "alice")
+			b.CLI("", append([]string{"user", tc.cmd, "alice"}, tc.more...)...)
 			acted := time.Now()
 			testutil.Eventually(t, 2*time.Second, "check-login answering signed out after the "+tc.cmd, func() bool {
 				return d.CheckLogin(b).ErrCode == 10060

@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AuthRequestOnce", testAuthRequestOnce},
 		{"AppSignInOnce", testAppSignInOnce},
 		{"DisableUser", testDisableUser},
+		{"Delete", testDelete},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -263,4 +264,27 @@ func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.
 		_, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND appid = $3 AND revoked_at = 0`, ms(now), userID, appID)
 		return err
 	})
+}
+
+// DeleteUser implements storage.Storage.
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	return s.tx(ctx, "delete user", func(tx pgx.Tx) error { return deleteRows(ctx, tx, storage.UserRows, userID) })
+}
+
+// DeleteApp implements storage.Storage.
+func (s *Store) DeleteApp(ctx context.Context, appID string) error {
+	return s.tx(ctx, "delete app", func(tx pgx.Tx) error { return deleteRows(ctx, tx, storage.AppRows, appID) })
+}
+
+// deleteRows runs the deletes of rows for id; the last is the record
+// itself, ErrNotFound when there was none.
+func deleteRows(ctx context.Context, tx pgx.Tx, rows []storage.Rows, id string) error {
+	var tag pgconn.CommandTag
+	var err error
+	for _, r := range rows {
+		if tag, err = tx.Exec(ctx, `DELETE FROM `+r.Table+` WHERE `+r.Column+` = $1`, id); err != nil {
+			return err
+		}
+	}
+	return touched(tag, nil)(storage.ErrNotFound)
 }

@@ -303,3 +303,26 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// DeleteUser implements storage.Storage.
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	return s.write(ctx, "delete user", func(tx *sql.Tx) error { return deleteRows(ctx, tx, storage.UserRows, userID) })
+}
+
+// DeleteApp implements storage.Storage.
+func (s *Store) DeleteApp(ctx context.Context, appID string) error {
+	return s.write(ctx, "delete app", func(tx *sql.Tx) error { return deleteRows(ctx, tx, storage.AppRows, appID) })
+}
+
+// deleteRows runs the deletes of rows for id; the last is the record
+// itself, ErrNotFound when there was none.
+func deleteRows(ctx context.Context, tx *sql.Tx, rows []storage.Rows, id string) error {
+	var res sql.Result
+	var err error
+	for _, r := range rows {
+		if res, err = tx.ExecContext(ctx, `DELETE FROM `+r.Table+` WHERE `+r.Column+` = ?`, id); err != nil {
+			return err
+		}
+	}
+	return touched(res, nil, storage.ErrNotFound)
+}

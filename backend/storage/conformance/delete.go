@@ -1,0 +1,95 @@
+package conformance
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// testDelete: deleting a person takes everything of hers in one step and
+// leaves her audit events and everyone else's records; deleting an app
+// takes what was issued for it and leaves the person. An unknown id is
+// ErrNotFound.
+func testDelete(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice, bob := seedUser(t, s, "alice"), seedUser(t, s, "bob")
+	enrol(t, s, alice, "AL1")
+	enrol(t, s, bob, "BO1")
+	shop, forum := seedApp(t, s, "wx-shop"), seedApp(t, s, "wx-forum")
+	code := func(u storage.User, app storage.App, tag, device string) storage.Code {
+		c := storage.Code{Hash: h("code-" + tag), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID, DeviceID: device,
+			Scope: "openid", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), Face: storage.FaceOIDC}
+		must(t, putCode(ctx, s, c))
+		return c
+	}
+	for tag, c := range map[string]storage.Code{"a-shop": code(alice, shop, "a-shop", "AL1"), "b-shop": code(bob, shop, "b-shop", "BO1"),
+		"b-forum": code(bob, forum, "b-forum", "BO1")} {
+		must(t, s.RedeemCode(ctx, c.Hash, now, tokensFor(c, tag)))
+	}
+	gone := func(tags ...string) {
+		t.Helper()
+		for _, tag := range tags {
+			_, err := s.GetToken(ctx, h(tag))
+			wantErr(t, err, storage.ErrNotFound)
+		}
+	}
+	pending := code(alice, forum, "a-pending", "")
+	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-alice"), UserID: alice.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: alice.ID, AppID: forum.AppID, LoginAt: now}))
+	must(t, s.PutConsent(ctx, storage.Consent{UserID: bob.ID, AppID: forum.AppID, LoginAt: now}))
+	must(t, s.CreateAuthRequest(ctx, storage.AuthRequest{ID: "ar-forum", ClientID: forum.AppID, RedirectURI: "https://rp.example/cb",
+		Scope: "openid", MaxAge: -1, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
+
+	must(t, s.DeleteUser(ctx, alice.ID))
+	wantErr(t, s.DeleteUser(ctx, alice.ID), storage.ErrNotFound)
+	_, err := s.GetUser(ctx, alice.ID)
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetUserByUsername(ctx, "alice")
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetDevice(ctx, "AL1")
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetSession(ctx, h("s-alice"))
+	wantErr(t, err, storage.ErrNotFound)
+	gone("at-a-shop", "rt-a-shop")
+	if _, err := s.GetToken(ctx, h("rt-b-shop")); err != nil {
+		t.Fatalf("bob's token after deleting alice: %v", err)
+	}
+	_, err = s.GetCode(ctx, pending.Hash)
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetConsent(ctx, alice.ID, forum.AppID)
+	wantErr(t, err, storage.ErrNotFound)
+	if g, err := s.ListGrants(ctx, alice.ID); err != nil || len(g) != 0 {
+		t.Fatalf("alice's grants after deleting her: %+v %v", g, err)
+	}
+	if ev, err := s.ListEvents(ctx, alice.ID, "signin", 10); err != nil || len(ev) == 0 {
+		t.Fatalf("alice's audit events went with her: %+v %v", ev, err)
+	}
+	// The username is free again, for someone new with a new id.
+	must(t, s.CreateUser(ctx, storage.User{ID: "u-alice-2", Username: "alice", Nickname: "Alice Two", PasswordHash: "$argon2id$y", CreatedAt: now}))
+	if d, err := s.GetDevice(ctx, "BO1"); err != nil || !d.Active() {
+		t.Fatalf("bob's desktop after deleting alice: %+v %v", d, err)
+	}
+
+	must(t, s.DeleteApp(ctx, shop.AppID))
+	wantErr(t, s.DeleteApp(ctx, shop.AppID), storage.ErrNotFound)
+	_, err = s.GetApp(ctx, shop.AppID)
+	wantErr(t, err, storage.ErrNotFound)
+	gone("at-b-shop", "rt-b-shop")
+	wantErr(t, s.RotateToken(ctx, h("rt-b-shop"), now.Add(time.Minute), nil), storage.ErrNotFound)
+	if g, _ := s.ListGrants(ctx, bob.ID); len(g) != 1 || g[0].AppID != forum.AppID {
+		t.Fatalf("bob's grants after deleting the shop: %+v", g)
+	}
+	must(t, s.DeleteApp(ctx, forum.AppID))
+	_, err = s.GetConsent(ctx, bob.ID, forum.AppID)
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.GetAuthRequest(ctx, "ar-forum")
+	wantErr(t, err, storage.ErrNotFound)
+	if _, err := s.GetUser(ctx, bob.ID); err != nil {
+		t.Fatalf("bob after deleting his apps: %v", err)
+	}
+	if ev, err := s.ListEvents(ctx, bob.ID, "signin", 10); err != nil || len(ev) != 2 {
+		t.Fatalf("bob's sign-in events after deleting the apps: %+v %v", ev, err)
+	}
+}
