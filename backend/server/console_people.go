@@ -25,6 +25,7 @@ var notices = map[string]string{
 	"deleted":     "Deleted.",
 	"revoked":     "Revoked.",
 	"app-revoked": "The app's sign-in was taken back.",
+	"ended":       "Ended.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
@@ -74,7 +75,7 @@ func (s *Server) handleConsoleCreatePerson(w http.ResponseWriter, r *http.Reques
 // with, and her recent events.
 type personView struct {
 	Person   storage.User
-	Devices  []storage.Device
+	Sessions []admin.Session
 	Grants   []grantView
 	Events   []storage.Event
 	Guessed  int // wrong passwords counted against the account
@@ -96,7 +97,10 @@ func (s *Server) handleConsolePerson(w http.ResponseWriter, r *http.Request, op 
 	v := personView{Person: u, Roles: []string{"none", storage.RoleAuditor, storage.RoleAdmin}, RoleName: cmp.Or(u.Role, "none")}
 	acc, err := s.accountView(ctx, u.ID)
 	if err == nil {
-		v.Devices, v.Grants = acc.Devices, acc.Grants
+		v.Grants = acc.Grants
+		v.Sessions, err = admin.Sessions(ctx, s.store, u.Username, s.now())
+	}
+	if err == nil {
 		v.Guessed, _ = s.accountFailures(ctx, u.Username)
 		v.Events, err = s.store.ListEvents(ctx, u.ID, "", 30)
 	}
@@ -148,6 +152,8 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 			consoleDone(w, r, "/admin/people", "deleted")
 			return
 		}
+	case "end":
+		err, done = admin.EndSession(ctx, st, username, r.PostFormValue("id"), by, now), "ended"
 	case "revoke-app":
 		var u storage.User
 		if u, err = s.store.GetUserByUsername(ctx, username); err == nil {

@@ -307,3 +307,53 @@ func TestConsoleDelete(t *testing.T) {
 		t.Fatalf("app_deleted events: %+v", ev)
 	}
 }
+
+// TestConsoleSessions: a person's page lists her web session, her sign-in
+// to an app and her desktop; each ends on its own, and what it opened
+// stops.
+func TestConsoleSessions(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	cred := c.enrol("bob")
+	tr := c.exchange(c.app, c.code(cred, c.app))
+	_, body := c.admin.get("/admin/people/bob")
+	ids := regexp.MustCompile(`name="id" value="((web|app|desktop):[^"]+)"`).FindAllStringSubmatch(body, -1)
+	kinds := map[string]string{}
+	for _, m := range ids {
+		kinds[m[2]] = m[1]
+	}
+	if len(kinds) != 3 {
+		t.Fatalf("bob's sessions on his page: %q", ids)
+	}
+	end := func(kind string) {
+		t.Helper()
+		if resp, body := c.admin.post("/admin/people/bob/end", url.Values{"id": {kinds[kind]}}, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("end %s: %d %.300s", kind, resp.StatusCode, body)
+		}
+	}
+	end("app")
+	var refreshed tokenResp
+	c.getJSON("/sns/oauth2/refresh_token?"+url.Values{"appid": {c.app.AppID}, "grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}.Encode(), &refreshed)
+	if refreshed.ErrCode == 0 {
+		t.Fatalf("the refresh token of an ended sign-in: %+v", refreshed)
+	}
+	if redirect, _, _ := c.authorize(cred, deviceSignIn(c.app)); redirect == "" {
+		t.Fatal("ending a sign-in to an app ended his desktop")
+	}
+	if resp, _ := c.person.get("/account"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("ending a sign-in to an app ended his web session: %d", resp.StatusCode)
+	}
+	end("web")
+	if resp, _ := c.person.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("his browser after its session ended: %d", resp.StatusCode)
+	}
+	end("desktop")
+	if _, _, status := c.authorize(cred, deviceSignIn(c.app)); status != http.StatusUnauthorized {
+		t.Fatalf("his desktop after it was ended: %d", status)
+	}
+	if resp, body := c.admin.post("/admin/people/bob/end", url.Values{"id": {"web:0000"}}, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "has no session") {
+		t.Fatalf("an unknown session: %d", resp.StatusCode)
+	}
+	if ev := c.events(t, "device_revoked"); len(ev) == 0 || !strings.Contains(ev[0].Detail, "admin alice on the console") {
+		t.Fatalf("device_revoked: %+v", ev)
+	}
+}

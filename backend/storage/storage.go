@@ -252,6 +252,17 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// Family is one sign-in to an app: the code it began with (ID, the code's
+// hash) and every token issued on it since; revoking it revokes them all.
+type Family struct {
+	ID        []byte
+	AppID     string
+	UserID    string
+	DeviceID  string // the desktop that confirmed it; "" for QR, password, passkey
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while it stands
+}
+
 // Grant records that a user authorized an app.
 type Grant struct {
 	UserID  string
@@ -395,6 +406,12 @@ type Storage interface {
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash []byte) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	// ListSessions returns userID's web sessions, newest first, expired
+	// ones included until they are purged.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// ListFamilies returns userID's sign-ins to apps (token families),
+	// newest first, revoked ones included until they are purged.
+	ListFamilies(ctx context.Context, userID string) ([]Family, error)
 
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
 	// RevokeGrant takes back what userID gave appID, in one transaction:

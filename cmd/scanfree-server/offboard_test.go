@@ -239,7 +239,9 @@ func TestDeleteCommands(t *testing.T) {
 	if out := b.cli("", "user", "list"); !strings.Contains(out, "alice") {
 		t.Fatalf("alice went without --yes: %s", out)
 	}
-	me := func() int { return b.status(nil, "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}) }
+	me := func() int {
+		return b.status(nil, "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}})
+	}
 	if status := me(); status != http.StatusOK {
 		t.Fatalf("her desktop before: %d", status)
 	}
@@ -265,5 +267,28 @@ func TestDeleteCommands(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("no %s event after the deletes: %+v", k, events)
 		}
+	}
+}
+
+// TestSessionCommands: `session list` shows a person's desktop and web
+// session; `session revoke` ends one while the server runs, and an id she
+// does not have is refused with the command that lists hers.
+func TestSessionCommands(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	cred := b.enrol("alice")
+	var ses []struct{ ID, Kind, What string }
+	if err := json.Unmarshal([]byte(b.cli("", "session", "list", "alice", "--json")), &ses); err != nil || len(ses) != 1 || ses[0].Kind != "desktop" {
+		t.Fatalf("session list: %+v %v", ses, err)
+	}
+	if out := b.cli("", "session", "revoke", "alice", ses[0].ID); !strings.Contains(out, "ended") {
+		t.Fatalf("session revoke: %s", out)
+	}
+	if status := b.status(nil, "/api/v1/device/me", http.Header{"Authorization": {"Bearer " + cred}}); status != http.StatusUnauthorized {
+		t.Fatalf("her desktop after session revoke: %d", status)
+	}
+	_, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "session", "revoke", "alice", "web:nope", "--db", b.db)
+	if err == nil || !strings.Contains(errOut, "session list alice") {
+		t.Fatalf("an unknown session: %v %s", err, errOut)
 	}
 }

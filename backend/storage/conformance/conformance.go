@@ -54,6 +54,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AppSignInOnce", testAppSignInOnce},
 		{"DisableUser", testDisableUser},
 		{"Delete", testDelete},
+		{"SessionLists", testSessionLists},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

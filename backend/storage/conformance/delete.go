@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,5 +93,41 @@ func testDelete(t *testing.T, s storage.Storage) {
 	}
 	if ev, err := s.ListEvents(ctx, bob.ID, "signin", 10); err != nil || len(ev) != 2 {
 		t.Fatalf("bob's sign-in events after deleting the apps: %+v %v", ev, err)
+	}
+}
+
+// testSessionLists: a person's web sessions and sign-ins to apps are
+// listed newest first, hers only; one of each ends on its own.
+func testSessionLists(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	alice, bob := seedUser(t, s, "alice"), seedUser(t, s, "bob")
+	app := seedApp(t, s, "wx-list")
+	for i, u := range []storage.User{alice, alice, bob} {
+		must(t, s.CreateSession(ctx, storage.Session{Hash: h(fmt.Sprint("ls-", i)), UserID: u.ID, CreatedAt: now.Add(time.Duration(i) * time.Minute), ExpiresAt: now.Add(time.Hour)}))
+		c := storage.Code{Hash: h(fmt.Sprint("lc-", i)), AppID: app.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
+			Scope: "openid", CreatedAt: now.Add(time.Duration(i) * time.Minute), ExpiresAt: now.Add(time.Hour), Face: storage.FaceOIDC}
+		must(t, putCode(ctx, s, c))
+		must(t, s.RedeemCode(ctx, c.Hash, now.Add(time.Duration(i)*time.Minute), tokensFor(c, fmt.Sprint("lt-", i))))
+	}
+	ses, err := s.ListSessions(ctx, alice.ID)
+	must(t, err)
+	if len(ses) != 2 || !bytes.Equal(ses[0].Hash, h("ls-1")) || !ses[0].CreatedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("alice's sessions: %+v", ses)
+	}
+	fams, err := s.ListFamilies(ctx, alice.ID)
+	must(t, err)
+	if len(fams) != 2 || !bytes.Equal(fams[0].ID, h("lc-1")) || fams[0].AppID != app.AppID || !fams[0].RevokedAt.IsZero() {
+		t.Fatalf("alice's families: %+v", fams)
+	}
+	must(t, s.DeleteSession(ctx, ses[0].Hash))
+	must(t, s.RevokeFamily(ctx, fams[0].ID, now.Add(time.Hour)))
+	if ses, _ := s.ListSessions(ctx, alice.ID); len(ses) != 1 {
+		t.Fatalf("alice's sessions after ending one: %+v", ses)
+	}
+	if fams, _ := s.ListFamilies(ctx, alice.ID); len(fams) != 2 || !fams[0].RevokedAt.Equal(now.Add(time.Hour)) || !fams[1].RevokedAt.IsZero() {
+		t.Fatalf("alice's families after revoking one: %+v", fams)
+	}
+	if ses, _ := s.ListSessions(ctx, "nobody"); len(ses) != 0 {
+		t.Fatalf("nobody's sessions: %+v", ses)
 	}
 }

@@ -1,0 +1,29 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// ListSessions implements storage.Storage.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]storage.Session, error) {
+	return list(ctx, s, "list sessions", func(row scanner) (storage.Session, error) {
+		var se storage.Session
+		var created, expires int64
+		err := row.Scan(&se.Hash, &se.UserID, &created, &expires)
+		se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+		return se, err
+	}, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE user_id = ? ORDER BY created_at DESC, hash`, userID)
+}
+
+// ListFamilies implements storage.Storage.
+func (s *Store) ListFamilies(ctx context.Context, userID string) ([]storage.Family, error) {
+	return list(ctx, s, "list families", func(row scanner) (storage.Family, error) {
+		var f storage.Family
+		var created, revoked int64
+		err := row.Scan(&f.ID, &f.AppID, &f.UserID, &f.DeviceID, &created, &revoked)
+		f.CreatedAt, f.RevokedAt = fromMS(created), fromMS(revoked)
+		return f, err
+	}, `SELECT id, appid, user_id, device_id, created_at, revoked_at FROM families WHERE user_id = ? ORDER BY created_at DESC, id`, userID)
+}
