@@ -272,15 +272,26 @@ type Grant struct {
 	LastAt  time.Time
 }
 
-// Event is one audit log entry.
+// Event is one audit log entry. Sign-ins and refused sign-ins also say
+// how (Method, Face), from where (Addr, Country) and with what outcome
+// (Result, Reason); other events leave those empty.
 type Event struct {
 	ID        int64
 	UserID    string
-	Kind      string // e.g. "signin", "login", "device_enrolled", "device_revoked"
+	Kind      string // e.g. "signin", "signin_refused", "login", "device_enrolled", "device_revoked"
 	AppID     string
 	DeviceID  string
 	Detail    string
 	CreatedAt time.Time
+
+	Method  string // MethodScanFree, MethodQR, …
+	Face    string // wechat, oidc, jscode
+	Addr    string // the client's address
+	Country string // ISO 3166 code of Addr, when known
+	Result  string // ResultOK or ResultRefused
+	// Reason says why a sign-in was refused: wrong_password, denied,
+	// timed_out, refused_redirect, fence, cap, disabled, …
+	Reason string
 }
 
 // Storage is the backend's persistence. Implementations are safe for
@@ -425,6 +436,8 @@ type Storage interface {
 	// ListEvents returns the newest events of userID first; userID ""
 	// means everyone's, kind "" all kinds.
 	ListEvents(ctx context.Context, userID, kind string, limit int) ([]Event, error)
+	// QueryEvents returns the events q selects, newest first.
+	QueryEvents(ctx context.Context, q EventQuery) ([]Event, error)
 
 	// Secret returns the server secret called name, storing fresh on first use.
 	// Every caller gets the value that was stored first. With fresh nil it

@@ -55,6 +55,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DisableUser", testDisableUser},
 		{"Delete", testDelete},
 		{"SessionLists", testSessionLists},
+		{"EventQuery", testEventQuery},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -208,8 +209,8 @@ func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
 }
 
 func insertEvent(ctx context.Context, tx execer, e storage.Event) error {
-	_, err := tx.Exec(ctx, `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, ms(e.CreatedAt))
+	_, err := tx.Exec(ctx, `INSERT INTO events (`+storage.InsertEventCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		storage.InsertEventValues(e)...)
 	return err
 }
 
@@ -218,14 +219,22 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 	if limit <= 0 {
 		limit = 50
 	}
-	return list(ctx, s, "list events", func(row scanner) (storage.Event, error) {
-		var e storage.Event
-		var created int64
-		err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.AppID, &e.DeviceID, &e.Detail, &created)
-		e.CreatedAt = fromMS(created)
-		return e, err
-	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
+	return list(ctx, s, "list events", scanEvent, `SELECT `+storage.EventCols+` FROM events
 		WHERE ($1 = '' OR user_id = $1) AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3`, userID, kind, limit)
+}
+
+// QueryEvents implements storage.Storage.
+func (s *Store) QueryEvents(ctx context.Context, q storage.EventQuery) ([]storage.Event, error) {
+	where, args := q.Where(func(n int) string { return "$" + strconv.Itoa(n) })
+	return list(ctx, s, "query events", scanEvent, `SELECT `+storage.EventCols+` FROM events WHERE `+where, args...)
+}
+
+func scanEvent(row scanner) (storage.Event, error) {
+	var e storage.Event
+	var created int64
+	err := row.Scan(storage.EventFields(&e, &created)...)
+	e.CreatedAt = fromMS(created)
+	return e, err
 }
 
 // Secret implements storage.Storage.

@@ -211,4 +211,19 @@ var migrations = [][]string{
 		`ALTER TABLE apps ADD COLUMN old_secret_until BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE apps ADD COLUMN disabled_at BIGINT NOT NULL DEFAULT 0`,
 	},
+	// The sign-in log: how, from where, with what outcome; indexes for
+	// the operators' filters (time, person, app, address).
+	{
+		`ALTER TABLE events ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE events ADD COLUMN face TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE events ADD COLUMN addr TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE events ADD COLUMN addr_key BYTEA`,
+		`ALTER TABLE events ADD COLUMN country TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE events ADD COLUMN result TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX events_time ON events(created_at, id)`,
+		`CREATE INDEX events_user_time ON events(user_id, created_at, id)`,
+		`CREATE INDEX events_app_time ON events(appid, created_at, id)`,
+		`CREATE INDEX events_addr ON events(addr_key)`,
+	},
 }

@@ -217,8 +217,8 @@ func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, e storage.Event) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, kind, appid, device_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, ms(e.CreatedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+storage.InsertEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		storage.InsertEventValues(e)...)
 	return err
 }
 
@@ -227,14 +227,22 @@ func (s *Store) ListEvents(ctx context.Context, userID, kind string, limit int) 
 	if limit <= 0 {
 		limit = 50
 	}
-	return list(ctx, s, "list events", func(row scanner) (storage.Event, error) {
-		var e storage.Event
-		var created int64
-		err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.AppID, &e.DeviceID, &e.Detail, &created)
-		e.CreatedAt = fromMS(created)
-		return e, err
-	}, `SELECT id, user_id, kind, appid, device_id, detail, created_at FROM events
+	return list(ctx, s, "list events", scanEvent, `SELECT `+storage.EventCols+` FROM events
 		WHERE (? = '' OR user_id = ?) AND (? = '' OR kind = ?) ORDER BY id DESC LIMIT ?`, userID, userID, kind, kind, limit)
+}
+
+// QueryEvents implements storage.Storage.
+func (s *Store) QueryEvents(ctx context.Context, q storage.EventQuery) ([]storage.Event, error) {
+	where, args := q.Where(func(int) string { return "?" })
+	return list(ctx, s, "query events", scanEvent, `SELECT `+storage.EventCols+` FROM events WHERE `+where, args...)
+}
+
+func scanEvent(row scanner) (storage.Event, error) {
+	var e storage.Event
+	var created int64
+	err := row.Scan(storage.EventFields(&e, &created)...)
+	e.CreatedAt = fromMS(created)
+	return e, err
 }
 
 // Secret implements storage.Storage.
