@@ -65,7 +65,7 @@ func (s *Server) handleAppCode(w http.ResponseWriter, r *http.Request, d storage
 	if !ok {
 		return
 	}
-	code, err := s.signin.MintAppCode(ctx, signin.AppGrant{App: app, Device: d, Consent: req.Consent})
+	code, err := s.signin.MintAppCode(ctx, signin.AppGrant{App: app, Device: d, Consent: req.Consent, Addr: s.clientIP(r)})
 	var ref *signin.Refusal
 	if errors.As(err, &ref) && ref.Reason == signin.ConsentNeeded {
 		s.consentNeeded(w, ctx, app, d.UserID, false)

@@ -136,7 +136,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 		return
 	}
-	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, How: signin.ByDesktop})
+	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, How: signin.ByDesktop, Addr: s.clientIP(r)})
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return

@@ -264,10 +264,12 @@ func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
 	}
 	if approve {
 		s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
-			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r)})
+			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r),
+			Method: storage.MethodDevice, Addr: s.clientIP(r), Result: storage.ResultOK})
 		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
 		return
 	}
-	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied"})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied",
+		Method: storage.MethodDevice, Addr: s.clientIP(r), Result: storage.ResultRefused, Reason: "denied"})
 	s.message(w, http.StatusOK, u, "Desktop denied", "The sign-in of "+da.DeviceName+" was denied. Nothing was enrolled.")
 }

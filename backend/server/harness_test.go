@@ -25,10 +25,11 @@ import (
 // env is one backend on a real SQLite file behind a real HTTP listener,
 // with a clock the test moves.
 type env struct {
-	t     *testing.T
-	store *sqlite.Store
-	srv   *httptest.Server
-	url   string
+	t      *testing.T
+	store  *sqlite.Store
+	srv    *httptest.Server
+	server *server.Server
+	url    string
 
 	mu  sync.Mutex
 	now time.Time
@@ -54,6 +55,7 @@ func newEnvWith(t *testing.T, mod func(*server.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.server = s
 	e.srv.Config.Handler = s.Handler()
 	e.srv.Start()
 	t.Cleanup(func() {

@@ -21,6 +21,7 @@ type metrics struct {
 	requests  *prometheus.HistogramVec
 	minted    prometheus.Counter
 	exchanged *prometheus.CounterVec
+	signins   *prometheus.CounterVec
 }
 
 func newMetrics(s *Server) *metrics {
@@ -38,8 +39,12 @@ func newMetrics(s *Server) *metrics {
 		exchanged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scanfree_codes_exchanged_total", Help: "Authorization code exchanges, by result: ok, or reused (the code's tokens were revoked).",
 		}, []string{"result"}),
+		signins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scanfree_signins_total",
+			Help: "Sign-ins to apps and to the backend's own pages, and refused ones, by method (scanfree, qr, password, desktop_app, device_approval) and result (ok, refused).",
+		}, []string{"method", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.minted, m.exchanged,
+	m.reg.MustRegister(m.requests, m.minted, m.exchanged, m.signins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "scanfree_qr_tickets_live", Help: "QR tickets not yet expired, across all replicas (read from the database).",

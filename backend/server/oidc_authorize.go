@@ -251,7 +251,7 @@ func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
 func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time) {
 	ctx := r.Context()
 	_, redirect, serr := s.mintCode(ctx, signin.Grant{Request: signin.Request{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, OIDC: &ar},
-		UserID: userID, How: signin.ByPassword, AuthTime: authTime, Origin: "password sign-in"})
+		UserID: userID, How: signin.ByPassword, AuthTime: authTime, Origin: "password sign-in", Addr: s.clientIP(r)})
 	if serr != nil {
 		status := http.StatusBadRequest
 		if serr.Code == errSystem {

@@ -245,13 +245,15 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		// Only the person who scanned it cancels a ticket; anyone else who
 		// can see the QR code declines for their own phone only, and the
 		// code stays up for whoever it is meant for.
-		if _, err := s.tickets.Cancel(r.Context(), id, u.ID); errors.Is(err, tickets.ErrNotScanned) {
+		t, err := s.tickets.Cancel(r.Context(), id, u.ID)
+		if errors.Is(err, tickets.ErrNotScanned) {
 			s.message(w, http.StatusOK, u, "Not signed in", "Nothing was shared.")
 			return
 		} else if err != nil {
 			s.ticketError(w, r, u, err)
 			return
 		}
+		s.qrDenied(r, t, u.ID, "")
 		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
 		return
 	}
@@ -260,7 +262,7 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		s.ticketError(w, r, u, err)
 		return
 	}
-	if err := s.confirmTicket(r.Context(), t, u.ID, ""); err != nil {
+	if err := s.confirmTicket(r.Context(), t, u.ID, "", s.clientIP(r)); err != nil {
 		s.ticketError(w, r, u, err)
 		return
 	}
@@ -276,7 +278,7 @@ func refused(err error) bool {
 
 // confirmTicket mints the ticket's code for userID (through deviceID when
 // a desktop confirms) and completes the ticket.
-func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, deviceID string) error {
+func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, deviceID, addr string) error {
 	if t.UserID != userID {
 		return tickets.ErrTaken
 	}
@@ -289,7 +291,7 @@ func (s *Server) confirmTicket(ctx context.Context, t tickets.Ticket, userID, de
 		h = signin.ByDesktopQR
 	}
 	code, _, serr := s.mintFor(ctx, deviceapi.SignInRequest{AppID: t.AppID, Scope: t.Scope, RedirectURI: t.RedirectURI, State: t.State,
-		Origin: "QR code"}, signin.Grant{UserID: userID, DeviceID: deviceID, How: h})
+		Origin: "QR code"}, signin.Grant{UserID: userID, DeviceID: deviceID, How: h, Addr: addr})
 	if serr != nil && serr.Code == errSystem {
 		return fmt.Errorf("mint code: %w", errUnavailable)
 	}
@@ -312,9 +314,9 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 	t, err := s.tickets.Scan(r.Context(), id, u.ID)
 	if err == nil {
 		if r.PathValue("action") == "confirm" {
-			err = s.confirmTicket(r.Context(), t, u.ID, d.ID)
-		} else {
-			_, err = s.tickets.Cancel(r.Context(), id, u.ID)
+			err = s.confirmTicket(r.Context(), t, u.ID, d.ID, s.clientIP(r))
+		} else if t, err = s.tickets.Cancel(r.Context(), id, u.ID); err == nil {
+			s.qrDenied(r, t, u.ID, d.ID)
 		}
 	}
 	if err != nil && !refused(err) {
@@ -326,4 +328,10 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "app_name": s.appName(r.Context(), t.AppID)})
+}
+
+// qrDenied records that the person who scanned ticket t declined it.
+func (s *Server) qrDenied(r *http.Request, t tickets.Ticket, userID, deviceID string) {
+	s.signin.Refused(r.Context(), storage.Event{UserID: userID, AppID: t.AppID, DeviceID: deviceID, Method: storage.MethodQR,
+		Face: storage.FaceWeChat.String(), Addr: s.clientIP(r)}, "denied", "Declined the sign-in to "+s.appName(r.Context(), t.AppID)+" on the phone")
 }

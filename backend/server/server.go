@@ -175,7 +175,8 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.oidcIP = s.newLimiter("oidc-authorize-ip", cfg.TicketsPerMinute, time.Minute)
 	s.metrics = newMetrics(s)
 	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger, CodeTTL: cfg.CodeTTL,
-		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc})
+		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc,
+		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }

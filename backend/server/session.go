@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,13 +229,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if herr != nil {
 		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
 	}
+	// Refused password sign-ins are logged with the username tried (an
+	// unknown one has no person to log them under).
+	refusal := storage.Event{UserID: u.ID, Method: storage.MethodPassword, Face: "web", Addr: ip}
 	if err != nil || !ok {
 		s.accountFailed(context.WithoutCancel(r.Context()), username, u.ID)
+		s.signin.Refused(context.WithoutCancel(r.Context()), refusal, "wrong_password", "Wrong password for "+strconv.Quote(username))
 		fail(http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
 	// Told only after the right password: a guesser learns nothing of it.
 	if !u.Active() {
+		s.signin.Refused(r.Context(), refusal, "disabled", "Right password, but the account is disabled")
 		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
@@ -244,7 +250,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
 		return
 	}
-	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip})
+	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip,
+		Method: storage.MethodPassword, Face: "web", Addr: ip, Result: storage.ResultOK})
 	// The form made for an OpenID Connect request completes that request,
 	// once, here: the only way a password signs in to an app.
 	if ar, ok := s.resumeRequest(r.Context(), next); ok {

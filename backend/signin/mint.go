@@ -26,7 +26,21 @@ const (
 	RequestUsed
 	// UserDisabled: an operator disabled the person's account.
 	UserDisabled
+	// AppDisabled: an operator disabled the app.
+	AppDisabled
 )
+
+// reasons name the refusals in the sign-in log (storage.Event.Reason).
+var reasons = map[Reason]string{UnknownApp: "unknown_app", QROnly: "qr_only", BadRequest: "refused_request", RequestGone: "request_gone",
+	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request"}
+
+// Name is the refusal's reason as the sign-in log records it.
+func (r *Refusal) Name() string {
+	if n, ok := reasons[r.Reason]; ok {
+		return n
+	}
+	return "refused"
+}
 
 // Request is a sign-in as the hosted page, the daemon or a QR ticket
 // carries it. OIDC is the OpenID Connect request its state names,
@@ -47,6 +61,17 @@ const (
 	ByDesktopQR            // `scanfreed approve` confirmed a QR code
 	ByPassword             // the password form of the hosted pages
 )
+
+// Method is h as the sign-in log names it.
+func (h How) Method() string {
+	switch h {
+	case ByDesktop:
+		return storage.MethodScanFree
+	case ByPhone, ByDesktopQR:
+		return storage.MethodQR
+	}
+	return storage.MethodPassword
+}
 
 // AMR returns RFC 8176 values. The desktop dialog is a user-presence test
 // ("user") on a desktop that proves a key it was enrolled with ("swk": its
@@ -80,7 +105,7 @@ func (s *Service) Check(ctx context.Context, req Request, fast bool) (storage.Ap
 		return app, fmt.Errorf("check sign-in: %w", err)
 	}
 	if !app.Active() {
-		return app, refuse(BadRequest, "%s was disabled by its operator: nobody can sign in to it now", app.Name)
+		return app, refuse(AppDisabled, "%s was disabled by its operator: nobody can sign in to it now", app.Name)
 	}
 	if fast && !app.FastLogin {
 		return app, refuse(QROnly, "this app allows QR login only")
@@ -120,6 +145,7 @@ type Grant struct {
 	How      How
 	AuthTime time.Time // when the person authenticated; zero: now
 	Origin   string    // where it came from, for the audit log ("QR code", a page's origin)
+	Addr     string    // the client address that confirmed it (the desktop's, the phone's, the browser's)
 }
 
 // Mint checks g and mints its code, bound to app, exact redirect_uri,
@@ -127,11 +153,16 @@ type Grant struct {
 // Connect request's consumption (one request, one code) and the audit
 // event commit together. It returns the code and the app.
 func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error) {
-	app, err := s.Check(ctx, g.Request, g.How == ByDesktop)
-	if err != nil {
-		return "", app, err
+	face := storage.FaceWeChat
+	if g.OIDC != nil {
+		face = storage.FaceOIDC
 	}
-	if err := s.active(ctx, g.UserID); err != nil {
+	app, err := s.Check(ctx, g.Request, g.How == ByDesktop)
+	if err == nil {
+		err = s.active(ctx, g.UserID)
+	}
+	if err != nil {
+		s.refused(ctx, storage.Event{UserID: g.UserID, AppID: g.AppID, DeviceID: g.DeviceID, Method: g.How.Method(), Face: face.String(), Addr: g.Addr}, err)
 		return "", app, err
 	}
 	now := s.cfg.Now()
@@ -150,7 +181,8 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR, c.AuthRequestID = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, g.How.AMR(), ar.ID
 		detail += " (OpenID Connect)"
 	}
-	e := storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now}
+	e := storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now,
+		Method: g.How.Method(), Face: c.Face.String(), Addr: g.Addr, Result: storage.ResultOK}
 	switch err := s.store.CreateSignIn(ctx, c, e); {
 	case g.OIDC != nil && errors.Is(err, storage.ErrAlreadyUsed):
 		return "", app, errRequestUsed
@@ -173,7 +205,8 @@ const ConsentNeeded Reason = 300
 type AppGrant struct {
 	App     storage.App
 	Device  storage.Device
-	Consent bool // the person just allowed the app in the desktop's dialog
+	Consent bool   // the person just allowed the app in the desktop's dialog
+	Addr    string // the desktop's client address
 }
 
 // MintAppCode mints a desktop app's one-time login code (FaceJSCode, as
@@ -182,6 +215,8 @@ type AppGrant struct {
 // its event, the code and the sign-in event are one transaction.
 func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	if err := s.active(ctx, g.Device.UserID); err != nil {
+		s.refused(ctx, storage.Event{UserID: g.Device.UserID, AppID: g.App.AppID, DeviceID: g.Device.ID, Method: storage.MethodDesktopApp,
+			Face: storage.FaceJSCode.String(), Addr: g.Addr}, err)
 		return "", err
 	}
 	now := s.cfg.Now()
@@ -189,7 +224,8 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	c := storage.Code{Hash: secret.Hash(code), AppID: g.App.AppID, UserID: g.Device.UserID, DeviceID: g.Device.ID,
 		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
 	signedIn := storage.Event{UserID: g.Device.UserID, Kind: "signin", AppID: g.App.AppID, DeviceID: g.Device.ID,
-		Detail: "Signed in to " + g.App.Name + " (desktop app)", CreatedAt: now}
+		Detail: "Signed in to " + g.App.Name + " (desktop app)", CreatedAt: now,
+		Method: storage.MethodDesktopApp, Face: storage.FaceJSCode.String(), Addr: g.Addr, Result: storage.ResultOK}
 	_, err := s.store.GetConsent(ctx, g.Device.UserID, g.App.AppID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) && !g.Consent:

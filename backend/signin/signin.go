@@ -15,6 +15,7 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -60,6 +61,9 @@ type Config struct {
 	// "reused" for a replay; Minted of each code minted (the metrics).
 	Redeemed func(outcome string)
 	Minted   func()
+	// SignIn is called for each sign-in and refused sign-in logged, with
+	// its method and result (the sign-in counters).
+	SignIn func(method, result string)
 }
 
 // Service is the sign-in core. It is safe for concurrent use.
@@ -84,6 +88,9 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.Minted == nil {
 		cfg.Minted = func() {}
+	}
+	if cfg.SignIn == nil {
+		cfg.SignIn = func(string, string) {}
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = 5 * time.Minute
@@ -140,10 +147,33 @@ func (s *Service) Event(ctx context.Context, e storage.Event) {
 }
 
 // Logged writes events stored by a transaction of their own (a sign-in
-// with its code) as the structured log lines Event writes.
+// with its code) as the structured log lines Event writes, and counts
+// the sign-ins among them (Config.SignIn).
 func (s *Service) Logged(ctx context.Context, events ...storage.Event) {
 	for _, e := range events {
-		s.cfg.Logger.InfoContext(ctx, "audit", "kind", e.Kind, "user", e.UserID, "app", e.AppID, "device", e.DeviceID, "detail", e.Detail)
+		attrs := []any{"kind", e.Kind, "user", e.UserID, "app", e.AppID, "device", e.DeviceID, "detail", e.Detail}
+		if e.Result != "" {
+			attrs = append(attrs, "method", e.Method, "face", e.Face, "addr", e.Addr, "country", e.Country, "result", e.Result, "reason", e.Reason)
+			s.cfg.SignIn(e.Method, e.Result)
+		}
+		s.cfg.Logger.InfoContext(ctx, "audit", attrs...)
+	}
+}
+
+// Refused records a sign-in refused before any code was minted: e says
+// who (when known), how and from where; reason names why
+// (storage.Event.Reason) and detail says it for people.
+func (s *Service) Refused(ctx context.Context, e storage.Event, reason, detail string) {
+	e.Kind, e.Result, e.Reason, e.Detail = "signin_refused", storage.ResultRefused, reason, detail
+	s.Event(ctx, e)
+}
+
+// refused records the core's own refusal err of e's sign-in; a failure
+// that is not a refusal (the database) is not a sign-in outcome.
+func (s *Service) refused(ctx context.Context, e storage.Event, err error) {
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		s.Refused(ctx, e, ref.Name(), "Refused: "+ref.Msg)
 	}
 }
 
