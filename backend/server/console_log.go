@@ -1,13 +1,13 @@
 package server
 
 import (
-	"cmp"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/scanfree/scanfree/backend/admin"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -64,97 +64,63 @@ func (s *Server) people(r *http.Request) (map[string]storage.User, error) {
 	return m, err
 }
 
-// logEntry is one event as the log page and its exports show it.
-type logEntry struct {
-	ID     int64     `json:"id"`
-	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`
-	User   string    `json:"user,omitempty"`
-	AppID  string    `json:"appid,omitempty"`
-	Device string    `json:"device,omitempty"`
-	Detail string    `json:"detail"`
-}
-
-// logView is the log page: the filter as given and the events it found.
+// logView is the log page: the filter as given, the events it found, and
+// the link to the next page.
 type logView struct {
-	User, Kind string
-	Limit      int
-	Events     []logEntry
+	F      admin.LogFilter
+	Events []admin.LogEntry
+	Older  template.URL // the next page; "" on the last
 }
 
-// maxExport caps one export.
-const maxExport = 100000
+// logPage is how many events the page shows at once; exports take more.
+const logPage = 100
 
 func (s *Server) handleConsoleLog(w http.ResponseWriter, r *http.Request, op operator) {
 	ctx, q := r.Context(), r.URL.Query()
-	v := logView{User: trimLen(q.Get("user"), 100), Kind: trimLen(q.Get("kind"), 64)}
+	get := func(k string) string { return trimLen(q.Get(k), 200) }
+	f := admin.LogFilter{User: get("user"), App: get("app"), Desktop: get("desktop"), Addr: get("addr"), Result: get("result"),
+		Method: get("method"), Kind: get("kind"), Since: get("since"), Until: get("until"), Before: get("before")}
 	format := q.Get("format")
-	v.Limit, _ = strconv.Atoi(q.Get("limit"))
-	v.Limit = min(max(cmp.Or(v.Limit, 100), 1), maxExport)
-	if format == "" {
-		v.Limit = min(v.Limit, 1000)
+	f.Limit, _ = strconv.Atoi(q.Get("limit"))
+	switch {
+	case f.Limit <= 0 && format != "":
+		f.Limit = 10000
+	case f.Limit <= 0 || (format == "" && f.Limit > 1000):
+		f.Limit = logPage
 	}
-	userID := ""
-	if v.User != "" {
-		u, err := s.store.GetUserByUsername(ctx, v.User)
-		if errors.Is(err, storage.ErrNotFound) {
-			s.renderConsole(w, http.StatusOK, "admin_log", "Sign-in log", op, consolePage{Section: "log", Notice: "Nobody has the username " + v.User + ".", Data: v})
-			return
-		}
-		if err != nil {
-			s.consoleFail(w, r, op, err)
-			return
-		}
-		userID = u.ID
+	v := logView{F: f}
+	eq, err := f.Query(ctx, s.store, s.now())
+	if err != nil {
+		s.renderConsole(w, http.StatusBadRequest, "admin_log", "Sign-in log", op, consolePage{Section: "log", Notice: err.Error(), Data: v})
+		return
 	}
-	events, err := s.store.ListEvents(ctx, userID, v.Kind, v.Limit)
+	events, err := s.store.QueryEvents(ctx, eq)
+	if err == nil {
+		v.Events, err = admin.Entries(ctx, s.store, events)
+	}
 	if err != nil {
 		s.consoleFail(w, r, op, err)
 		return
-	}
-	people, err := s.people(r)
-	if err != nil {
-		s.consoleFail(w, r, op, err)
-		return
-	}
-	for _, e := range events {
-		v.Events = append(v.Events, logEntry{e.ID, e.CreatedAt, e.Kind, people[e.UserID].Username, e.AppID, e.DeviceID, e.Detail})
 	}
 	switch format {
-	case "csv":
-		writeLogCSV(w, v.Events)
-	case "json":
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="scanfree-log.json"`)
-		w.Header().Set("Cache-Control", "no-store")
-		if v.Events == nil {
-			v.Events = []logEntry{}
+	case "csv", "json":
+		h := w.Header()
+		h.Set("Content-Disposition", `attachment; filename="scanfree-log.`+format+`"`)
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if format == "csv" {
+			h.Set("Content-Type", "text/csv; charset=utf-8")
+			admin.WriteCSV(w, v.Events)
+			return
 		}
+		h.Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v.Events)
-	default:
-		s.renderConsole(w, http.StatusOK, "admin_log", "Sign-in log", op, consolePage{Section: "log", Data: v})
+		return
 	}
-}
-
-// writeLogCSV writes events as CSV. A cell a spreadsheet would run as a
-// formula (a detail an attacker typed, such as a device name) is quoted
-// with a leading apostrophe.
-func writeLogCSV(w http.ResponseWriter, events []logEntry) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="scanfree-log.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "at", "kind", "user", "appid", "device", "detail"})
-	for _, e := range events {
-		cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.Kind, cell(e.User), e.AppID, e.Device, cell(e.Detail)})
+	if len(v.Events) == f.Limit {
+		next := r.URL.Query()
+		next.Set("before", v.Events[len(v.Events)-1].Cursor)
+		v.Older = template.URL("/admin/log?" + next.Encode()) // url.Values encodes every part
 	}
-	cw.Flush()
-}
-
-// cell defuses a CSV cell that a spreadsheet would evaluate.
-func cell(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
-		return "'" + s
-	}
-	return s
+	s.renderConsole(w, http.StatusOK, "admin_log", "Sign-in log", op, consolePage{Section: "log", Data: v})
 }

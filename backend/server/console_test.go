@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -221,37 +222,73 @@ func TestConsoleChanges(t *testing.T) {
 	}
 }
 
-// TestConsoleLogExport: the log exports as CSV and JSON with the filters of
-// the page, and a CSV cell a spreadsheet would evaluate is defused.
+// TestConsoleLogExport: the log's filters (person, result, method,
+// address range, time), its pages, and its CSV and JSON exports with the
+// filters of the page; a CSV cell a spreadsheet would evaluate is defused.
 func TestConsoleLogExport(t *testing.T) {
 	c := newConsoleEnv(t, nil)
-	u, _ := c.store.GetUserByUsername(context.Background(), "bob")
-	c.store.AddEvent(context.Background(), storage.Event{UserID: u.ID, Kind: "device_revoked", Detail: "=HYPERLINK(\"https://evil.example\")", CreatedAt: c.clock()})
+	ctx := context.Background()
+	u, _ := c.store.GetUserByUsername(ctx, "bob")
+	c.store.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "device_revoked", Detail: "=HYPERLINK(\"https://evil.example\")", CreatedAt: c.clock()})
+	for i := range 5 {
+		c.store.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "signin_refused", Method: storage.MethodPassword, Addr: fmt.Sprint("198.51.100.", i),
+			Result: storage.ResultRefused, Reason: "wrong_password", Detail: fmt.Sprint("try ", i), CreatedAt: c.clock().Add(-time.Duration(i) * time.Hour)})
+	}
 	resp, body := c.auditor.get("/admin/log?user=bob&format=csv")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("csv: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if err != nil || len(rows) < 2 {
+	if err != nil || len(rows) < 7 || rows[0][12] != "detail" {
 		t.Fatalf("csv %q: %v", body, err)
 	}
 	for _, row := range rows[1:] {
 		if row[3] != "bob" {
 			t.Errorf("a row of someone else in bob's export: %q", row)
 		}
-		if strings.HasPrefix(row[6], "=") {
-			t.Errorf("a formula cell: %q", row[6])
+		if strings.HasPrefix(row[12], "=") {
+			t.Errorf("a formula cell: %q", row[12])
 		}
 	}
+	var entries []struct{ Kind, User, Addr, Result string }
 	_, body = c.auditor.get("/admin/log?kind=login&format=json")
-	var entries []struct{ Kind, User string }
 	if err := json.Unmarshal([]byte(body), &entries); err != nil || len(entries) != 3 {
 		t.Fatalf("json of logins: %v %.300s", err, body)
 	}
-	for _, e := range entries {
-		if e.Kind != "login" {
-			t.Errorf("kind=login exported %+v", e)
+	for _, tc := range []struct {
+		query string
+		n     int
+	}{
+		{"addr=198.51.100.0/30&format=json", 4},
+		{"addr=198.51.100.4&format=json", 1},
+		{"result=refused&user=bob&format=json", 5},
+		{"method=password&result=refused&since=90m&format=json", 2},
+		{"kind=signin_refused,device_revoked&format=json", 6},
+	} {
+		_, body = c.auditor.get("/admin/log?" + tc.query)
+		entries = nil
+		if err := json.Unmarshal([]byte(body), &entries); err != nil || len(entries) != tc.n {
+			t.Errorf("%s: %d entries, want %d (%v %.300s)", tc.query, len(entries), tc.n, err, body)
 		}
+	}
+	if resp, body := c.auditor.get("/admin/log?addr=not-an-address"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "CIDR range") {
+		t.Errorf("a bad address filter: %d", resp.StatusCode)
+	}
+	// Pages of two: the Older link walks bob's seven events (his sign-in,
+	// the revoked desktop, five wrong passwords).
+	seen := 0
+	next := "/admin/log?user=bob&limit=2"
+	for range 10 {
+		_, body := c.auditor.get(next)
+		seen += strings.Count(body, `<td><code>`)
+		m := regexp.MustCompile(`href="(/admin/log\?[^"]+)" id="older"`).FindStringSubmatch(body)
+		if m == nil {
+			break
+		}
+		next = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	if seen != 7 {
+		t.Errorf("paging showed %d of bob's 7 events", seen)
 	}
 }
 

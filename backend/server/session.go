@@ -21,6 +21,7 @@ import (
 var templateFS embed.FS
 
 var funcs = template.FuncMap{
+	"list": func(v ...string) []string { return v },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

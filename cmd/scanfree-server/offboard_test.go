@@ -292,3 +292,38 @@ func TestSessionCommands(t *testing.T) {
 		t.Fatalf("an unknown session: %v %s", err, errOut)
 	}
 }
+
+// TestEventsFilters: `events` takes the console's filters: wrong passwords
+// from one address range, as a table, as CSV, and paged with --before; a
+// bad filter says what it wants.
+func TestEventsFilters(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	for _, pw := range []string{"wrong-1", "wrong-2", "alice-password"} {
+		b.post(nil, "/login", "application/x-www-form-urlencoded", "username=alice&password="+pw, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	}
+	var refused []struct{ Result, Reason, Addr, Method, Cursor string }
+	json.Unmarshal([]byte(b.cli("", "events", "--user", "alice", "--result", "refused", "--addr", "127.0.0.0/8", "--since", "1h", "--json")), &refused)
+	if len(refused) != 2 || refused[0].Reason != "wrong_password" || refused[0].Addr != "127.0.0.1" || refused[0].Method != "password" {
+		t.Fatalf("refused sign-ins: %+v", refused)
+	}
+	if out := b.cli("", "events", "--result", "refused", "--addr", "192.0.2.0/24", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("another range: %s", out)
+	}
+	page := b.cli("", "events", "--user", "alice", "--result", "refused", "--limit", "1")
+	if !strings.Contains(page, "more: --before "+refused[0].Cursor) {
+		t.Fatalf("a full page does not say how to go on: %s", page)
+	}
+	var rest []struct{ Cursor string }
+	json.Unmarshal([]byte(b.cli("", "events", "--user", "alice", "--result", "refused", "--before", refused[0].Cursor, "--json")), &rest)
+	if len(rest) != 1 || rest[0].Cursor != refused[1].Cursor {
+		t.Fatalf("the next page: %+v", rest)
+	}
+	if out := b.cli("", "events", "--method", "password", "--csv"); !strings.HasPrefix(out, "id,at,kind,user") || strings.Count(out, "\n") != 4 {
+		t.Fatalf("csv: %s", out)
+	}
+	_, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "events", "--addr", "nope", "--db", b.db)
+	if err == nil || !strings.Contains(errOut, "CIDR range") {
+		t.Fatalf("a bad --addr: %v %s", err, errOut)
+	}
+}
