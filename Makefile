@@ -50,7 +50,7 @@ demo: build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend oidc certs daemon qr replicas
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend oidc certs daemon qr replicas log
 
 cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \

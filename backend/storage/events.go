@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -167,4 +168,10 @@ const InsertEventCols = "user_id, kind, appid, device_id, detail, created_at, me
 // InsertEventValues are e's values for InsertEventCols.
 func InsertEventValues(e Event) []any {
 	return []any{e.UserID, e.Kind, e.AppID, e.DeviceID, e.Detail, Millis(e.CreatedAt), e.Method, e.Face, e.Addr, AddrKey(e.Addr), e.Country, e.Result, e.Reason}
+}
+
+// EventImporter is a store that takes many events in one transaction
+// (imports, and the log's benchmark seeding a million events).
+type EventImporter interface {
+	ImportEvents(ctx context.Context, events []Event) error
 }

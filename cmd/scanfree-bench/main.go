@@ -1,5 +1,5 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [backend|oidc|certs|daemon|qr|replicas ...]
+// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [-events 1000000] [backend|oidc|certs|daemon|qr|replicas|log ...]
 package main
 
 import (
@@ -17,6 +17,7 @@ func main() {
 	d := flag.Duration("d", 2*time.Second, "duration of each measured level")
 	idle := flag.Duration("idle", 60*time.Second, "window for the daemon's idle CPU")
 	polls := flag.Int("polls", 20000, "concurrent waiting QR long polls to hold")
+	events := flag.Int("events", 1_000_000, "events the sign-in log is seeded with")
 	flag.Parse()
 	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
@@ -26,18 +27,21 @@ func main() {
 		},
 		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Replicas(ctx, w, d) },
 		"oidc":     func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
+		"log": func(ctx context.Context, w *os.File, d time.Duration) error {
+			return bench.EventLog(ctx, w, bench.LogOptions{Events: *events})
+		},
 		"qr": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.QR(ctx, w, bench.QROptions{Tickets: 1000, Polls: *polls})
 		},
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend", "oidc", "certs", "daemon", "qr", "replicas"}
+		names = []string{"backend", "oidc", "certs", "daemon", "qr", "replicas", "log"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, oidc, certs, daemon, qr, replicas\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, oidc, certs, daemon, qr, replicas, log\n", n)
 			os.Exit(2)
 		}
 		err := run(context.Background(), os.Stdout, *d)

@@ -93,4 +93,15 @@ func testEventQuery(t *testing.T, s storage.Storage) {
 		got[0].Result == "" || got[0].Reason == "" || got[0].Face != "wechat" {
 		t.Fatalf("the newest event's fields: %+v", got)
 	}
+
+	// A store that imports events keeps them as AddEvent does.
+	if imp, ok := s.(storage.EventImporter); ok {
+		batch := []storage.Event{{UserID: "imp", Kind: "signin", Addr: "203.0.113.9", Result: storage.ResultOK, CreatedAt: now.Add(time.Hour), Detail: "imported 1"},
+			{UserID: "imp", Kind: "signin", Addr: "203.0.113.10", Result: storage.ResultOK, CreatedAt: now.Add(2 * time.Hour), Detail: "imported 2"}}
+		must(t, imp.ImportEvents(ctx, batch))
+		got := query(storage.EventQuery{UserID: "imp", Addr: netip.MustParsePrefix("203.0.113.0/24")})
+		if len(got) != 2 || got[0].Detail != "imported 2" || got[1].Addr != "203.0.113.9" {
+			t.Fatalf("imported events: %+v", got)
+		}
+	}
 }

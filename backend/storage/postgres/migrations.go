@@ -225,5 +225,6 @@ var migrations = [][]string{
 		`CREATE INDEX events_user_time ON events(user_id, created_at, id)`,
 		`CREATE INDEX events_app_time ON events(appid, created_at, id)`,
 		`CREATE INDEX events_addr ON events(addr_key)`,
+		`CREATE INDEX events_result_time ON events(result, created_at, id)`,
 	},
 }

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -27,3 +30,14 @@ func (s *Store) ListFamilies(ctx context.Context, userID string) ([]storage.Fami
 		return f, err
 	}, `SELECT id, appid, user_id, device_id, created_at, revoked_at FROM families WHERE user_id = $1 ORDER BY created_at DESC, id`, userID)
 }
+
+// ImportEvents implements storage.EventImporter with COPY.
+func (s *Store) ImportEvents(ctx context.Context, events []storage.Event) error {
+	cols := strings.Split(strings.ReplaceAll(storage.InsertEventCols, " ", ""), ",")
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, cols, pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+		return storage.InsertEventValues(events[i]), nil
+	}))
+	return wrap("import events", err)
+}
+
+var _ storage.EventImporter = (*Store)(nil)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -27,3 +28,23 @@ func (s *Store) ListFamilies(ctx context.Context, userID string) ([]storage.Fami
 		return f, err
 	}, `SELECT id, appid, user_id, device_id, created_at, revoked_at FROM families WHERE user_id = ? ORDER BY created_at DESC, id`, userID)
 }
+
+// ImportEvents implements storage.EventImporter: one transaction, one
+// prepared statement.
+func (s *Store) ImportEvents(ctx context.Context, events []storage.Event) error {
+	return s.write(ctx, "import events", func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO events (`+storage.InsertEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, e := range events {
+			if _, err := st.ExecContext(ctx, storage.InsertEventValues(e)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var _ storage.EventImporter = (*Store)(nil)
