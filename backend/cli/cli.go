@@ -29,7 +29,8 @@ import (
 // settings are scanfree-server's configuration keys and their flags; each
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
-	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "admin_allow_cidr": "admin-allow-cidr", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "admin_allow_cidr": "admin-allow-cidr", "max_desktops": "max-desktops", "max_desktops_policy": "max-desktops-policy",
+	"session_idle": "session-idle", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
 }
@@ -143,6 +144,9 @@ func (a *app) serveCmd() *cobra.Command {
 	var eventRetention, idTokenTTL time.Duration
 	var daemonPorts []int
 	var trustedProxies, adminAllow []string
+	var maxDesktops int
+	var capPolicy string
+	var sessionIdle, sessionLifetime time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -160,6 +164,15 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--trusted-proxies: %w", err)
 			}
+			if capPolicy != server.CapRefuse && capPolicy != server.CapEvictOldest {
+				return fmt.Errorf("--max-desktops-policy %q: use %s or %s", capPolicy, server.CapRefuse, server.CapEvictOldest)
+			}
+			if maxDesktops < 1 {
+				return fmt.Errorf("--max-desktops %d: want 1 or more", maxDesktops)
+			}
+			if sessionIdle < time.Minute || sessionLifetime < sessionIdle {
+				return fmt.Errorf("--session-idle %v, --session-lifetime %v: want an idle timeout of a minute or more, and a lifetime no shorter", sessionIdle, sessionLifetime)
+			}
 			adminCIDR, err := server.ParseTrustedProxies(adminAllow)
 			if err != nil {
 				return fmt.Errorf("--admin-allow-cidr: %w", err)
@@ -173,6 +186,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
+				MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
@@ -195,6 +209,11 @@ func (a *app) serveCmd() *cobra.Command {
 	f.IntSliceVar(&daemonPorts, "daemon-ports", deviceapi.DefaultPorts(), "daemon ports the login page tries, in order (env SCANFREE_SERVER_DAEMON_PORTS, comma-separated)")
 	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil,
 		"load balancers whose X-Forwarded-For names the client, as addresses or CIDR ranges; the per-address limits count that client (env SCANFREE_SERVER_TRUSTED_PROXIES, comma-separated)")
+	f.IntVar(&maxDesktops, "max-desktops", 5, "desktops one person may have signed in at once (env SCANFREE_SERVER_MAX_DESKTOPS)")
+	f.StringVar(&capPolicy, "max-desktops-policy", server.CapRefuse,
+		"over --max-desktops: refuse the new desktop, or evict-oldest (sign out the least recently used one) (env SCANFREE_SERVER_MAX_DESKTOPS_POLICY)")
+	f.DurationVar(&sessionIdle, "session-idle", 30*time.Minute, "a web session of the hosted pages ends after this long unused (env SCANFREE_SERVER_SESSION_IDLE)")
+	f.DurationVar(&sessionLifetime, "session-lifetime", 12*time.Hour, "a web session ends this long after its sign-in, used or not (env SCANFREE_SERVER_SESSION_LIFETIME)")
 	f.StringSliceVar(&adminAllow, "admin-allow-cidr", nil,
 		"client addresses or CIDR ranges the operator console /admin answers; every address when empty (env SCANFREE_SERVER_ADMIN_ALLOW_CIDR, comma-separated)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")

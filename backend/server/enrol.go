@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -148,6 +149,16 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the account was disabled; ask your administrator")
 		return
 	}
+	// The cap holds for every way a desktop is approved (the page, the
+	// CLI): checked when the credential is issued.
+	if ok, err := s.makeRoom(ctx, da.UserID, da.DeviceName, da.RequestIP); err != nil {
+		s.log.ErrorContext(ctx, "device enrol", "err", err)
+		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+		return
+	} else if !ok {
+		writeOAuthErr(w, http.StatusBadRequest, "access_denied", s.capMessage())
+		return
+	}
 	cred := secret.Token()
 	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
 		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now}
@@ -252,6 +263,21 @@ func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	approve := r.PostFormValue("decision") == "approve"
+	// Over the cap, the page says so now rather than the desktop later.
+	if approve && s.cfg.MaxDesktopsPolicy == CapRefuse {
+		over, _, err := s.overCap(r.Context(), u.ID)
+		if err != nil {
+			s.log.Error("device decide", "err", err)
+			s.message(w, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
+			return
+		}
+		if over {
+			s.signin.Refused(r.Context(), storage.Event{UserID: u.ID, Method: storage.MethodDevice, Addr: s.clientIP(r)}, "cap",
+				fmt.Sprintf("%s not enrolled: %d desktops is the most allowed", da.DeviceName, s.cfg.MaxDesktops))
+			s.message(w, http.StatusConflict, u, "Too many desktops", s.capMessage())
+			return
+		}
+	}
 	err := s.store.DecideDeviceAuth(r.Context(), da.UserCode, u.ID, approve)
 	if errors.Is(err, storage.ErrNotPending) {
 		s.message(w, http.StatusConflict, u, "Already decided", "This code was approved or denied already.")

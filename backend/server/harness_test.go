@@ -136,8 +136,9 @@ func (e *env) postForm(path string, form url.Values, out any) *http.Response {
 }
 
 type oauthErr struct {
-	Error    string `json:"error"`
-	Interval int    `json:"interval"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Interval    int    `json:"interval"`
 }
 
 // startDeviceFlow begins an enrolment and returns device_code and user_code.

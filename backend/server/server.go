@@ -37,8 +37,10 @@ type Config struct {
 	DeviceCodeTTL time.Duration
 	// DeviceInterval is the minimum polling interval of the device flow (5 s).
 	DeviceInterval time.Duration
-	// SessionTTL is the lifetime of a web session (12 h).
-	SessionTTL time.Duration
+	// SessionTTL is the absolute lifetime of a web session (12 h), and
+	// SessionIdle how long one may go unused before it ends (30 min).
+	SessionTTL  time.Duration
+	SessionIdle time.Duration
 	// DaemonDomain and DaemonPorts are where the hosted page looks for the
 	// desktop daemon (deviceapi.DefaultDomain and DefaultPorts).
 	DaemonDomain string
@@ -65,6 +67,11 @@ type Config struct {
 	// request from one of them, the client address is taken from
 	// X-Forwarded-For (see clientIP). Empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// MaxDesktops caps the desktops one person has signed in at once (5);
+	// MaxDesktopsPolicy is what a new one over it does: CapRefuse (the
+	// default) or CapEvictOldest.
+	MaxDesktops       int
+	MaxDesktopsPolicy string
 	// AdminAllowCIDR, when set, are the only client addresses the
 	// operator console answers (see console).
 	AdminAllowCIDR []netip.Prefix
@@ -95,6 +102,7 @@ func (c *Config) setDefaults() {
 	def(&c.DeviceCodeTTL, 10*time.Minute)
 	def(&c.DeviceInterval, 5*time.Second)
 	def(&c.SessionTTL, 12*time.Hour)
+	def(&c.SessionIdle, 30*time.Minute)
 	def(&c.QRTTL, 120*time.Second)
 	def(&c.PollTimeout, 25*time.Second)
 	if c.PollsPerAddress <= 0 {
@@ -107,6 +115,12 @@ func (c *Config) setDefaults() {
 	def(&c.IDTokenTTL, time.Hour)
 	if c.DeviceAuthsPerMinute <= 0 {
 		c.DeviceAuthsPerMinute = 10
+	}
+	if c.MaxDesktops <= 0 {
+		c.MaxDesktops = 5
+	}
+	if c.MaxDesktopsPolicy == "" {
+		c.MaxDesktopsPolicy = CapRefuse
 	}
 	if c.JSCodePerMinute <= 0 {
 		c.JSCodePerMinute = 100
@@ -162,6 +176,9 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	u, err := parsePublicURL(cfg.PublicURL)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MaxDesktopsPolicy != CapRefuse && cfg.MaxDesktopsPolicy != CapEvictOldest {
+		return nil, fmt.Errorf("max desktops policy %q: use %s or %s", cfg.MaxDesktopsPolicy, CapRefuse, CapEvictOldest)
 	}
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), polls: pollCounts{perClient: cfg.PollsPerAddress}}

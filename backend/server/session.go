@@ -109,11 +109,40 @@ func (s *Server) currentSession(r *http.Request) (*storage.User, storage.Session
 	if err != nil || !s.now().Before(se.ExpiresAt) {
 		return nil, se, false
 	}
+	if !s.sessionUsed(r.Context(), se) {
+		return nil, se, false
+	}
 	u, err := s.store.GetUser(r.Context(), se.UserID)
 	if err != nil || !u.Active() {
 		return nil, se, false
 	}
 	return &u, se, true
+}
+
+// touchEvery is how often a session's use is written down: the idle
+// timeout is that much coarse, and a busy page costs no write per request.
+const touchEvery = time.Minute
+
+// sessionUsed applies the idle timeout to se and records its use now; it
+// reports false (and ends the session) when se went unused too long.
+func (s *Server) sessionUsed(ctx context.Context, se storage.Session) bool {
+	now := s.now()
+	last := se.LastSeenAt
+	if last.IsZero() {
+		last = se.CreatedAt
+	}
+	if now.Sub(last) >= s.cfg.SessionIdle {
+		if err := s.store.DeleteSession(ctx, se.Hash); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.WarnContext(ctx, "end idle session", "err", err)
+		}
+		return false
+	}
+	if now.Sub(last) >= touchEvery {
+		if err := s.store.TouchSession(ctx, se.Hash, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.WarnContext(ctx, "record session use", "err", err)
+		}
+	}
+	return true
 }
 
 // requireUser returns the signed-in user or redirects to /login and
@@ -266,7 +295,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u stor
 	tok := secret.Token()
 	now := s.now()
 	if err := s.store.CreateSession(ctx, storage.Session{Hash: secret.Hash(tok), UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionTTL)}); err != nil {
+		ExpiresAt: now.Add(s.cfg.SessionTTL), LastSeenAt: now}); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: tok, Path: "/", HttpOnly: true, Secure: s.secure(),

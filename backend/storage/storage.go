@@ -244,12 +244,15 @@ func (t Token) Live(now time.Time) bool {
 	return t.RevokedAt.IsZero() && t.RotatedAt.IsZero() && now.Before(t.ExpiresAt)
 }
 
-// Session is a signed-in web session of the hosted pages.
+// Session is a signed-in web session of the hosted pages. CreatedAt is
+// when the person signed in; LastSeenAt when the session was last used
+// (zero: never since), for the idle timeout.
 type Session struct {
-	Hash      []byte
-	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	Hash       []byte
+	UserID     string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
 }
 
 // Family is one sign-in to an app: the code it began with (ID, the code's
@@ -417,6 +420,9 @@ type Storage interface {
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash []byte) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	// TouchSession records that the session was used at at; ErrNotFound
+	// when it ended.
+	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	// ListSessions returns userID's web sessions, newest first, expired
 	// ones included until they are purged.
 	ListSessions(ctx context.Context, userID string) ([]Session, error)

@@ -204,6 +204,9 @@ func TestServerErrors(t *testing.T) {
 		{"password in args", nil, []string{"user", "create", "--username", "a", "--nickname", "A", "--db", filepath.Join(dir, "c.db")}, "--password-stdin"},
 		{"short password", nil, []string{"user", "create", "--username", "a", "--nickname", "A", "--password-stdin", "--db", filepath.Join(dir, "c.db")}, "at least 8"},
 		{"bad redirect", nil, []string{"app", "create", "--name", "X", "--redirect-uri", "http://evil.example/cb", "--db", filepath.Join(dir, "c.db")}, "use https"},
+		{"bad cap policy", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--max-desktops-policy", "lifo"}, "use refuse or evict-oldest"},
+		{"idle longer than the lifetime", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--session-idle", "2h", "--session-lifetime", "1h"}, "--session-idle"},
+		{"bad admin cidr", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--admin-allow-cidr", "office"}, "--admin-allow-cidr"},
 		{"unknown code", nil, []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
 	}
 	for _, tt := range tests {

@@ -119,7 +119,12 @@ func testSessionLists(t *testing.T, s storage.Storage) {
 	if len(fams) != 2 || !bytes.Equal(fams[0].ID, h("lc-1")) || fams[0].AppID != app.AppID || !fams[0].RevokedAt.IsZero() {
 		t.Fatalf("alice's families: %+v", fams)
 	}
+	must(t, s.TouchSession(ctx, ses[0].Hash, now.Add(30*time.Minute)))
+	if se, err := s.GetSession(ctx, ses[0].Hash); err != nil || !se.LastSeenAt.Equal(now.Add(30*time.Minute)) {
+		t.Fatalf("a touched session: %+v %v", se, err)
+	}
 	must(t, s.DeleteSession(ctx, ses[0].Hash))
+	wantErr(t, s.TouchSession(ctx, ses[0].Hash, now), storage.ErrNotFound)
 	must(t, s.RevokeFamily(ctx, fams[0].ID, now.Add(time.Hour)))
 	if ses, _ := s.ListSessions(ctx, alice.ID); len(ses) != 1 {
 		t.Fatalf("alice's sessions after ending one: %+v", ses)

@@ -173,18 +173,23 @@ func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
 
 // CreateSession implements storage.Storage.
 func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
-	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt))
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt))
 }
 
 // GetSession implements storage.Storage.
 func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
 	var se storage.Session
-	var created, expires int64
-	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE hash = $1`, hash).
-		Scan(&se.Hash, &se.UserID, &created, &expires)
-	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	var created, expires, seen int64
+	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE hash = $1`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
+	se.CreatedAt, se.ExpiresAt, se.LastSeenAt = fromMS(created), fromMS(expires), fromMS(seen)
 	return se, wrap("get session", err)
+}
+
+// TouchSession implements storage.Storage.
+func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	return s.execOne(ctx, "touch session", storage.ErrNotFound, `UPDATE sessions SET last_seen_at = $1 WHERE hash = $2`, ms(at), hash)
 }
 
 // DeleteSession implements storage.Storage.

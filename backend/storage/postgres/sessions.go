@@ -13,11 +13,11 @@ import (
 func (s *Store) ListSessions(ctx context.Context, userID string) ([]storage.Session, error) {
 	return list(ctx, s, "list sessions", func(row scanner) (storage.Session, error) {
 		var se storage.Session
-		var created, expires int64
-		err := row.Scan(&se.Hash, &se.UserID, &created, &expires)
-		se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+		var created, expires, seen int64
+		err := row.Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
+		se.CreatedAt, se.ExpiresAt, se.LastSeenAt = fromMS(created), fromMS(expires), fromMS(seen)
 		return se, err
-	}, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, hash`, userID)
+	}, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, hash`, userID)
 }
 
 // ListFamilies implements storage.Storage.

@@ -178,21 +178,26 @@ func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
 
 // CreateSession implements storage.Storage.
 func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
-	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt))
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt))
 }
 
 // GetSession implements storage.Storage.
 func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
 	var se storage.Session
-	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT hash, user_id, created_at, expires_at FROM sessions WHERE hash = ?`, hash).
-		Scan(&se.Hash, &se.UserID, &created, &expires)
+	var created, expires, seen int64
+	err := s.r.QueryRowContext(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE hash = ?`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
 	if err != nil {
 		return se, fmt.Errorf("get session: %w", notFound(err))
 	}
-	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	se.CreatedAt, se.ExpiresAt, se.LastSeenAt = fromMS(created), fromMS(expires), fromMS(seen)
 	return se, nil
+}
+
+// TouchSession implements storage.Storage.
+func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	return s.execOne(ctx, "touch session", storage.ErrNotFound, `UPDATE sessions SET last_seen_at = ? WHERE hash = ?`, ms(at), hash)
 }
 
 // DeleteSession implements storage.Storage.

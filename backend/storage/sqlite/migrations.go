@@ -229,5 +229,7 @@ var migrations = [][]string{
 		`CREATE INDEX events_app_time ON events(appid, created_at, id)`,
 		`CREATE INDEX events_addr ON events(addr_key)`,
 		`CREATE INDEX events_result_time ON events(result, created_at, id)`,
+		// Web sessions end after a while unused (the idle timeout).
+		`ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0`,
 	},
 }
