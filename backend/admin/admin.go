@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type AppSpec struct {
 	Public bool
 	// IDTokenAlg is RS256 (the default) or ES256.
 	IDTokenAlg string
+	// Fence limits where the app may be signed in to from (CIDR ranges,
+	// ISO 3166 country codes).
+	Fence storage.Fence
 	// AllowDuplicateName registers the app even when another has its name.
 	AllowDuplicateName bool
 	// Operator, when set, names who registered it in the audit log.
@@ -72,12 +76,40 @@ func (spec *AppSpec) check(op string) error {
 		}
 		spec.Domains[i] = host
 	}
+	if err := checkFence(&spec.Fence); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	switch spec.IDTokenAlg {
 	case "":
 		spec.IDTokenAlg = "RS256"
 	case "RS256", "ES256":
 	default:
 		return fmt.Errorf("%s: --id-token-alg %q: use RS256 or ES256", op, spec.IDTokenAlg)
+	}
+	return nil
+}
+
+// checkFence validates and normalizes f: ranges as CIDR (an address is
+// its /32 or /128), countries as two upper-case letters.
+func checkFence(f *storage.Fence) error {
+	for i, c := range f.CIDRs {
+		c = strings.TrimSpace(c)
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			a, aerr := netip.ParseAddr(c)
+			if aerr != nil {
+				return fmt.Errorf("--allow-cidr %q: want a CIDR range such as 10.0.0.0/8 or an address", c)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		f.CIDRs[i] = p.Masked().String()
+	}
+	for i, c := range f.Countries {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+			return fmt.Errorf("--allow-country %q: want an ISO 3166 code of two letters, such as CN or SG", f.Countries[i])
+		}
+		f.Countries[i] = c
 	}
 	return nil
 }
@@ -115,7 +147,7 @@ func CreateApp(ctx context.Context, st storage.Storage, spec AppSpec, now time.T
 	}
 	err := st.CreateApp(ctx, storage.App{AppID: id, Name: spec.Name, IconURL: spec.IconURL, Owner: spec.Owner,
 		SecretHash: hash, RedirectURIs: spec.RedirectURIs, Domains: spec.Domains, FastLogin: spec.FastLogin,
-		Public: spec.Public, IDTokenAlg: spec.IDTokenAlg, CreatedAt: now})
+		Public: spec.Public, IDTokenAlg: spec.IDTokenAlg, CreatedAt: now, Fence: spec.Fence})
 	if err != nil {
 		return NewApp{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type AppEdit struct {
 	Domains              *[]string // replaces the list
 	FastLogin            *bool
 	IDTokenAlg           *string
+	Fence                *storage.Fence // replaces the fence
 }
 
 // appEvent records a change operator made to a.
@@ -42,7 +44,7 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, o
 		return a, err
 	}
 	spec := AppSpec{Name: a.Name, IconURL: a.IconURL, Owner: a.Owner, RedirectURIs: a.RedirectURIs, Domains: a.Domains,
-		FastLogin: a.FastLogin, Public: a.Public, IDTokenAlg: a.IDTokenAlg}
+		FastLogin: a.FastLogin, Public: a.Public, IDTokenAlg: a.IDTokenAlg, Fence: a.Fence}
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v
@@ -61,6 +63,9 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, o
 	if e.FastLogin != nil {
 		spec.FastLogin = *e.FastLogin
 	}
+	if e.Fence != nil {
+		spec.Fence = storage.Fence{CIDRs: slices.Clone(e.Fence.CIDRs), Countries: slices.Clone(e.Fence.Countries)}
+	}
 	if err := spec.check("edit app"); err != nil {
 		return a, err
 	}
@@ -68,11 +73,11 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, o
 		spec.Owner = storage.OwnOwner(a.AppID)
 	}
 	a.Name, a.IconURL, a.Owner, a.RedirectURIs, a.Domains = spec.Name, spec.IconURL, spec.Owner, spec.RedirectURIs, spec.Domains
-	a.FastLogin, a.IDTokenAlg = spec.FastLogin, spec.IDTokenAlg
+	a.FastLogin, a.IDTokenAlg, a.Fence = spec.FastLogin, spec.IDTokenAlg, spec.Fence
 	if err := st.UpdateApp(ctx, a); err != nil {
 		return a, err
 	}
-	return a, appEvent(ctx, st, a, "app_edited", "edited (redirect URIs "+strings.Join(a.RedirectURIs, " ")+"; domains "+strings.Join(a.Domains, " ")+")", operator, now)
+	return a, appEvent(ctx, st, a, "app_edited", "edited (redirect URIs "+strings.Join(a.RedirectURIs, " ")+"; domains "+strings.Join(a.Domains, " ")+"; fence "+a.Fence.JSON()+")", operator, now)
 }
 
 // RotateSecret gives appID a new secret, shown once. The old one keeps

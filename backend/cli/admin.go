@@ -48,6 +48,8 @@ func (a *app) appCmd() *cobra.Command {
 	create.Flags().BoolVar(&noFast, "no-fast-login", false, "allow QR login only, never scan-free")
 	create.Flags().BoolVar(&allowDuplicate, "allow-duplicate-name", false, "register it even if an app of that name exists")
 	create.Flags().BoolVar(&spec.Public, "public", false, "an OpenID Connect client that cannot keep a secret (native or single-page app): no secret, PKCE required")
+	create.Flags().StringArrayVar(&spec.Fence.CIDRs, "allow-cidr", nil, "client range it may be signed in to from (repeatable; default anywhere)")
+	create.Flags().StringArrayVar(&spec.Fence.Countries, "allow-country", nil, "country it may be signed in to from, ISO 3166 such as CN (repeatable; needs serve --geoip-db)")
 	create.Flags().StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "algorithm of the app's OpenID Connect id_tokens: RS256 or ES256")
 	create.MarkFlagRequired("name")
 

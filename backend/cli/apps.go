@@ -16,7 +16,7 @@ import (
 // edit, rotate-secret, disable, enable.
 func (a *app) appChangeCmds() []*cobra.Command {
 	var name, icon, owner, alg string
-	var uris, domains []string
+	var uris, domains, cidrs, countries []string
 	var fast bool
 	edit := &cobra.Command{
 		Use:   "edit APPID",
@@ -46,6 +46,20 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			if f.Changed("id-token-alg") {
 				e.IDTokenAlg = &alg
 			}
+			if f.Changed("allow-cidr") || f.Changed("allow-country") {
+				app, err := st.GetApp(cmd.Context(), args[0])
+				if err != nil {
+					return fmt.Errorf("edit app: no app %q (see `scanfree-server app list`)", args[0])
+				}
+				fence := app.Fence
+				if f.Changed("allow-cidr") {
+					fence.CIDRs = nonEmpty(cidrs)
+				}
+				if f.Changed("allow-country") {
+					fence.Countries = nonEmpty(countries)
+				}
+				e.Fence = &fence
+			}
 			app, err := admin.EditApp(cmd.Context(), st, args[0], e, operator(), time.Now())
 			if err != nil {
 				return err
@@ -54,6 +68,8 @@ func (a *app) appChangeCmds() []*cobra.Command {
 				func(w io.Writer) { fmt.Fprintf(w, "%s (%s) updated\n", app.Name, app.AppID) })
 		}),
 	}
+	edit.Flags().StringArrayVar(&cidrs, "allow-cidr", nil, `client range it may be signed in to from (repeatable; replaces the list; "" lifts it)`)
+	edit.Flags().StringArrayVar(&countries, "allow-country", nil, `country it may be signed in to from, ISO 3166 (repeatable; replaces the list; "" lifts it; needs serve --geoip-db)`)
 	edit.Flags().StringVar(&name, "name", "", "app name shown to users")
 	edit.Flags().StringVar(&icon, "icon", "", "icon URL")
 	edit.Flags().StringVar(&owner, "owner", "", `owner ("" makes the app its own owner again)`)
@@ -103,4 +119,15 @@ func (a *app) appChangeCmds() []*cobra.Command {
 	return []*cobra.Command{edit, rotate, del,
 		toggle("disable", "Stop an app: nobody can sign in to it, and its server can exchange, refresh and read nothing", true),
 		toggle("enable", "Let a disabled app be used again", false)}
+}
+
+// nonEmpty drops empty values: `--allow-cidr ""` lifts a fence.
+func nonEmpty(v []string) []string {
+	var out []string
+	for _, s := range v {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

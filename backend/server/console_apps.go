@@ -42,7 +42,7 @@ func lines(s string) []string {
 func (s *Server) handleConsoleCreateApp(w http.ResponseWriter, r *http.Request, op operator) {
 	spec := admin.AppSpec{Name: r.PostFormValue("name"), IconURL: strings.TrimSpace(r.PostFormValue("icon")),
 		RedirectURIs: lines(r.PostFormValue("redirect_uris")), Domains: lines(r.PostFormValue("domains")),
-		Public: r.PostFormValue("public") == "on", IDTokenAlg: r.PostFormValue("alg"), FastLogin: true, Operator: op.name()}
+		Public: r.PostFormValue("public") == "on", IDTokenAlg: r.PostFormValue("alg"), FastLogin: true, Operator: op.name(), Fence: formFence(r)}
 	na, err := admin.CreateApp(r.Context(), s.ops(), spec, s.now())
 	if err != nil {
 		s.consoleFail(w, r, op, err)
@@ -58,6 +58,8 @@ type appView struct {
 	App           storage.App
 	RedirectURIs  string // one per line, for the form
 	Domains       string
+	CIDRs         string
+	Countries     string
 	Secret        string
 	GraceUntil    time.Time
 	SignIns       []storage.Event
@@ -83,6 +85,7 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 		return
 	}
 	v := appView{App: a, RedirectURIs: strings.Join(a.RedirectURIs, "\n"), Domains: strings.Join(a.Domains, "\n"), Secret: sec,
+		CIDRs: strings.Join(a.Fence.CIDRs, "\n"), Countries: strings.Join(a.Fence.Countries, " "),
 		DefaultGrace: "24h", IDTokenAlgs: []string{"RS256", "ES256"}, OwnOwner: !a.SharedOwner(),
 		OldSecretLive: len(a.OldSecretHash) > 0 && s.now().Before(a.OldSecretUntil), GraceUntil: a.OldSecretUntil}
 	if v.SignIns, err = s.store.ListEvents(ctx, "", "signin", 500); err != nil {
@@ -107,8 +110,9 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 		owner := strings.TrimSpace(r.PostFormValue("owner"))
 		name, icon, alg := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("icon")), r.PostFormValue("alg")
 		uris, domains, fast := lines(r.PostFormValue("redirect_uris")), lines(r.PostFormValue("domains")), r.PostFormValue("fast_login") == "on"
+		fence := formFence(r)
 		_, err = admin.EditApp(ctx, st, appID, admin.AppEdit{Name: &name, IconURL: &icon, Owner: &owner,
-			RedirectURIs: &uris, Domains: &domains, FastLogin: &fast, IDTokenAlg: &alg}, by, now)
+			RedirectURIs: &uris, Domains: &domains, FastLogin: &fast, IDTokenAlg: &alg, Fence: &fence}, by, now)
 		done = "saved"
 	case "rotate":
 		var grace time.Duration
@@ -143,4 +147,11 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	consoleDone(w, r, "/admin/apps/"+appID, done)
+}
+
+// formFence reads an app form's fence: ranges one per line, countries
+// separated by spaces or commas.
+func formFence(r *http.Request) storage.Fence {
+	return storage.Fence{CIDRs: lines(r.PostFormValue("allow_cidrs")),
+		Countries: strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' })}
 }

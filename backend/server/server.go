@@ -72,6 +72,10 @@ type Config struct {
 	// default) or CapEvictOldest.
 	MaxDesktops       int
 	MaxDesktopsPolicy string
+	// Country returns a client address's ISO 3166 country ("" when not
+	// known), for the sign-in log and the apps' country fences; nil: no
+	// country is known, and a country fence refuses every sign-in.
+	Country func(addr string) string
 	// AdminAllowCIDR, when set, are the only client addresses the
 	// operator console answers (see console).
 	AdminAllowCIDR []netip.Prefix
@@ -193,7 +197,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger, CodeTTL: cfg.CodeTTL,
 		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc,
-		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }})
+		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }

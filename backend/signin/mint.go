@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/rules"
@@ -28,11 +31,14 @@ const (
 	UserDisabled
 	// AppDisabled: an operator disabled the app.
 	AppDisabled
+	// Fenced: the app may not be signed in to from the client's address
+	// or country (storage.Fence).
+	Fenced
 )
 
 // reasons name the refusals in the sign-in log (storage.Event.Reason).
 var reasons = map[Reason]string{UnknownApp: "unknown_app", QROnly: "qr_only", BadRequest: "refused_request", RequestGone: "request_gone",
-	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request"}
+	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request", Fenced: "fence"}
 
 // Name is the refusal's reason as the sign-in log records it.
 func (r *Refusal) Name() string {
@@ -157,12 +163,17 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	if g.OIDC != nil {
 		face = storage.FaceOIDC
 	}
+	country := s.cfg.Country(g.Addr)
 	app, err := s.Check(ctx, g.Request, g.How == ByDesktop)
 	if err == nil {
 		err = s.active(ctx, g.UserID)
 	}
+	if err == nil {
+		err = fenced(app, g.Addr, country)
+	}
 	if err != nil {
-		s.refused(ctx, storage.Event{UserID: g.UserID, AppID: g.AppID, DeviceID: g.DeviceID, Method: g.How.Method(), Face: face.String(), Addr: g.Addr}, err)
+		s.refused(ctx, storage.Event{UserID: g.UserID, AppID: g.AppID, DeviceID: g.DeviceID, Method: g.How.Method(), Face: face.String(),
+			Addr: g.Addr, Country: country}, err)
 		return "", app, err
 	}
 	now := s.cfg.Now()
@@ -182,7 +193,7 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 		detail += " (OpenID Connect)"
 	}
 	e := storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now,
-		Method: g.How.Method(), Face: c.Face.String(), Addr: g.Addr, Result: storage.ResultOK}
+		Method: g.How.Method(), Face: c.Face.String(), Addr: g.Addr, Country: country, Result: storage.ResultOK}
 	switch err := s.store.CreateSignIn(ctx, c, e); {
 	case g.OIDC != nil && errors.Is(err, storage.ErrAlreadyUsed):
 		return "", app, errRequestUsed
@@ -214,9 +225,14 @@ type AppGrant struct {
 // otherwise ConsentNeeded, unless g.Consent, in which case the consent,
 // its event, the code and the sign-in event are one transaction.
 func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
-	if err := s.active(ctx, g.Device.UserID); err != nil {
+	country := s.cfg.Country(g.Addr)
+	err := s.active(ctx, g.Device.UserID)
+	if err == nil {
+		err = fenced(g.App, g.Addr, country)
+	}
+	if err != nil {
 		s.refused(ctx, storage.Event{UserID: g.Device.UserID, AppID: g.App.AppID, DeviceID: g.Device.ID, Method: storage.MethodDesktopApp,
-			Face: storage.FaceJSCode.String(), Addr: g.Addr}, err)
+			Face: storage.FaceJSCode.String(), Addr: g.Addr, Country: country}, err)
 		return "", err
 	}
 	now := s.cfg.Now()
@@ -225,8 +241,8 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
 	signedIn := storage.Event{UserID: g.Device.UserID, Kind: "signin", AppID: g.App.AppID, DeviceID: g.Device.ID,
 		Detail: "Signed in to " + g.App.Name + " (desktop app)", CreatedAt: now,
-		Method: storage.MethodDesktopApp, Face: storage.FaceJSCode.String(), Addr: g.Addr, Result: storage.ResultOK}
-	_, err := s.store.GetConsent(ctx, g.Device.UserID, g.App.AppID)
+		Method: storage.MethodDesktopApp, Face: storage.FaceJSCode.String(), Addr: g.Addr, Country: country, Result: storage.ResultOK}
+	_, err = s.store.GetConsent(ctx, g.Device.UserID, g.App.AppID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) && !g.Consent:
 		return "", refuse(ConsentNeeded, "the person has not allowed %s to sign in yet", g.App.Name)
@@ -257,6 +273,41 @@ func (s *Service) active(ctx context.Context, userID string) error {
 	}
 	if !u.Active() {
 		return refuse(UserDisabled, "this account was disabled by an administrator")
+	}
+	return nil
+}
+
+// fenced refuses a sign-in to app from addr (in country, "" when not
+// known) outside the app's fence. An address that cannot be read, or a
+// country that is not known, is outside a fence that names ranges or
+// countries: a fence fails closed.
+func fenced(app storage.App, addr, country string) error {
+	f := app.Fence
+	if f.IsZero() {
+		return nil
+	}
+	where := addr
+	if country != "" {
+		where += " (" + country + ")"
+	}
+	if len(f.CIDRs) > 0 {
+		a, err := netip.ParseAddr(addr)
+		in := false
+		for _, c := range f.CIDRs {
+			if p, perr := netip.ParsePrefix(c); err == nil && perr == nil && p.Contains(a.Unmap()) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return refuse(Fenced, "%s may be signed in to only from the networks its operator allowed; this sign-in came from %s", app.Name, where)
+		}
+	}
+	if len(f.Countries) > 0 && !slices.Contains(f.Countries, country) {
+		if country == "" {
+			where += ", a country not known"
+		}
+		return refuse(Fenced, "%s may be signed in to only from %s; this sign-in came from %s", app.Name, strings.Join(f.Countries, ", "), where)
 	}
 	return nil
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// SignIn is called for each sign-in and refused sign-in logged, with
 	// its method and result (the sign-in counters).
 	SignIn func(method, result string)
+	// Country returns a client address's ISO 3166 country, "" when not
+	// known (no GeoIP database: every country is unknown).
+	Country func(addr string) string
 }
 
 // Service is the sign-in core. It is safe for concurrent use.
@@ -88,6 +91,9 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.Minted == nil {
 		cfg.Minted = func() {}
+	}
+	if cfg.Country == nil {
+		cfg.Country = func(string) string { return "" }
 	}
 	if cfg.SignIn == nil {
 		cfg.SignIn = func(string, string) {}
@@ -139,6 +145,9 @@ func (r *Refusal) Unwrap() error { return r.Face }
 func (s *Service) Event(ctx context.Context, e storage.Event) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.cfg.Now()
+	}
+	if e.Country == "" && e.Addr != "" {
+		e.Country = s.cfg.Country(e.Addr)
 	}
 	s.Logged(ctx, e)
 	if err := s.store.AddEvent(ctx, e); err != nil {

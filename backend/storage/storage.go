@@ -13,6 +13,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -97,7 +98,27 @@ type App struct {
 	// DisabledAt is when an operator disabled the app (zero: active): no
 	// sign-in to it, no exchange, refresh or userinfo for it.
 	DisabledAt time.Time
+	// Fence is where the app may be signed in to from.
+	Fence Fence
 }
+
+// Fence limits where an app may be signed in to from: the client address
+// that confirms the sign-in must be in one of CIDRs and, by the server's
+// GeoIP database, in one of Countries (ISO 3166 codes). An empty list
+// does not limit.
+type Fence struct {
+	CIDRs     []string `json:"cidrs,omitempty"`
+	Countries []string `json:"countries,omitempty"`
+}
+
+// JSON is f as the stores keep it.
+func (f Fence) JSON() string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// IsZero reports whether f limits nothing.
+func (f Fence) IsZero() bool { return len(f.CIDRs) == 0 && len(f.Countries) == 0 }
 
 // SecretMatches reports whether hash is the app's secret, or the one a
 // rotation replaced while its grace period lasts at now.

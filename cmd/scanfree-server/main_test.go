@@ -207,6 +207,9 @@ func TestServerErrors(t *testing.T) {
 		{"bad cap policy", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--max-desktops-policy", "lifo"}, "use refuse or evict-oldest"},
 		{"idle longer than the lifetime", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--session-idle", "2h", "--session-lifetime", "1h"}, "--session-idle"},
 		{"bad admin cidr", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--admin-allow-cidr", "office"}, "--admin-allow-cidr"},
+		{"not a GeoIP database", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--geoip-db", notDB}, "Country or City"},
+		{"a country named in full", nil, []string{"app", "create", "--name", "F", "--redirect-uri", "https://f.example/cb", "--allow-country", "China", "--db", filepath.Join(dir, "c.db")}, "two letters"},
+		{"a fence that is no range", nil, []string{"app", "create", "--name", "F", "--redirect-uri", "https://f.example/cb", "--allow-cidr", "office", "--db", filepath.Join(dir, "c.db")}, "CIDR range"},
 		{"unknown code", nil, []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
 	}
 	for _, tt := range tests {

@@ -56,6 +56,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Delete", testDelete},
 		{"SessionLists", testSessionLists},
 		{"EventQuery", testEventQuery},
+		{"AppFence", testAppFence},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

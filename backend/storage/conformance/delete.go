@@ -136,3 +136,25 @@ func testSessionLists(t *testing.T, s storage.Storage) {
 		t.Fatalf("nobody's sessions: %+v", ses)
 	}
 }
+
+// testAppFence: an app's fence survives creation and update.
+func testAppFence(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	a := seedApp(t, s, "wx-fenced")
+	if got, _ := s.GetApp(ctx, a.AppID); !got.Fence.IsZero() {
+		t.Fatalf("a new app's fence: %+v", got.Fence)
+	}
+	a.Fence = storage.Fence{CIDRs: []string{"10.0.0.0/8", "2001:db8::/32"}, Countries: []string{"CN", "SG"}}
+	must(t, s.UpdateApp(ctx, a))
+	got, err := s.GetApp(ctx, a.AppID)
+	must(t, err)
+	if fmt.Sprint(got.Fence) != fmt.Sprint(a.Fence) {
+		t.Fatalf("fence %+v, want %+v", got.Fence, a.Fence)
+	}
+	b := storage.App{AppID: "wx-fenced-2", Name: "F2", Owner: "o", RedirectURIs: []string{"https://rp.example/cb"}, CreatedAt: now,
+		Fence: storage.Fence{Countries: []string{"DE"}}}
+	must(t, s.CreateApp(ctx, b))
+	if apps, _ := s.ListApps(ctx); len(apps) != 2 || fmt.Sprint(apps[1].Fence) != fmt.Sprint(b.Fence) {
+		t.Fatalf("listed fences: %+v", apps)
+	}
+}

@@ -114,15 +114,18 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
-const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg, old_secret_hash, old_secret_until, disabled_at`
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg, old_secret_hash, old_secret_until, disabled_at, fence`
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
-	var uris, domains string
+	var uris, domains, fence string
 	var created, oldUntil, disabled int64
 	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created, &a.Public, &a.IDTokenAlg,
-		&a.OldSecretHash, &oldUntil, &disabled); err != nil {
+		&a.OldSecretHash, &oldUntil, &disabled, &fence); err != nil {
 		return a, err
+	}
+	if err := json.Unmarshal([]byte(fence), &a.Fence); err != nil {
+		return a, fmt.Errorf("app %s: fence: %w", a.AppID, err)
 	}
 	a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
 	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
@@ -138,9 +141,9 @@ func scanApp(row scanner) (storage.App, error) {
 func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
-	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		a.AppID, a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), a.FastLogin, ms(a.CreatedAt), a.Public, a.IDTokenAlg,
-		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt))
+		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.Fence.JSON())
 }
 
 // UpdateApp implements storage.Storage.
@@ -148,9 +151,9 @@ func (s *Store) UpdateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
 	return s.execOne(ctx, "update app", storage.ErrNotFound, `UPDATE apps SET name = $1, icon_url = $2, owner = $3, secret_hash = $4, redirect_uris = $5,
-		domains = $6, fast_login = $7, public = $8, id_token_alg = $9, old_secret_hash = $10, old_secret_until = $11, disabled_at = $12 WHERE appid = $13`,
+		domains = $6, fast_login = $7, public = $8, id_token_alg = $9, old_secret_hash = $10, old_secret_until = $11, disabled_at = $12, fence = $14 WHERE appid = $13`,
 		a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), a.FastLogin, a.Public, a.IDTokenAlg,
-		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.AppID)
+		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.AppID, a.Fence.JSON())
 }
 
 func nonNil(v []string) []string {

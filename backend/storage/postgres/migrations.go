@@ -228,5 +228,7 @@ var migrations = [][]string{
 		`CREATE INDEX events_result_time ON events(result, created_at, id)`,
 		// Web sessions end after a while unused (the idle timeout).
 		`ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0`,
+		// Per-app fences: the client ranges and countries it may be signed in to from.
+		`ALTER TABLE apps ADD COLUMN fence TEXT NOT NULL DEFAULT '{}'`,
 	},
 }

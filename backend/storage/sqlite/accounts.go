@@ -113,16 +113,19 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 	return list(ctx, s, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
-const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg, old_secret_hash, old_secret_until, disabled_at`
+const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domains, fast_login, created_at, public, id_token_alg, old_secret_hash, old_secret_until, disabled_at, fence`
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
-	var uris, domains string
+	var uris, domains, fence string
 	var fast, public int
 	var created, oldUntil, disabled int64
 	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created, &public, &a.IDTokenAlg,
-		&a.OldSecretHash, &oldUntil, &disabled); err != nil {
+		&a.OldSecretHash, &oldUntil, &disabled, &fence); err != nil {
 		return a, err
+	}
+	if err := json.Unmarshal([]byte(fence), &a.Fence); err != nil {
+		return a, fmt.Errorf("app %s: fence: %w", a.AppID, err)
 	}
 	a.FastLogin, a.Public = fast != 0, public != 0
 	a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
@@ -140,9 +143,9 @@ func (s *Store) CreateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
 	fast := boolInt(a.FastLogin)
-	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return s.exec(ctx, "create app", `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.AppID, a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), fast, ms(a.CreatedAt), boolInt(a.Public), a.IDTokenAlg,
-		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt))
+		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.Fence.JSON())
 }
 
 // UpdateApp implements storage.Storage.
@@ -150,9 +153,9 @@ func (s *Store) UpdateApp(ctx context.Context, a storage.App) error {
 	uris, _ := json.Marshal(nonNil(a.RedirectURIs))
 	domains, _ := json.Marshal(nonNil(a.Domains))
 	return s.execOne(ctx, "update app", storage.ErrNotFound, `UPDATE apps SET name = ?, icon_url = ?, owner = ?, secret_hash = ?, redirect_uris = ?,
-		domains = ?, fast_login = ?, public = ?, id_token_alg = ?, old_secret_hash = ?, old_secret_until = ?, disabled_at = ? WHERE appid = ?`,
+		domains = ?, fast_login = ?, public = ?, id_token_alg = ?, old_secret_hash = ?, old_secret_until = ?, disabled_at = ?, fence = ? WHERE appid = ?`,
 		a.Name, a.IconURL, a.Owner, append([]byte{}, a.SecretHash...), string(uris), string(domains), boolInt(a.FastLogin), boolInt(a.Public), a.IDTokenAlg,
-		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.AppID)
+		a.OldSecretHash, ms(a.OldSecretUntil), ms(a.DisabledAt), a.Fence.JSON(), a.AppID)
 }
 
 func nonNil(v []string) []string {
