@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -136,4 +137,23 @@ func DeleteUser(ctx context.Context, st storage.Storage, username, operator stri
 	}
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_deleted",
 		Detail: username + " deleted by " + operator + "; her desktops, sign-ins, sessions and consents went with the account", CreatedAt: now})
+}
+
+// SetProfile changes username's name and picture.
+func SetProfile(ctx context.Context, st storage.Storage, username, nickname, avatarURL, operator string, now time.Time) error {
+	u, err := person(ctx, st, "edit user", username)
+	if err != nil {
+		return err
+	}
+	nickname = strings.TrimSpace(nickname)
+	if nickname == "" || len(nickname) > 100 {
+		return errors.New("edit user: the name must be 1 to 100 characters")
+	}
+	if avatarURL != "" && !strings.HasPrefix(avatarURL, "https://") && !strings.HasPrefix(avatarURL, "http://") {
+		return fmt.Errorf("edit user: picture %q: want an http(s) URL", avatarURL)
+	}
+	if err := st.SetProfile(ctx, u.ID, nickname, avatarURL); err != nil {
+		return fmt.Errorf("edit user: %w", err)
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_edited", Detail: "name and picture set by " + operator, CreatedAt: now})
 }

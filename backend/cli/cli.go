@@ -75,7 +75,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"file of the key that seals the OpenID Connect signing keys in the database (32 random bytes, base64); the same file on every replica. "+
 			"Default with SQLite: the database's path with .key, made on first use; with PostgreSQL none, and the OIDC face is off (env SCANFREE_SERVER_DATA_KEY_FILE)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
-	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd(), a.eventsCmd(), a.sessionCmd())
+	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd(), a.eventsCmd(), a.sessionCmd(), a.applyCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

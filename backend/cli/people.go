@@ -67,6 +67,32 @@ func (a *app) peopleCmds() []*cobra.Command {
 			}),
 		})
 	}
+	var nick, avatar string
+	edit := &cobra.Command{
+		Use:   "edit USERNAME --nickname N [--avatar URL]",
+		Short: "Change a person's name and picture",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			u, err := st.GetUserByUsername(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("edit user: no user %q (see `scanfree-server user list`)", args[0])
+			}
+			if !cmd.Flags().Changed("nickname") {
+				nick = u.Nickname
+			}
+			if !cmd.Flags().Changed("avatar") {
+				avatar = u.AvatarURL
+			}
+			if err := admin.SetProfile(cmd.Context(), st, args[0], nick, avatar, operator(), time.Now()); err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("%s is now %s", args[0], nick)
+			return a.print(map[string]string{"result": msg}, func(w io.Writer) { fmt.Fprintln(w, msg) })
+		}),
+	}
+	edit.Flags().StringVar(&nick, "nickname", "", "the name people see")
+	edit.Flags().StringVar(&avatar, "avatar", "", "picture URL (\"\" removes it)")
+	cmds = append(cmds, edit)
 	cmds = append(cmds, a.deleteCmd("USERNAME", "Delete a person: her desktops, tokens, sessions, consents and phone number go; her audit events stay",
 		func(ctx context.Context, st storage.Storage, username string) (string, error) {
 			return fmt.Sprintf("%s is deleted", username), admin.DeleteUser(ctx, st, username, operator(), time.Now())

@@ -152,6 +152,8 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 			consoleDone(w, r, "/admin/people", "deleted")
 			return
 		}
+	case "profile":
+		err, done = admin.SetProfile(ctx, st, username, r.PostFormValue("nickname"), strings.TrimSpace(r.PostFormValue("avatar")), by, now), "saved"
 	case "end":
 		err, done = admin.EndSession(ctx, st, username, r.PostFormValue("id"), by, now), "ended"
 	case "revoke-app":

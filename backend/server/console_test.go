@@ -61,6 +61,7 @@ func (c *consoleEnv) changes() map[string]url.Values {
 		"/admin/apps/" + c.app.AppID + "/enable":  nil,
 		"/admin/desktops/nope/revoke":             nil,
 		"/admin/people/bob/delete":                {"confirm": {"on"}},
+		"/admin/people/bob/profile":               {"nickname": {"Robert"}},
 		"/admin/apps/" + c.app.AppID + "/delete":  {"confirm": {"on"}},
 	}
 }

@@ -197,6 +197,10 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "login", p)
 }
 
+// errNoPassword marks a person made without a password: her password
+// sign-in fails as a wrong password does.
+var errNoPassword = errors.New("no password set")
+
 // dummyHash is checked for unknown usernames so that a wrong username costs
 // as long as a wrong password and timing does not reveal which accounts exist.
 var dummyHash = sync.OnceValue(func() string { return secret.HashPassword("scanfree-dummy-password") })
@@ -248,8 +252,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := u.PasswordHash
-	if err != nil {
+	if err != nil || hash == "" { // no such person, or one without a password (apply -f)
 		hash = dummyHash()
+		if err == nil {
+			err = errNoPassword
+		}
 	}
 	ok, herr := s.checkPassword(r.Context(), key, hash, password)
 	if errors.Is(herr, errHashBusy) {

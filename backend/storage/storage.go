@@ -325,6 +325,9 @@ type Storage interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetProfile sets userID's nickname and picture; ErrNotFound for an
+	// unknown user.
+	SetProfile(ctx context.Context, userID, nickname, avatarURL string) error
 	// SetRole gives userID role ("" takes any away); ErrNotFound for an
 	// unknown user.
 	SetRole(ctx context.Context, userID, role string) error

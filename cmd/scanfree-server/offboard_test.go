@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -325,5 +327,86 @@ func TestEventsFilters(t *testing.T) {
 	_, errOut, err := testutil.Run(context.Background(), nil, "", b.bin, "events", "--addr", "nope", "--db", b.db)
 	if err == nil || !strings.Contains(errOut, "CIDR range") {
 		t.Fatalf("a bad --addr: %v %s", err, errOut)
+	}
+}
+
+// TestApply: `apply -f` with --dry-run says what it would change and
+// changes nothing; applied, the app (with its secret from the
+// environment, never the file), the people, their roles and the fence are
+// there; applied again it changes nothing; a typo in a key changes
+// nothing and names the key. A person made by apply has no password.
+func TestApply(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	cfg := filepath.Join(t.TempDir(), "scanfree.yaml")
+	write := func(s string) { os.WriteFile(cfg, []byte(s), 0o600) }
+	write(`
+apps:
+  - name: Forum
+    redirect_uris: [https://forum.example/cb]
+    allow_cidrs: [10.0.0.0/8]
+    secret_env: FORUM_SECRET
+people:
+  - username: ops
+    nickname: Ops
+    role: admin
+  - username: carol
+    nickname: Carol
+`)
+	env := []string{"FORUM_SECRET=forum-secret-forum-secret"}
+	run := func(args ...string) string { // the table's columns as single spaces
+		t.Helper()
+		out, errOut, err := testutil.Run(context.Background(), env, "", b.bin, append(args, "--db", b.db)...)
+		if err != nil {
+			t.Fatalf("%v: %v %s", args, err, errOut)
+		}
+		var lines []string
+		for l := range strings.Lines(out) {
+			lines = append(lines, strings.Join(strings.Fields(l), " "))
+		}
+		return strings.Join(lines, "\n")
+	}
+	if out := run("apply", "-f", cfg, "--dry-run"); !strings.Contains(out, "create app Forum") || !strings.Contains(out, "set role ops admin") || !strings.Contains(out, "dry run") {
+		t.Fatalf("dry run: %s", out)
+	}
+	if out := run("app", "list"); strings.Contains(out, "Forum") {
+		t.Fatalf("the dry run changed something: %s", out)
+	}
+	run("apply", "-f", cfg)
+	if out := run("apply", "-f", cfg); !strings.Contains(out, "nothing to change") {
+		t.Fatalf("applied twice: %s", out)
+	}
+	var apps []struct {
+		AppID string `json:"appid"`
+		Name  string `json:"name"`
+	}
+	json.Unmarshal([]byte(run("app", "list", "--json")), &apps)
+	if len(apps) != 1 || apps[0].Name != "Forum" {
+		t.Fatalf("apps: %+v", apps)
+	}
+	// The secret from the environment is the app's: a code no one issued
+	// is refused as a bad code, not a bad client.
+	var ans struct{ ErrCode int }
+	b.getJSON("/sns/oauth2/access_token?appid="+apps[0].AppID+"&secret=forum-secret-forum-secret&code=nope&grant_type=authorization_code", &ans)
+	if ans.ErrCode != 40029 {
+		t.Fatalf("the applied secret: errcode %d", ans.ErrCode)
+	}
+	var users []struct{ Username, Role string }
+	json.Unmarshal([]byte(run("user", "list", "--json")), &users)
+	if fmt.Sprint(users) != "[{carol } {ops admin}]" {
+		t.Fatalf("people: %+v", users)
+	}
+	if status, _ := b.post(nil, "/login", "application/x-www-form-urlencoded", "username=carol&password=", http.Header{"Sec-Fetch-Site": {"same-origin"}}); status != http.StatusUnauthorized {
+		t.Fatalf("a person made by apply signed in without a password: %d", status)
+	}
+
+	write("apps:\n  - name: Forum\n    redirect_uri: [https://x.example/cb]\n")
+	_, errOut, err := testutil.Run(context.Background(), env, "", b.bin, "apply", "-f", cfg, "--db", b.db)
+	if err == nil || !strings.Contains(errOut, "redirect_uri") {
+		t.Fatalf("a typo: %v %s", err, errOut)
+	}
+	write("apps:\n  - name: Forum\n    redirect_uris: [https://forum.example/cb, https://forum.example/cb2]\n    secret_env: FORUM_SECRET\npeople:\n  - username: carol\n    nickname: Carol C\n    role: auditor\n")
+	if out := run("apply", "-f", cfg); !strings.Contains(out, "update app Forum redirect_uris") || !strings.Contains(out, "allow_cidrs [10.0.0.0/8] -> []") ||
+		!strings.Contains(out, "update user carol") || !strings.Contains(out, "set role carol none -> auditor") {
+		t.Fatalf("a second configuration: %s", out)
 	}
 }

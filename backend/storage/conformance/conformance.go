@@ -57,6 +57,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SessionLists", testSessionLists},
 		{"EventQuery", testEventQuery},
 		{"AppFence", testAppFence},
+		{"Profile", testProfile},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,3 +158,17 @@ func testAppFence(t *testing.T, s storage.Storage) {
 		t.Fatalf("listed fences: %+v", apps)
 	}
 }
+
+// testProfile: a person's name and picture change; an unknown person is
+// ErrNotFound.
+func testProfile(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	must(t, s.SetProfile(ctx, u.ID, "Alice Liddell", "https://a.example/new.png"))
+	got, err := s.GetUser(ctx, u.ID)
+	must(t, err)
+	if got.Nickname != "Alice Liddell" || got.AvatarURL != "https://a.example/new.png" || got.Username != "alice" {
+		t.Fatalf("after SetProfile: %+v", got)
+	}
+	wantErr(t, s.SetProfile(ctx, "nobody", "x", ""), storage.ErrNotFound)
+}

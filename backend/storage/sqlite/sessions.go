@@ -48,3 +48,8 @@ func (s *Store) ImportEvents(ctx context.Context, events []storage.Event) error 
 }
 
 var _ storage.EventImporter = (*Store)(nil)
+
+// SetProfile implements storage.Storage.
+func (s *Store) SetProfile(ctx context.Context, userID, nickname, avatarURL string) error {
+	return s.execOne(ctx, "set profile", storage.ErrNotFound, `UPDATE users SET nickname = ?, avatar_url = ? WHERE id = ?`, nickname, avatarURL, userID)
+}
