@@ -61,7 +61,13 @@ func TestConsoleInChromium(t *testing.T) {
 	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
 		t.Fatalf("signed in as %q", nick)
 	}
-	e2e.Run(br, br.Ctx, "check her sign-in", chromedp.Click(chromedp.CSS("#check")))
+	// The shop lays scanfree.js's session watermark over its signed-in page.
+	openid := e2e.Run(br, br.Ctx, "her openid", chromedp.AttributeValue(chromedp.CSS("#watermark"), "data-text")).Value
+	if p := watermarkProblems(br, ".scanfree-watermark", openid); len(p) > 0 || !strings.Contains(openid, "127.0.0.1") {
+		t.Fatalf("the shop's watermark %q: %s (screenshot %s)", openid, strings.Join(p, "; "), br.Screenshot("shop-watermark"))
+	}
+	br.Screenshot("shop-watermark")
+	e2e.Run(br, br.Ctx, "check her sign-in, through the watermark", chromedp.Click(chromedp.CSS("#check")))
 	e2e.Run(br, br.Ctx, "it stands", chromedp.WaitVisible(chromedp.CSS("#checked")))
 
 	// Bob opens the console: the sign-in page first.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,11 +145,31 @@ func TestConsoleLooks(t *testing.T) {
 				e2e.Run(br, br.Ctx, "open "+p, chromedp.Navigate(b.PublicURL+p))
 				e2e.Run(br, br.Ctx, "the console's tabs", chromedp.WaitVisible(chromedp.CSS("nav.console")))
 				name := strings.ReplaceAll(strings.TrimPrefix(p, "/admin/"), "/", "-")
-				if problems := layoutProblems(br, l.dark); len(problems) > 0 {
+				problems := append(layoutProblems(br, l.dark), watermarkProblems(br, "#watermark", "alice · 127.0.0.1")...)
+				if len(problems) > 0 {
 					t.Errorf("%s: %s (screenshot %s)", p, strings.Join(problems, "; "), br.Screenshot(name+"-problem"))
 				}
 				br.Screenshot(name)
 			}
 		})
 	}
+}
+
+// watermarkProblems lists what is wrong with the open page's watermark
+// (the element sel): it must hold text, cover the viewport, be faint, let
+// clicks through and not be selectable.
+func watermarkProblems(br *e2e.Browser, sel, text string) []string {
+	js := `((sel, text) => {
+		const el = document.querySelector(sel);
+		if (!el) return ["no watermark " + sel];
+		const out = [], st = getComputedStyle(el), r = el.getBoundingClientRect();
+		if (!el.textContent.includes(text)) out.push("watermark without " + text);
+		if (st.pointerEvents !== "none") out.push("watermark takes clicks: pointer-events " + st.pointerEvents);
+		if (st.userSelect !== "none" && st.webkitUserSelect !== "none") out.push("watermark selectable");
+		if (!(Number(st.opacity) > 0 && Number(st.opacity) <= 0.2)) out.push("watermark opacity " + st.opacity);
+		if (r.left > 0 || r.top > 0 || r.right < innerWidth || r.bottom < innerHeight) out.push("watermark does not cover the viewport");
+		if (document.documentElement.scrollWidth > innerWidth + 1) out.push("watermark widens the page");
+		return out;
+	})(` + strconv.Quote(sel) + `, ` + strconv.Quote(text) + `)`
+	return e2e.Run(br, br.Ctx, "check the watermark", chromedp.Evaluate[[]string](js))
 }

@@ -46,6 +46,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 // operator is who is using the console, for the audit log.
 type operator struct {
 	*storage.User
+	addr string // the client address, for the watermark
 }
 
 // name is how events name the operator.
@@ -81,7 +82,7 @@ func (s *Server) console(change bool, h consoleHandler) http.HandlerFunc {
 			s.message(w, http.StatusForbidden, u, "Read only", "Auditors can read the console but change nothing. Ask an administrator.")
 			return
 		}
-		h(w, r, operator{u})
+		h(w, r, operator{u, s.clientIP(r)})
 	}
 }
 
@@ -122,7 +123,7 @@ type consolePage struct {
 // renderConsole writes a console page.
 func (s *Server) renderConsole(w http.ResponseWriter, status int, name, title string, op operator, cp consolePage) {
 	cp.CanEdit = op.Role == storage.RoleAdmin
-	s.render(w, status, name, page{Title: title, User: op.User, Data: cp, Wide: true})
+	s.render(w, status, name, page{Title: title, User: op.User, Data: cp, Wide: true, Watermark: op.Username + " · " + op.addr})
 }
 
 // consoleFail answers a change the console could not make: err's text is

@@ -22,6 +22,7 @@ var templateFS embed.FS
 
 var funcs = template.FuncMap{
 	"list": func(v ...string) []string { return v },
+	"tiles": func() []int { return make([]int, 80) },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -52,6 +53,9 @@ type page struct {
 	Data  any
 	// Wide pages (the operator console) hold tables and use the width.
 	Wide bool
+	// Watermark, when set, is tiled over the page (the console: who is
+	// operating, from where).
+	Watermark string
 
 	// formTarget is an origin, besides this one, that the page's form
 	// post may redirect to (CSP form-action covers the redirects).

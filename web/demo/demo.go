@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -127,7 +128,9 @@ func (s *Shop) user(r *http.Request) (User, bool) {
 
 func (s *Shop) home(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.user(r)
-	s.render(w, http.StatusOK, "home", map[string]any{"User": u, "SignedIn": ok, "CanCheck": u.refresh != "", "Checked": r.URL.Query().Get("checked") == "1"})
+	addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+	s.render(w, http.StatusOK, "home", map[string]any{"User": u, "SignedIn": ok, "CanCheck": u.refresh != "", "Checked": r.URL.Query().Get("checked") == "1",
+		"ClientAddr": addr})
 }
 
 func random() string {

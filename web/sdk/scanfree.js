@@ -9,6 +9,14 @@
  *
  * Options: id, appid, redirect_uri, scope (snsapi_login), state, self_redirect (false: the top window
  * navigates), fast_login (true; false shows only the QR code), lang ("en" or "cn"), width, height.
+ *
+ * A session watermark over a signed-in page (seed 000): who is signed in and from where, tiled,
+ * low contrast, not selectable, letting every click through; a screenshot or a photo of the screen
+ * names its session. The relying party passes what its server knows:
+ *
+ *   ScanFreeLogin.watermark({text: "openid · 203.0.113.7"});   // returns the layer; .remove() ends it
+ *
+ * Options: text (required), opacity (0.08), color ("currentColor"), angle (-24 degrees), gap (px, 180).
  */
 (function () {
   "use strict";
@@ -46,5 +54,39 @@
     el.replaceChildren(f);
     this.iframe = f;
   }
+  // watermark lays a fixed layer of repeated text over the page. It is
+  // built from DOM text (no canvas, no data: URL), so a relying party's CSP
+  // needs nothing beyond loading this script.
+  ScanFreeLogin.watermark = function (o) {
+    if (!o || !o.text) {
+      throw new Error("ScanFreeLogin.watermark: text is required");
+    }
+    var layer = document.createElement("div");
+    layer.className = "scanfree-watermark";
+    layer.setAttribute("aria-hidden", "true");
+    var st = layer.style;
+    st.position = "fixed";
+    st.inset = "0";
+    st.zIndex = "2147483647";
+    st.pointerEvents = "none";
+    st.userSelect = "none";
+    st.webkitUserSelect = "none";
+    st.overflow = "hidden";
+    st.opacity = String(o.opacity || 0.08);
+    st.color = o.color || "currentColor";
+    var gap = o.gap || 180;
+    var w = Math.max(screen.width, window.innerWidth), h = Math.max(screen.height, window.innerHeight);
+    for (var y = -gap; y < h + gap; y += gap / 2) {
+      for (var x = -gap; x < w + gap; x += gap * 1.5) {
+        var t = document.createElement("span");
+        t.textContent = o.text;
+        t.style.cssText = "position:absolute;white-space:nowrap;font:14px system-ui,sans-serif;left:" + x + "px;top:" + y +
+          "px;transform:rotate(" + (o.angle === undefined ? -24 : o.angle) + "deg)";
+        layer.appendChild(t);
+      }
+    }
+    document.body.appendChild(layer);
+    return layer;
+  };
   window.ScanFreeLogin = ScanFreeLogin;
 })();
