@@ -3,12 +3,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -32,7 +34,7 @@ import (
 // is also SCANFREE_SERVER_<KEY> and a key of the --config file.
 var settings = map[string]string{
 	"db": "db", "db_max_conns": "db-max-conns", "metrics_addr": "metrics-addr", "trusted_proxies": "trusted-proxies", "admin_allow_cidr": "admin-allow-cidr", "max_desktops": "max-desktops", "max_desktops_policy": "max-desktops-policy",
-	"session_idle": "session-idle", "geoip_db": "geoip-db", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
+	"session_idle": "session-idle", "geoip_db": "geoip-db", "webhook_url": "webhook-url", "webhook_secret_file": "webhook-secret-file", "travel_window": "travel-window", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
 }
@@ -149,7 +151,8 @@ func (a *app) serveCmd() *cobra.Command {
 	var maxDesktops int
 	var capPolicy string
 	var sessionIdle, sessionLifetime time.Duration
-	var geoDB string
+	var geoDB, webhookURL, webhookSecretFile string
+	var travelWindow time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -180,6 +183,17 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--admin-allow-cidr: %w", err)
 			}
+			var webhookSecret []byte
+			if webhookURL != "" {
+				if u, err := url.Parse(webhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return fmt.Errorf("--webhook-url %q: want an http(s) URL", webhookURL)
+				}
+				b, err := os.ReadFile(webhookSecretFile)
+				if err != nil || len(bytes.TrimSpace(b)) < 16 {
+					return fmt.Errorf("--webhook-url needs --webhook-secret-file with a secret of 16 or more characters to sign the alerts with (the receiver checks X-Scanfree-Signature)")
+				}
+				webhookSecret = bytes.TrimSpace(b)
+			}
 			var country func(string) string
 			if geoDB != "" {
 				db, err := geoip.Open(geoDB)
@@ -198,7 +212,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
-				Country: country, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
+				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
@@ -226,6 +240,9 @@ func (a *app) serveCmd() *cobra.Command {
 		"over --max-desktops: refuse the new desktop, or evict-oldest (sign out the least recently used one) (env SCANFREE_SERVER_MAX_DESKTOPS_POLICY)")
 	f.DurationVar(&sessionIdle, "session-idle", 30*time.Minute, "a web session of the hosted pages ends after this long unused (env SCANFREE_SERVER_SESSION_IDLE)")
 	f.DurationVar(&sessionLifetime, "session-lifetime", 12*time.Hour, "a web session ends this long after its sign-in, used or not (env SCANFREE_SERVER_SESSION_LIFETIME)")
+	f.StringVar(&webhookURL, "webhook-url", "", "where alerts are posted as signed JSON, at least once, in order per person (env SCANFREE_SERVER_WEBHOOK_URL)")
+	f.StringVar(&webhookSecretFile, "webhook-secret-file", "", "file holding the HMAC-SHA256 key of the alerts' X-Scanfree-Signature (env SCANFREE_SERVER_WEBHOOK_SECRET_FILE)")
+	f.DurationVar(&travelWindow, "travel-window", 2*time.Hour, "sign-ins from two countries this close together are an alert (env SCANFREE_SERVER_TRAVEL_WINDOW)")
 	f.StringVar(&geoDB, "geoip-db", "", "MaxMind GeoLite2/GeoIP2 Country or City .mmdb file: countries in the sign-in log and apps' country fences (env SCANFREE_SERVER_GEOIP_DB)")
 	f.StringSliceVar(&adminAllow, "admin-allow-cidr", nil,
 		"client addresses or CIDR ranges the operator console /admin answers; every address when empty (env SCANFREE_SERVER_ADMIN_ALLOW_CIDR, comma-separated)")

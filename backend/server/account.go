@@ -72,7 +72,7 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 		return v, err
 	}
 	v.Phone = s.phoneEnd(ctx, userID)
-	if v.Alerts, err = s.store.ListEvents(ctx, userID, "password_throttled", 5); err != nil {
+	if v.Alerts, err = s.store.QueryEvents(ctx, storage.EventQuery{UserID: userID, Kinds: []string{"password_throttled", "alert"}, Limit: 10}); err != nil {
 		return v, err
 	}
 	if u, err := s.store.GetUser(ctx, userID); err == nil {

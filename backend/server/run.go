@@ -92,6 +92,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tickets.Run(bg) })
 	wg.Go(func() { s.purgeLoop(bg) })
+	if o.Config.WebhookURL != "" {
+		wg.Go(func() { s.DeliverWebhooks(bg) })
+	}
 
 	public.set(s.Handler())
 	side.set(s.opsHandler())

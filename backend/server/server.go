@@ -76,6 +76,12 @@ type Config struct {
 	// known), for the sign-in log and the apps' country fences; nil: no
 	// country is known, and a country fence refuses every sign-in.
 	Country func(addr string) string
+	// WebhookURL, when set, receives every alert (see DeliverWebhooks),
+	// signed with WebhookSecret; TravelWindow is how soon after a sign-in
+	// from one country one from another is an alert (2 h).
+	WebhookURL    string
+	WebhookSecret []byte
+	TravelWindow  time.Duration
 	// AdminAllowCIDR, when set, are the only client addresses the
 	// operator console answers (see console).
 	AdminAllowCIDR []netip.Prefix
@@ -197,7 +203,8 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger, CodeTTL: cfg.CodeTTL,
 		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc,
-		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country})
+		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country,
+		TravelWindow: cfg.TravelWindow, Alerted: func(ctx context.Context, a storage.Event) { s.enqueueAlert(ctx, a) }})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }

@@ -21,7 +21,7 @@ import (
 var templateFS embed.FS
 
 var funcs = template.FuncMap{
-	"list": func(v ...string) []string { return v },
+	"list":  func(v ...string) []string { return v },
 	"tiles": func() []int { return make([]int, 80) },
 	"when": func(t time.Time) string {
 		if t.IsZero() {

@@ -204,6 +204,7 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	}
 	s.cfg.Minted()
 	s.Logged(ctx, e)
+	s.watch(ctx, e)
 	return code, app, nil
 }
 
@@ -261,6 +262,7 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	}
 	s.cfg.Minted()
 	s.Logged(ctx, signedIn)
+	s.watch(ctx, signedIn)
 	return code, nil
 }
 

@@ -478,6 +478,7 @@ type Storage interface {
 
 	Tickets
 	Attempts
+	Webhooks
 
 	// Purge deletes what is past keeping (see PurgeBefore) and returns
 	// how many rows went.

@@ -55,10 +55,11 @@ func startBackendWith(t *testing.T, db, publicURL string, args ...string) *backe
 	if publicURL == "" {
 		publicURL = b.url
 	}
-	// The tests are many desktops behind one address: lift the per-address
-	// enrolment limit (backend/server tests it).
+	// The tests are many desktops behind one address, of few people: lift
+	// the per-address enrolment limit and the desktop cap (backend/server
+	// tests both).
 	b.proc = testutil.Start(t, nil, b.bin, append([]string{"serve", "--db", db, "--addr", b.addr, "--public-url", publicURL,
-		"--device-auths-per-minute", "1000000"}, args...)...)
+		"--device-auths-per-minute", "1000000", "--max-desktops", "1000000"}, args...)...)
 	testutil.WaitHTTP(t, b.url+"/readyz", 20*time.Second)
 	return b
 }
@@ -210,6 +211,7 @@ func TestServerErrors(t *testing.T) {
 		{"not a GeoIP database", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--geoip-db", notDB}, "Country or City"},
 		{"a country named in full", nil, []string{"app", "create", "--name", "F", "--redirect-uri", "https://f.example/cb", "--allow-country", "China", "--db", filepath.Join(dir, "c.db")}, "two letters"},
 		{"a fence that is no range", nil, []string{"app", "create", "--name", "F", "--redirect-uri", "https://f.example/cb", "--allow-cidr", "office", "--db", filepath.Join(dir, "c.db")}, "CIDR range"},
+		{"a webhook without a secret", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--webhook-url", "https://siem.example/hook"}, "--webhook-secret-file"},
 		{"unknown code", nil, []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
 	}
 	for _, tt := range tests {

@@ -58,6 +58,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"EventQuery", testEventQuery},
 		{"AppFence", testAppFence},
 		{"Profile", testProfile},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -233,5 +233,16 @@ var migrations = [][]string{
 		`ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0`,
 		// Per-app fences: the client ranges and countries it may be signed in to from.
 		`ALTER TABLE apps ADD COLUMN fence TEXT NOT NULL DEFAULT '{}'`,
+		// The alert webhook's outbox.
+		`CREATE TABLE webhook_outbox (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			user_id TEXT NOT NULL,
+			body BLOB NOT NULL,
+			created_at BIGINT NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_at BIGINT NOT NULL,
+			lease_until BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX webhook_outbox_user ON webhook_outbox(user_id, id)`,
 	},
 }

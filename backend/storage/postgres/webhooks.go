@@ -1,0 +1,49 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+)
+
+// EnqueueWebhook implements storage.Storage.
+func (s *Store) EnqueueWebhook(ctx context.Context, userID string, body []byte, now time.Time) error {
+	return s.exec(ctx, "enqueue webhook", `INSERT INTO webhook_outbox (user_id, body, created_at, next_at) VALUES ($1, $2, $3, $3)`,
+		userID, body, ms(now))
+}
+
+// DueWebhooks implements storage.Storage.
+func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]storage.Delivery, error) {
+	return list(ctx, s, "due webhooks", scanDelivery, `SELECT o.id, o.user_id, o.body, o.attempts, o.next_at FROM webhook_outbox o
+		WHERE o.next_at <= $1 AND o.lease_until <= $1
+		AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.user_id = o.user_id AND e.id < o.id)
+		ORDER BY o.id LIMIT $2`, ms(now), limit)
+}
+
+func scanDelivery(row scanner) (storage.Delivery, error) {
+	var d storage.Delivery
+	var next int64
+	err := row.Scan(&d.ID, &d.UserID, &d.Body, &d.Attempts, &next)
+	d.NextAt = fromMS(next)
+	return d, err
+}
+
+// ClaimWebhook implements storage.Storage.
+func (s *Store) ClaimWebhook(ctx context.Context, id int64, now, until time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE webhook_outbox SET lease_until = $1 WHERE id = $2 AND lease_until <= $3`, ms(until), id, ms(now))
+	if err != nil {
+		return false, wrap("claim webhook", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeliveredWebhook implements storage.Storage.
+func (s *Store) DeliveredWebhook(ctx context.Context, id int64) error {
+	return s.exec(ctx, "delivered webhook", `DELETE FROM webhook_outbox WHERE id = $1`, id)
+}
+
+// RetryWebhook implements storage.Storage.
+func (s *Store) RetryWebhook(ctx context.Context, id int64, next time.Time) error {
+	return s.exec(ctx, "retry webhook", `UPDATE webhook_outbox SET attempts = attempts + 1, next_at = $1, lease_until = 0 WHERE id = $2`, ms(next), id)
+}
