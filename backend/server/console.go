@@ -139,6 +139,16 @@ func consoleDone(w http.ResponseWriter, r *http.Request, where, notice string) {
 	http.Redirect(w, r, where+"?done="+url.QueryEscape(notice), http.StatusSeeOther)
 }
 
+// consoleOutcome answers a change: its failure, or the page where with
+// the notice done.
+func (s *Server) consoleOutcome(w http.ResponseWriter, r *http.Request, op operator, err error, where, done string) {
+	if err != nil {
+		s.consoleFail(w, r, op, err)
+		return
+	}
+	consoleDone(w, r, where, done)
+}
+
 // auditStore is the store as the console's operations see it: each audit
 // event they add is also written as the structured log line every other
 // event gets (signin.Service.Event).

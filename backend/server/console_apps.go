@@ -142,11 +142,7 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 		http.NotFound(w, r)
 		return
 	}
-	if err != nil {
-		s.consoleFail(w, r, op, err)
-		return
-	}
-	consoleDone(w, r, "/admin/apps/"+appID, done)
+	s.consoleOutcome(w, r, op, err, "/admin/apps/"+appID, done)
 }
 
 // formFence reads an app form's fence: ranges one per line, countries

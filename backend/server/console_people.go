@@ -167,9 +167,5 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 		http.NotFound(w, r)
 		return
 	}
-	if err != nil {
-		s.consoleFail(w, r, op, err)
-		return
-	}
-	consoleDone(w, r, "/admin/people/"+username, done)
+	s.consoleOutcome(w, r, op, err, "/admin/people/"+username, done)
 }

@@ -363,14 +363,7 @@ func (s *Server) purgeBefore() storage.PurgeBefore {
 // purgeLoop deletes what expired, until ctx ends. Every replica runs it;
 // the deletes are idempotent.
 func (s *Server) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(purgeEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, purgeEvery, func() {
 		if n, err := s.store.Purge(ctx, s.purgeBefore()); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "purge expired records", "err", err)
 		} else if n > 0 {
@@ -380,6 +373,20 @@ func (s *Server) purgeLoop(ctx context.Context) {
 			if _, err := s.keys.Prune(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "prune signing keys", "err", err)
 			}
+		}
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

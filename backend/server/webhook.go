@@ -50,20 +50,13 @@ func (s *Server) enqueueAlert(ctx context.Context, a storage.Event) {
 // it when Config.WebhookURL is set).
 func (s *Server) DeliverWebhooks(ctx context.Context) {
 	client := &http.Client{Timeout: webhookTimeout}
-	t := time.NewTicker(webhookEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, webhookEvery, func() {
 		due, err := s.store.DueWebhooks(ctx, s.now(), 50)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.WarnContext(ctx, "webhook: read the outbox", "err", err)
 			}
-			continue
+			return
 		}
 		for _, d := range due {
 			if ctx.Err() != nil {
@@ -71,7 +64,7 @@ func (s *Server) DeliverWebhooks(ctx context.Context) {
 			}
 			s.deliver(ctx, client, d)
 		}
-	}
+	})
 }
 
 // deliver claims and posts one message.
