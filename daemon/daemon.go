@@ -330,7 +330,12 @@ func (d *Daemon) watchSignOut(ctx context.Context) {
 			wait = 2 * time.Second
 			continue
 		}
-		switch err := d.idp.Watch(ctx); {
+		alerts, err := d.idp.Watch(ctx)
+		for _, a := range alerts {
+			d.log.Warn("alert from the identity backend", "alert", a)
+			d.notify("scanfree: unusual sign-in", a+" Not you? Sign out everywhere on your account page.")
+		}
+		switch {
 		case err == nil, errors.Is(err, idp.ErrSignedOut):
 			wait = 0
 		default:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,12 +40,18 @@ func (s *Server) handleDeviceWatch(w http.ResponseWriter, r *http.Request, d sto
 	defer s.watches.done(d.ID)
 	ctx, cancel := context.WithTimeout(r.Context(), deviceapi.WatchHold)
 	defer cancel()
+	// Alerts raised since the previous answer (or since now) come back at
+	// once, for the desktop to show.
+	since := s.now()
+	if ms, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil && ms > 0 && s.now().Sub(storage.FromMillis(ms)) < time.Hour {
+		since = storage.FromMillis(ms)
+	}
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-ctx.Done():
-			writeJSON(w, http.StatusOK, apiErr(0, "ok"))
+			writeJSON(w, http.StatusOK, deviceapi.WatchAnswer{ErrMsg: "ok", Next: storage.Millis(since)})
 			return
 		case <-t.C:
 		}
@@ -52,11 +59,35 @@ func (s *Server) handleDeviceWatch(w http.ResponseWriter, r *http.Request, d sto
 		if errors.Is(err, storage.ErrNotFound) {
 			cur, err = d, nil // deleted with its account
 		} else if err != nil || cur.Active() {
+			if err == nil && tick%alertEvery == alertEvery-1 {
+				if alerts, next := s.alertsSince(ctx, d.UserID, since); len(alerts) > 0 {
+					writeJSON(w, http.StatusOK, deviceapi.WatchAnswer{ErrMsg: "ok", Alerts: alerts, Next: next})
+					return
+				}
+			}
 			continue // a failing read is not a sign-out; the next one may answer
 		}
 		s.deviceUnauthorized(w, s.signOutReason(ctx, cur))
 		return
 	}
+}
+
+// alertEvery is how many watch ticks pass between reads of the alerts
+// (2 s): an alert may wait that long, a sign-out not.
+const alertEvery = 4
+
+// alertsSince returns the details of userID's alerts at or after since,
+// oldest first, and the time to read on from.
+func (s *Server) alertsSince(ctx context.Context, userID string, since time.Time) ([]string, int64) {
+	events, err := s.store.QueryEvents(ctx, storage.EventQuery{UserID: userID, Kinds: []string{"alert"}, Since: since, Limit: 20})
+	if err != nil || len(events) == 0 {
+		return nil, storage.Millis(since)
+	}
+	var out []string
+	for i := len(events) - 1; i >= 0; i-- {
+		out = append(out, events[i].Detail)
+	}
+	return out, storage.Millis(events[0].CreatedAt) + 1
 }
 
 // signOutReason says who signed desktop d out, from the audit log.

@@ -45,3 +45,31 @@ func TestOffboardingReachesTheDesktop(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertReachesTheDesktop: alice signs in from her laptop, then from a
+// desktop she never signed in from: that is an alert, and her laptop's
+// daemon (a real scanfreed, watching) shows it within seconds.
+func TestAlertReachesTheDesktop(t *testing.T) {
+	b := e2e.StartBackend(t)
+	laptop := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	laptop.SignIn(b, "alice")
+	desk := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	desk.SignIn(b, "alice")
+	signInVia := func(d *e2e.Daemon) {
+		t.Helper()
+		cl := d.CheckLogin(b)
+		done := make(chan e2e.Response, 1)
+		go func() { done <- d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)) }()
+		if err := d.Control.Approve(t.Context(), d.AwaitPending().ID); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r.ErrCode != 0 {
+			t.Fatalf("sign-in: %s", r.Body)
+		}
+	}
+	signInVia(laptop) // her first sign-in: nothing to compare with
+	signInVia(desk)   // a desktop new for her: an alert
+	testutil.Eventually(t, 5*time.Second, "her laptop showing the alert", func() bool {
+		return strings.Contains(laptop.Proc.Stderr.String(), "a desktop new for this account")
+	})
+}

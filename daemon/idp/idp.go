@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,7 @@ type Client struct {
 	watch *http.Client // the same transport, no client timeout: Watch is held by the backend
 
 	signOutReason string // what the backend said when it refused the credential
+	watchNext     int64  // where the next watch reads alerts on from (the backend's Unix ms)
 
 	mu        sync.Mutex
 	cred      string
@@ -164,12 +166,27 @@ func (c *Client) SignOutReason() string {
 }
 
 // Watch waits, up to the backend's hold, for this desktop to be signed
-// out: it returns ErrSignedOut (and OnSignedOut has run) the moment it
-// is, nil when the hold ended without it. Call it again at once.
-func (c *Client) Watch(ctx context.Context) error {
+// out or for alerts about its person: it returns ErrSignedOut (and
+// OnSignedOut has run) the moment it is signed out, the alerts' texts
+// when some came, and nothing when the hold ended without either. Call it
+// again at once: it reads on from where the previous answer stopped.
+func (c *Client) Watch(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, deviceapi.WatchHold+10*time.Second)
 	defer cancel()
-	return c.doWith(ctx, c.watch, "GET", deviceapi.PathWatch, nil, nil)
+	c.mu.Lock()
+	path := deviceapi.PathWatch
+	if c.watchNext > 0 {
+		path += "?since=" + strconv.FormatInt(c.watchNext, 10)
+	}
+	c.mu.Unlock()
+	var a deviceapi.WatchAnswer
+	if err := c.doWith(ctx, c.watch, "GET", path, nil, &a); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.watchNext = a.Next
+	c.mu.Unlock()
+	return a.Alerts, nil
 }
 
 // do sends an authenticated request and decodes a 200 answer into out.
@@ -187,7 +204,10 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), rd)
+	p, query, _ := strings.Cut(path, "?")
+	u := c.base.JoinPath(p)
+	u.RawQuery = query
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,17 @@ type Error struct {
 	ErrMsg  string `json:"errmsg"`
 }
 
+// WatchAnswer is PathWatch's answer when the hold ended or alerts came:
+// Alerts are the person's alerts raised since the watch's since (Unix
+// ms, the previous answer's Next; none: since the watch began), and Next
+// is what to pass as since next time.
+type WatchAnswer struct {
+	ErrCode int      `json:"errcode"`
+	ErrMsg  string   `json:"errmsg"`
+	Alerts  []string `json:"alerts,omitempty"`
+	Next    int64    `json:"next"`
+}
+
 // Me is the signed-in account of a device (GET PathMe).
 type Me struct {
 	DeviceID   string `json:"device_id"`
