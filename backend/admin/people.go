@@ -157,3 +157,23 @@ func SetProfile(ctx context.Context, st storage.Storage, username, nickname, ava
 	}
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_edited", Detail: "name and picture set by " + operator, CreatedAt: now})
 }
+
+// ResetLinkTTL is how long a one-time reset link works.
+const ResetLinkTTL = 24 * time.Hour
+
+// ResetLink makes a one-time link with which username sets a new password
+// herself, valid ResetLinkTTL: it returns the link's token (shown once;
+// only its hash is stored). Using it ends every sign-in of hers, as a
+// reset by an operator does.
+func ResetLink(ctx context.Context, st storage.Storage, username, operator string, now time.Time) (string, error) {
+	u, err := person(ctx, st, "reset link", username)
+	if err != nil {
+		return "", err
+	}
+	tok := secret.Token()
+	if err := st.CreatePasswordReset(ctx, secret.Hash(tok), u.ID, now, now.Add(ResetLinkTTL)); err != nil {
+		return "", fmt.Errorf("reset link: %w", err)
+	}
+	return tok, st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "password_reset_link",
+		Detail: "a one-time password reset link made by " + operator + ", valid until " + now.Add(ResetLinkTTL).UTC().Format(time.RFC3339), CreatedAt: now})
+}

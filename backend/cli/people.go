@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"strings"
 	"time"
+
+	"github.com/scanfree/scanfree/backend/server"
 
 	"github.com/spf13/cobra"
 
@@ -102,12 +105,26 @@ func (a *app) peopleCmds() []*cobra.Command {
 
 // resetPasswordCmd sets a person's password, read as user create reads it.
 func (a *app) resetPasswordCmd() *cobra.Command {
-	var pwStdin bool
+	var pwStdin, link bool
+	var public string
 	cmd := &cobra.Command{
-		Use:   "reset-password USERNAME",
-		Short: "Give a person a new password (from stdin; asked twice on a terminal); every desktop, token and session she has ends",
+		Use:   "reset-password USERNAME [--password-stdin | --link]",
+		Short: "Give a person a new password (from stdin; asked twice on a terminal) or a one-time link to set one; every desktop, token and session she has ends",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			if link {
+				if err := server.CheckPublicURL(public); err != nil {
+					return fmt.Errorf("%w (set --public-url to the server's)", err)
+				}
+				tok, err := admin.ResetLink(cmd.Context(), st, args[0], operator(), time.Now())
+				if err != nil {
+					return err
+				}
+				u := strings.TrimSuffix(public, "/") + "/reset/" + tok
+				return a.print(map[string]string{"link": u}, func(w io.Writer) {
+					fmt.Fprintf(w, "%s\n\nGive %s this one-time link (valid 24 hours; shown only now). Setting a password with it ends every sign-in of hers.\n", u, args[0])
+				})
+			}
 			pw, err := a.password(pwStdin)
 			if err != nil {
 				return err
@@ -120,6 +137,9 @@ func (a *app) resetPasswordCmd() *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().BoolVar(&link, "link", false, "print a one-time link (24 h) with which she sets a password herself")
+	cmd.Flags().StringVar(&public, "public-url", "http://idp.localhost:8080", "the server's public URL, for --link")
+	cmd.MarkFlagsMutuallyExclusive("password-stdin", "link")
 	return cmd
 }
 

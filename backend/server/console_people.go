@@ -84,8 +84,13 @@ type personView struct {
 }
 
 func (s *Server) handleConsolePerson(w http.ResponseWriter, r *http.Request, op operator) {
+	s.showPerson(w, r, op, r.PathValue("username"), notice(r))
+}
+
+// showPerson renders username's page with the notice note.
+func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, op operator, username, note string) {
 	ctx := r.Context()
-	u, err := s.store.GetUserByUsername(ctx, r.PathValue("username"))
+	u, err := s.store.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.render(w, http.StatusNotFound, "message", page{Title: "No such person", User: op.User, Data: "Nobody has that username; search on the People page.", Wide: true})
 		return
@@ -108,7 +113,7 @@ func (s *Server) handleConsolePerson(w http.ResponseWriter, r *http.Request, op 
 		s.consoleFail(w, r, op, err)
 		return
 	}
-	s.renderConsole(w, http.StatusOK, "admin_person", u.Nickname, op, consolePage{Section: "people", Notice: notice(r), Data: v})
+	s.renderConsole(w, http.StatusOK, "admin_person", u.Nickname, op, consolePage{Section: "people", Notice: note, Data: v})
 }
 
 // handleConsolePersonAction runs one change to a person, each the same
@@ -154,6 +159,14 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 		}
 	case "profile":
 		err, done = admin.SetProfile(ctx, st, username, r.PostFormValue("nickname"), strings.TrimSpace(r.PostFormValue("avatar")), by, now), "saved"
+	case "reset-link":
+		var tok string
+		if tok, err = admin.ResetLink(ctx, st, username, by, now); err == nil {
+			// Shown once: only the token's hash is stored.
+			r.URL.RawQuery = ""
+			s.showPerson(w, r, op, username, "Give her this one-time link, valid 24 hours (it is shown only now): "+s.public.String()+"/reset/"+tok)
+			return
+		}
 	case "end":
 		err, done = admin.EndSession(ctx, st, username, r.PostFormValue("id"), by, now), "ended"
 	case "revoke-app":

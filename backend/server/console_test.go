@@ -62,6 +62,7 @@ func (c *consoleEnv) changes() map[string]url.Values {
 		"/admin/desktops/nope/revoke":             nil,
 		"/admin/people/bob/delete":                {"confirm": {"on"}},
 		"/admin/people/bob/profile":               {"nickname": {"Robert"}},
+		"/admin/people/bob/reset-link":            nil,
 		"/admin/apps/" + c.app.AppID + "/delete":  {"confirm": {"on"}},
 	}
 }
@@ -393,5 +394,41 @@ func TestConsoleSessions(t *testing.T) {
 	}
 	if ev := c.events(t, "device_revoked"); len(ev) == 0 || !strings.Contains(ev[0].Detail, "admin alice on the console") {
 		t.Fatalf("device_revoked: %+v", ev)
+	}
+}
+
+// TestResetLink: an admin makes a one-time link for bob; with it bob sets
+// a new password (typed twice alike), every earlier sign-in of his ends,
+// and the link works once.
+func TestResetLink(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	_, body := c.admin.post("/admin/people/bob/reset-link", nil, nil)
+	m := regexp.MustCompile(`/reset/([A-Za-z0-9_-]{20,})`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no link shown: %.500s", body)
+	}
+	anon := c.browser()
+	path := "/reset/" + m[1]
+	if resp, page := anon.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="again"`) {
+		t.Fatalf("the reset page: %d", resp.StatusCode)
+	}
+	if resp, _ := anon.post(path, url.Values{"password": {"new-bob-password"}, "again": {"new-bob-passwore"}}, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("two different passwords: %d", resp.StatusCode)
+	}
+	if resp, page := anon.post(path, url.Values{"password": {"new-bob-password"}, "again": {"new-bob-password"}}, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Password set") {
+		t.Fatalf("setting the password: %d %.300s", resp.StatusCode, page)
+	}
+	if resp, _ := c.person.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bob's earlier session after the reset: %d", resp.StatusCode)
+	}
+	b := c.browser()
+	if resp, _ := b.post("/login", url.Values{"username": {"bob"}, "password": {"new-bob-password"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the new password: %d", resp.StatusCode)
+	}
+	if resp, _ := anon.post(path, url.Values{"password": {"third-password"}, "again": {"third-password"}}, nil); resp.StatusCode != http.StatusGone {
+		t.Fatalf("the link a second time: %d", resp.StatusCode)
+	}
+	if ev := c.events(t, "password_reset_link"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "admin alice on the console") {
+		t.Fatalf("the link's audit event: %+v", ev)
 	}
 }

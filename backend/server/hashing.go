@@ -23,22 +23,40 @@ const hashWait = 2 * time.Second
 // client (key, its address or /64) holds at most one, so a burst from
 // one place queues behind itself instead of filling every slot.
 func (s *Server) checkPassword(ctx context.Context, client, hash, password string) (bool, error) {
+	var ok bool
+	var err error
+	if busy := s.inHashSlot(ctx, client, func() { ok, err = secret.CheckPassword(hash, password) }); busy != nil {
+		return false, busy
+	}
+	return ok, err
+}
+
+// newPasswordHash hashes a new password in one of the same slots.
+func (s *Server) newPasswordHash(ctx context.Context, client, password string) (string, error) {
+	var h string
+	err := s.inHashSlot(ctx, client, func() { h = secret.HashPassword(password) })
+	return h, err
+}
+
+// inHashSlot runs fn holding a hashing slot, or answers errHashBusy.
+func (s *Server) inHashSlot(ctx context.Context, client string, fn func()) error {
 	t := time.NewTimer(hashWait)
 	defer t.Stop()
 	release, ok := s.hashClients.acquire(ctx, client, t.C)
 	if !ok {
-		return false, errHashBusy
+		return errHashBusy
 	}
 	defer release()
 	select {
 	case s.hashSlots <- struct{}{}:
 	case <-t.C:
-		return false, errHashBusy
+		return errHashBusy
 	case <-ctx.Done():
-		return false, errHashBusy
+		return errHashBusy
 	}
 	defer func() { <-s.hashSlots }()
-	return secret.CheckPassword(hash, password)
+	fn()
+	return nil
 }
 
 // clientSlots lets each client run one password check at a time.

@@ -293,6 +293,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /device", s.handleDevicePage)
 	mux.HandleFunc("POST /device", s.handleDeviceLookup)
 	mux.HandleFunc("POST /device/decide", s.handleDeviceDecide)
+	mux.HandleFunc("GET /reset/{token}", s.handleResetPage)
+	mux.HandleFunc("POST /reset/{token}", s.handleReset)
 	s.consoleRoutes(mux)
 
 	csrf := http.NewCrossOriginProtection()

@@ -34,7 +34,7 @@ var funcs = template.FuncMap{
 // pages holds one template set per page, each with the shared layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"login", "account", "device", "device_confirm", "message", "x"} {
+	for _, name := range []string{"login", "account", "device", "device_confirm", "message", "x", "reset"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}

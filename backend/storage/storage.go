@@ -349,6 +349,14 @@ type Storage interface {
 	// is what follows a suspected compromise, so nothing the old password
 	// opened stays open. ErrNotFound for an unknown user.
 	SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error
+	// CreatePasswordReset stores a one-time reset link's token hash for
+	// userID, usable until expires.
+	CreatePasswordReset(ctx context.Context, hash []byte, userID string, now, expires time.Time) error
+	// UsePasswordReset consumes the reset token hash and, in the same
+	// transaction, sets its person's password as SetPassword does (every
+	// sign-in ends). It returns the person's id; ErrNotFound when the
+	// token is unknown, used or expired at now. Of concurrent uses one wins.
+	UsePasswordReset(ctx context.Context, hash []byte, passwordHash string, now time.Time) (string, error)
 	// DeleteUser deletes userID's account and, in the same transaction,
 	// everything of hers (the rows UserRows names): token families and
 	// tokens, codes, web sessions, grants, desktop-app consents, device
@@ -500,7 +508,7 @@ type Rows struct{ Table, Column string }
 // itself last (nothing is left referring to it).
 var (
 	UserRows = []Rows{{"families", "user_id"}, {"tokens", "user_id"}, {"codes", "user_id"}, {"sessions", "user_id"}, {"grants", "user_id"},
-		{"app_consents", "user_id"}, {"device_auths", "user_id"}, {"qr_tickets", "user_id"}, {"devices", "user_id"}, {"users", "id"}}
+		{"app_consents", "user_id"}, {"device_auths", "user_id"}, {"qr_tickets", "user_id"}, {"devices", "user_id"}, {"password_resets", "user_id"}, {"users", "id"}}
 	AppRows = []Rows{{"families", "appid"}, {"tokens", "appid"}, {"codes", "appid"}, {"grants", "appid"}, {"app_consents", "appid"},
 		{"qr_tickets", "appid"}, {"auth_requests", "client_id"}, {"apps", "appid"}}
 )
@@ -512,6 +520,7 @@ func (p PurgeBefore) Targets() []PurgeTarget {
 		{"qr_tickets", "expires_at", p.Expired, ""},
 		{"attempts", "expires_at", p.Expired, ""},
 		{"sessions", "expires_at", p.Expired, ""},
+		{"password_resets", "expires_at", p.Expired, ""},
 		{"device_auths", "expires_at", p.Expired, ""},
 		{"tokens", "expires_at", p.Expired, ""},
 		{"auth_requests", "expires_at", p.Expired, ""},

@@ -410,3 +410,24 @@ people:
 		t.Fatalf("a second configuration: %s", out)
 	}
 }
+
+// TestResetLinkCommand: `user reset-password --link` prints a one-time
+// link on the server's public URL with which she sets a password.
+func TestResetLinkCommand(t *testing.T) {
+	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	var out struct{ Link string }
+	json.Unmarshal([]byte(b.cli("", "user", "reset-password", "alice", "--link", "--public-url", b.url, "--json")), &out)
+	if !strings.HasPrefix(out.Link, b.url+"/reset/") {
+		t.Fatalf("link: %q", out.Link)
+	}
+	path := strings.TrimPrefix(out.Link, b.url)
+	if status, body := b.post(nil, path, "application/x-www-form-urlencoded", "password=brand-new-pass&again=brand-new-pass",
+		http.Header{"Sec-Fetch-Site": {"same-origin"}}); status != http.StatusOK || !strings.Contains(string(body), "Password set") {
+		t.Fatalf("using the link: %d %s", status, body)
+	}
+	if status, body := b.post(nil, "/login", "application/x-www-form-urlencoded", "username=alice&password=brand-new-pass",
+		http.Header{"Sec-Fetch-Site": {"same-origin"}}); status != http.StatusOK || strings.Contains(string(body), "Wrong username") {
+		t.Fatalf("the new password: %d %s", status, body)
+	}
+}

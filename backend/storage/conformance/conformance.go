@@ -59,6 +59,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AppFence", testAppFence},
 		{"Profile", testProfile},
 		{"Webhooks", testWebhooks},
+		{"PasswordReset", testPasswordReset},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

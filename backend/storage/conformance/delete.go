@@ -3,7 +3,10 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,4 +174,43 @@ func testProfile(t *testing.T, s storage.Storage) {
 		t.Fatalf("after SetProfile: %+v", got)
 	}
 	wantErr(t, s.SetProfile(ctx, "nobody", "x", ""), storage.ErrNotFound)
+}
+
+// testPasswordReset: a reset link works once, before it expires, and its
+// use signs the person out everywhere with the new password; of racing
+// uses exactly one wins.
+func testPasswordReset(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	must(t, s.CreateSession(ctx, storage.Session{Hash: h("s-reset"), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.CreatePasswordReset(ctx, h("reset-1"), u.ID, now, now.Add(24*time.Hour)))
+	must(t, s.CreatePasswordReset(ctx, h("reset-old"), u.ID, now, now.Add(time.Minute)))
+	_, err := s.UsePasswordReset(ctx, h("reset-old"), "x", now.Add(2*time.Minute))
+	wantErr(t, err, storage.ErrNotFound)
+	id, err := s.UsePasswordReset(ctx, h("reset-1"), "new-hash", now.Add(time.Hour))
+	must(t, err)
+	if got, _ := s.GetUser(ctx, u.ID); id != u.ID || got.PasswordHash != "new-hash" {
+		t.Fatalf("after the reset: %s %+v", id, got)
+	}
+	_, err = s.GetSession(ctx, h("s-reset"))
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.UsePasswordReset(ctx, h("reset-1"), "again", now.Add(time.Hour))
+	wantErr(t, err, storage.ErrNotFound)
+
+	must(t, s.CreatePasswordReset(ctx, h("reset-race"), u.ID, now, now.Add(time.Hour)))
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := s.UsePasswordReset(ctx, h("reset-race"), fmt.Sprint("race-", i), now); err == nil {
+				won.Add(1)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("a racing use: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d racing uses of one link won, want 1", won.Load())
+	}
 }

@@ -305,3 +305,27 @@ func deleteRows(ctx context.Context, tx pgx.Tx, rows []storage.Rows, id string) 
 	}
 	return touched(tag, nil)(storage.ErrNotFound)
 }
+
+// CreatePasswordReset implements storage.Storage.
+func (s *Store) CreatePasswordReset(ctx context.Context, hash []byte, userID string, now, expires time.Time) error {
+	return s.exec(ctx, "create password reset", `INSERT INTO password_resets (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		hash, userID, ms(now), ms(expires))
+}
+
+// UsePasswordReset implements storage.Storage.
+func (s *Store) UsePasswordReset(ctx context.Context, hash []byte, passwordHash string, now time.Time) (string, error) {
+	var userID string
+	err := s.tx(ctx, "use password reset", func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `DELETE FROM password_resets WHERE hash = $1 AND expires_at > $2 RETURNING user_id`, hash, ms(now)).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storage.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if err := touched(tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, passwordHash, userID))(storage.ErrNotFound); err != nil {
+			return err
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+	return userID, err
+}

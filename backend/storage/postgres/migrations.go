@@ -241,5 +241,12 @@ var migrations = [][]string{
 			lease_until BIGINT NOT NULL DEFAULT 0
 		)`,
 		`CREATE INDEX webhook_outbox_user ON webhook_outbox(user_id, id)`,
+		// One-time password reset links an operator hands out.
+		`CREATE TABLE password_resets (
+			hash BYTEA PRIMARY KEY,
+			user_id TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
 	},
 }

@@ -342,3 +342,26 @@ func deleteRows(ctx context.Context, tx *sql.Tx, rows []storage.Rows, id string)
 	}
 	return touched(res, nil, storage.ErrNotFound)
 }
+
+// CreatePasswordReset implements storage.Storage.
+func (s *Store) CreatePasswordReset(ctx context.Context, hash []byte, userID string, now, expires time.Time) error {
+	return s.exec(ctx, "create password reset", `INSERT INTO password_resets (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		hash, userID, ms(now), ms(expires))
+}
+
+// UsePasswordReset implements storage.Storage.
+func (s *Store) UsePasswordReset(ctx context.Context, hash []byte, passwordHash string, now time.Time) (string, error) {
+	var userID string
+	err := s.write(ctx, "use password reset", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE hash = ? AND expires_at > ? RETURNING user_id`, hash, ms(now)).Scan(&userID)
+		if err != nil {
+			return notFound(err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
+		if err := touched(res, err, storage.ErrNotFound); err != nil {
+			return err
+		}
+		return signOut(ctx, tx, userID, now)
+	})
+	return userID, err
+}
