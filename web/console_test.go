@@ -93,7 +93,11 @@ func TestConsoleInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "clear the redirect URIs", chromedp.Clear(chromedp.CSS("#redirects")))
 	e2e.Run(br, br.Ctx, "a new redirect URI", chromedp.SendKeys(chromedp.CSS("#redirects"), "https://forum.example/callback"))
 	e2e.Run(br, br.Ctx, "save", chromedp.Click(chromedp.CSS("#save")))
-	e2e.Run(br, br.Ctx, "saved", chromedp.WaitVisible(chromedp.CSS("#notice")))
+	// The page before showed a notice too ("Created."): wait for this one.
+	testutil.Eventually(t, 10*time.Second, "the Saved notice", func() bool {
+		txt, err := chromedp.Run(br.Ctx, chromedp.Evaluate[string](`document.querySelector("#notice")?.textContent ?? ""`))
+		return err == nil && txt == "Saved." // an error: the page is still navigating
+	})
 	var apps []struct {
 		AppID        string   `json:"appid"`
 		RedirectURIs []string `json:"redirect_uris"`
@@ -144,6 +148,15 @@ func TestConsoleInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "the people tab", chromedp.Click(chromedp.CSS(`a[href="/admin/people"]`)))
 	e2e.Run(br, br.Ctx, "search", chromedp.SendKeys(chromedp.CSS("#q"), "Ali"))
 	e2e.Run(br, br.Ctx, "submit", chromedp.Click(chromedp.CSS(`form[role=search] button`)))
+	// The unfiltered list has her row too: click it on the results page only.
+	testutil.Eventually(t, 10*time.Second, "the search's results page", func() bool {
+		loc, err := chromedp.Run(br.Ctx, chromedp.Location())
+		return err == nil && strings.Contains(loc, "q=Ali")
+	})
+	e2e.Run(br, br.Ctx, "the results", chromedp.WaitVisible(chromedp.CSS(`a[href="/admin/people/alice"]`)))
+	if rows := e2e.Run(br, br.Ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll("#people tbody tr").length`)); rows != 1 {
+		t.Fatalf("searching Ali found %d people, want alice alone", rows)
+	}
 	e2e.Run(br, br.Ctx, "her row", chromedp.Click(chromedp.CSS(`a[href="/admin/people/alice"]`)))
 	e2e.Run(br, br.Ctx, "her page", chromedp.WaitVisible(chromedp.CSS("#signout")))
 	br.Screenshot("console-person")
