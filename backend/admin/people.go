@@ -11,6 +11,19 @@ import (
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
+// change is the shape of every operator change to a person: find her
+// account, act on it, record the event of kind with detail.
+func change(ctx context.Context, st storage.Storage, op, username string, act func(u storage.User) error, kind, detail string, now time.Time) error {
+	u, err := person(ctx, st, op, username)
+	if err != nil {
+		return err
+	}
+	if err := act(u); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: kind, Detail: detail, CreatedAt: now})
+}
+
 // person returns username's account, with the fix for an unknown one.
 func person(ctx context.Context, st storage.Storage, op, username string) (storage.User, error) {
 	u, err := st.GetUserByUsername(ctx, username)
@@ -48,39 +61,20 @@ func SetRole(ctx context.Context, st storage.Storage, username, role, operator s
 // every desktop, token family, web session and pending code of it is
 // revoked (see storage.Storage.DisableUser).
 func DisableUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
-	u, err := person(ctx, st, "disable user", username)
-	if err != nil {
-		return err
-	}
-	if err := st.DisableUser(ctx, u.ID, now); err != nil {
-		return err
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_disabled",
-		Detail: "disabled by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
+	return change(ctx, st, "disable user", username, func(u storage.User) error { return st.DisableUser(ctx, u.ID, now) },
+		"user_disabled", "disabled by "+operator+"; every desktop, sign-in and session ended", now)
 }
 
 // EnableUser lets username sign in again; what was revoked stays revoked.
 func EnableUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
-	u, err := person(ctx, st, "enable user", username)
-	if err != nil {
-		return err
-	}
-	if err := st.EnableUser(ctx, u.ID); err != nil {
-		return err
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_enabled", Detail: "enabled by " + operator, CreatedAt: now})
+	return change(ctx, st, "enable user", username, func(u storage.User) error { return st.EnableUser(ctx, u.ID) },
+		"user_enabled", "enabled by "+operator, now)
 }
 
 // Unlock forgets username's wrong passwords: the per-account delay ends.
 func Unlock(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
-	u, err := person(ctx, st, "unlock user", username)
-	if err != nil {
-		return err
-	}
-	if err := st.ResetAttempts(ctx, storage.AccountKey(username)); err != nil {
-		return err
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_unlocked", Detail: "wrong passwords forgotten by " + operator, CreatedAt: now})
+	return change(ctx, st, "unlock user", username, func(storage.User) error { return st.ResetAttempts(ctx, storage.AccountKey(username)) },
+		"user_unlocked", "wrong passwords forgotten by "+operator, now)
 }
 
 // ResetPassword gives username a new password chosen by an operator. Every
@@ -109,15 +103,8 @@ func ResetPassword(ctx context.Context, st storage.Storage, username, password, 
 // SignOutEverywhere ends every sign-in of username (desktops, token
 // families, web sessions, pending codes) without disabling the account.
 func SignOutEverywhere(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
-	u, err := person(ctx, st, "sign out everywhere", username)
-	if err != nil {
-		return err
-	}
-	if err := st.SignOutUser(ctx, u.ID, now); err != nil {
-		return err
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "signed_out_everywhere",
-		Detail: "signed out everywhere by " + operator + "; every desktop, sign-in and session ended", CreatedAt: now})
+	return change(ctx, st, "sign out everywhere", username, func(u storage.User) error { return st.SignOutUser(ctx, u.ID, now) },
+		"signed_out_everywhere", "signed out everywhere by "+operator+"; every desktop, sign-in and session ended", now)
 }
 
 // DeleteUser deletes username's account and everything of hers (tokens,
@@ -125,26 +112,16 @@ func SignOutEverywhere(ctx context.Context, st storage.Storage, username, operat
 // her audit events stay with her id, so the log still tells what she did.
 // Her desktops learn at their next contact that they are signed out.
 func DeleteUser(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
-	u, err := person(ctx, st, "delete user", username)
-	if err != nil {
-		return err
-	}
-	if err := st.DeleteUser(ctx, u.ID); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	if err := st.ResetAttempts(ctx, storage.AccountKey(username)); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_deleted",
-		Detail: username + " deleted by " + operator + "; her desktops, sign-ins, sessions and consents went with the account", CreatedAt: now})
+	return change(ctx, st, "delete user", username, func(u storage.User) error {
+		if err := st.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return st.ResetAttempts(ctx, storage.AccountKey(username))
+	}, "user_deleted", username+" deleted by "+operator+"; her desktops, sign-ins, sessions and consents went with the account", now)
 }
 
 // SetProfile changes username's name and picture.
 func SetProfile(ctx context.Context, st storage.Storage, username, nickname, avatarURL, operator string, now time.Time) error {
-	u, err := person(ctx, st, "edit user", username)
-	if err != nil {
-		return err
-	}
 	nickname = strings.TrimSpace(nickname)
 	if nickname == "" || len(nickname) > 100 {
 		return errors.New("edit user: the name must be 1 to 100 characters")
@@ -152,10 +129,8 @@ func SetProfile(ctx context.Context, st storage.Storage, username, nickname, ava
 	if avatarURL != "" && !strings.HasPrefix(avatarURL, "https://") && !strings.HasPrefix(avatarURL, "http://") {
 		return fmt.Errorf("edit user: picture %q: want an http(s) URL", avatarURL)
 	}
-	if err := st.SetProfile(ctx, u.ID, nickname, avatarURL); err != nil {
-		return fmt.Errorf("edit user: %w", err)
-	}
-	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_edited", Detail: "name and picture set by " + operator, CreatedAt: now})
+	return change(ctx, st, "edit user", username, func(u storage.User) error { return st.SetProfile(ctx, u.ID, nickname, avatarURL) },
+		"user_edited", "name and picture set by "+operator, now)
 }
 
 // ResetLinkTTL is how long a one-time reset link works.

@@ -54,16 +54,8 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	if v.Devices, err = s.store.ListDevices(ctx, userID); err != nil {
 		return v, err
 	}
-	grants, err := s.store.ListGrants(ctx, userID)
-	if err != nil {
+	if v.Grants, err = s.grantViews(ctx, userID); err != nil {
 		return v, err
-	}
-	for _, g := range grants {
-		name := g.AppID
-		if app, err := s.store.GetApp(ctx, g.AppID); err == nil {
-			name = app.Name
-		}
-		v.Grants = append(v.Grants, grantView{Grant: g, AppName: name})
 	}
 	if v.Desktops, err = s.store.ListEvents(ctx, userID, "device_approved", 10); err != nil {
 		return v, err
@@ -82,6 +74,19 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	}
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
 	return v, err
+}
+
+// grantViews are userID's grants with their apps' names.
+func (s *Server) grantViews(ctx context.Context, userID string) ([]grantView, error) {
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []grantView
+	for _, g := range grants {
+		out = append(out, grantView{Grant: g, AppName: s.appName(ctx, g.AppID)})
+	}
+	return out, nil
 }
 
 // phoneEnd shows a verified phone number as its last four digits.

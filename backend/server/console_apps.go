@@ -88,13 +88,9 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 		CIDRs: strings.Join(a.Fence.CIDRs, "\n"), Countries: strings.Join(a.Fence.Countries, " "),
 		DefaultGrace: "24h", IDTokenAlgs: []string{"RS256", "ES256"}, OwnOwner: !a.SharedOwner(),
 		OldSecretLive: len(a.OldSecretHash) > 0 && s.now().Before(a.OldSecretUntil), GraceUntil: a.OldSecretUntil}
-	if v.SignIns, err = s.store.ListEvents(ctx, "", "signin", 500); err != nil {
+	if v.SignIns, err = s.store.QueryEvents(ctx, storage.EventQuery{AppID: a.AppID, Kinds: []string{"signin"}, Limit: 20}); err != nil {
 		s.consoleFail(w, r, op, err)
 		return
-	}
-	v.SignIns = slices.DeleteFunc(v.SignIns, func(e storage.Event) bool { return e.AppID != a.AppID })
-	if len(v.SignIns) > 20 {
-		v.SignIns = v.SignIns[:20]
 	}
 	s.renderConsole(w, status, "admin_app", a.Name, op, consolePage{Section: "apps", Notice: note, Data: v})
 }

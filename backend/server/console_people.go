@@ -100,9 +100,8 @@ func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, op operator,
 		return
 	}
 	v := personView{Person: u, Roles: []string{"none", storage.RoleAuditor, storage.RoleAdmin}, RoleName: cmp.Or(u.Role, "none")}
-	acc, err := s.accountView(ctx, u.ID)
+	v.Grants, err = s.grantViews(ctx, u.ID)
 	if err == nil {
-		v.Grants = acc.Grants
 		v.Sessions, err = admin.Sessions(ctx, s.store, u.Username, s.now())
 	}
 	if err == nil {

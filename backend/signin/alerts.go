@@ -15,44 +15,54 @@ const (
 	AlertImpossibleTravel = "impossible_travel" // from another country than her sign-in shortly before
 )
 
-// alertHistory is how many of her earlier sign-ins an alert looks back on.
-const alertHistory = 500
-
 // watch raises the alert sign-in e calls for, if any: on her account
 // page and in the log (an "alert" event), and to the webhook
 // (Config.Alerted). Her first sign-in ever raises none: there is nothing
 // to compare it with. "Too far apart for the time between" is, with a
 // country database and no coordinates, two countries within
-// Config.TravelWindow.
+// Config.TravelWindow. It runs on every sign-in, so it asks the log only
+// for single events (has she signed in from here before?), each found
+// by the (person, time) index.
 func (s *Service) watch(ctx context.Context, e storage.Event) {
 	if e.UserID == "" || (e.DeviceID == "" && e.Country == "") {
 		return
 	}
-	past, err := s.store.QueryEvents(ctx, storage.EventQuery{UserID: e.UserID, Kinds: []string{"signin"}, Result: storage.ResultOK,
-		Until: e.CreatedAt, Limit: alertHistory})
-	if err != nil {
-		s.cfg.Logger.WarnContext(ctx, "alerts: read her sign-ins", "err", err)
-		return
+	// newest returns her newest earlier sign-in matching narrow, if any.
+	failed := false
+	newest := func(narrow func(q *storage.EventQuery)) (storage.Event, bool) {
+		q := storage.EventQuery{UserID: e.UserID, Kinds: []string{"signin"}, Result: storage.ResultOK, Until: e.CreatedAt, Limit: 1}
+		narrow(&q)
+		past, err := s.store.QueryEvents(ctx, q)
+		if err != nil {
+			failed = true
+			s.cfg.Logger.WarnContext(ctx, "alerts: read her sign-ins", "err", err)
+		}
+		if len(past) == 0 {
+			return storage.Event{}, false
+		}
+		return past[0], true
 	}
-	if len(past) == 0 {
+	seenDesktop, seenCountry, before := false, false, false
+	var lastKnown storage.Event
+	if e.DeviceID != "" {
+		_, seenDesktop = newest(func(q *storage.EventQuery) { q.DeviceID = e.DeviceID })
+	}
+	if e.Country != "" {
+		_, seenCountry = newest(func(q *storage.EventQuery) { q.Country = e.Country })
+		lastKnown, _ = newest(func(q *storage.EventQuery) { q.CountryKnown = true })
+	}
+	if before = seenDesktop || seenCountry || lastKnown.Country != ""; !before {
+		_, before = newest(func(*storage.EventQuery) {})
+	}
+	if failed || !before {
 		return
 	}
 	var reason, detail string
-	seenDesktop, seenCountry := false, false
-	for _, p := range past {
-		seenDesktop = seenDesktop || (e.DeviceID != "" && p.DeviceID == e.DeviceID)
-		seenCountry = seenCountry || (e.Country != "" && p.Country == e.Country)
-	}
-	// Her latest sign-in whose country is known, if from another country.
-	var lastAbroad *storage.Event
-	if i := firstWithCountry(past); i >= 0 && e.Country != "" && past[i].Country != e.Country {
-		lastAbroad = &past[i]
-	}
-	switch {
-	case lastAbroad != nil && e.CreatedAt.Sub(lastAbroad.CreatedAt) < s.cfg.TravelWindow:
+	switch gap := e.CreatedAt.Sub(lastKnown.CreatedAt); {
+	case lastKnown.Country != "" && lastKnown.Country != e.Country && gap < s.cfg.TravelWindow:
 		reason = AlertImpossibleTravel
-		detail = "Signed in from " + e.Country + " " + e.CreatedAt.Sub(lastAbroad.CreatedAt).Round(time.Minute).String() +
-			" after a sign-in from " + lastAbroad.Country + ": too far apart for the time between"
+		detail = "Signed in from " + e.Country + " " + gap.Round(time.Minute).String() +
+			" after a sign-in from " + lastKnown.Country + ": too far apart for the time between"
 	case e.Country != "" && !seenCountry:
 		reason, detail = AlertNewCountry, "Signed in from "+e.Country+", a country new for this account"
 	case e.DeviceID != "" && !seenDesktop:
@@ -64,16 +74,6 @@ func (s *Service) watch(ctx context.Context, e storage.Event) {
 		Reason: reason, Detail: detail + " (from " + e.Addr + ")", CreatedAt: e.CreatedAt}
 	s.Event(ctx, a)
 	s.cfg.Alerted(ctx, a)
-}
-
-// firstWithCountry is the index of the newest sign-in whose country is known.
-func firstWithCountry(past []storage.Event) int {
-	for i, p := range past {
-		if p.Country != "" {
-			return i
-		}
-	}
-	return -1
 }
 
 // AlertJSON is an alert as the webhook delivers it.

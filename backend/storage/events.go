@@ -29,6 +29,10 @@ type EventQuery struct {
 	UserID, AppID, DeviceID string
 	Kinds                   []string
 	Method, Result          string
+	// Country narrows to one country; CountryKnown to events whose
+	// country is known.
+	Country      string
+	CountryKnown bool
 	// Addr narrows to client addresses in the range (a single address is
 	// a /32 or /128).
 	Addr netip.Prefix
@@ -115,10 +119,13 @@ func (q EventQuery) Where(ph func(n int) string) (string, []any) {
 		conds = append(conds, cond)
 	}
 	// A fixed order: the same filters make the same SQL text.
-	for _, f := range [...]struct{ col, v string }{{"user_id", q.UserID}, {"appid", q.AppID}, {"device_id", q.DeviceID}, {"method", q.Method}, {"result", q.Result}} {
+	for _, f := range [...]struct{ col, v string }{{"user_id", q.UserID}, {"appid", q.AppID}, {"device_id", q.DeviceID}, {"method", q.Method}, {"result", q.Result}, {"country", q.Country}} {
 		if f.v != "" {
 			add(f.col+" = ?", f.v)
 		}
+	}
+	if q.CountryKnown {
+		conds = append(conds, "country <> ''")
 	}
 	if len(q.Kinds) > 0 {
 		vals := make([]any, len(q.Kinds))

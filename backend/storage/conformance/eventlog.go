@@ -103,5 +103,12 @@ func testEventQuery(t *testing.T, s storage.Storage) {
 		if len(got) != 2 || got[0].Detail != "imported 2" || got[1].Addr != "203.0.113.9" {
 			t.Fatalf("imported events: %+v", got)
 		}
+		// Their country is not known: the country filters leave them out.
+		if got := query(storage.EventQuery{UserID: "imp", CountryKnown: true}); len(got) != 0 {
+			t.Fatalf("imported events of no country, as known: %+v", got)
+		}
+		if got := query(storage.EventQuery{Country: "CN", Limit: 1000}); len(got) != len(all) {
+			t.Fatalf("events of CN: %d, want %d", len(got), len(all))
+		}
 	}
 }
