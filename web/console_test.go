@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +225,85 @@ func oidcExchange(t *testing.T, base, appid, secret string) string {
 	}
 	json.NewDecoder(resp.Body).Decode(&out)
 	return out.Error
+}
+
+// TestConsoleFormsInChromium drives the console's other forms in
+// chromium, the page's CSP and cross-site check in play: revoking bob's
+// desktop (a real scanfreed, which then answers signed out); a one-time
+// reset link made on bob's page and used on its own page; the log's
+// filter form; and deleting bob, which the browser refuses until the box is
+// ticked.
+func TestConsoleFormsInChromium(t *testing.T) {
+	testutil.NeedTools(t, "chromium")
+	b := e2e.StartBackend(t)
+	b.CLI("", "user", "role", "alice", "admin")
+	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	d.SignIn(b, "bob")
+	br := e2e.NewBrowser(t, t.TempDir())
+	at := func(what, part string) {
+		t.Helper()
+		testutil.Eventually(t, 10*time.Second, what, func() bool {
+			loc, err := chromedp.Run(br.Ctx, chromedp.Location())
+			return err == nil && strings.Contains(loc, part)
+		})
+	}
+	// shows waits for the page a step leads to: sel holding want.
+	shows := func(what, sel, want string) {
+		t.Helper()
+		testutil.Eventually(t, 10*time.Second, what, func() bool {
+			txt, err := chromedp.Run(br.Ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`)?.textContent ?? ""`))
+			return err == nil && strings.Contains(txt, want)
+		})
+	}
+	e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin/people/bob"))
+	e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
+	e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
+	e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
+	e2e.Run(br, br.Ctx, "his page", chromedp.WaitVisible(chromedp.CSS("nav.console")))
+
+	// Revoke his desktop (before the reset link, which signs him out everywhere).
+	e2e.Run(br, br.Ctx, "desktops", chromedp.Navigate(b.PublicURL+"/admin/desktops"))
+	e2e.Run(br, br.Ctx, "revoke", chromedp.Click(chromedp.CSS(`#desktops form[action$="/revoke"] button`)))
+	at("revoked", "done=revoked")
+	testutil.Eventually(t, 5*time.Second, "his desktop answering signed out", func() bool { return d.CheckLogin(b).ErrCode == 10060 })
+
+	e2e.Run(br, br.Ctx, "his page", chromedp.Navigate(b.PublicURL+"/admin/people/bob"))
+	// A one-time reset link, used in the browser.
+	e2e.Run(br, br.Ctx, "make a reset link", chromedp.Click(chromedp.CSS("#reset-link")))
+	e2e.Run(br, br.Ctx, "the link", chromedp.WaitVisible(chromedp.CSS("#notice")))
+	link := regexp.MustCompile(`http\S+/reset/[A-Za-z0-9_-]+`).FindString(e2e.Run(br, br.Ctx, "notice", chromedp.Text(chromedp.CSS("#notice"))))
+	if link == "" {
+		t.Fatalf("no reset link shown (screenshot %s)", br.Screenshot("reset-link"))
+	}
+	e2e.Run(br, br.Ctx, "open the link", chromedp.Navigate(link))
+	e2e.Run(br, br.Ctx, "new password", chromedp.SendKeys(chromedp.CSS("#password"), "bobs-new-password"))
+	e2e.Run(br, br.Ctx, "again", chromedp.SendKeys(chromedp.CSS("#again"), "bobs-new-password"))
+	e2e.Run(br, br.Ctx, "set it", chromedp.Click(chromedp.CSS("button[type=submit]")))
+	shows("the reset form's answer", "main", "Password set")
+
+	// The log's filter form finds it.
+	e2e.Run(br, br.Ctx, "the log", chromedp.Navigate(b.PublicURL+"/admin/log"))
+	e2e.Run(br, br.Ctx, "person", chromedp.SendKeys(chromedp.CSS("#user"), "bob"))
+	e2e.Run(br, br.Ctx, "kind", chromedp.SendKeys(chromedp.CSS("#kind"), "password_reset"))
+	e2e.Run(br, br.Ctx, "show", chromedp.Click(chromedp.CSS(`form[role=search] button:not([name])`)))
+	at("the filtered log", "kind=password_reset")
+	shows("the filtered rows", "#log tbody", "one-time reset link")
+	if rows := e2e.Run(br, br.Ctx, "rows", chromedp.Text(chromedp.CSS("#log tbody"))); !strings.Contains(rows, "one-time reset link") || strings.Count(rows, "password_reset") != 1 {
+		t.Fatalf("the filtered log: %q", rows)
+	}
+
+	// Delete him: not until the box is ticked.
+	e2e.Run(br, br.Ctx, "his page", chromedp.Navigate(b.PublicURL+"/admin/people/bob"))
+	e2e.Run(br, br.Ctx, "delete without the box", chromedp.Click(chromedp.CSS("#delete")))
+	if loc := e2e.Run(br, br.Ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/admin/people/bob") ||
+		!strings.Contains(b.CLI("", "user", "list"), "bob") {
+		t.Fatalf("deleted without the box ticked: %s", loc)
+	}
+	e2e.Run(br, br.Ctx, "tick the box", chromedp.Click(chromedp.CSS(`form[action$="/delete"] input[name=confirm]`)))
+	e2e.Run(br, br.Ctx, "delete", chromedp.Click(chromedp.CSS("#delete")))
+	at("deleted", "done=deleted")
+	if strings.Contains(b.CLI("", "user", "list"), "bob") {
+		t.Fatal("bob is still listed")
+	}
+	br.Screenshot("deleted")
 }
