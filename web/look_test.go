@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -132,11 +133,17 @@ func TestConsoleLooks(t *testing.T) {
 	b := e2e.StartBackend(t)
 	b.CLI("", "user", "role", "alice", "admin")
 	pages := []string{"/admin/people", "/admin/people/alice", "/admin/apps", "/admin/apps/" + b.App.AppID, "/admin/desktops", "/admin/log"}
-	for _, l := range looks[:3] {
+	for _, l := range looks {
 		t.Run(l.name, func(t *testing.T) {
 			br := e2e.NewBrowser(t, t.TempDir())
 			l.apply(br)
-			e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin"))
+			// The console's languages are en and zh; ?lang= on the first
+			// page is remembered for the rest (the sign-in page too).
+			lang, tabs := "en", "People"
+			if l.lang == "cn" {
+				lang, tabs = "zh-CN", "人员"
+			}
+			e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin?lang="+lang))
 			e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
 			e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
 			e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
@@ -146,6 +153,9 @@ func TestConsoleLooks(t *testing.T) {
 				e2e.Run(br, br.Ctx, "the console's tabs", chromedp.WaitVisible(chromedp.CSS("nav.console")))
 				name := strings.ReplaceAll(strings.TrimPrefix(p, "/admin/"), "/", "-")
 				problems := append(layoutProblems(br, l.dark), watermarkProblems(br, "#watermark", "alice · 127.0.0.1")...)
+				if got := e2e.Run(br, br.Ctx, "the page's language", chromedp.Evaluate[string](`document.documentElement.lang + " " + document.querySelector("nav.console").textContent`)); !strings.HasPrefix(got, lang+" ") || !strings.Contains(got, tabs) {
+					problems = append(problems, fmt.Sprintf("language and tabs %q, want %s and %q", got, lang, tabs))
+				}
 				if len(problems) > 0 {
 					t.Errorf("%s: %s (screenshot %s)", p, strings.Join(problems, "; "), br.Screenshot(name+"-problem"))
 				}

@@ -28,7 +28,11 @@ const ConsoleFreshness = 15 * time.Minute
 // consoleRoutes adds the console's pages to mux.
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/admin/people", http.StatusSeeOther)
+		to := "/admin/people"
+		if l := r.URL.Query().Get("lang"); l != "" { // /admin?lang=zh is a link people share
+			to += "?lang=" + normLang(l)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /admin/people", s.console(false, s.handleConsolePeople))
 	mux.HandleFunc("POST /admin/people", s.console(true, s.handleConsoleCreatePerson))
@@ -47,6 +51,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 type operator struct {
 	*storage.User
 	addr string // the client address, for the watermark
+	lang string // the console's language (consoleLang)
 }
 
 // name is how events name the operator.
@@ -59,9 +64,10 @@ type consoleHandler func(w http.ResponseWriter, r *http.Request, op operator)
 // changes something, which only an admin may call.
 func (s *Server) console(change bool, h consoleHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		lang := consoleLang(w, r)
 		if !s.adminAllowed(r) {
 			s.log.WarnContext(r.Context(), "console refused: address not in --admin-allow-cidr", "addr", s.clientIP(r), "path", r.URL.Path)
-			s.message(w, http.StatusForbidden, nil, "Not from here", "The operator console is not open to your network address. Use it from the network your administrators named in --admin-allow-cidr.")
+			s.consoleMessage(w, http.StatusForbidden, operator{lang: lang}, "Not from here", "The operator console is not open to your network address. Use it from the network your administrators named in --admin-allow-cidr.")
 			return
 		}
 		u, se, ok := s.currentSession(r)
@@ -70,7 +76,7 @@ func (s *Server) console(change bool, h consoleHandler) http.HandlerFunc {
 			return
 		}
 		if u.Role != storage.RoleAdmin && u.Role != storage.RoleAuditor {
-			s.message(w, http.StatusForbidden, u, "Operators only", "The operator console is for administrators and auditors. An administrator can give you a role with `scanfree-server user role`.")
+			s.consoleMessage(w, http.StatusForbidden, operator{User: u, lang: lang}, "Operators only", "The operator console is for administrators and auditors. An administrator can give you a role with `scanfree-server user role`.")
 			return
 		}
 		if s.now().Sub(se.CreatedAt) > ConsoleFreshness {
@@ -79,10 +85,10 @@ func (s *Server) console(change bool, h consoleHandler) http.HandlerFunc {
 		}
 		if change && u.Role != storage.RoleAdmin {
 			s.log.WarnContext(r.Context(), "console change refused: not an admin", "user", u.Username, "role", u.Role, "path", r.URL.Path)
-			s.message(w, http.StatusForbidden, u, "Read only", "Auditors can read the console but change nothing. Ask an administrator.")
+			s.consoleMessage(w, http.StatusForbidden, operator{User: u, lang: lang}, "Read only", "Auditors can read the console but change nothing. Ask an administrator.")
 			return
 		}
-		h(w, r, operator{u, s.clientIP(r)})
+		h(w, r, operator{u, s.clientIP(r), lang})
 	}
 }
 
@@ -123,14 +129,22 @@ type consolePage struct {
 // renderConsole writes a console page.
 func (s *Server) renderConsole(w http.ResponseWriter, status int, name, title string, op operator, cp consolePage) {
 	cp.CanEdit = op.Role == storage.RoleAdmin
-	s.render(w, status, name, page{Title: title, User: op.User, Data: cp, Wide: true, Watermark: op.Username + " · " + op.addr})
+	cp.Notice = tr(op.lang, cp.Notice)
+	s.render(w, status, name, page{Title: title, User: op.User, Data: cp, Wide: true, Lang: op.lang,
+		Watermark: op.Username + " · " + op.addr})
+}
+
+// consoleMessage answers with a page that says msg under title, both
+// console texts, translated for op.
+func (s *Server) consoleMessage(w http.ResponseWriter, status int, op operator, title, msg string) {
+	s.render(w, status, "message", page{Title: tr(op.lang, title), User: op.User, Data: tr(op.lang, msg), Wide: op.User != nil, Lang: op.lang})
 }
 
 // consoleFail answers a change the console could not make: err's text is
 // the admin operation's own message, written for operators.
 func (s *Server) consoleFail(w http.ResponseWriter, r *http.Request, op operator, err error) {
 	s.log.WarnContext(r.Context(), "console change failed", "operator", op.Username, "path", r.URL.Path, "err", err)
-	s.render(w, http.StatusBadRequest, "message", page{Title: "Not done", User: op.User, Data: err.Error(), Wide: true})
+	s.render(w, http.StatusBadRequest, "message", page{Title: tr(op.lang, "Not done"), User: op.User, Data: err.Error(), Wide: true, Lang: op.lang})
 }
 
 // consoleDone sends the browser back to where after a change (POST,

@@ -25,7 +25,7 @@ func (s *Server) handleConsoleApps(w http.ResponseWriter, r *http.Request, op op
 		return
 	}
 	slices.SortFunc(apps, func(a, b storage.App) int { return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
-	s.renderConsole(w, http.StatusOK, "admin_apps", "Apps", op, consolePage{Section: "apps", Notice: notice(r), Data: appsView{Apps: apps}})
+	s.renderConsole(w, http.StatusOK, "admin_apps", tr(op.lang, "Apps"), op, consolePage{Section: "apps", Notice: notice(r), Data: appsView{Apps: apps}})
 }
 
 // lines splits a textarea into its non-empty lines.
@@ -77,7 +77,7 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 	ctx := r.Context()
 	a, err := s.store.GetApp(ctx, appID)
 	if errors.Is(err, storage.ErrNotFound) {
-		s.render(w, http.StatusNotFound, "message", page{Title: "No such app", User: op.User, Data: "No app has that appid; see the Apps page.", Wide: true})
+		s.consoleMessage(w, http.StatusNotFound, op, "No such app", "No app has that appid; see the Apps page.")
 		return
 	}
 	if err != nil {

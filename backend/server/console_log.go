@@ -35,13 +35,13 @@ func (s *Server) handleConsoleDesktops(w http.ResponseWriter, r *http.Request, o
 		u := people[d.UserID]
 		v = append(v, desktopView{Device: d, Username: u.Username, Nickname: u.Nickname})
 	}
-	s.renderConsole(w, http.StatusOK, "admin_desktops", "Desktops", op, consolePage{Section: "desktops", Notice: notice(r), Data: v})
+	s.renderConsole(w, http.StatusOK, "admin_desktops", tr(op.lang, "Desktops"), op, consolePage{Section: "desktops", Notice: notice(r), Data: v})
 }
 
 func (s *Server) handleConsoleRevokeDesktop(w http.ResponseWriter, r *http.Request, op operator) {
 	d, err := s.store.GetDevice(r.Context(), r.PathValue("id"))
 	if errors.Is(err, storage.ErrNotFound) {
-		s.render(w, http.StatusNotFound, "message", page{Title: "No such desktop", User: op.User, Data: "No desktop has that id; see the Desktops page.", Wide: true})
+		s.consoleMessage(w, http.StatusNotFound, op, "No such desktop", "No desktop has that id; see the Desktops page.")
 		return
 	}
 	if err == nil {
@@ -91,7 +91,7 @@ func (s *Server) handleConsoleLog(w http.ResponseWriter, r *http.Request, op ope
 	v := logView{F: f}
 	eq, err := f.Query(ctx, s.store, s.now())
 	if err != nil {
-		s.renderConsole(w, http.StatusBadRequest, "admin_log", "Sign-in log", op, consolePage{Section: "log", Notice: err.Error(), Data: v})
+		s.renderConsole(w, http.StatusBadRequest, "admin_log", tr(op.lang, "Sign-in log"), op, consolePage{Section: "log", Notice: err.Error(), Data: v})
 		return
 	}
 	events, err := s.store.QueryEvents(ctx, eq)
@@ -122,5 +122,5 @@ func (s *Server) handleConsoleLog(w http.ResponseWriter, r *http.Request, op ope
 		next.Set("before", v.Events[len(v.Events)-1].Cursor)
 		v.Older = template.URL("/admin/log?" + next.Encode()) // url.Values encodes every part
 	}
-	s.renderConsole(w, http.StatusOK, "admin_log", "Sign-in log", op, consolePage{Section: "log", Data: v})
+	s.renderConsole(w, http.StatusOK, "admin_log", tr(op.lang, "Sign-in log"), op, consolePage{Section: "log", Data: v})
 }

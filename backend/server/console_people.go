@@ -57,7 +57,7 @@ func (s *Server) handleConsolePeople(w http.ResponseWriter, r *http.Request, op 
 	if len(v.People) > maxListed {
 		v.People = v.People[:maxListed]
 	}
-	s.renderConsole(w, http.StatusOK, "admin_people", "People", op, consolePage{Section: "people", Notice: notice(r), Data: v})
+	s.renderConsole(w, http.StatusOK, "admin_people", tr(op.lang, "People"), op, consolePage{Section: "people", Notice: notice(r), Data: v})
 }
 
 func (s *Server) handleConsoleCreatePerson(w http.ResponseWriter, r *http.Request, op operator) {
@@ -92,7 +92,7 @@ func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, op operator,
 	ctx := r.Context()
 	u, err := s.store.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
-		s.render(w, http.StatusNotFound, "message", page{Title: "No such person", User: op.User, Data: "Nobody has that username; search on the People page.", Wide: true})
+		s.consoleMessage(w, http.StatusNotFound, op, "No such person", "Nobody has that username; search on the People page.")
 		return
 	}
 	if err != nil {
@@ -163,7 +163,7 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 		if tok, err = admin.ResetLink(ctx, st, username, by, now); err == nil {
 			// Shown once: only the token's hash is stored.
 			r.URL.RawQuery = ""
-			s.showPerson(w, r, op, username, "Give her this one-time link, valid 24 hours (it is shown only now): "+s.public.String()+"/reset/"+tok)
+			s.showPerson(w, r, op, username, tr(op.lang, "Give her this one-time link, valid 24 hours (it is shown only now): %s", s.public.String()+"/reset/"+tok))
 			return
 		}
 	case "end":

@@ -432,3 +432,50 @@ func TestResetLink(t *testing.T) {
 		t.Fatalf("the link's audit event: %+v", ev)
 	}
 }
+
+// TestConsoleChinese: the browser's Accept-Language picks Chinese, ?lang=
+// switches and is remembered, and the sign-in page the console sends a
+// stale operator to speaks the same language.
+func TestConsoleChinese(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	get := func(path, acceptLang string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", c.url+path, nil)
+		if acceptLang != "" {
+			req.Header.Set("Accept-Language", acceptLang)
+		}
+		return c.admin.send(req)
+	}
+	steps := []struct {
+		name, path, acceptLang  string
+		wantLang, want, notWant string
+	}{
+		{"English by default", "/admin/people", "", `lang="en"`, ">People<", "人员"},
+		{"the browser asks for Chinese", "/admin/people", "zh-CN,zh;q=0.9,en;q=0.8", `lang="zh-CN"`, ">人员<", ">People<"},
+		{"a Chinese log page", "/admin/log", "zh-CN", `lang="zh-CN"`, "登录日志", "Sign-in log"},
+		{"?lang=en overrides the browser", "/admin/people?lang=en", "zh-CN", `lang="en"`, ">People<", "人员"},
+		{"and is remembered", "/admin/apps", "zh-CN", `lang="en"`, ">Apps<", "应用"},
+		{"?lang=zh switches back", "/admin/desktops?lang=zh", "", `lang="zh-CN"`, "没有已登记的电脑", "No desktop is enrolled"},
+		{"a person's page", "/admin/people/bob", "", `lang="zh-CN"`, "全部退出登录", "Sign out everywhere"},
+	}
+	for _, s := range steps {
+		resp, body := get(s.path, s.acceptLang)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, s.wantLang) || !strings.Contains(body, s.want) || strings.Contains(body, s.notWant) {
+			t.Fatalf("%s: GET %s: %d, want %s and %q without %q:\n%.600s", s.name, s.path, resp.StatusCode, s.wantLang, s.want, s.notWant, body)
+		}
+	}
+	// Unknown and hostile values fall back to English, never into the page.
+	if resp, body := get(`/admin/people?lang="><script>`, ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, `lang="en"`) || strings.Contains(body, "<script>") {
+		t.Fatalf("a hostile ?lang=: %d %.300s", resp.StatusCode, body)
+	}
+	c.advance(ConsoleFreshnessPlus)
+	resp, _ := get("/admin/people?lang=zh", "")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("stale admin: %d", resp.StatusCode)
+	}
+	if _, body := get(resp.Header.Get("Location"), ""); !strings.Contains(body, "确认是你本人") || !strings.Contains(body, `lang="zh-CN"`) {
+		t.Fatalf("the re-confirmation page is not in Chinese: %.600s", body)
+	}
+	if resp, body := c.admin.post("/login", url.Values{"username": {"alice"}, "password": {"wrong"}}, nil); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误") {
+		t.Fatalf("a wrong password in Chinese: %d %.300s", resp.StatusCode, body)
+	}
+}

@@ -20,30 +20,38 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var funcs = template.FuncMap{
-	"list":  func(v ...string) []string { return v },
-	"tiles": func() []int { return make([]int, 80) },
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.Local().Format("2006-01-02 15:04")
-	},
+// funcsFor returns the templates' functions in lang: T translates a
+// console text (see tr), when formats a time.
+func funcsFor(lang string) template.FuncMap {
+	return template.FuncMap{
+		"list":  func(v ...string) []string { return v },
+		"tiles": func() []int { return make([]int, 80) },
+		"T":     func(s string, args ...any) string { return tr(lang, s, args...) },
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return tr(lang, "never")
+			}
+			return t.Local().Format("2006-01-02 15:04")
+		},
+	}
 }
 
-// pages holds one template set per page, each with the shared layout.
-var pages = func() map[string]*template.Template {
+// pages holds one template set per page, each with the shared layout, by
+// language.
+var pages = map[string]map[string]*template.Template{langEN: parsePages(langEN), langZH: parsePages(langZH)}
+
+func parsePages(lang string) map[string]*template.Template {
 	m := map[string]*template.Template{}
 	for _, name := range []string{"login", "account", "device", "device_confirm", "message", "x", "reset"} {
-		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
+		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range []string{"admin_people", "admin_person", "admin_apps", "admin_app", "admin_desktops", "admin_log"} {
-		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
+		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
 			ParseFS(templateFS, "templates/layout.html", "templates/admin_nav.html", "templates/"+name+".html"))
 	}
 	return m
-}()
+}
 
 // page is what every template gets.
 type page struct {
@@ -57,6 +65,10 @@ type page struct {
 	// operating, from where).
 	Watermark string
 
+	// Lang is the page's language (langEN when empty); only the console
+	// and the pages around it are translated.
+	Lang string
+
 	// formTarget is an origin, besides this one, that the page's form
 	// post may redirect to (CSP form-action covers the redirects).
 	formTarget string
@@ -66,7 +78,11 @@ type page struct {
 // buttons that approve devices and sign-ins (clickjacking).
 func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
 	var buf bytes.Buffer
-	if err := pages[name].Execute(&buf, p); err != nil {
+	set := pages[langEN]
+	if p.Lang == langZH {
+		set = pages[langZH]
+	}
+	if err := set[name].Execute(&buf, p); err != nil {
 		s.log.Error("render", "page", name, "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return
@@ -182,8 +198,8 @@ type loginView struct {
 // loginPage is the password form going on to next, with hint filled in.
 // A form made for an OpenID Connect request names its app and may send
 // the browser on to the app's redirect_uri.
-func (s *Server) loginPage(ctx context.Context, next, hint string) page {
-	p := page{Title: "Sign in", Data: loginView{Next: next, Hint: hint}}
+func (s *Server) loginPage(ctx context.Context, lang, next, hint string) page {
+	p := page{Title: tr(lang, "Sign in"), Data: loginView{Next: next, Hint: hint}, Lang: lang}
 	if ar, ok := s.resumeRequest(ctx, next); ok {
 		p.Data = loginView{Next: next, Hint: hint, App: s.appName(ctx, ar.ClientID)}
 		p.formTarget = formTarget(ar)
@@ -193,10 +209,10 @@ func (s *Server) loginPage(ctx context.Context, next, hint string) page {
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := s.loginPage(r.Context(), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200))
+	p := s.loginPage(r.Context(), consoleLang(w, r), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200))
 	if lv := p.Data.(loginView); q.Get("confirm") == "1" && lv.App == "" {
 		lv.Confirm = true
-		p.Data, p.Title = lv, "Confirm it is you"
+		p.Data, p.Title = lv, tr(p.Lang, "Confirm it is you")
 	}
 	s.render(w, http.StatusOK, "login", p)
 }
@@ -215,8 +231,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ip, key := s.clientIP(r), s.clientKey(r)
 	fail := func(status int, msg string) {
-		p := s.loginPage(r.Context(), next, username)
-		p.Error = msg
+		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username)
+		p.Error = tr(p.Lang, msg)
 		s.render(w, status, "login", p)
 	}
 	// The username's budget is kept per address: a stranger who spends it
