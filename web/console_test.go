@@ -263,6 +263,7 @@ func TestConsoleFormsInChromium(t *testing.T) {
 
 	// Revoke his desktop (before the reset link, which signs him out everywhere).
 	e2e.Run(br, br.Ctx, "desktops", chromedp.Navigate(b.PublicURL+"/admin/desktops"))
+	shows("his desktop and where it signed in from", "#desktops tbody", "127.0.0.1")
 	e2e.Run(br, br.Ctx, "revoke", chromedp.Click(chromedp.CSS(`#desktops form[action$="/revoke"] button`)))
 	at("revoked", "done=revoked")
 	testutil.Eventually(t, 5*time.Second, "his desktop answering signed out", func() bool { return d.CheckLogin(b).ErrCode == 10060 })

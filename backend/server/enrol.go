@@ -120,7 +120,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case da.Status == storage.DeviceAuthPending:
 		s.pendingPoll(ctx, w, da, now)
 	case da.Status == storage.DeviceAuthApproved:
-		s.issueDeviceCredential(ctx, w, da, now)
+		s.issueDeviceCredential(ctx, w, da, s.clientIP(r), now)
 	default:
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "unknown device authorization state")
 	}
@@ -143,7 +143,9 @@ func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da stor
 	writeOAuthErr(w, http.StatusBadRequest, "authorization_pending", "waiting for the user to approve")
 }
 
-func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, now time.Time) {
+// issueDeviceCredential enrols the desktop of the approved da, polling
+// from addr.
+func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, addr string, now time.Time) {
 	// Disabled between the approval and this poll: no credential.
 	if u, err := s.store.GetUser(ctx, da.UserID); err != nil || !u.Active() {
 		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the account was disabled; ask your administrator")
@@ -161,7 +163,7 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 	}
 	cred := secret.Token()
 	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
-		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now}
+		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now, LastAddr: addr}
 	err := s.store.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d)
 	if errors.Is(err, storage.ErrNotPending) {
 		// A concurrent poll won the race and got the credential.

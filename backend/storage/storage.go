@@ -171,6 +171,9 @@ type Device struct {
 	CreatedAt      time.Time
 	LastSeenAt     time.Time
 	RevokedAt      time.Time // zero while active
+	// LastAddr is the client address of its enrolment or, since, its
+	// last sign-in ("" when the event had none).
+	LastAddr string
 }
 
 // Active reports whether the device has not been revoked.

@@ -251,7 +251,7 @@ func testSignIn(t *testing.T, s storage.Storage) {
 	at := now.Add(time.Hour)
 	c := storage.Code{Hash: h("code-signin"), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
 		DeviceID: d.ID, Scope: "snsapi_login", CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute)}
-	e := storage.Event{UserID: u.ID, Kind: "signin", AppID: a.AppID, DeviceID: d.ID, Detail: "Signed in", CreatedAt: at}
+	e := storage.Event{UserID: u.ID, Kind: "signin", AppID: a.AppID, DeviceID: d.ID, Detail: "Signed in", CreatedAt: at, Addr: "2001:db8::7"}
 	must(t, s.CreateSignIn(ctx, c, e))
 	got, err := s.GetCode(ctx, c.Hash)
 	must(t, err)
@@ -260,8 +260,8 @@ func testSignIn(t *testing.T, s storage.Storage) {
 	}
 	dev, err := s.GetDevice(ctx, d.ID)
 	must(t, err)
-	if !dev.LastSeenAt.Equal(at) {
-		t.Fatalf("device last seen %v, want %v", dev.LastSeenAt, at)
+	if !dev.LastSeenAt.Equal(at) || dev.LastAddr != "2001:db8::7" {
+		t.Fatalf("device last seen %v from %q, want %v from 2001:db8::7", dev.LastSeenAt, dev.LastAddr, at)
 	}
 	if grants, err := s.ListGrants(ctx, u.ID); err != nil || len(grants) != 1 || grants[0].AppID != a.AppID {
 		t.Fatalf("ListGrants = %+v, %v", grants, err)
@@ -292,6 +292,13 @@ func testSignIn(t *testing.T, s storage.Storage) {
 	must(t, s.CreateSignIn(ctx, c3, e))
 	if n := events(); n != 2 {
 		t.Fatalf("%d signin events, want 2", n)
+	}
+	// A sign-in whose event has no address keeps the last one known.
+	c4, e4 := c, e
+	c4.Hash, c4.CreatedAt, e4.Addr = h("code-signin-4"), at.Add(time.Minute), ""
+	must(t, s.CreateSignIn(ctx, c4, e4))
+	if dev, err := s.GetDevice(ctx, d.ID); err != nil || !dev.LastSeenAt.Equal(c4.CreatedAt) || dev.LastAddr != "2001:db8::7" {
+		t.Fatalf("after a sign-in without an address: %+v, %v", dev, err)
 	}
 }
 

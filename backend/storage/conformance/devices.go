@@ -50,7 +50,7 @@ func testDeviceFlow(t *testing.T, s storage.Storage) {
 	_, _, err = s.PollDeviceAuth(ctx, h("nope"), now, time.Second)
 	wantErr(t, err, storage.ErrNotFound)
 
-	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now}
+	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now, LastAddr: "192.0.2.1"}
 	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d), storage.ErrNotPending) // not approved yet
 	must(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, true))
 	wantErr(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, false), storage.ErrNotPending)

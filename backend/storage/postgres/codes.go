@@ -42,7 +42,7 @@ func signIn(ctx context.Context, tx pgx.Tx, c storage.Code, e storage.Event) err
 		}
 	}
 	if c.DeviceID != "" {
-		err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1 WHERE id = $2`, ms(c.CreatedAt), c.DeviceID))(storage.ErrNotFound)
+		err := touched(tx.Exec(ctx, `UPDATE devices SET last_seen_at = $1, last_addr = COALESCE(NULLIF($2, ''), last_addr) WHERE id = $3`, ms(c.CreatedAt), e.Addr, c.DeviceID))(storage.ErrNotFound)
 		if err != nil {
 			return err
 		}

@@ -11,12 +11,12 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at`
+const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr`
 
 func scanDevice(row scanner) (storage.Device, error) {
 	var d storage.Device
 	var created, seen, revoked int64
-	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked)
+	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromMS(created), fromMS(seen), fromMS(revoked)
 	return d, err
 }
@@ -139,8 +139,8 @@ func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt))
+		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr)
 		return err
 	})
 }

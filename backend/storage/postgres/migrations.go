@@ -249,4 +249,8 @@ var migrations = [][]string{
 			expires_at BIGINT NOT NULL
 		)`,
 	},
+	{
+		// The console's Desktops page shows where each desktop was last used.
+		`ALTER TABLE devices ADD COLUMN last_addr TEXT NOT NULL DEFAULT ''`,
+	},
 }

@@ -42,7 +42,7 @@ func signIn(ctx context.Context, tx *sql.Tx, c storage.Code, e storage.Event) er
 		}
 	}
 	if c.DeviceID != "" {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(c.CreatedAt), c.DeviceID)
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ?, last_addr = COALESCE(NULLIF(?, ''), last_addr) WHERE id = ?`, ms(c.CreatedAt), e.Addr, c.DeviceID)
 		if err := touched(res, err, storage.ErrNotFound); err != nil {
 			return err
 		}
