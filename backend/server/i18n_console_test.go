@@ -20,8 +20,12 @@ var consoleTexts = []struct {
 	{"templates/*.html", regexp.MustCompile(`\bT "((?:[^"\\]|\\.)*)"`)},
 	{"*.go", regexp.MustCompile(`\btr\([\w.]+, ("(?:[^"\\]|\\.)*")`)},
 	{"console*.go", regexp.MustCompile(`consoleMessage\(w, [^,]+, [^,]+, ("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\)`)},
-	{"session.go", regexp.MustCompile(`\bfail\(http\.\w+, ("(?:[^"\\]|\\.)*")\)`)},
+	{"session.go", failText},
+	{"selfsignin.go", failText},
 }
+
+// failText is a message the sign-in pages show through their fail.
+var failText = regexp.MustCompile(`\bfail\(http\.\w+, ("(?:[^"\\]|\\.)*")\)`)
 
 // TestConsoleCatalogue: every text the console shows has its Chinese, so
 // a console in Chinese has no English left in it but what the package

@@ -193,13 +193,21 @@ func safeNext(next string) string {
 type loginView struct {
 	Next, Hint, App string
 	Confirm         bool
+	// SelfStart signs in with a desktop or phone instead (selfsignin.go);
+	// empty on a form made for an OpenID Connect request, whose hosted
+	// page offers that itself.
+	SelfStart string
 }
 
 // loginPage is the password form going on to next, with hint filled in.
 // A form made for an OpenID Connect request names its app and may send
 // the browser on to the app's redirect_uri.
 func (s *Server) loginPage(ctx context.Context, lang, next, hint string) page {
-	p := page{Title: tr(lang, "Sign in"), Data: loginView{Next: next, Hint: hint}, Lang: lang}
+	self := url.Values{"next": {next}}
+	if hint != "" {
+		self.Set("login_hint", hint)
+	}
+	p := page{Title: tr(lang, "Sign in"), Data: loginView{Next: next, Hint: hint, SelfStart: pathSelfStart + "?" + self.Encode()}, Lang: lang}
 	if ar, ok := s.resumeRequest(ctx, next); ok {
 		p.Data = loginView{Next: next, Hint: hint, App: s.appName(ctx, ar.ClientID)}
 		p.formTarget = formTarget(ar)
