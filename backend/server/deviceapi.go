@@ -144,6 +144,40 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 	writeJSON(w, http.StatusOK, deviceapi.AuthorizeResponse{RedirectURL: redirect})
 }
 
+// handleDeviceDeclined logs a sign-in the person denied in her desktop's
+// dialog or let time out. Only a request the backend would have served
+// (the app known, the redirect_uri its own) is logged, so a desktop
+// cannot write what it likes into the operators' log.
+func (s *Server) handleDeviceDeclined(w http.ResponseWriter, r *http.Request, d storage.Device) {
+	var req deviceapi.Declined
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
+		return
+	}
+	app, serr := s.validateSignIn(r.Context(), req.Request, true)
+	if serr != nil {
+		writeDeviceErr(w, serr)
+		return
+	}
+	var detail string
+	switch req.Outcome {
+	case deviceapi.OutcomeDenied:
+		detail = "Declined the sign-in to " + app.Name + " in the desktop's dialog"
+	case deviceapi.OutcomeTimeout:
+		detail = "Did not answer the desktop's dialog for " + app.Name + " in time"
+	default:
+		writeDeviceErr(w, apiErr(errBackendRefused, "outcome must be denied or timeout"))
+		return
+	}
+	face := storage.FaceWeChat
+	if strings.HasPrefix(req.Request.State, oidcStatePrefix) {
+		face = storage.FaceOIDC
+	}
+	s.signin.Refused(r.Context(), storage.Event{UserID: d.UserID, AppID: app.AppID, DeviceID: d.ID, Method: storage.MethodScanFree,
+		Face: face.String(), Addr: s.clientIP(r)}, req.Outcome, detail)
+	writeJSON(w, http.StatusOK, deviceapi.Error{})
+}
+
 // getApp returns the app appID; an unknown appid is the device API's one
 // refusal for it (10067, "invalid appid") on every path.
 func (s *Server) getApp(ctx context.Context, appID string) (storage.App, *apiError) {

@@ -256,6 +256,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET "+deviceapi.PathApps+"{appid}", s.deviceAuth(s.handleAppInfo))
 	mux.Handle("POST "+deviceapi.PathCheck, s.deviceAuth(s.handleDeviceCheck))
 	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))
+	mux.Handle("POST "+deviceapi.PathDeclined, s.deviceAuth(s.handleDeviceDeclined))
 	mux.Handle("DELETE "+deviceapi.PathDevice, s.deviceAuth(s.handleDeviceSignOut))
 	mux.Handle("POST "+deviceapi.PathAppCode, s.deviceAuth(s.handleAppCode))
 	mux.Handle("POST "+deviceapi.PathAppData, s.deviceAuth(s.handleAppData))

@@ -65,10 +65,22 @@ func TestSeedsFlow(t *testing.T) {
 	if az := <-res; az.ErrCode != 10050 {
 		t.Fatalf("denied authorize: %s", az.Body)
 	}
+	refusalLogged(t, b, "denied", "Declined the sign-in to Demo Shop in the desktop's dialog")
 	cl = d.CheckLogin(b)
 	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10066 {
 		t.Fatalf("authorize right after a deny: %s, want 10066", az.Body)
 	}
+}
+
+// refusalLogged waits for the backend's log to hold the desktop's refusal
+// with reason and detail: the daemon tells the backend in the background.
+func refusalLogged(t *testing.T, b *e2e.Backend, reason, detail string) {
+	t.Helper()
+	var out string
+	testutil.Eventually(t, 10*time.Second, "the backend to log the "+reason+" refusal", func() bool {
+		out = b.CLI("", "events", "--kind", "signin_refused", "--method", "scanfree", "--result", "refused", "--csv")
+		return strings.Contains(out, ","+reason+",") && strings.Contains(out, detail)
+	})
 }
 
 func TestPauseAndTimeout(t *testing.T) {
@@ -95,6 +107,7 @@ func TestPauseAndTimeout(t *testing.T) {
 	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10046 {
 		t.Fatalf("unanswered authorize: %s, want 10046", az.Body)
 	}
+	refusalLogged(t, b, "timeout", "Did not answer the desktop's dialog for Demo Shop in time")
 	// A request that timed out cools its origin down as a deny does.
 	cl = d.CheckLogin(b)
 	if az := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); az.ErrCode != 10066 {

@@ -347,6 +347,12 @@ func (c *Client) Authorize(ctx context.Context, r SignInRequest) (string, error)
 	return out.RedirectURL, nil
 }
 
+// Declined tells the backend that the person denied r in the dialog, or
+// let it time out (outcome is deviceapi.OutcomeDenied or OutcomeTimeout).
+func (c *Client) Declined(ctx context.Context, r SignInRequest, outcome string) error {
+	return c.do(ctx, "POST", deviceapi.PathDeclined, deviceapi.Declined{Request: r, Outcome: outcome}, nil)
+}
+
 // Logout revokes the device at the backend and forgets the credential.
 // The credential is forgotten even when the backend cannot be reached.
 func (c *Client) Logout(ctx context.Context) error {

@@ -42,6 +42,8 @@ type Identity interface {
 	App(ctx context.Context, appID string) (idp.App, error)             // may answer from a cache
 	Check(ctx context.Context, r idp.SignInRequest) (idp.App, error)    // asks the backend, before the dialog
 	Authorize(ctx context.Context, r idp.SignInRequest) (string, error) // mints the code
+	// Declined tells the backend the person denied r or let it time out.
+	Declined(ctx context.Context, r idp.SignInRequest, outcome string) error
 }
 
 // Asker raises confirmations (the broker).
@@ -334,8 +336,10 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	switch dec {
 	case broker.Allow:
 	case broker.Deny:
+		s.declined(ctx, req, deviceapi.OutcomeDenied)
 		return reply(deviceapi.CodeDenied, "the user denied the sign-in")
 	default:
+		s.declined(ctx, req, deviceapi.OutcomeTimeout)
 		return reply(deviceapi.CodeTimeout, "the confirmation timed out")
 	}
 	url, err := s.id.Authorize(ctx, req)
@@ -347,6 +351,20 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 		s.cfg.OnSignIn(SignIn{AppID: app.AppID, AppName: app.Name, Origin: origin, Account: p.Nickname, At: time.Now()})
 	}
 	return response{APIName: apiAuthorizeReply, JSData: authorizeReply{RedirectURL: url}}
+}
+
+// declined tells the backend, in the background, that req was not
+// confirmed, for the operators' log. The page's answer does not wait: the
+// backend may be slow or down, and then the refusal is only in this
+// desktop's own log.
+func (s *Server) declined(ctx context.Context, req idp.SignInRequest, outcome string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.id.Declined(ctx, req, outcome); err != nil {
+			s.cfg.Logger.Warn("could not tell the backend of a declined sign-in", "appid", req.AppID, "outcome", outcome, "err", err)
+		}
+	}()
 }
 
 // decode strictly parses, in one pass, an envelope whose apiname must be

@@ -21,6 +21,7 @@ func (fakeID) Check(context.Context, idp.SignInRequest) (idp.App, error) {
 	return idp.App{AppID: "wx1", Name: "Demo", FastLogin: true}, nil
 }
 func (fakeID) Authorize(context.Context, idp.SignInRequest) (string, error) { return "", nil }
+func (fakeID) Declined(context.Context, idp.SignInRequest, string) error    { return nil }
 
 type openGate struct{}
 

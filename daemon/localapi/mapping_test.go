@@ -38,6 +38,7 @@ func (f scriptedID) Authorize(context.Context, idp.SignInRequest) (string, error
 	}
 	return "https://rp.example/cb?code=C&state=s", nil
 }
+func (f scriptedID) Declined(context.Context, idp.SignInRequest, string) error { return nil }
 
 // scriptedAsker answers every confirmation alike and counts them.
 type scriptedAsker struct {

@@ -50,6 +50,7 @@ const (
 	PathDevice              = "/api/v1/device"               // DELETE: sign this device out
 	PathWatch               = "/api/v1/device/watch"         // GET, held up to WatchHold: 401 the moment this device is signed out, else Error{0}
 	PathQR                  = "/api/v1/device/qr/"           // POST PathQR+uuid+"/confirm"|"/cancel" → QRAnswer
+	PathDeclined            = "/api/v1/device/declined"      // POST Declined → Error{0}, after the dialog
 )
 
 // WatchHold is how long the backend holds a desktop's PathWatch poll; a
@@ -137,6 +138,21 @@ type SignInRequest struct {
 type AuthorizeResponse struct {
 	RedirectURL string `json:"redirect_url"`
 }
+
+// Declined tells the backend that the person did not confirm Request in
+// the desktop's dialog: she denied it (OutcomeDenied) or let it time out
+// (OutcomeTimeout). The backend never saw that sign-in otherwise; the
+// operators' log wants its refusal.
+type Declined struct {
+	Request SignInRequest `json:"request"`
+	Outcome string        `json:"outcome"`
+}
+
+// Outcomes of a Declined.
+const (
+	OutcomeDenied  = "denied"
+	OutcomeTimeout = "timeout"
+)
 
 // QRAnswer is PathQR's answer on success.
 type QRAnswer struct {
