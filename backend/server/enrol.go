@@ -151,20 +151,31 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the account was disabled; ask your administrator")
 		return
 	}
-	// The cap holds for every way a desktop is approved (the page, the
-	// CLI): checked when the credential is issued.
-	if ok, err := s.makeRoom(ctx, da.UserID, da.DeviceName, da.RequestIP); err != nil {
-		s.log.ErrorContext(ctx, "device enrol", "err", err)
-		writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
-		return
-	} else if !ok {
-		writeOAuthErr(w, http.StatusBadRequest, "access_denied", s.capMessage())
-		return
-	}
 	cred := secret.Token()
 	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
 		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now, LastAddr: addr}
-	err := s.store.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d)
+	// The cap holds for every way a desktop is approved (the page, the
+	// CLI): checked when the credential is issued, and again by the store
+	// in the enrolment's transaction, so enrolments at once cannot both
+	// take the last place (the loser makes room again, or is refused).
+	var err error
+	for range 3 {
+		var ok bool
+		if ok, err = s.makeRoom(ctx, da.UserID, da.DeviceName, da.RequestIP); err == nil && !ok {
+			writeOAuthErr(w, http.StatusBadRequest, "access_denied", s.capMessage())
+			return
+		}
+		if err == nil {
+			err = s.store.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d, s.cfg.MaxDesktops)
+		}
+		if !errors.Is(err, storage.ErrTooManyDevices) {
+			break
+		}
+	}
+	if errors.Is(err, storage.ErrTooManyDevices) { // evicted three times and lost each race: let the desktop poll again
+		writeOAuthErr(w, http.StatusBadRequest, "slow_down", "many desktops of this account are enrolling at once; retrying")
+		return
+	}
 	if errors.Is(err, storage.ErrNotPending) {
 		// A concurrent poll won the race and got the credential.
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "device_code already used")

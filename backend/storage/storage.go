@@ -30,6 +30,9 @@ var (
 	// ErrNotPending reports that a device authorization was already decided
 	// or consumed.
 	ErrNotPending = errors.New("not pending")
+	// ErrTooManyDevices reports that a person has as many active desktops
+	// as a new one may join.
+	ErrTooManyDevices = errors.New("too many active devices")
 	// ErrRevoked reports that a token's sign-in (its family) was taken
 	// back: by its device, its app, its person or a detected reuse. It is
 	// not a reuse: presenting a revoked token raises no alarm.
@@ -405,7 +408,11 @@ type Storage interface {
 	// CompleteDeviceAuth atomically turns an approved authorization into the
 	// enrolled device d. It returns ErrNotPending unless the authorization is
 	// approved and not yet consumed, so a device_code yields one credential.
-	CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d Device) error
+	// With maxActive > 0 it returns ErrTooManyDevices, and the
+	// authorization stays approved, when d's person has maxActive active
+	// devices already: counted in the same transaction, so two enrolments
+	// at once cannot both take the last place.
+	CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d Device, maxActive int) error
 
 	// CreateSignIn is one sign-in in one transaction: it stores code c with
 	// the user's grant of the app, consumes the authorization request

@@ -60,6 +60,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Profile", testProfile},
 		{"Webhooks", testWebhooks},
 		{"PasswordReset", testPasswordReset},
+		{"DeviceCapRace", testDeviceCapRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

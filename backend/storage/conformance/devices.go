@@ -2,7 +2,10 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,16 +54,16 @@ func testDeviceFlow(t *testing.T, s storage.Storage) {
 	wantErr(t, err, storage.ErrNotFound)
 
 	d := storage.Device{ID: "d1", UserID: u.ID, Name: "laptop", OS: "linux", CredentialHash: h("cred1"), CreatedAt: now, LastSeenAt: now, LastAddr: "192.0.2.1"}
-	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d), storage.ErrNotPending) // not approved yet
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d, 0), storage.ErrNotPending) // not approved yet
 	must(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, true))
 	wantErr(t, s.DecideDeviceAuth(ctx, "BCDFGHJK", u.ID, false), storage.ErrNotPending)
 	wantErr(t, s.DecideDeviceAuth(ctx, "ZZZZZZZZ", u.ID, true), storage.ErrNotFound)
 
 	wrongUser := d
 	wrongUser.UserID = "u-mallory"
-	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, wrongUser), storage.ErrNotPending)
-	must(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d))
-	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, storage.Device{ID: "d2", UserID: u.ID, CredentialHash: h("cred2")}), storage.ErrNotPending)
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, wrongUser, 0), storage.ErrNotPending)
+	must(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, d, 0))
+	wantErr(t, s.CompleteDeviceAuth(ctx, da.DeviceCodeHash, storage.Device{ID: "d2", UserID: u.ID, CredentialHash: h("cred2")}, 0), storage.ErrNotPending)
 	got, err = s.GetDeviceAuth(ctx, da.DeviceCodeHash)
 	must(t, err)
 	if got.Status != storage.DeviceAuthConsumed || got.DeviceID != "d1" || got.UserID != u.ID {
@@ -82,7 +85,7 @@ func testDeviceFlow(t *testing.T, s storage.Storage) {
 	if got.Status != storage.DeviceAuthDenied {
 		t.Fatalf("denied status = %s", got.Status)
 	}
-	wantErr(t, s.CompleteDeviceAuth(ctx, da2.DeviceCodeHash, storage.Device{ID: "d3", UserID: u.ID, CredentialHash: h("cred3")}), storage.ErrNotPending)
+	wantErr(t, s.CompleteDeviceAuth(ctx, da2.DeviceCodeHash, storage.Device{ID: "d3", UserID: u.ID, CredentialHash: h("cred3")}, 0), storage.ErrNotPending)
 	_, err = s.GetDevice(ctx, "d3")
 	wantErr(t, err, storage.ErrNotFound)
 }
@@ -95,7 +98,7 @@ func enrol(t *testing.T, s storage.Storage, u storage.User, id string) storage.D
 		Status: storage.DeviceAuthPending, Interval: time.Second, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
 	must(t, s.DecideDeviceAuth(ctx, code, u.ID, true))
 	d := storage.Device{ID: id, UserID: u.ID, Name: "n-" + id, OS: "linux", CredentialHash: h("cred-" + id), CreatedAt: now, LastSeenAt: now}
-	must(t, s.CompleteDeviceAuth(ctx, h("dc-"+id), d))
+	must(t, s.CompleteDeviceAuth(ctx, h("dc-"+id), d, 0))
 	return d
 }
 
@@ -281,4 +284,59 @@ func testDisableUser(t *testing.T, s storage.Storage) {
 		t.Fatalf("role taken away: %q", got.Role)
 	}
 	wantErr(t, s.SetRole(ctx, "nobody", storage.RoleAdmin), storage.ErrNotFound)
+}
+
+// testDeviceCapRace: with three of a cap of five desktops enrolled, twenty
+// approved enrolments completing at once enrol exactly two; the others get
+// ErrTooManyDevices and stay approved (a later poll may still enrol one).
+func testDeviceCapRace(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := seedUser(t, s, "alice-cap")
+	for i := range 3 {
+		enrol(t, s, u, fmt.Sprint("cap-", i))
+	}
+	const racers, limit = 20, 5
+	for i := range racers {
+		code := fmt.Sprintf("R%07d", i)
+		must(t, s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: h(code), UserCode: code, ClientID: "c",
+			Status: storage.DeviceAuthPending, Interval: time.Second, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
+		must(t, s.DecideDeviceAuth(ctx, code, u.ID, true))
+	}
+	var enrolled, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := fmt.Sprintf("R%07d", i)
+			err := s.CompleteDeviceAuth(ctx, h(code), storage.Device{ID: "race-" + code, UserID: u.ID, CredentialHash: h("cred-" + code), CreatedAt: now, LastSeenAt: now}, limit)
+			switch {
+			case err == nil:
+				enrolled.Add(1)
+			case errors.Is(err, storage.ErrTooManyDevices):
+				refused.Add(1)
+			default:
+				t.Errorf("complete %s: %v", code, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if enrolled.Load() != 2 || refused.Load() != racers-2 {
+		t.Fatalf("%d enrolled and %d refused, want 2 and %d", enrolled.Load(), refused.Load(), racers-2)
+	}
+	all, err := s.ListDevices(ctx, u.ID)
+	must(t, err)
+	if len(all) != limit {
+		t.Fatalf("%d devices, want %d", len(all), limit)
+	}
+	// A refused one is still approved: after a revocation it enrols.
+	must(t, s.RevokeDevice(ctx, "cap-0", now))
+	for i := range racers {
+		code := fmt.Sprintf("R%07d", i)
+		if da, err := s.GetDeviceAuth(ctx, h(code)); err == nil && da.Status == storage.DeviceAuthApproved {
+			must(t, s.CompleteDeviceAuth(ctx, h(code), storage.Device{ID: "late-" + code, UserID: u.ID, CredentialHash: h("late-" + code), CreatedAt: now, LastSeenAt: now}, limit))
+			return
+		}
+	}
+	t.Fatal("no refused authorization stayed approved")
 }

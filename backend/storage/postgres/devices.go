@@ -131,8 +131,22 @@ func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, a
 }
 
 // CompleteDeviceAuth implements storage.Storage.
-func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device) error {
+func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device, maxActive int) error {
 	return s.tx(ctx, "complete device authorization", func(tx pgx.Tx) error {
+		if maxActive > 0 {
+			// The person's row, locked, orders her enrolments (on every
+			// replica): the count holds until commit.
+			var n int
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, d.UserID); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM devices WHERE user_id = $1 AND revoked_at = 0`, d.UserID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxActive {
+				return storage.ErrTooManyDevices
+			}
+		}
 		err := touched(tx.Exec(ctx, `UPDATE device_auths SET status = $1, device_id = $2
 			WHERE device_code_hash = $3 AND status = $4 AND user_id = $5`,
 			string(storage.DeviceAuthConsumed), d.ID, deviceCodeHash, string(storage.DeviceAuthApproved), d.UserID))(storage.ErrNotPending)

@@ -123,8 +123,18 @@ func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, a
 }
 
 // CompleteDeviceAuth implements storage.Storage.
-func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device) error {
+func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device, maxActive int) error {
 	return s.write(ctx, "complete device authorization", func(tx *sql.Tx) error {
+		// SQLite has one writer at a time: the count holds until commit.
+		if maxActive > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE user_id = ? AND revoked_at = 0`, d.UserID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxActive {
+				return storage.ErrTooManyDevices
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE device_auths SET status = ?, device_id = ? WHERE device_code_hash = ? AND status = ? AND user_id = ?`,
 			string(storage.DeviceAuthConsumed), d.ID, deviceCodeHash, string(storage.DeviceAuthApproved), d.UserID)
 		if err := touched(res, err, storage.ErrNotPending); err != nil {

@@ -123,7 +123,7 @@ func BenchmarkSignIn(b *testing.B) {
 	s.CreateDeviceAuth(ctx, storage.DeviceAuth{DeviceCodeHash: []byte("dc"), UserCode: "BCDFGHJK", ClientID: "c", Status: storage.DeviceAuthPending,
 		ExpiresAt: time.Now().Add(time.Hour)})
 	s.DecideDeviceAuth(ctx, "BCDFGHJK", "u", true)
-	if err := s.CompleteDeviceAuth(ctx, []byte("dc"), storage.Device{ID: "d", UserID: "u", CredentialHash: []byte("cred")}); err != nil {
+	if err := s.CompleteDeviceAuth(ctx, []byte("dc"), storage.Device{ID: "d", UserID: "u", CredentialHash: []byte("cred")}, 0); err != nil {
 		b.Fatal(err)
 	}
 	var n atomic.Int64
