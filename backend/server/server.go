@@ -204,7 +204,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger, CodeTTL: cfg.CodeTTL,
 		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc,
 		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country,
-		TravelWindow: cfg.TravelWindow, Alerted: func(ctx context.Context, a storage.Event) { s.enqueueAlert(ctx, a) }})
+		TravelWindow: cfg.TravelWindow, Webhook: cfg.WebhookURL != ""})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }
@@ -359,10 +359,12 @@ const (
 // purgeBefore is what the purge deletes now: what expired a minute ago;
 // codes once every token they can have issued has expired (a refresh
 // token lives RefreshTTL), so that a replayed code is still found and its
-// tokens revoked; audit events older than EventRetention.
+// tokens revoked; audit events older than EventRetention; webhook
+// messages still undelivered after webhookKeep.
 func (s *Server) purgeBefore() storage.PurgeBefore {
 	expired := s.now().Add(-purgeGrace)
-	return storage.PurgeBefore{Expired: expired, Codes: expired.Add(-s.cfg.RefreshTTL), Events: s.now().Add(-s.cfg.EventRetention)}
+	return storage.PurgeBefore{Expired: expired, Codes: expired.Add(-s.cfg.RefreshTTL), Events: s.now().Add(-s.cfg.EventRetention),
+		Webhooks: s.now().Add(-webhookKeep)}
 }
 
 // purgeLoop deletes what expired, until ctx ends. Every replica runs it;

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
@@ -29,21 +28,16 @@ const (
 	webhookTimeout = 5 * time.Second        // one POST
 	webhookLease   = 30 * time.Second       // a claim outlives a POST by far
 	webhookMaxWait = 5 * time.Minute        // the longest backoff
+	// webhookKeep is how long an undelivered message is retried before
+	// the purge drops it (a receiver gone for good, or a webhook URL
+	// removed from the config, would otherwise grow the outbox for
+	// ever); the alert itself stays in the log.
+	webhookKeep = 7 * 24 * time.Hour
 )
 
 // webhookBackoff is how long a message that failed attempts times waits.
 func webhookBackoff(attempts int) time.Duration {
 	return min(time.Second<<min(attempts, 16), webhookMaxWait)
-}
-
-// enqueueAlert stores alert a for the webhook, when there is one.
-func (s *Server) enqueueAlert(ctx context.Context, a storage.Event) {
-	if s.cfg.WebhookURL == "" {
-		return
-	}
-	if err := s.store.EnqueueWebhook(ctx, a.UserID, signin.AlertJSON(a), s.now()); err != nil {
-		s.log.ErrorContext(ctx, "webhook: enqueue alert", "err", err)
-	}
 }
 
 // DeliverWebhooks posts the outbox's messages until ctx ends (Run starts

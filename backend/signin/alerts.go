@@ -17,7 +17,7 @@ const (
 
 // watch raises the alert sign-in e calls for, if any: on her account
 // page and in the log (an "alert" event), and to the webhook
-// (Config.Alerted). Her first sign-in ever raises none: there is nothing
+// (Config.Webhook), stored together. Her first sign-in ever raises none: there is nothing
 // to compare it with. "Too far apart for the time between" is, with a
 // country database and no coordinates, two countries within
 // Config.TravelWindow. It runs on every sign-in, so it asks the log only
@@ -72,8 +72,14 @@ func (s *Service) watch(ctx context.Context, e storage.Event) {
 	}
 	a := storage.Event{UserID: e.UserID, Kind: "alert", AppID: e.AppID, DeviceID: e.DeviceID, Addr: e.Addr, Country: e.Country,
 		Reason: reason, Detail: detail + " (from " + e.Addr + ")", CreatedAt: e.CreatedAt}
-	s.Event(ctx, a)
-	s.cfg.Alerted(ctx, a)
+	var body []byte
+	if s.cfg.Webhook {
+		body = AlertJSON(a)
+	}
+	s.Logged(ctx, a)
+	if err := s.store.AddAlert(ctx, a, body); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "audit log: alert", "reason", a.Reason, "err", err)
+	}
 }
 
 // AlertJSON is an alert as the webhook delivers it.

@@ -44,6 +44,7 @@ type Store interface {
 	ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error
 	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
 	AddEvent(ctx context.Context, e storage.Event) error
+	AddAlert(ctx context.Context, e storage.Event, body []byte) error
 	QueryEvents(ctx context.Context, q storage.EventQuery) ([]storage.Event, error)
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 	DeleteSecret(ctx context.Context, name string) error
@@ -71,8 +72,9 @@ type Config struct {
 	// TravelWindow is how soon after a sign-in from one country a
 	// sign-in from another is an alert (2 h).
 	TravelWindow time.Duration
-	// Alerted is called with each alert raised (the webhook's outbox).
-	Alerted func(ctx context.Context, alert storage.Event)
+	// Webhook is whether each alert is also stored, with its event, in
+	// the webhook's outbox (Storage.AddAlert; a webhook URL is set).
+	Webhook bool
 }
 
 // Service is the sign-in core. It is safe for concurrent use.
@@ -100,9 +102,6 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.TravelWindow <= 0 {
 		cfg.TravelWindow = 2 * time.Hour
-	}
-	if cfg.Alerted == nil {
-		cfg.Alerted = func(context.Context, storage.Event) {}
 	}
 	if cfg.Country == nil {
 		cfg.Country = func(string) string { return "" }

@@ -30,5 +30,6 @@ func (p PurgeBefore) Targets() []PurgeTarget {
 		{"codes", "expires_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = codes.hash"},
 		{"families", "created_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = families.id"},
 		{"events", "created_at", p.Events, ""},
+		{"webhook_outbox", "created_at", p.Webhooks, ""},
 	}
 }

@@ -47,6 +47,9 @@ type PurgeBefore struct {
 	Codes time.Time
 	// Events: audit events recorded before it.
 	Events time.Time
+	// Webhooks: webhook messages stored before it and still not
+	// delivered (their alerts stay in the log).
+	Webhooks time.Time
 }
 
 // Tickets keeps the hosted page's QR tickets, shared by every replica.

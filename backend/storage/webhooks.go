@@ -18,8 +18,11 @@ type Delivery struct {
 // the event that made them, then delivered at least once, in order per
 // person, by whichever replica claims them.
 type Webhooks interface {
-	// EnqueueWebhook stores a message for userID, due at once.
-	EnqueueWebhook(ctx context.Context, userID string, body []byte, now time.Time) error
+	// AddAlert stores alert event e and, when body is not nil, the
+	// webhook message that tells of it (for e.UserID, due at e.CreatedAt)
+	// in one transaction: the log never holds an alert the webhook will
+	// not send, nor the outbox a message the log does not hold.
+	AddAlert(ctx context.Context, e Event, body []byte) error
 	// DueWebhooks returns up to limit messages due at now, each the oldest
 	// waiting message of its person (a later one waits for it), oldest
 	// first, leaving out those another replica has claimed.

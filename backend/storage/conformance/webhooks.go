@@ -9,13 +9,24 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// testWebhooks: the outbox hands out each person's oldest message only,
-// oldest first; a claim is exclusive until it expires; a failed message
-// waits for its retry and holds back the person's later ones.
+// testWebhooks: an alert is stored with its message; the outbox hands
+// out each person's oldest message only, oldest first; a claim is
+// exclusive until it expires; a failed message waits for its retry and
+// holds back the person's later ones; the purge drops old undelivered
+// ones and leaves their alerts in the log.
 func testWebhooks(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
+	alert := func(user, reason string) storage.Event {
+		return storage.Event{UserID: user, Kind: "alert", Reason: reason, CreatedAt: now}
+	}
 	for _, m := range []struct{ user, body string }{{"u1", "a"}, {"u1", "b"}, {"u2", "c"}} {
-		must(t, s.EnqueueWebhook(ctx, m.user, []byte(m.body), now))
+		must(t, s.AddAlert(ctx, alert(m.user, m.body), []byte(m.body)))
+	}
+	must(t, s.AddAlert(ctx, alert("u3", "no webhook"), nil))
+	alerts, err := s.QueryEvents(ctx, storage.EventQuery{Kinds: []string{"alert"}, Limit: 10})
+	must(t, err)
+	if len(alerts) != 4 {
+		t.Fatalf("alerts in the log: %d, want 4", len(alerts))
 	}
 	due := func(at time.Time) string {
 		t.Helper()
@@ -60,5 +71,15 @@ func testWebhooks(t *testing.T, s storage.Storage) {
 	s.ClaimWebhook(ctx, ds[0].ID, now.Add(time.Hour), now.Add(time.Hour+time.Minute))
 	if got := due(now.Add(2 * time.Hour)); got != "[b]" {
 		t.Fatalf("after the claim expired: %s", got)
+	}
+	// A message never delivered goes with the purge; its alert stays.
+	if _, err := s.Purge(ctx, storage.PurgeBefore{Webhooks: now.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(now.Add(3 * time.Hour)); got != "[]" {
+		t.Fatalf("after the purge: %s", got)
+	}
+	if alerts, _ = s.QueryEvents(ctx, storage.EventQuery{Kinds: []string{"alert"}, Limit: 10}); len(alerts) != 4 {
+		t.Fatalf("alerts after the purge: %d, want 4", len(alerts))
 	}
 }

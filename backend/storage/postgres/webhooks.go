@@ -4,13 +4,21 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// EnqueueWebhook implements storage.Storage.
-func (s *Store) EnqueueWebhook(ctx context.Context, userID string, body []byte, now time.Time) error {
-	return s.exec(ctx, "enqueue webhook", `INSERT INTO webhook_outbox (user_id, body, created_at, next_at) VALUES ($1, $2, $3, $3)`,
-		userID, body, ms(now))
+// AddAlert implements storage.Storage.
+func (s *Store) AddAlert(ctx context.Context, e storage.Event, body []byte) error {
+	return s.tx(ctx, "add alert", func(tx pgx.Tx) error {
+		if err := insertEvent(ctx, tx, e); err != nil || body == nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO webhook_outbox (user_id, body, created_at, next_at) VALUES ($1, $2, $3, $3)`,
+			e.UserID, body, ms(e.CreatedAt))
+		return err
+	})
 }
 
 // DueWebhooks implements storage.Storage.

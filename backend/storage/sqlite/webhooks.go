@@ -8,10 +8,16 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-// EnqueueWebhook implements storage.Storage.
-func (s *Store) EnqueueWebhook(ctx context.Context, userID string, body []byte, now time.Time) error {
-	return s.exec(ctx, "enqueue webhook", `INSERT INTO webhook_outbox (user_id, body, created_at, next_at) VALUES (?, ?, ?, ?)`,
-		userID, body, ms(now), ms(now))
+// AddAlert implements storage.Storage.
+func (s *Store) AddAlert(ctx context.Context, e storage.Event, body []byte) error {
+	return s.write(ctx, "add alert", func(tx *sql.Tx) error {
+		if err := insertEvent(ctx, tx, e); err != nil || body == nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_outbox (user_id, body, created_at, next_at) VALUES (?, ?, ?, ?)`,
+			e.UserID, body, ms(e.CreatedAt), ms(e.CreatedAt))
+		return err
+	})
 }
 
 // DueWebhooks implements storage.Storage.
