@@ -366,7 +366,7 @@ type Storage interface {
 	// DeleteUser deletes userID's account and, in the same transaction,
 	// everything of hers (the rows UserRows names): token families and
 	// tokens, codes, web sessions, grants, desktop-app consents, device
-	// authorizations, QR tickets and desktops. Her audit events stay,
+	// authorizations, QR tickets, desktops and directory links. Her audit events stay,
 	// with her id. ErrNotFound for an unknown user, and nothing deleted.
 	DeleteUser(ctx context.Context, userID string) error
 
@@ -497,6 +497,7 @@ type Storage interface {
 	Tickets
 	Attempts
 	Webhooks
+	Identities
 
 	// Purge deletes what is past keeping (see PurgeBefore) and returns
 	// how many rows went.

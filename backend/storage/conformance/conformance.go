@@ -61,6 +61,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Webhooks", testWebhooks},
 		{"PasswordReset", testPasswordReset},
 		{"DeviceCapRace", testDeviceCapRace},
+		{"Identities", testIdentities},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -256,4 +256,19 @@ var migrations = [][]string{
 		// The console's Desktops page shows where each desktop was last used.
 		`ALTER TABLE devices ADD COLUMN last_addr TEXT NOT NULL DEFAULT ''`,
 	},
+	{
+		// People linked to a directory or provider (connectors).
+		`CREATE TABLE identities (
+			connector_id TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			username TEXT NOT NULL,
+			groups_json TEXT NOT NULL,
+			data BLOB,
+			created_at INTEGER NOT NULL,
+			checked_at INTEGER NOT NULL,
+			PRIMARY KEY (connector_id, subject)
+		)`,
+		`CREATE INDEX identities_user ON identities(user_id)`,
+	},
 }
