@@ -192,6 +192,24 @@ const PhonePurpose = secret.PurposePhone
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
+// UsernameOK reports whether name is a valid username: 1 to 64 lowercase
+// letters, digits, '.', '_' or '-', starting with a letter or digit.
+func UsernameOK(name string) bool { return usernameRE.MatchString(name) }
+
+// SealPhone checks phone and seals it for userID with dataKey, as the
+// store keeps it (storage.User.PhoneSealed).
+func SealPhone(dataKey []byte, userID, phone string) ([]byte, error) {
+	p, err := ParsePhone(phone)
+	if err != nil {
+		return nil, err
+	}
+	if len(dataKey) == 0 {
+		return nil, errors.New("a phone number is stored sealed with the data key: set --data-key-file")
+	}
+	j, _ := json.Marshal(p)
+	return secret.Seal(dataKey, PhonePurpose, j, []byte(userID)), nil
+}
+
 // MinPasswordLen is the shortest password accepted.
 const MinPasswordLen = 8
 
@@ -210,15 +228,11 @@ func CreateUser(ctx context.Context, st storage.Storage, spec UserSpec, now time
 	u := storage.User{ID: "usr_" + secret.Code()[:16], Username: spec.Username, Nickname: spec.Nickname,
 		AvatarURL: spec.AvatarURL, PasswordHash: secret.HashPassword(spec.Password), CreatedAt: now}
 	if spec.Phone != "" {
-		p, err := ParsePhone(spec.Phone)
+		sealed, err := SealPhone(spec.DataKey, u.ID, spec.Phone)
 		if err != nil {
 			return storage.User{}, fmt.Errorf("create user: %w", err)
 		}
-		if len(spec.DataKey) == 0 {
-			return storage.User{}, errors.New("create user: a phone number is stored sealed with the data key: set --data-key-file")
-		}
-		j, _ := json.Marshal(p)
-		u.PhoneSealed = secret.Seal(spec.DataKey, PhonePurpose, j, []byte(u.ID))
+		u.PhoneSealed = sealed
 	}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {

@@ -152,3 +152,33 @@ func ResetLink(ctx context.Context, st storage.Storage, username, operator strin
 	return tok, st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "password_reset_link",
 		Detail: "a one-time password reset link made by " + operator + ", valid until " + now.Add(ResetLinkTTL).UTC().Format(time.RFC3339), CreatedAt: now})
 }
+
+// LinkUser links username's account to connectorID's subject (her stable
+// id in that directory: LDAP entryUUID, AD objectGUID, an OIDC sub), so
+// that signing in through the connector is signing in as her. A subject
+// links once: one already linked (her first sign-in there made an
+// account) is refused with the way out.
+func LinkUser(ctx context.Context, st storage.Storage, username, connectorID, subject, operator string, now time.Time) error {
+	subject = strings.TrimSpace(subject)
+	if subject == "" || connectorID == "" {
+		return errors.New("link user: give the connector's id and her stable id in it (LDAP entryUUID, AD objectGUID, OIDC sub)")
+	}
+	u, err := person(ctx, st, "link user", username)
+	if err != nil {
+		return err
+	}
+	if other, err := st.GetIdentity(ctx, connectorID, subject); err == nil {
+		owner, _ := st.GetUser(ctx, other.UserID)
+		return fmt.Errorf("link user: %s %s is linked to %s already; links are never moved: delete that account first (`scanfree-server user delete %s`)",
+			connectorID, subject, owner.Username, owner.Username)
+	}
+	err = st.LinkIdentity(ctx, storage.Identity{ConnectorID: connectorID, Subject: subject, UserID: u.ID, CreatedAt: now})
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("link user: %s %s was linked by someone else just now; see `scanfree-server user list`", connectorID, subject)
+	}
+	if err != nil {
+		return fmt.Errorf("link user: %w", err)
+	}
+	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_linked",
+		Detail: "linked to " + connectorID + " " + subject + " by " + operator, CreatedAt: now})
+}

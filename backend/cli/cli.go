@@ -37,6 +37,7 @@ var settings = map[string]string{
 	"session_idle": "session-idle", "geoip_db": "geoip-db", "webhook_url": "webhook-url", "webhook_secret_file": "webhook-secret-file", "travel_window": "travel-window", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
+	"directory_sync": "directory-sync",
 }
 
 type app struct {
@@ -62,10 +63,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			opts := config.Options{EnvPrefix: "SCANFREE_SERVER_", Settings: settings, File: a.configFile, FileRequired: true,
-				StrictEnv: true, OtherEnv: []string{"SCANFREE_SERVER_CONFIG"}}
-			if opts.File == "" {
-				opts.File = os.Getenv("SCANFREE_SERVER_CONFIG")
-			}
+				StrictEnv: true, OtherEnv: []string{"SCANFREE_SERVER_CONFIG"}, Sections: []string{"connectors"}}
+			opts.File = a.configPath()
 			return config.Apply(cmd, opts)
 		},
 	}
@@ -152,7 +151,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var capPolicy string
 	var sessionIdle, sessionLifetime time.Duration
 	var geoDB, webhookURL, webhookSecretFile string
-	var travelWindow time.Duration
+	var travelWindow, directorySync time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -210,10 +209,18 @@ func (a *app) serveCmd() *cobra.Command {
 			if dataKey == nil {
 				log.Warn("no --data-key-file: the OpenID Connect face is off; give every replica the same key file to turn it on")
 			}
+			connectors, err := loadConnectors(a.configPath(), log)
+			if err != nil {
+				return err
+			}
+			if directorySync < 10*time.Second {
+				return fmt.Errorf("--directory-sync %v: want 10s or more", directorySync)
+			}
 			cfg := server.Config{DataKey: dataKey, IDTokenTTL: idTokenTTL, PublicURL: publicURL, CodeTTL: codeTTL, DeviceInterval: deviceInterval,
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
-				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log}
+				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log,
+				Connectors: connectors, DirectorySync: directorySync}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -247,6 +254,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringSliceVar(&adminAllow, "admin-allow-cidr", nil,
 		"client addresses or CIDR ranges the operator console /admin answers; every address when empty (env SCANFREE_SERVER_ADMIN_ALLOW_CIDR, comma-separated)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
+	f.DurationVar(&directorySync, "directory-sync", 5*time.Minute,
+		"how often each connector's directory re-checks the people linked to it; one it no longer has is disabled (env SCANFREE_SERVER_DIRECTORY_SYNC)")
 	return cmd
 }
 

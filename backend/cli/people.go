@@ -52,6 +52,13 @@ func (a *app) peopleCmds() []*cobra.Command {
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s is signed out everywhere", args[0]), admin.SignOutEverywhere(ctx, st, args[0], operator(), time.Now())
 			}},
+		{"link USERNAME CONNECTOR-ID SUBJECT", "Link an account to a person's stable id in a connector's directory (LDAP entryUUID, AD objectGUID, OIDC sub): signing in there is signing in as her", 3,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				if err := a.knownConnector(args[1]); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s is linked to %s %s", args[0], args[1], args[2]), admin.LinkUser(ctx, st, args[0], args[1], args[2], operator(), time.Now())
+			}},
 		{"unlock USERNAME", "Forget a person's wrong passwords: their password sign-ins stop waiting", 1,
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s's wrong passwords are forgotten", args[0]), admin.Unlock(ctx, st, args[0], operator(), time.Now())

@@ -22,6 +22,7 @@ type metrics struct {
 	minted    prometheus.Counter
 	exchanged *prometheus.CounterVec
 	signins   *prometheus.CounterVec
+	directory *prometheus.CounterVec
 }
 
 func newMetrics(s *Server) *metrics {
@@ -43,8 +44,12 @@ func newMetrics(s *Server) *metrics {
 			Name: "scanfree_signins_total",
 			Help: "Sign-ins to apps and to the backend's own pages, and refused ones, by method (scanfree, qr, password, desktop_app, device_approval) and result (ok, refused).",
 		}, []string{"method", "result"}),
+		directory: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scanfree_directory_errors_total",
+			Help: "Times a connector's directory or provider did not answer (a sign-in or a sync check), by connector id.",
+		}, []string{"connector"}),
 	}
-	m.reg.MustRegister(m.requests, m.minted, m.exchanged, m.signins,
+	m.reg.MustRegister(m.requests, m.minted, m.exchanged, m.signins, m.directory,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "scanfree_qr_tickets_live", Help: "QR tickets not yet expired, across all replicas (read from the database).",

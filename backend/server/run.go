@@ -95,6 +95,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.Config.WebhookURL != "" {
 		wg.Go(func() { s.DeliverWebhooks(bg) })
 	}
+	if len(o.Config.Connectors) > 0 {
+		wg.Go(func() { s.SyncDirectories(bg) })
+	}
 
 	public.set(s.Handler())
 	side.set(s.opsHandler())

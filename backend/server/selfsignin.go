@@ -75,7 +75,7 @@ func (s *Server) handleSelfStart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	lang, next := consoleLang(w, r), safeNext(q.Get("next"))
 	fail := func(status int, msg string) {
-		p := s.loginPage(r.Context(), lang, next, trimLen(q.Get("login_hint"), 200))
+		p := s.loginPage(r.Context(), lang, next, trimLen(q.Get("login_hint"), 200), "")
 		p.Error = tr(lang, msg)
 		s.render(w, status, "login", p)
 	}
@@ -122,7 +122,7 @@ func (s *Server) handleSelfCallback(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: selfStateCookie, Path: pathSelfCallback, MaxAge: -1, HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 	state, next, ok := selfState(r)
 	fail := func(status int, msg string) {
-		p := s.loginPage(ctx, lang, next, "")
+		p := s.loginPage(ctx, lang, next, "", "")
 		p.Error = tr(lang, msg)
 		s.render(w, status, "login", p)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
@@ -94,6 +95,11 @@ type Config struct {
 	// JSCodePerMinute caps /sns/jscode2session per app and person (100,
 	// WeChat's figure); beyond it the answer is 45011.
 	JSCodePerMinute int
+	// Connectors are the directories and providers people may sign in
+	// with besides local passwords (see connectors.go); DirectorySync is
+	// how often each re-checks the people linked to it (5 min).
+	Connectors    []connector.Connector
+	DirectorySync time.Duration
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -123,6 +129,7 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.EventRetention, 90*24*time.Hour)
 	def(&c.IDTokenTTL, time.Hour)
+	def(&c.DirectorySync, 5*time.Minute)
 	if c.DeviceAuthsPerMinute <= 0 {
 		c.DeviceAuthsPerMinute = 10
 	}
@@ -178,6 +185,8 @@ type Server struct {
 	watches     watchCounts   // desktop watches held, per device
 
 	signin *signin.Service // the sign-in core every face calls
+
+	directories directoryState // which connectors' directories are not answering
 }
 
 // New returns a Server over store. It does no I/O.
@@ -189,6 +198,9 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxDesktopsPolicy != CapRefuse && cfg.MaxDesktopsPolicy != CapEvictOldest {
 		return nil, fmt.Errorf("max desktops policy %q: use %s or %s", cfg.MaxDesktopsPolicy, CapRefuse, CapEvictOldest)
+	}
+	if err := checkConnectors(cfg.Connectors); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), polls: pollCounts{perClient: cfg.PollsPerAddress}}
@@ -343,6 +355,13 @@ func (s *Server) readyz(detail bool) http.HandlerFunc {
 			return
 		}
 		w.Write([]byte("ready\n"))
+		// A directory down does not make the replica unready (scan-free,
+		// QR and local sign-ins go on); monitoring is told of it.
+		if detail {
+			for _, line := range s.directoriesDown() {
+				fmt.Fprintln(w, line)
+			}
+		}
 	}
 }
 

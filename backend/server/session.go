@@ -5,6 +5,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -197,19 +198,44 @@ type loginView struct {
 	// empty on a form made for an OpenID Connect request, whose hosted
 	// page offers that itself.
 	SelfStart string
+	// Connectors are the directories to choose from besides the local
+	// accounts (none: no choice shown); Connector is the one chosen.
+	Connectors []connectorChoice
+	Connector  string
 }
+
+// connectorChoice is one entry of the login form's "Sign in with".
+type connectorChoice struct{ ID, Name string }
 
 // loginPage is the password form going on to next, with hint filled in.
 // A form made for an OpenID Connect request names its app and may send
 // the browser on to the app's redirect_uri.
-func (s *Server) loginPage(ctx context.Context, lang, next, hint string) page {
+//
+// With connectors, the form offers each directory and the local
+// accounts; chosen is preselected, else the first directory (where an
+// organisation has one, most of its people are in it).
+func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string) page {
 	self := url.Values{"next": {next}}
 	if hint != "" {
 		self.Set("login_hint", hint)
 	}
-	p := page{Title: tr(lang, "Sign in"), Data: loginView{Next: next, Hint: hint, SelfStart: pathSelfStart + "?" + self.Encode()}, Lang: lang}
+	v := loginView{Next: next, Hint: hint, SelfStart: pathSelfStart + "?" + self.Encode()}
+	if pcs := s.passwordConnectors(); len(pcs) > 0 {
+		for _, c := range pcs {
+			v.Connectors = append(v.Connectors, connectorChoice{c.ID(), c.Name()})
+		}
+		v.Connectors = append(v.Connectors, connectorChoice{LocalConnector, tr(lang, "Local account")})
+		v.Connector = v.Connectors[0].ID
+		for _, c := range v.Connectors {
+			if c.ID == chosen {
+				v.Connector = chosen
+			}
+		}
+	}
+	p := page{Title: tr(lang, "Sign in"), Data: v, Lang: lang}
 	if ar, ok := s.resumeRequest(ctx, next); ok {
-		p.Data = loginView{Next: next, Hint: hint, App: s.appName(ctx, ar.ClientID)}
+		v.App, v.SelfStart = s.appName(ctx, ar.ClientID), ""
+		p.Data = v
 		p.formTarget = formTarget(ar)
 	}
 	return p
@@ -217,7 +243,7 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint string) page {
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := s.loginPage(r.Context(), consoleLang(w, r), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200))
+	p := s.loginPage(r.Context(), consoleLang(w, r), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200), q.Get("connector"))
 	if lv := p.Data.(loginView); q.Get("confirm") == "1" && lv.App == "" {
 		lv.Confirm = true
 		p.Data, p.Title = lv, tr(p.Lang, "Confirm it is you")
@@ -233,13 +259,53 @@ var errNoPassword = errors.New("no password set")
 // as long as a wrong password and timing does not reveal which accounts exist.
 var dummyHash = sync.OnceValue(func() string { return secret.HashPassword("scanfree-dummy-password") })
 
+// verdict is what a password check found.
+type verdict int
+
+const (
+	verdictOK          verdict = iota
+	verdictWrong               // wrong username or password: counted against both
+	verdictBusy                // no hashing slot freed up in time
+	verdictError               // the database failed
+	verdictUnavailable         // the connector's directory did not answer
+	verdictGone                // right password, but the directory has her disabled
+)
+
+// checkLocal checks username's password in the local store; client is
+// whose hashing slot it takes.
+func (s *Server) checkLocal(ctx context.Context, client, username, password string) (storage.User, verdict) {
+	u, err := s.store.GetUserByUsername(ctx, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.ErrorContext(ctx, "login", "err", err)
+		return u, verdictError
+	}
+	hash := u.PasswordHash
+	if err != nil || hash == "" { // no such person, or one without a password (apply -f, a directory's)
+		hash = dummyHash()
+		if err == nil {
+			err = errNoPassword
+		}
+	}
+	ok, herr := s.checkPassword(ctx, client, hash, password)
+	if errors.Is(herr, errHashBusy) {
+		return u, verdictBusy
+	}
+	if herr != nil {
+		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
+	}
+	if err != nil || !ok {
+		return u, verdictWrong
+	}
+	return u, verdictOK
+}
+
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username := trimLen(r.PostFormValue("username"), 200)
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	ip, key := s.clientIP(r), s.clientKey(r)
 	fail := func(status int, msg string) {
-		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username)
+		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username, r.PostFormValue("connector"))
 		p.Error = tr(p.Lang, msg)
 		s.render(w, status, "login", p)
 	}
@@ -273,34 +339,41 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
 	}
-	u, err := s.store.GetUserByUsername(r.Context(), username)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.log.ErrorContext(r.Context(), "login", "err", err)
-		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+	connID := r.PostFormValue("connector")
+	var u storage.User
+	var v verdict
+	if connID == "" || connID == LocalConnector {
+		u, v = s.checkLocal(r.Context(), key, username, password)
+	} else if c, ok := s.passwordConnector(connID); ok {
+		u, v = s.checkDirectory(r.Context(), c, username, password)
+	} else {
+		fail(http.StatusBadRequest, "Choose how to sign in, then try again.")
 		return
-	}
-	hash := u.PasswordHash
-	if err != nil || hash == "" { // no such person, or one without a password (apply -f)
-		hash = dummyHash()
-		if err == nil {
-			err = errNoPassword
-		}
-	}
-	ok, herr := s.checkPassword(r.Context(), key, hash, password)
-	if errors.Is(herr, errHashBusy) {
-		fail(http.StatusServiceUnavailable, "Many people are signing in right now. Try again in a moment.")
-		return
-	}
-	if herr != nil {
-		s.log.Error("login: stored password hash unreadable", "user", username, "err", herr)
 	}
 	// Refused password sign-ins are logged with the username tried (an
 	// unknown one has no person to log them under).
 	refusal := storage.Event{UserID: u.ID, Method: storage.MethodPassword, Face: "web", Addr: ip}
-	if err != nil || !ok {
+	switch v {
+	case verdictBusy:
+		fail(http.StatusServiceUnavailable, "Many people are signing in right now. Try again in a moment.")
+		return
+	case verdictError:
+		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+		return
+	case verdictUnavailable:
+		s.signin.Refused(context.WithoutCancel(r.Context()), refusal, "directory_unavailable", s.connectorName(connID)+" did not answer")
+		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username, connID)
+		p.Error = fmt.Sprintf(tr(p.Lang, "%s is not answering, so it cannot check your password. Try again in a few minutes, or sign in with your desktop or phone."), s.connectorName(connID))
+		s.render(w, http.StatusServiceUnavailable, "login", p)
+		return
+	case verdictWrong:
 		s.accountFailed(context.WithoutCancel(r.Context()), username, u.ID)
 		s.signin.Refused(context.WithoutCancel(r.Context()), refusal, "wrong_password", "Wrong password for "+strconv.Quote(username))
 		fail(http.StatusUnauthorized, "Wrong username or password.")
+		return
+	case verdictGone:
+		s.signin.Refused(context.WithoutCancel(r.Context()), refusal, "disabled", "Right password, but "+s.connectorName(connID)+" has the account disabled")
+		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
 	// Told only after the right password: a guesser learns nothing of it.

@@ -74,6 +74,14 @@ func (b *backend) cli(stdin string, args ...string) string {
 	return out
 }
 
+// cliErr runs an admin command that may fail, and returns its output and
+// error output together.
+func (b *backend) cliErr(stdin string, args ...string) (string, error) {
+	b.t.Helper()
+	out, errOut, err := testutil.Run(context.Background(), nil, stdin, b.bin, append(args, "--db", b.db)...)
+	return out + errOut, err
+}
+
 func (b *backend) getJSON(path string, out any) {
 	b.t.Helper()
 	resp, err := http.Get(b.url + path)

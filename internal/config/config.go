@@ -42,6 +42,9 @@ type Options struct {
 	// other programs.
 	StrictEnv bool
 	OtherEnv  []string
+	// Sections are keys of the file that are no flag (structured settings
+	// such as a list of connectors), read by the binary itself.
+	Sections []string
 }
 
 // EnvName is the variable of setting key.
@@ -61,7 +64,8 @@ func Apply(cmd *cobra.Command, o Options) error {
 			}
 		}
 		for _, k := range v.AllKeys() {
-			if _, ok := o.Settings[k]; !ok {
+			section, _, _ := strings.Cut(k, ".")
+			if _, ok := o.Settings[k]; !ok && !slices.Contains(o.Sections, section) {
 				return fmt.Errorf("config file %s: unknown key %q; known keys: %s", o.File, k, strings.Join(o.keys(), ", "))
 			}
 		}

@@ -57,6 +57,9 @@ func TestApply(t *testing.T) {
 		{name: "unparsable file", file: "code_ttl: soon\n", wantErr: "code_ttl: \"soon\""},
 		{name: "unknown file key", file: "code_tll: 1m\n", wantErr: "unknown key \"code_tll\"; known keys: backend_url, code_ttl"},
 		{name: "a flag that is no setting", file: "dry_run: true\n", wantErr: "unknown key \"dry_run\""},
+		{name: "a section the binary reads", file: "code_ttl: 90s\nconnectors:\n  - {id: corp, config: {host: 'l:636'}}\n",
+			want: values{ttl: 90 * time.Second, ports: []int{1, 2}, url: "http://default"}},
+		{name: "a misspelt section", file: "conectors: []\n", wantErr: "unknown key \"conectors\""},
 		{name: "malformed file", file: "code_ttl: [\n", wantErr: "fix or remove it"},
 		{name: "unknown env, strict", strict: true, env: map[string]string{"T_CODE_TL": "1m"}, wantErr: "T_CODE_TL names no setting"},
 		{name: "unknown env, lax", env: map[string]string{"T_OTHER_PROGRAM": "1"}, want: values{ttl: 5 * time.Minute, ports: []int{1, 2}, url: "http://default"}},
@@ -66,7 +69,7 @@ func TestApply(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			opts := Options{EnvPrefix: "T_", Settings: testSettings, StrictEnv: tt.strict}
+			opts := Options{EnvPrefix: "T_", Settings: testSettings, StrictEnv: tt.strict, Sections: []string{"connectors"}}
 			if tt.file != "" {
 				opts.File = filepath.Join(t.TempDir(), "config.yaml")
 				if err := os.WriteFile(opts.File, []byte(tt.file), 0o600); err != nil {

@@ -16,6 +16,7 @@ const (
 	PurposeQRCode     = "qr-code"          // a confirmed QR ticket's code, bound to the ticket
 	PurposeSigningKey = "oidc-signing-key" // an id_token signing key, bound to its kid
 	PurposeOpenIDKey  = "openid-key"       // the openid/unionid HMAC key
+	PurposeConnector  = "connector-data"   // what a connector keeps of a person (an upstream refresh token), bound to connector/subject
 )
 
 // ErrOpen reports a sealed value that does not open under the key: it was

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/scanfree/scanfree/backend/connector"
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/secret"
+)
+
+// SyncDirectories re-checks, every Config.DirectorySync until ctx ends,
+// each active person linked to a connector that can look people up again
+// (connector.Refresher): one the directory no longer has, or has
+// disabled, is disabled here (every desktop, token family and session
+// ended at once); the others' names, pictures and groups are refreshed.
+// A directory that does not answer disables nobody; the round goes on
+// with the next connector. Run starts it when there are connectors.
+func (s *Server) SyncDirectories(ctx context.Context) {
+	every(ctx, s.cfg.DirectorySync, func() { s.syncDirectories(ctx) })
+}
+
+// syncDirectories is one round of SyncDirectories.
+func (s *Server) syncDirectories(ctx context.Context) {
+	for _, c := range s.cfg.Connectors {
+		r, ok := c.(connector.Refresher)
+		if !ok {
+			continue
+		}
+		links, err := s.store.ListIdentities(ctx, c.ID(), "")
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "directory sync: read the links", "connector", c.ID(), "err", err)
+			}
+			return
+		}
+		for _, link := range links {
+			if ctx.Err() != nil {
+				return
+			}
+			if !s.syncOne(ctx, c, r, link) {
+				break // not answering: the next round tries again
+			}
+		}
+	}
+}
+
+// syncOne re-checks link's person with r, and reports whether the
+// directory answered.
+func (s *Server) syncOne(ctx context.Context, c connector.Connector, r connector.Refresher, link storage.Identity) bool {
+	u, err := s.store.GetUser(ctx, link.UserID)
+	if err != nil || !u.Active() {
+		return true // gone or disabled here already: nothing to check
+	}
+	old := connector.Identity{Connector: c.ID(), Subject: link.Subject, Username: link.Username, Groups: link.Groups}
+	if link.Data != nil && len(s.cfg.DataKey) != 0 {
+		old.Data, _ = secret.Open(s.cfg.DataKey, secret.PurposeConnector, link.Data, []byte(link.ConnectorID+"/"+link.Subject))
+	}
+	id, err := r.Refresh(ctx, old)
+	switch {
+	case errors.Is(err, connector.ErrGone):
+		s.directoryAnswered(c.ID())
+		s.directoryGone(ctx, c.ID(), link.Subject, link.Username)
+		return true
+	case err != nil:
+		s.directoryFailed(ctx, c.ID(), err)
+		return false
+	}
+	s.directoryAnswered(c.ID())
+	id.Connector, id.Subject = c.ID(), link.Subject
+	if err := s.refreshed(ctx, u, link, id, s.now()); err != nil {
+		s.log.WarnContext(ctx, "directory sync: store what the directory says", "connector", c.ID(), "user", u.Username, "err", err)
+	}
+	return true
+}
