@@ -111,6 +111,11 @@ func checkFence(f *storage.Fence) error {
 		}
 		f.Countries[i] = c
 	}
+	for i, g := range f.Groups {
+		if f.Groups[i] = strings.TrimSpace(g); f.Groups[i] == "" {
+			return errors.New("--require-group \"\": name a directory group, or give --require-group \"\" alone to lift the requirement")
+		}
+	}
 	return nil
 }
 

@@ -41,6 +41,7 @@ type AppConfig struct {
 	IDTokenAlg     string   `yaml:"id_token_alg"`
 	AllowCIDRs     []string `yaml:"allow_cidrs"`
 	AllowCountries []string `yaml:"allow_countries"`
+	RequireGroups  []string `yaml:"require_groups"`
 	Disabled       bool     `yaml:"disabled"`
 	// SecretFile or SecretEnv names where the app's secret is (its server
 	// is configured with the same one); neither: a new app's secret is
@@ -98,7 +99,7 @@ func Apply(ctx context.Context, st storage.Storage, c Config, dryRun bool, opera
 	for i, ac := range c.Apps {
 		spec := AppSpec{Name: ac.Name, IconURL: ac.IconURL, Owner: ac.Owner, RedirectURIs: ac.RedirectURIs, Domains: ac.Domains,
 			FastLogin: ac.FastLogin == nil || *ac.FastLogin, Public: ac.Public, IDTokenAlg: ac.IDTokenAlg,
-			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries}}
+			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries, Groups: ac.RequireGroups}}
 		if err := spec.check(fmt.Sprintf("apps[%d] (%s)", i, ac.Name)); err != nil {
 			return nil, err
 		}
@@ -254,6 +255,7 @@ func appDiff(a, b storage.App) string {
 	add("id_token_alg", a.IDTokenAlg, b.IDTokenAlg)
 	add("allow_cidrs", a.Fence.CIDRs, b.Fence.CIDRs)
 	add("allow_countries", a.Fence.Countries, b.Fence.Countries)
+	add("require_groups", a.Fence.Groups, b.Fence.Groups)
 	return strings.Join(d, "; ")
 }
 

@@ -60,6 +60,7 @@ type appView struct {
 	Domains       string
 	CIDRs         string
 	Countries     string
+	Groups        string
 	Secret        string
 	GraceUntil    time.Time
 	SignIns       []storage.Event
@@ -86,6 +87,7 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 	}
 	v := appView{App: a, RedirectURIs: strings.Join(a.RedirectURIs, "\n"), Domains: strings.Join(a.Domains, "\n"), Secret: sec,
 		CIDRs: strings.Join(a.Fence.CIDRs, "\n"), Countries: strings.Join(a.Fence.Countries, " "),
+		Groups:       strings.Join(a.Fence.Groups, "\n"),
 		DefaultGrace: "24h", IDTokenAlgs: []string{"RS256", "ES256"}, OwnOwner: !a.SharedOwner(),
 		OldSecretLive: len(a.OldSecretHash) > 0 && s.now().Before(a.OldSecretUntil), GraceUntil: a.OldSecretUntil}
 	if v.SignIns, err = s.store.QueryEvents(ctx, storage.EventQuery{AppID: a.AppID, Kinds: []string{"signin"}, Limit: 20}); err != nil {
@@ -145,5 +147,6 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 // separated by spaces or commas.
 func formFence(r *http.Request) storage.Fence {
 	return storage.Fence{CIDRs: lines(r.PostFormValue("allow_cidrs")),
-		Countries: strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' })}
+		Countries: strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' }),
+		Groups:    lines(r.PostFormValue("require_groups"))}
 }

@@ -114,6 +114,24 @@ func TestDirectorySignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("an app for a group", func(t *testing.T) {
+		app := e.app(admin.AppSpec{Name: "Staff Wiki", FastLogin: true, Fence: storage.Fence{Groups: []string{"staff"}}})
+		if c := e.code(e.enrol("alice"), app); c == "" {
+			t.Fatal("alice, in staff, was refused")
+		}
+		for _, who := range []string{"bob.corp", "bob"} { // in the directory but not the group; local only
+			_, ae, _ := e.authorize(e.enrol(who), deviceSignIn(app))
+			if ae.ErrCode == 0 || !strings.Contains(ae.ErrMsg, "Staff Wiki is for members of staff; ask your administrator") {
+				t.Fatalf("%s signed in to an app for staff: %+v", who, ae)
+			}
+			p, _ := e.store.GetUserByUsername(ctx, who)
+			evs, _ := e.store.QueryEvents(ctx, storage.EventQuery{UserID: p.ID, Kinds: []string{"signin_refused"}, Limit: 1})
+			if len(evs) != 1 || evs[0].Reason != "group" {
+				t.Fatalf("%s's refusal logged: %+v", who, evs)
+			}
+		}
+	})
+
 	t.Run("rename keeps her", func(t *testing.T) {
 		dir.Rename("alice", "alice.l")
 		if resp, body := e.browser().loginWith("corp", "alice.l", "alice-dir-pw"); resp.StatusCode != http.StatusSeeOther {

@@ -34,11 +34,15 @@ const (
 	// Fenced: the app may not be signed in to from the client's address
 	// or country (storage.Fence).
 	Fenced
+	// NotInGroup: the app is for members of directory groups the person
+	// is in none of (storage.Fence.Groups).
+	NotInGroup
 )
 
 // reasons name the refusals in the sign-in log (storage.Event.Reason).
 var reasons = map[Reason]string{UnknownApp: "unknown_app", QROnly: "qr_only", BadRequest: "refused_request", RequestGone: "request_gone",
-	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request", Fenced: "fence"}
+	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request", Fenced: "fence",
+	NotInGroup: "group"}
 
 // Name is the refusal's reason as the sign-in log records it.
 func (r *Refusal) Name() string {
@@ -171,6 +175,9 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	if err == nil {
 		err = fenced(app, g.Addr, country)
 	}
+	if err == nil {
+		err = s.grouped(ctx, app, g.UserID)
+	}
 	if err != nil {
 		s.refused(ctx, storage.Event{UserID: g.UserID, AppID: g.AppID, DeviceID: g.DeviceID, Method: g.How.Method(), Face: face.String(),
 			Addr: g.Addr, Country: country}, err)
@@ -231,6 +238,9 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	if err == nil {
 		err = fenced(g.App, g.Addr, country)
 	}
+	if err == nil {
+		err = s.grouped(ctx, g.App, g.Device.UserID)
+	}
 	if err != nil {
 		s.refused(ctx, storage.Event{UserID: g.Device.UserID, AppID: g.App.AppID, DeviceID: g.Device.ID, Method: storage.MethodDesktopApp,
 			Face: storage.FaceJSCode.String(), Addr: g.Addr, Country: country}, err)
@@ -277,6 +287,29 @@ func (s *Service) active(ctx context.Context, userID string) error {
 		return refuse(UserDisabled, "this account was disabled by an administrator")
 	}
 	return nil
+}
+
+// grouped refuses userID a sign-in to an app for members of directory
+// groups she is in none of, as her directories last said (at her last
+// sign-in through them, or their last sync). A person no directory
+// knows is in no group.
+func (s *Service) grouped(ctx context.Context, app storage.App, userID string) error {
+	want := app.Fence.Groups
+	if len(want) == 0 {
+		return nil
+	}
+	links, err := s.store.ListIdentities(ctx, "", userID)
+	if err != nil {
+		return fmt.Errorf("check groups: %w", err)
+	}
+	for _, l := range links {
+		for _, g := range l.Groups {
+			if slices.Contains(want, g) {
+				return nil
+			}
+		}
+	}
+	return refuse(NotInGroup, "%s is for members of %s; ask your administrator", app.Name, strings.Join(want, " or "))
 }
 
 // fenced refuses a sign-in to app from addr (in country, "" when not

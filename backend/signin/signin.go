@@ -45,6 +45,7 @@ type Store interface {
 	SetSessionKey(ctx context.Context, userID, appID string, sealed []byte, at time.Time) error
 	AddEvent(ctx context.Context, e storage.Event) error
 	AddAlert(ctx context.Context, e storage.Event, body []byte) error
+	ListIdentities(ctx context.Context, connectorID, userID string) ([]storage.Identity, error)
 	QueryEvents(ctx context.Context, q storage.EventQuery) ([]storage.Event, error)
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 	DeleteSecret(ctx context.Context, name string) error

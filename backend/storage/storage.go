@@ -112,6 +112,9 @@ type App struct {
 type Fence struct {
 	CIDRs     []string `json:"cidrs,omitempty"`
 	Countries []string `json:"countries,omitempty"`
+	// Groups, when set, are the directory groups (Identity.Groups) one
+	// of which a person must be in to sign in to the app.
+	Groups []string `json:"groups,omitempty"`
 }
 
 // JSON is f as the stores keep it.
@@ -121,7 +124,7 @@ func (f Fence) JSON() string {
 }
 
 // IsZero reports whether f limits nothing.
-func (f Fence) IsZero() bool { return len(f.CIDRs) == 0 && len(f.Countries) == 0 }
+func (f Fence) IsZero() bool { return len(f.CIDRs) == 0 && len(f.Countries) == 0 && len(f.Groups) == 0 }
 
 // SecretMatches reports whether hash is the app's secret, or the one a
 // rotation replaced while its grace period lasts at now.
