@@ -219,7 +219,6 @@ func (s *Server) writeCerts() {
 	s.ca.AddCert(ca)
 }
 
-
 // EntryUUID returns entry dn's entryUUID (its stable id).
 func (s *Server) EntryUUID(dn string) string {
 	s.t.Helper()
