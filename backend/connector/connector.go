@@ -1,7 +1,9 @@
 // Package connector signs people in with a directory or provider they
 // already have, in the shape of Dex's connectors: a PasswordConnector
 // checks a username and password against a directory (LDAP, Active
-// Directory), and every connector can look a person up again later
+// Directory), a CallbackConnector sends the browser to a provider that
+// sends it back with a code (OpenID Connect, WeChat), and a connector
+// can look a person up again later
 // (Refresher) so that someone the directory no longer has is disabled
 // here. A connector only says who someone is in its directory; the
 // server links that identity to a person (storage.Identity) by the
@@ -61,4 +63,26 @@ type PasswordConnector interface {
 // ErrGone, or ErrUnavailable.
 type Refresher interface {
 	Refresh(ctx context.Context, id Identity) (Identity, error)
+}
+
+// Attempt is one sign-in through a CallbackConnector: the server makes
+// State, Nonce and the PKCE Verifier, keeps them bound to the browser,
+// and hands them back with the callback.
+type Attempt struct {
+	Callback string // the server's callback URL for this connector
+	State    string
+	Nonce    string
+	Verifier string
+}
+
+// CallbackConnector signs people in by sending the browser to a provider
+// that sends it back with a code (OpenID Connect, WeChat).
+type CallbackConnector interface {
+	Connector
+	// LoginURL is where to send the browser for attempt a.
+	LoginURL(ctx context.Context, a Attempt) (string, error)
+	// HandleCallback turns the code the provider sent back for a into who
+	// she is; a provider that cannot be reached is ErrUnavailable, any
+	// other error a refused sign-in (a tampered token, a wrong nonce).
+	HandleCallback(ctx context.Context, a Attempt, code string) (Identity, error)
 }
