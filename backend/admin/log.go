@@ -66,10 +66,10 @@ func (f LogFilter) Query(ctx context.Context, st storage.Storage, now time.Time)
 		return q, fmt.Errorf("result %q: use ok or refused", f.Result)
 	}
 	switch f.Method {
-	case "", storage.MethodScanFree, storage.MethodQR, storage.MethodPassword, storage.MethodDesktopApp, storage.MethodDevice:
+	case "", storage.MethodScanFree, storage.MethodQR, storage.MethodPassword, storage.MethodDesktopApp, storage.MethodDevice, storage.MethodUpstream:
 		q.Method = f.Method
 	default:
-		return q, fmt.Errorf("method %q: use scanfree, qr, password, desktop_app or device_approval", f.Method)
+		return q, fmt.Errorf("method %q: use scanfree, qr, password, desktop_app, device_approval or upstream", f.Method)
 	}
 	for k := range strings.SplitSeq(f.Kind, ",") {
 		if k = strings.TrimSpace(k); k != "" {

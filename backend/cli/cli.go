@@ -213,6 +213,11 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, c := range connectors {
+				if dataKey == nil && isOIDC(c) {
+					return fmt.Errorf("connector %q keeps each person's refresh token sealed with the data key: set --data-key-file (the same file on every replica)", c.ID())
+				}
+			}
 			if directorySync < 10*time.Second {
 				return fmt.Errorf("--directory-sync %v: want 10s or more", directorySync)
 			}

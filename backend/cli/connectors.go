@@ -12,6 +12,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/connector/ldap"
+	"github.com/scanfree/scanfree/backend/connector/oidc"
 )
 
 // configPath is the --config file, or SCANFREE_SERVER_CONFIG's.
@@ -70,8 +71,14 @@ func openConnector(spec connectorSpec, log *slog.Logger) (connector.Connector, e
 			return nil, fmt.Errorf("ldap config: %w", err)
 		}
 		return ldap.New(spec.ID, spec.Name, cfg, log)
+	case "oidc":
+		var cfg oidc.Config
+		if err := strictDecode(&spec.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("oidc config: %w", err)
+		}
+		return oidc.New(spec.ID, spec.Name, cfg, log)
 	}
-	return nil, fmt.Errorf("type %q: use ldap", spec.Type)
+	return nil, fmt.Errorf("type %q: use ldap or oidc", spec.Type)
 }
 
 // strictDecode decodes n into v, refusing keys v does not have (a
@@ -111,4 +118,10 @@ func (a *app) knownConnector(id string) error {
 		ids = append(ids, c.ID())
 	}
 	return fmt.Errorf("link user: %s has no connector %q; its connectors: %v", file, id, ids)
+}
+
+// isOIDC reports whether c is an OpenID Connect connector.
+func isOIDC(c connector.Connector) bool {
+	_, ok := c.(*oidc.Connector)
+	return ok
 }

@@ -42,7 +42,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"result"}),
 		signins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scanfree_signins_total",
-			Help: "Sign-ins to apps and to the backend's own pages, and refused ones, by method (scanfree, qr, password, desktop_app, device_approval) and result (ok, refused).",
+			Help: "Sign-ins to apps and to the backend's own pages, and refused ones, by method (scanfree, qr, password, desktop_app, device_approval, upstream) and result (ok, refused).",
 		}, []string{"method", "result"}),
 		directory: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scanfree_directory_errors_total",

@@ -201,12 +201,12 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, q auth
 		case !allowed:
 			refuse("consent_required", "the person has not allowed this app yet")
 		default:
-			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.ByPassword, "password sign-in")
 		}
 		return
 	}
 	if allowed && !slices.Contains(prompt, "login") && !slices.Contains(prompt, "consent") {
-		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt)
+		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.ByPassword, "password sign-in")
 		return
 	}
 	s.showAuthRequest(w, r, app, ar, q.text, q.htmlLang)
@@ -248,10 +248,10 @@ func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
 // oidcSignIn mints the one code of the stored request ar for a browser
 // signed in with its password at authTime, and redirects to the relying
 // party.
-func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time) {
+func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time, how signin.How, origin string) {
 	ctx := r.Context()
 	_, redirect, serr := s.mintCode(ctx, signin.Grant{Request: signin.Request{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, OIDC: &ar},
-		UserID: userID, How: signin.ByPassword, AuthTime: authTime, Origin: "password sign-in", Addr: s.clientIP(r)})
+		UserID: userID, How: how, AuthTime: authTime, Origin: origin, Addr: s.clientIP(r)})
 	if serr != nil {
 		status := http.StatusBadRequest
 		if serr.Code == errSystem {

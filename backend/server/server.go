@@ -299,6 +299,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("GET "+pathSelfStart, s.handleSelfStart)
 	mux.HandleFunc("GET "+pathSelfCallback, s.handleSelfCallback)
+	mux.HandleFunc("GET "+pathUpstream+"{id}", s.handleUpstreamStart)
+	mux.HandleFunc("GET "+pathUpstream+"{id}/callback", s.handleUpstreamCallback)
 	mux.HandleFunc("POST /logout", s.handleLogout)
 	mux.HandleFunc("GET /account", s.handleAccount)
 	mux.HandleFunc("POST /account/devices/{id}/revoke", s.handleRevokeDevice)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/secret"
 )
@@ -202,6 +203,8 @@ type loginView struct {
 	// accounts (none: no choice shown); Connector is the one chosen.
 	Connectors []connectorChoice
 	Connector  string
+	// Providers are the "Sign in with …" links of callback connectors.
+	Providers []providerLink
 }
 
 // connectorChoice is one entry of the login form's "Sign in with".
@@ -232,6 +235,7 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 			}
 		}
 	}
+	v.Providers = s.providerLinks(lang, next)
 	p := page{Title: tr(lang, "Sign in"), Data: v, Lang: lang}
 	if ar, ok := s.resumeRequest(ctx, next); ok {
 		v.App, v.SelfStart = s.appName(ctx, ar.ClientID), ""
@@ -393,7 +397,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// The form made for an OpenID Connect request completes that request,
 	// once, here: the only way a password signs in to an app.
 	if ar, ok := s.resumeRequest(r.Context(), next); ok {
-		s.oidcSignIn(w, r, ar, u.ID, s.now())
+		s.oidcSignIn(w, r, ar, u.ID, s.now(), signin.ByPassword, "password sign-in")
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -70,6 +70,9 @@ const (
 	ByPhone                // a phone, signed in with its password, confirmed a QR code
 	ByDesktopQR            // `scanfreed approve` confirmed a QR code
 	ByPassword             // the password form of the hosted pages
+	// ByUpstream: a connector's provider (OpenID Connect, WeChat) vouched
+	// for her. How it authenticated her is its own: no amr is claimed.
+	ByUpstream
 )
 
 // Method is h as the sign-in log names it.
@@ -79,6 +82,8 @@ func (h How) Method() string {
 		return storage.MethodScanFree
 	case ByPhone, ByDesktopQR:
 		return storage.MethodQR
+	case ByUpstream:
+		return storage.MethodUpstream
 	}
 	return storage.MethodPassword
 }
@@ -96,6 +101,8 @@ func (h How) AMR() []string {
 		return []string{"mca", "pwd", "user"}
 	case ByDesktopQR:
 		return []string{"mca", "swk", "user"}
+	case ByUpstream:
+		return nil
 	default:
 		return []string{"pwd"}
 	}

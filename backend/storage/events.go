@@ -21,6 +21,7 @@ const (
 	MethodPassword   = "password"        // the password form
 	MethodDesktopApp = "desktop_app"     // a program on the desktop, as mini-programs sign in
 	MethodDevice     = "device_approval" // a desktop enrolled on the /device page
+	MethodUpstream   = "upstream"        // a connector's provider (OpenID Connect, WeChat) vouched for her
 )
 
 // EventQuery selects events for the sign-in log. Every set field narrows
