@@ -13,6 +13,7 @@ import (
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/connector/ldap"
 	"github.com/scanfree/scanfree/backend/connector/oidc"
+	"github.com/scanfree/scanfree/backend/connector/wechat"
 )
 
 // configPath is the --config file, or SCANFREE_SERVER_CONFIG's.
@@ -77,8 +78,14 @@ func openConnector(spec connectorSpec, log *slog.Logger) (connector.Connector, e
 			return nil, fmt.Errorf("oidc config: %w", err)
 		}
 		return oidc.New(spec.ID, spec.Name, cfg, log)
+	case "wechat":
+		var cfg wechat.Config
+		if err := strictDecode(&spec.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("wechat config: %w", err)
+		}
+		return wechat.New(spec.ID, spec.Name, cfg, log)
 	}
-	return nil, fmt.Errorf("type %q: use ldap or oidc", spec.Type)
+	return nil, fmt.Errorf("type %q: use ldap, oidc or wechat", spec.Type)
 }
 
 // strictDecode decodes n into v, refusing keys v does not have (a

@@ -81,7 +81,8 @@ func TestDirectoryOperated(t *testing.T) {
 
 	bin := testutil.Build(t, "./cmd/scanfree-server")
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown type", "connectors:\n  - {id: x, type: saml, name: X, config: {}}\n", `type "saml": use ldap or oidc`},
+		{"unknown type", "connectors:\n  - {id: x, type: saml, name: X, config: {}}\n", `type "saml": use ldap, oidc or wechat`},
+		{"WeChat over plain http", "connectors:\n  - {id: wx, type: wechat, name: WeChat, config: {app_id: wx1, app_secret_env: HOME, api_url: 'http://api.example.org'}}\n", "want an https:// URL"},
 		{"an OIDC provider without its secret", "connectors:\n  - {id: sso, type: oidc, name: SSO, config: {issuer: 'https://sso.example.org', client_id: c}}\n", "client_secret_file"},
 		{"misspelt setting", "connectors:\n  - {id: x, type: ldap, name: X, config: {host: 'l:636', user_search: {base_dn: dc=x}, bind_pw_fiel: p}}\n", "bind_pw_fiel"},
 		{"plain LDAP over the network", "connectors:\n  - {id: x, type: ldap, name: X, config: {host: 'ldap.example.org:389', insecure_no_tls: true, user_search: {base_dn: dc=x}}}\n", "in the clear"},
