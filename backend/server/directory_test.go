@@ -177,6 +177,31 @@ func TestDirectorySignIn(t *testing.T) {
 	})
 }
 
+// TestDirectoryRecheckAtSignIn: a scan-free sign-in asks the directory
+// again (at most once a minute per person): an entry deleted there is
+// refused at once and disabled here, before any sync.
+func TestDirectoryRecheckAtSignIn(t *testing.T) {
+	e, dir := directoryEnv(t, time.Hour)
+	ctx := context.Background()
+	dn := dir.AddPerson("mallory", "Mallory", "mallory-dir-pw")
+	if resp, body := e.browser().loginWith("corp", "mallory", "mallory-dir-pw"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mallory: %d %s", resp.StatusCode, body)
+	}
+	app := e.app(admin.AppSpec{FastLogin: true})
+	cred := e.enrol("mallory")
+	dir.Delete(dn)
+	if c := e.code(cred, app); c == "" { // asked less than a minute ago: not again
+		t.Fatal("refused before the re-check was due")
+	}
+	e.advance(2 * time.Minute)
+	if _, ae, _ := e.authorize(cred, deviceSignIn(app)); ae.ErrCode == 0 {
+		t.Fatal("a person the directory no longer has signed in")
+	}
+	if u, _ := e.store.GetUserByUsername(ctx, "mallory"); u.Active() {
+		t.Fatal("she was refused but not disabled")
+	}
+}
+
 // TestDirectoryDown: with the directory down, signing in through it says
 // so (and is no wrong password), local and scan-free sign-ins go on, the
 // sync disables nobody, and the failure is counted.
@@ -200,6 +225,7 @@ func TestDirectoryDown(t *testing.T) {
 		t.Fatalf("a directory down counted as %d wrong passwords", n)
 	}
 	e.browser().login("dave")
+	e.advance(2 * time.Minute) // her directory is due a re-check at sign-in, and does not answer
 	if c := e.code(cred, app); c == "" {
 		t.Fatal("carol's desktop no longer signs in")
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/storage"
@@ -72,4 +73,46 @@ func (s *Server) syncOne(ctx context.Context, c connector.Connector, r connector
 		s.log.WarnContext(ctx, "directory sync: store what the directory says", "connector", c.ID(), "user", u.Username, "err", err)
 	}
 	return true
+}
+
+// Re-checks at sign-in: at most one per person and connector per
+// recheckFresh (a burst of sign-ins asks the directory once), each
+// waiting at most recheckWait.
+const (
+	recheckFresh = time.Minute
+	recheckWait  = 3 * time.Second
+)
+
+// recheck is the sign-in core's Config.Recheck: before a code is minted
+// for a person linked to a directory that can be asked again, her
+// directory is asked (unless it answered for her within recheckFresh).
+// One that no longer has her disables her here and refuses the sign-in;
+// one that does not answer refuses nothing (the sync will ask again).
+func (s *Server) recheck(ctx context.Context, userID string) bool {
+	if len(s.cfg.Connectors) == 0 {
+		return false
+	}
+	links, err := s.store.ListIdentities(ctx, "", userID)
+	if err != nil {
+		s.log.WarnContext(ctx, "directory re-check: read her links", "err", err)
+		return false
+	}
+	for _, link := range links {
+		if s.now().Sub(link.CheckedAt) < recheckFresh {
+			continue
+		}
+		for _, c := range s.cfg.Connectors {
+			r, ok := c.(connector.Refresher)
+			if !ok || c.ID() != link.ConnectorID {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, recheckWait)
+			s.syncOne(cctx, c, r, link)
+			cancel()
+			if u, err := s.store.GetUser(ctx, userID); err == nil && !u.Active() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -216,7 +216,7 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	s.signin = signin.New(store, signin.Config{DataKey: cfg.DataKey, Now: cfg.Now, Logger: cfg.Logger, CodeTTL: cfg.CodeTTL,
 		Redeemed: func(outcome string) { s.metrics.exchanged.WithLabelValues(outcome).Inc() }, Minted: s.metrics.minted.Inc,
 		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country,
-		TravelWindow: cfg.TravelWindow, Webhook: cfg.WebhookURL != ""})
+		TravelWindow: cfg.TravelWindow, Webhook: cfg.WebhookURL != "", Recheck: s.recheck})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
 	return s, nil
 }

@@ -283,8 +283,9 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	return code, nil
 }
 
-// active refuses a person an operator disabled. Disabling revokes every
-// desktop and session too; this holds if one slipped through a race.
+// active refuses a person an operator disabled, or one her directory
+// no longer has (Config.Recheck). Disabling revokes every desktop and
+// session too; this holds if one slipped through a race.
 func (s *Service) active(ctx context.Context, userID string) error {
 	u, err := s.store.GetUser(ctx, userID)
 	if err != nil {
@@ -292,6 +293,9 @@ func (s *Service) active(ctx context.Context, userID string) error {
 	}
 	if !u.Active() {
 		return refuse(UserDisabled, "this account was disabled by an administrator")
+	}
+	if s.cfg.Recheck != nil && s.cfg.Recheck(ctx, userID) {
+		return refuse(UserDisabled, "this account was disabled: the directory no longer has it")
 	}
 	return nil
 }

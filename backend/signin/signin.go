@@ -73,6 +73,10 @@ type Config struct {
 	// TravelWindow is how soon after a sign-in from one country a
 	// sign-in from another is an alert (2 h).
 	TravelWindow time.Duration
+	// Recheck asks the person's directories whether they still have her
+	// and reports whether one said she is gone (and so disabled); nil: no
+	// directories. Called before every code is minted.
+	Recheck func(ctx context.Context, userID string) (gone bool)
 	// Webhook is whether each alert is also stored, with its event, in
 	// the webhook's outbox (Storage.AddAlert; a webhook URL is set).
 	Webhook bool
