@@ -13,6 +13,7 @@ import (
 
 	"github.com/scanfree/scanfree/internal/harness/e2e"
 	"github.com/scanfree/scanfree/internal/harness/ldaptest"
+	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // TestDirectoryInChromium: with a real slapd named in the server's
@@ -95,5 +96,56 @@ func TestUpstreamInChromium(t *testing.T) {
 	}
 	if out := w.b.CLI("", "events", "--method", "upstream"); !strings.Contains(out, "Company SSO") {
 		t.Fatalf("the sign-in log has no sign-in through Company SSO:\n%s", out)
+	}
+}
+
+// TestWeChatUpstreamInChromium: the world's backend plays WeChat; a
+// second backend (corp.localhost) offers "Sign in with WeChat". In
+// chromium, a person picks it on the second's login form, lands on the
+// first's real qrconnect page, clicks "Continue as Alice", confirms on
+// her desktop, and is back on the second's account page as Alice, made
+// there at that first sign-in.
+func TestWeChatUpstreamInChromium(t *testing.T) {
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	port := testutil.FreePort(t)
+	corp := fmt.Sprintf("http://corp.localhost:%d", port)
+	portal, err := w.b.Backend.CreateApp(t.Context(), "Corp portal", "--redirect-uri", corp+"/login/connector/wx/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	sec, cfg := filepath.Join(tmp, "wx-secret"), filepath.Join(tmp, "config.yaml")
+	os.WriteFile(sec, []byte(portal.Secret), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`connectors:
+  - id: wx
+    type: wechat
+    name: WeChat
+    config:
+      app_id: %s
+      app_secret_file: %s
+      connect_url: %s
+      api_url: %s
+      lang: en
+`, portal.AppID, sec, w.b.PublicURL, w.b.URL)), 0o600)
+	second := e2e.StartBackendWith(t, e2e.BackendOptions{Args: []string{"--config", cfg}, Addr: fmt.Sprintf("127.0.0.1:%d", port), PublicHost: "corp.localhost"})
+
+	br := e2e.NewBrowser(t, w.home)
+	e2e.Run(br, br.Ctx, "the second backend's login form", chromedp.Navigate(second.PublicURL+"/login?next=/account"))
+	e2e.Run(br, br.Ctx, "click Sign in with WeChat", chromedp.Click(chromedp.CSS("#sso-wx")))
+	continueAs(t, br, br.Ctx, nil)
+	p := w.d.AwaitPending()
+	if p.AppName != "Corp portal" || p.RedirectHost != fmt.Sprintf("corp.localhost:%d", port) {
+		t.Fatalf("the dialog would show %q going to %q", p.AppName, p.RedirectHost)
+	}
+	if err := w.d.Control.Approve(t.Context(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	e2e.Run(br, br.Ctx, "the account page", chromedp.WaitVisible(chromedp.CSS("section[aria-labelledby=recent]")))
+	if loc := e2e.Run(br, br.Ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, second.PublicURL+"/account") {
+		t.Fatalf("landed on %s", loc)
+	}
+	br.Screenshot("wechat-upstream-signed-in")
+	if out := second.CLI("", "user", "list"); !strings.Contains(out, "wx-") || !strings.Contains(out, "Alice") {
+		t.Fatalf("the second backend did not make her:\n%s", out)
 	}
 }

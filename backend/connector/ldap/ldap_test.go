@@ -71,6 +71,22 @@ func TestLDAP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("StartTLS and plain to loopback", func(t *testing.T) {
+		for name, narrow := range map[string]func(*ldap.Config){
+			"start_tls":       func(c *ldap.Config) { c.Host, c.StartTLS = srv.Plain, true },
+			"insecure_no_tls": func(c *ldap.Config) { c.Host, c.RootCA, c.InsecureNoTLS = srv.Plain, "", true },
+		} {
+			cfg := config(srv, t)
+			narrow(&cfg)
+			one, err := ldap.New("corp", "Corp", cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok, err := one.Login(ctx, "bob", "bob-pw-12345"); !ok || err != nil || got.Username != "bob" {
+				t.Fatalf("%s: %v %v %+v", name, ok, err, got)
+			}
+		}
+	})
 	t.Run("rename keeps her", func(t *testing.T) {
 		srv.Rename("alice", "alice.l")
 		got, err := c.Refresh(ctx, id)

@@ -47,6 +47,10 @@ type Backend struct {
 // BackendOptions tune StartBackendWith.
 type BackendOptions struct {
 	Args []string // extra flags for `scanfree-server serve`, e.g. --qr-ttl 3s
+	// Addr and PublicHost, when set, are the listen address and the
+	// public URL's host (a second backend beside the first, whose URL a
+	// test must know before it starts).
+	Addr, PublicHost string
 }
 
 // StartBackend starts a backend on a fresh database with the app "Demo
@@ -58,7 +62,7 @@ func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	t.Helper()
 	ctx := context.Background()
 	daemonPort := testutil.FreePort(t)
-	sb, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(t.TempDir(), "scanfree.db"),
+	sb, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(t.TempDir(), "scanfree.db"), Addr: opts.Addr, PublicHost: opts.PublicHost,
 		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, opts.Args...)})
 	if err != nil {
 		t.Fatal(err)

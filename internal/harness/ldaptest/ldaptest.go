@@ -42,6 +42,7 @@ type Server struct {
 	dir    string
 	Port   int    // LDAPS
 	Host   string // 127.0.0.1:Port
+	Plain  string // 127.0.0.1:port of plain LDAP (StartTLS or, to loopback, none)
 	CAFile string // PEM of the CA that signed slapd's certificate
 	ca     *x509.CertPool
 	proc   *testutil.Proc
@@ -89,7 +90,11 @@ overlay memberof
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Port, s.Host = port, "127.0.0.1:"+strconv.Itoa(port)
+	plain, err := system.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Port, s.Host, s.Plain = port, "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(plain)
 	s.Start()
 	s.Add(Base, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Example"}})
 	s.Add(People, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
@@ -101,7 +106,7 @@ overlay memberof
 func (s *Server) Start() {
 	s.t.Helper()
 	// -d keeps slapd in the foreground, so the test owns the process.
-	s.proc = testutil.Start(s.t, nil, "/usr/sbin/slapd", "-f", filepath.Join(s.dir, "slapd.conf"), "-h", "ldaps://"+s.Host+"/", "-d", "0")
+	s.proc = testutil.Start(s.t, nil, "/usr/sbin/slapd", "-f", filepath.Join(s.dir, "slapd.conf"), "-h", "ldaps://"+s.Host+"/ ldap://"+s.Plain+"/", "-d", "0")
 	testutil.Eventually(s.t, 15*time.Second, "slapd answers on "+s.Host, func() bool {
 		c, err := s.dial()
 		if err == nil {
