@@ -72,6 +72,15 @@ func signedInAs(t *testing.T, br *e2e.Browser, shop string) string {
 	return e2e.Run(br, br.Ctx, "nickname", chromedp.Text(chromedp.CSS("#nickname")))
 }
 
+// openPasswordForm goes from Demo Shop's OpenID Connect sign-in, once
+// the hosted page has its answer (the QR code), to the password form.
+func openPasswordForm(br *e2e.Browser, w *world) {
+	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
+	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
+	e2e.Run(br, br.Ctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
+	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
+}
+
 // continueAs waits for "Continue as Alice" and clicks it.
 func continueAs(t *testing.T, br *e2e.Browser, fctx context.Context, opts []chromedp.QueryOption) {
 	t.Helper()

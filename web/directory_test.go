@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/scanfree/scanfree/internal/harness/e2e"
 	"github.com/scanfree/scanfree/internal/harness/ldaptest"
+	"github.com/scanfree/scanfree/internal/harness/oidctest"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
@@ -29,10 +29,7 @@ func TestDirectoryInChromium(t *testing.T) {
 	w := newWorld(t, e2e.BackendOptions{Args: []string{"--config", cfg}}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
 	w.d.Scanfreed("pause")
 	br := e2e.NewBrowser(t, w.home)
-	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
-	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
-	e2e.Run(br, br.Ctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
-	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
+	openPasswordForm(br, w)
 	e2e.Run(br, br.Ctx, "password form", chromedp.WaitVisible(chromedp.CSS("#connector")))
 	if chosen := e2e.Run(br, br.Ctx, "the chosen directory", chromedp.Value(chromedp.CSS("#connector"))); chosen != "corp" {
 		t.Fatalf("the form chose %q, want corp", chosen)
@@ -54,22 +51,10 @@ func TestDirectoryInChromium(t *testing.T) {
 // OIDC face's password form, clicks "Sign in with Company SSO", and is
 // back at Demo Shop signed in, made at that first sign-in.
 func TestUpstreamInChromium(t *testing.T) {
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
+	m := oidctest.Start(t)
 	m.QueueUser(&mockoidc.MockUser{Subject: "sub-kim", PreferredUsername: "kim", Email: "kim@corp.example"})
 	tmp := t.TempDir()
-	sec, cfg := filepath.Join(tmp, "secret"), filepath.Join(tmp, "config.yaml")
-	os.WriteFile(sec, []byte(m.ClientSecret), 0o600)
+	sec, cfg := m.SecretFile(t, tmp), filepath.Join(tmp, "config.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`connectors:
   - id: sso
     type: oidc
@@ -84,10 +69,7 @@ func TestUpstreamInChromium(t *testing.T) {
 	w := newWorld(t, e2e.BackendOptions{Args: []string{"--config", cfg}}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
 	w.d.Scanfreed("pause")
 	br := e2e.NewBrowser(t, w.home)
-	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
-	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
-	e2e.Run(br, br.Ctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
-	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
+	openPasswordForm(br, w)
 	e2e.Run(br, br.Ctx, "the SSO button", chromedp.WaitVisible(chromedp.CSS("#sso-sso")))
 	br.Screenshot("upstream-form")
 	e2e.Run(br, br.Ctx, "click Sign in with Company SSO", chromedp.Click(chromedp.CSS("#sso-sso")))

@@ -51,10 +51,7 @@ func TestOIDCPasswordInChromium(t *testing.T) {
 	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
 	w.d.Scanfreed("pause")
 	br := e2e.NewBrowser(t, w.home)
-	e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
-	e2e.Run(br, br.Ctx, "click Sign in with OpenID Connect", chromedp.Click(chromedp.CSS("#signin-oidc")))
-	e2e.Run(br, br.Ctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg")))
-	e2e.Run(br, br.Ctx, "click the password link", chromedp.Click(chromedp.CSS("#password")))
+	openPasswordForm(br, w)
 	e2e.Run(br, br.Ctx, "password form", chromedp.WaitVisible(chromedp.CSS("#username")))
 	br.Screenshot("oidc-password-form")
 

@@ -3,11 +3,8 @@ package server_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,27 +16,16 @@ import (
 	"github.com/scanfree/scanfree/backend/connector/oidc"
 	"github.com/scanfree/scanfree/backend/server"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/harness/oidctest"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
 // ssoEnv is a backend whose login form offers mockoidc (oauth2-proxy's
 // OpenID Connect provider, not scanfree) as "Company SSO" (id sso).
-func ssoEnv(t *testing.T, syncEvery time.Duration) (*env, *mockoidc.MockOIDC) {
+func ssoEnv(t *testing.T, syncEvery time.Duration) (*env, *oidctest.Provider) {
 	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	sec := filepath.Join(t.TempDir(), "secret")
-	os.WriteFile(sec, []byte(m.ClientSecret), 0o600)
+	m := oidctest.Start(t)
+	sec := m.SecretFile(t, t.TempDir())
 	c, err := oidc.New("sso", "Company SSO", oidc.Config{Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecretFile: sec, ClientAuth: "post",
 		Scopes: []string{"openid", "profile", "email", "groups"}}, slog.New(slog.DiscardHandler))
 	if err != nil {

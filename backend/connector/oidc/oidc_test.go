@@ -2,75 +2,25 @@ package oidc_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/connector/oidc"
+	"github.com/scanfree/scanfree/internal/harness/oidctest"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
-// provider runs mockoidc (oauth2-proxy's, an OpenID Connect provider that
-// is not scanfree) on a loopback port; tamper, when set, alters the
-// id_token's payload in the token endpoint's answers, keeping the
-// provider's signature.
-func provider(t *testing.T) (*mockoidc.MockOIDC, *atomic.Bool) {
+func newConnector(t *testing.T, m *oidctest.Provider) *oidc.Connector {
 	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tamper atomic.Bool
-	m.AddMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !tamper.Load() || r.URL.Path != mockoidc.TokenEndpoint {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var body map[string]any
-			json.Unmarshal(rec.Body.Bytes(), &body)
-			if raw, ok := body["id_token"].(string); ok {
-				parts := strings.Split(raw, ".")
-				payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-				payload = []byte(strings.Replace(string(payload), `"engineering"`, `"admins"`, 1))
-				parts[1] = base64.RawURLEncoding.EncodeToString(payload)
-				body["id_token"] = strings.Join(parts, ".")
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(body)
-		})
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	return m, &tamper
-}
-
-func newConnector(t *testing.T, m *mockoidc.MockOIDC) *oidc.Connector {
-	t.Helper()
-	sec := filepath.Join(t.TempDir(), "secret")
-	os.WriteFile(sec, []byte(m.ClientSecret+"\n"), 0o600)
+	sec := m.SecretFile(t, t.TempDir())
 	c, err := oidc.New("sso", "Company SSO", oidc.Config{Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecretFile: sec,
 		Scopes: []string{"openid", "profile", "email", "groups"}, ClientAuth: "post"}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -116,7 +66,8 @@ func attempt() connector.Attempt {
 // refresh token the provider refuses has her gone; a provider that does
 // not answer is unavailable.
 func TestOIDC(t *testing.T) {
-	m, tamper := provider(t)
+	m := oidctest.Start(t)
+	tamper := &m.Tamper
 	c := newConnector(t, m)
 	ctx := context.Background()
 	m.QueueUser(&mockoidc.MockUser{Subject: "sub-grace", Email: "grace@corp.example", PreferredUsername: "Grace", Groups: []string{"engineering", "ops"}})
