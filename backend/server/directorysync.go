@@ -39,6 +39,13 @@ func (s *Server) syncDirectories(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			// Every replica syncs: one that checked her within half an
+			// interval (or a sign-in's re-check) did this round's work,
+			// and a provider that rotates refresh tokens is not handed
+			// the same one twice at once.
+			if s.now().Sub(link.CheckedAt) < s.cfg.DirectorySync/2 {
+				continue
+			}
 			if !s.syncOne(ctx, c, r, link) {
 				break // not answering: the next round tries again
 			}

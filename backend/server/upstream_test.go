@@ -161,6 +161,7 @@ func TestUpstreamDeprovisioned(t *testing.T) {
 	m.QueueError(&mockoidc.ServerError{Code: http.StatusBadRequest, Error: "invalid_grant", Description: "session revoked"})
 	sync, stop := context.WithCancel(ctx)
 	defer stop()
+	e.advance(time.Minute) // her last check is more than half an interval old
 	go e.server.SyncDirectories(sync)
 	testutil.Eventually(t, 5*time.Second, "judy disabled by the sync", func() bool {
 		u, _ := e.store.GetUserByUsername(ctx, "judy")

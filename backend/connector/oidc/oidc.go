@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -76,8 +78,9 @@ var (
 // provider (one down at start must not stop the server): discovery
 // happens at the first sign-in and is retried until it succeeds.
 func New(id, name string, cfg Config, log *slog.Logger) (*Connector, error) {
-	if !strings.HasPrefix(cfg.Issuer, "https://") && !strings.HasPrefix(cfg.Issuer, "http://127.0.0.1") && !strings.HasPrefix(cfg.Issuer, "http://localhost") {
-		return nil, fmt.Errorf("issuer %q: want the provider's https:// URL", cfg.Issuer)
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || iss.Host == "" || (iss.Scheme != "https" && !(iss.Scheme == "http" && loopback(iss.Hostname()))) {
+		return nil, fmt.Errorf("issuer %q: want the provider's https:// URL (http only to this machine)", cfg.Issuer)
 	}
 	if cfg.ClientID == "" {
 		return nil, errors.New("client_id: set the client id the provider gave this server")
@@ -311,6 +314,15 @@ func (c *Connector) identity(ctx context.Context, p *gooidc.Provider, tok *oauth
 		id.Data = []byte(tok.RefreshToken)
 	}
 	return id, nil
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func or(s, def string) string {

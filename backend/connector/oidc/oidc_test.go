@@ -151,6 +151,7 @@ func TestOIDCConfig(t *testing.T) {
 		want string
 	}{
 		{"plain http issuer", oidc.Config{Issuer: "http://sso.example.org", ClientID: "c", ClientSecretEnv: "HOME"}, "https://"},
+		{"a name that only starts like this machine", oidc.Config{Issuer: "http://localhost.evil.example", ClientID: "c", ClientSecretEnv: "HOME"}, "https://"},
 		{"no client id", oidc.Config{Issuer: "https://sso.example.org", ClientSecretEnv: "HOME"}, "client_id"},
 		{"no secret", oidc.Config{Issuer: "https://sso.example.org", ClientID: "c"}, "client_secret_file"},
 		{"unset variable", oidc.Config{Issuer: "https://sso.example.org", ClientID: "c", ClientSecretEnv: "SCANFREE_NO_SUCH_VARIABLE"}, "is not set"},
