@@ -182,3 +182,10 @@ func LinkUser(ctx context.Context, st storage.Storage, username, connectorID, su
 	return st.AddEvent(ctx, storage.Event{UserID: u.ID, Kind: "user_linked",
 		Detail: "linked to " + connectorID + " " + subject + " by " + operator, CreatedAt: now})
 }
+
+// RemoveTOTP removes username's authenticator app and recovery codes (she
+// lost both): her password alone signs her in until she sets one up again.
+func RemoveTOTP(ctx context.Context, st storage.Storage, username, operator string, now time.Time) error {
+	return change(ctx, st, "remove authenticator", username, func(u storage.User) error { return st.DeleteTOTP(ctx, u.ID) },
+		"totp_removed", "authenticator app and recovery codes removed by "+operator, now)
+}

@@ -59,6 +59,11 @@ func (a *app) peopleCmds() []*cobra.Command {
 				}
 				return fmt.Sprintf("%s is linked to %s %s", args[0], args[1], args[2]), admin.LinkUser(ctx, st, args[0], args[1], args[2], operator(), time.Now())
 			}},
+		{"remove-authenticator USERNAME", "Remove a person's authenticator app and recovery codes (she lost both); she sets one up again from her account page", 1,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s's authenticator app is removed; her password alone signs her in", args[0]),
+					admin.RemoveTOTP(ctx, st, args[0], operator(), time.Now())
+			}},
 		{"unlock USERNAME", "Forget a person's wrong passwords: their password sign-ins stop waiting", 1,
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s's wrong passwords are forgotten", args[0]), admin.Unlock(ctx, st, args[0], operator(), time.Now())

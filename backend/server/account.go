@@ -32,6 +32,10 @@ type accountView struct {
 	// of many wrong passwords (see accountDelay); Alerts are those events.
 	Guessed int
 	Alerts  []storage.Event
+	// TOTP is whether an authenticator app is set up, with RecoveryLeft
+	// of its recovery codes unspent.
+	TOTP         bool
+	RecoveryLeft int
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +74,14 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	if u, err := s.store.GetUser(ctx, userID); err == nil {
 		if n, err := s.accountFailures(ctx, u.Username); err == nil && accountDelay(n) > 0 {
 			v.Guessed = n
+		}
+	}
+	if v.TOTP, err = s.hasTOTP(ctx, userID); err != nil {
+		return v, err
+	}
+	if v.TOTP {
+		if v.RecoveryLeft, err = s.store.RecoveryCodesLeft(ctx, userID); err != nil {
+			return v, err
 		}
 	}
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)

@@ -44,7 +44,7 @@ var pages = map[string]map[string]*template.Template{langEN: parsePages(langEN),
 
 func parsePages(lang string) map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"login", "account", "device", "device_confirm", "message", "x", "reset"} {
+	for _, name := range []string{"login", "login_code", "totp", "account", "device", "device_confirm", "message", "x", "reset"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -386,7 +386,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
-	succeeded = true
+	succeeded = true // the password was right: its try is given back
+	switch has, err := s.hasTOTP(r.Context(), u.ID); {
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "login: read the authenticator", "err", err)
+		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
+		return
+	case has:
+		s.renderCodeForm(w, r, s.sealStep(secondStep{UserID: u.ID, Username: username, Next: next, Connector: connID,
+			Expires: s.now().Add(secondStepTTL).Unix()}), "", http.StatusOK)
+		return
+	}
 	if err := s.startSession(r.Context(), w, u); err != nil {
 		s.log.Error("login", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")

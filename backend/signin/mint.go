@@ -70,6 +70,9 @@ const (
 	ByPhone                // a phone, signed in with its password, confirmed a QR code
 	ByDesktopQR            // `scanfreed approve` confirmed a QR code
 	ByPassword             // the password form of the hosted pages
+	// ByPasswordTOTP: the password form, then an authenticator code (or
+	// a recovery code).
+	ByPasswordTOTP
 	// ByUpstream: a connector's provider (OpenID Connect, WeChat) vouched
 	// for her. How it authenticated her is its own: no amr is claimed.
 	ByUpstream
@@ -103,6 +106,8 @@ func (h How) AMR() []string {
 		return []string{"mca", "swk", "user"}
 	case ByUpstream:
 		return nil
+	case ByPasswordTOTP:
+		return []string{"mfa", "otp", "pwd"}
 	default:
 		return []string{"pwd"}
 	}

@@ -501,6 +501,7 @@ type Storage interface {
 	Attempts
 	Webhooks
 	Identities
+	Factors
 
 	// Purge deletes what is past keeping (see PurgeBefore) and returns
 	// how many rows went.

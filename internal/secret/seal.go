@@ -17,6 +17,9 @@ const (
 	PurposeSigningKey = "oidc-signing-key" // an id_token signing key, bound to its kid
 	PurposeOpenIDKey  = "openid-key"       // the openid/unionid HMAC key
 	PurposeConnector  = "connector-data"   // what a connector keeps of a person (an upstream refresh token), bound to connector/subject
+	PurposeTOTP       = "totp-secret"      // an authenticator app's shared secret, bound to the user id
+	PurposeTOTPSetup  = "totp-setup"       // a secret being enrolled, in the enrolment form, bound to the user id
+	PurposeSecondStep = "second-step"      // a sign-in waiting for its second factor, in the code form
 )
 
 // ErrOpen reports a sealed value that does not open under the key: it was

@@ -62,6 +62,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"PasswordReset", testPasswordReset},
 		{"DeviceCapRace", testDeviceCapRace},
 		{"Identities", testIdentities},
+		{"Factors", testFactors},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -271,4 +271,20 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX identities_user ON identities(user_id)`,
 	},
+	{
+		// Second factors: authenticator apps (secrets sealed) and their
+		// recovery codes (hashed).
+		`CREATE TABLE totp (
+			user_id TEXT PRIMARY KEY,
+			secret_sealed BLOB NOT NULL,
+			created_at INTEGER NOT NULL,
+			last_step INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE recovery_codes (
+			hash BLOB PRIMARY KEY,
+			user_id TEXT NOT NULL,
+			used_at INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX recovery_codes_user ON recovery_codes(user_id)`,
+	},
 }

@@ -1,0 +1,61 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/scanfree/scanfree/internal/harness/e2e"
+)
+
+// TestTOTPInChromium: alice sets up an authenticator app from her
+// account page in chromium (the QR code loads under the page's CSP),
+// keeps a recovery code, signs out, and signs in again with her password
+// and then the recovery code on the code form.
+func TestTOTPInChromium(t *testing.T) {
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
+	br := e2e.NewBrowser(t, w.home)
+	password := func() {
+		e2e.Run(br, br.Ctx, "the password form", chromedp.WaitVisible(chromedp.CSS("#password")))
+		e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
+		e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
+		e2e.Run(br, br.Ctx, "submit", chromedp.Click(chromedp.CSS(`form[action="/login"] button`)))
+	}
+	e2e.Run(br, br.Ctx, "open the setup page", chromedp.Navigate(w.b.PublicURL+"/account/totp"))
+	password()
+	e2e.Run(br, br.Ctx, "the QR code", chromedp.WaitVisible(chromedp.CSS("#totp-qr")))
+	if width := e2e.Run(br, br.Ctx, "the QR code loaded", chromedp.Evaluate[float64](`document.getElementById("totp-qr").naturalWidth`)); width == 0 {
+		t.Fatalf("the QR code did not load (screenshot %s)", br.Screenshot("totp-setup"))
+	}
+	br.Screenshot("totp-setup")
+	key := e2e.Run(br, br.Ctx, "the key", chromedp.Text(chromedp.CSS("#totp-secret")))
+	code, err := totp.GenerateCode(key, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2e.Run(br, br.Ctx, "the code", chromedp.SendKeys(chromedp.CSS("#code"), code))
+	e2e.Run(br, br.Ctx, "turn it on", chromedp.Click(chromedp.CSS(`form[action="/account/totp"] button`)))
+	codes := e2e.Run(br, br.Ctx, "the recovery codes", chromedp.Text(chromedp.CSS("#recovery-codes")))
+	first := strings.Fields(codes)
+	if len(first) != 10 {
+		t.Fatalf("recovery codes: %q", codes)
+	}
+	br.Screenshot("totp-recovery-codes")
+
+	e2e.Run(br, br.Ctx, "back to the account", chromedp.Navigate(w.b.PublicURL+"/account"))
+	e2e.Run(br, br.Ctx, "sign out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	e2e.Run(br, br.Ctx, "signed out", chromedp.WaitVisible(chromedp.CSS("#password")))
+	e2e.Run(br, br.Ctx, "the account page again", chromedp.Navigate(w.b.PublicURL+"/account"))
+	password()
+	e2e.Run(br, br.Ctx, "the code form", chromedp.WaitVisible(chromedp.CSS("#code")))
+	br.Screenshot("totp-code-form")
+	e2e.Run(br, br.Ctx, "a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), first[0]))
+	e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/login/code"] button`)))
+	status := e2e.Run(br, br.Ctx, "the account page", chromedp.Text(chromedp.CSS("#totp-status")))
+	if !strings.Contains(status, "9 recovery codes left") {
+		t.Fatalf("after signing in with a recovery code: %q", status)
+	}
+}
