@@ -13,6 +13,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net"
 )
 
 // Identity is what a connector knows of a person.
@@ -85,4 +86,15 @@ type CallbackConnector interface {
 	// she is; a provider that cannot be reached is ErrUnavailable, any
 	// other error a refused sign-in (a tampered token, a wrong nonce).
 	HandleCallback(ctx context.Context, a Attempt, code string) (Identity, error)
+}
+
+// Loopback reports whether host (a name or an address) is this machine:
+// the only place a connector may speak without TLS. Names under
+// .localhost are not: a resolver may send them to DNS.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scanfree/scanfree/backend/connector"
 )
 
 // Config is an LDAP connector's settings (the config file's `config:`
@@ -89,7 +92,7 @@ func (c *Config) check() error {
 	if c.InsecureNoTLS && c.StartTLS {
 		return errors.New("start_tls and insecure_no_tls: choose one")
 	}
-	if c.InsecureNoTLS && !loopback(host) {
+	if c.InsecureNoTLS && !connector.Loopback(host) {
 		return fmt.Errorf("insecure_no_tls: %s is not this machine; passwords would cross the network in the clear: use LDAPS or start_tls", host)
 	}
 	if c.BindPWFile != "" && c.BindPWEnv != "" {
@@ -103,14 +106,14 @@ func (c *Config) check() error {
 		return errors.New("user_search.base_dn: set where people are, e.g. ou=people,dc=example,dc=org")
 	}
 	if c.ActiveDirectory {
-		u.Username = or(u.Username, "sAMAccountName")
-		u.ID = or(u.ID, "objectGUID")
-		u.Name = or(u.Name, "displayName")
-		u.Filter = or(u.Filter, "(&(objectCategory=person)(objectClass=user))")
+		u.Username = cmp.Or(u.Username, "sAMAccountName")
+		u.ID = cmp.Or(u.ID, "objectGUID")
+		u.Name = cmp.Or(u.Name, "displayName")
+		u.Filter = cmp.Or(u.Filter, "(&(objectCategory=person)(objectClass=user))")
 	}
-	u.Username, u.ID, u.Name = or(u.Username, "uid"), or(u.ID, "entryUUID"), or(u.Name, "cn")
-	u.Email, u.Phone = or(u.Email, "mail"), or(u.Phone, "telephoneNumber")
-	u.Filter = or(u.Filter, "(objectClass=*)")
+	u.Username, u.ID, u.Name = cmp.Or(u.Username, "uid"), cmp.Or(u.ID, "entryUUID"), cmp.Or(u.Name, "cn")
+	u.Email, u.Phone = cmp.Or(u.Email, "mail"), cmp.Or(u.Phone, "telephoneNumber")
+	u.Filter = cmp.Or(u.Filter, "(objectClass=*)")
 	for _, f := range []*string{&u.Filter, &c.GroupSearch.Filter} {
 		if *f != "" {
 			if _, err := ldap.CompileFilter(*f); err != nil {
@@ -123,7 +126,7 @@ func (c *Config) check() error {
 	}
 	g := &c.GroupSearch
 	if g.BaseDN != "" {
-		g.Filter, g.GroupAttr, g.Name = or(g.Filter, "(objectClass=groupOfNames)"), or(g.GroupAttr, "member"), or(g.Name, "cn")
+		g.Filter, g.GroupAttr, g.Name = cmp.Or(g.Filter, "(objectClass=groupOfNames)"), cmp.Or(g.GroupAttr, "member"), cmp.Or(g.Name, "cn")
 		if _, err := scope(g.Scope); err != nil {
 			return fmt.Errorf("group_search.%w", err)
 		}
@@ -178,19 +181,4 @@ func scope(s string) (int, error) {
 		return ldap.ScopeSingleLevel, nil
 	}
 	return 0, fmt.Errorf("scope %q: use sub or one", s)
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

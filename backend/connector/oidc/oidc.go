@@ -7,13 +7,13 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,7 +79,7 @@ var (
 // happens at the first sign-in and is retried until it succeeds.
 func New(id, name string, cfg Config, log *slog.Logger) (*Connector, error) {
 	iss, err := url.Parse(cfg.Issuer)
-	if err != nil || iss.Host == "" || (iss.Scheme != "https" && !(iss.Scheme == "http" && loopback(iss.Hostname()))) {
+	if err != nil || iss.Host == "" || (iss.Scheme != "https" && !(iss.Scheme == "http" && connector.Loopback(iss.Hostname()))) {
 		return nil, fmt.Errorf("issuer %q: want the provider's https:// URL (http only to this machine)", cfg.Issuer)
 	}
 	if cfg.ClientID == "" {
@@ -98,9 +98,9 @@ func New(id, name string, cfg Config, log *slog.Logger) (*Connector, error) {
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = []string{gooidc.ScopeOpenID, "profile", "email"}
 	}
-	cfg.UsernameClaim, cfg.NameClaim = or(cfg.UsernameClaim, "preferred_username"), or(cfg.NameClaim, "name")
-	cfg.PictureClaim, cfg.EmailClaim = or(cfg.PictureClaim, "picture"), or(cfg.EmailClaim, "email")
-	cfg.PhoneClaim, cfg.GroupsClaim = or(cfg.PhoneClaim, "phone_number"), or(cfg.GroupsClaim, "groups")
+	cfg.UsernameClaim, cfg.NameClaim = cmp.Or(cfg.UsernameClaim, "preferred_username"), cmp.Or(cfg.NameClaim, "name")
+	cfg.PictureClaim, cfg.EmailClaim = cmp.Or(cfg.PictureClaim, "picture"), cmp.Or(cfg.EmailClaim, "email")
+	cfg.PhoneClaim, cfg.GroupsClaim = cmp.Or(cfg.PhoneClaim, "phone_number"), cmp.Or(cfg.GroupsClaim, "groups")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.RootCA != "" {
 		pem, err := os.ReadFile(cfg.RootCA)
@@ -314,20 +314,4 @@ func (c *Connector) identity(ctx context.Context, p *gooidc.Provider, tok *oauth
 		id.Data = []byte(tok.RefreshToken)
 	}
 	return id, nil
-}
-
-// loopback reports whether host is this machine.
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -12,6 +12,7 @@
 package wechat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,11 +74,17 @@ func New(id, name string, cfg Config, _ *slog.Logger) (*Connector, error) {
 	default:
 		return nil, errors.New("app_secret_file or app_secret_env: set where the AppSecret is")
 	}
-	cfg.ConnectURL = strings.TrimRight(or(cfg.ConnectURL, "https://open.weixin.qq.com"), "/")
-	cfg.APIURL = strings.TrimRight(or(cfg.APIURL, "https://api.weixin.qq.com"), "/")
-	for _, u := range []string{cfg.ConnectURL, cfg.APIURL} {
+	cfg.ConnectURL = strings.TrimRight(cmp.Or(cfg.ConnectURL, "https://open.weixin.qq.com"), "/")
+	cfg.APIURL = strings.TrimRight(cmp.Or(cfg.APIURL, "https://api.weixin.qq.com"), "/")
+	for i, u := range []string{cfg.ConnectURL, cfg.APIURL} {
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "https" && !(p.Scheme == "http" && loopbackHost(p.Hostname()))) || p.Host == "" {
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", u, err)
+		}
+		// The qrconnect page is the browser's to open, and browsers keep
+		// .localhost names on this machine; the API is this server's to call.
+		local := connector.Loopback(p.Hostname()) || (i == 0 && strings.HasSuffix(p.Hostname(), ".localhost"))
+		if (p.Scheme != "https" && !(p.Scheme == "http" && local)) || p.Host == "" {
 			return nil, fmt.Errorf("%q: want an https:// URL (http only to this machine)", u)
 		}
 	}
@@ -133,7 +140,7 @@ func (c *Connector) HandleCallback(ctx context.Context, _ connector.Attempt, cod
 	}
 	// The unionid is the person across the company's apps; without one
 	// (an app not bound to an open platform account) the openid is.
-	subject := or(info.UnionID, tok.UnionID)
+	subject := cmp.Or(info.UnionID, tok.UnionID)
 	if subject == "" {
 		subject = "openid:" + tok.OpenID
 	}
@@ -173,17 +180,6 @@ func (c *Connector) get(ctx context.Context, path string, q url.Values, out any)
 func lastN(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
-	}
-	return s
-}
-
-func loopbackHost(h string) bool {
-	return h == "127.0.0.1" || h == "::1" || h == "localhost" || strings.HasSuffix(h, ".localhost")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
 	}
 	return s
 }
