@@ -183,3 +183,36 @@ func watermarkProblems(br *e2e.Browser, sel, text string) []string {
 	})(` + strconv.Quote(sel) + `, ` + strconv.Quote(text) + `)`
 	return e2e.Run(br, br.Ctx, "check the watermark", chromedp.Evaluate[[]string](js))
 }
+
+// TestErrorPageLooks opens the hosted page's refusal (a redirect_uri the
+// app never registered) and an address with no page, in every look: a
+// phone's width, dark mode and Chinese hold, nothing overflows.
+func TestErrorPageLooks(t *testing.T) {
+	b := e2e.StartBackend(t)
+	for _, l := range looks {
+		t.Run(l.name, func(t *testing.T) {
+			bad := b.PublicURL + "/connect/qrconnect?" + url.Values{"appid": {b.App.AppID}, "redirect_uri": {"https://evil.example/cb"},
+				"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "lang": {l.lang}}.Encode()
+			acceptLang := "en"
+			if l.lang == "cn" {
+				acceptLang = "zh-CN"
+			}
+			br := e2e.NewBrowser(t, t.TempDir(), chromedp.Flag("accept-lang", acceptLang))
+			l.apply(br)
+			for _, pg := range []struct{ name, url, en, zh string }{
+				{"refusal", bad, "Cannot sign in here", "无法在此登录"},
+				{"not-found", b.PublicURL + "/no/such/page", "Page not found", "找不到页面"},
+			} {
+				e2e.Run(br, br.Ctx, "open "+pg.name, chromedp.Navigate(pg.url))
+				h := e2e.Run(br, br.Ctx, "heading", chromedp.Text(chromedp.CSS("h1")))
+				if want := map[bool]string{true: pg.zh, false: pg.en}[l.lang == "cn"]; h != want {
+					t.Fatalf("%s: heading %q, want %q (screenshot %s)", pg.name, h, want, br.Screenshot(pg.name))
+				}
+				if p := layoutProblems(br, l.dark); len(p) > 0 {
+					t.Fatalf("%s: %s (screenshot %s)", pg.name, strings.Join(p, "; "), br.Screenshot("problem"))
+				}
+				br.Screenshot(pg.name)
+			}
+		})
+	}
+}

@@ -102,15 +102,34 @@ func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
 }
 
 func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	connectErrorPage.Execute(w, map[string]string{"L": htmlLang, "M": msg})
+	lang := langEN
+	if strings.HasPrefix(htmlLang, "zh") {
+		lang = langZH
+	}
+	plainPage(w, status, lang, tr(lang, "Cannot sign in here"), msg,
+		tr(lang, "If a site sent you here, go back to it and try again; if it keeps happening, tell that site. Nothing about you was shared."))
 }
 
-var connectErrorPage = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><meta charset="utf-8"><title>Sign-in error</title>` +
-	`<body style="font:15px system-ui,sans-serif;padding:16px"><main><h1 style="font-size:17px">Cannot sign in here</h1><p role="alert">{{.M}}</p>` +
-	`<p>Tell the site that sent you here; nothing was shared.</p></main></body></html>`))
+// plainPage is a page of its own (no session, no script): a heading, the
+// reason and what to do next, readable on a phone and in dark mode, in
+// lang; for errors and pages that are not there.
+func plainPage(w http.ResponseWriter, status int, lang, title, reason, next string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	htmlLang := "en"
+	if lang == langZH {
+		htmlLang = "zh-CN"
+	}
+	plainPageTmpl.Execute(w, map[string]string{"L": htmlLang, "T": title, "M": reason, "N": next, "A": tr(lang, "Your scanfree account")})
+}
+
+var plainPageTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><head><meta charset="utf-8">` +
+	`<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{.T}}</title>` +
+	`<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:24px 16px;color:#1b1b1b;background:#fff}main{max-width:32rem;margin:auto}` +
+	`h1{font-size:20px}p{overflow-wrap:anywhere}a{color:#0a5fd0}@media (prefers-color-scheme:dark){body{color:#ececec;background:#17181a}a{color:#6fb1ff}}</style></head>` +
+	`<body><main><h1>{{.T}}</h1><p role="alert">{{.M}}</p>{{with .N}}<p>{{.}}</p>{{end}}<p><a href="/account">{{.A}}</a></p></main></body></html>`))
 
 func (s *Server) appName(ctx context.Context, appID string) string {
 	if app, err := s.store.GetApp(ctx, appID); err == nil {

@@ -295,6 +295,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
+	// Every other GET: a page that says so, in the reader's language,
+	// instead of Go's plain "404 page not found".
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		lang := consoleLang(nil, r)
+		plainPage(w, http.StatusNotFound, lang, tr(lang, "Page not found"), tr(lang, "There is no page at this address. Check the link, or start from your account."), "")
+	})
 	mux.HandleFunc("GET /login", s.handleLoginPage)
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("POST /login/code", s.handleLoginCode)
