@@ -50,6 +50,21 @@ type Identities interface {
 // with GroupsText and ParseGroups for the groups column.
 const IdentityCols = `connector_id, subject, user_id, username, groups_json, data, created_at, checked_at`
 
+// ScanIdentity reads a row of IdentityCols with scan (a row's Scan),
+// for every store to read them alike.
+func ScanIdentity(scan func(dest ...any) error) (Identity, error) {
+	var id Identity
+	var groups string
+	var created, checked int64
+	if err := scan(&id.ConnectorID, &id.Subject, &id.UserID, &id.Username, &groups, &id.Data, &created, &checked); err != nil {
+		return id, err
+	}
+	id.CreatedAt, id.CheckedAt = FromMillis(created), FromMillis(checked)
+	var err error
+	id.Groups, err = ParseGroups(groups)
+	return id, err
+}
+
 // GroupsText is groups as the stores keep them (a JSON array).
 func GroupsText(groups []string) string {
 	if len(groups) == 0 {

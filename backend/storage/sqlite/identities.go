@@ -8,18 +8,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-func scanIdentity(row scanner) (storage.Identity, error) {
-	var id storage.Identity
-	var groups string
-	var created, checked int64
-	if err := row.Scan(&id.ConnectorID, &id.Subject, &id.UserID, &id.Username, &groups, &id.Data, &created, &checked); err != nil {
-		return id, err
-	}
-	id.CreatedAt, id.CheckedAt = fromMS(created), fromMS(checked)
-	var err error
-	id.Groups, err = storage.ParseGroups(groups)
-	return id, err
-}
+func scanIdentity(row scanner) (storage.Identity, error) { return storage.ScanIdentity(row.Scan) }
 
 func insertIdentity(ctx context.Context, tx *sql.Tx, id storage.Identity) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identities (`+storage.IdentityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
