@@ -13,8 +13,9 @@ import (
 
 // TestTOTPInChromium: alice sets up an authenticator app from her
 // account page in chromium (the QR code loads under the page's CSP),
-// keeps a recovery code, signs out, and signs in again with her password
-// and then the recovery code on the code form.
+// keeps a recovery code, signs out, and signs in to Demo Shop on the
+// OIDC face with her password and then the recovery code on the code
+// form (whose CSP must let it go on to the shop).
 func TestTOTPInChromium(t *testing.T) {
 	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
 	br := e2e.NewBrowser(t, w.home)
@@ -48,12 +49,17 @@ func TestTOTPInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "back to the account", chromedp.Navigate(w.b.PublicURL+"/account"))
 	e2e.Run(br, br.Ctx, "sign out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	e2e.Run(br, br.Ctx, "signed out", chromedp.WaitVisible(chromedp.CSS("#password")))
-	e2e.Run(br, br.Ctx, "the account page again", chromedp.Navigate(w.b.PublicURL+"/account"))
+	w.d.Scanfreed("pause") // the hosted page shows the QR code and the password link
+	openPasswordForm(br, w)
 	password()
 	e2e.Run(br, br.Ctx, "the code form", chromedp.WaitVisible(chromedp.CSS("#code")))
 	br.Screenshot("totp-code-form")
 	e2e.Run(br, br.Ctx, "a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), first[0]))
 	e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS(`form[action="/login/code"] button`)))
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in to Demo Shop as %q", nick)
+	}
+	e2e.Run(br, br.Ctx, "her account", chromedp.Navigate(w.b.PublicURL+"/account"))
 	status := e2e.Run(br, br.Ctx, "the account page", chromedp.Text(chromedp.CSS("#totp-status")))
 	if !strings.Contains(status, "9 recovery codes left") {
 		t.Fatalf("after signing in with a recovery code: %q", status)

@@ -394,7 +394,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	case has:
 		s.renderCodeForm(w, r, s.sealStep(secondStep{UserID: u.ID, Username: username, Next: next, Connector: connID,
-			Expires: s.now().Add(secondStepTTL).Unix()}), "", http.StatusOK)
+			Expires: s.now().Add(secondStepTTL).Unix()}), next, "", http.StatusOK)
 		return
 	}
 	if err := s.startSession(r.Context(), w, u); err != nil {

@@ -226,10 +226,16 @@ func (s *Server) handleTOTPRemove(w http.ResponseWriter, r *http.Request) {
 type codeView struct{ Step string }
 
 // renderCodeForm asks for the authenticator code of the sign-in step
-// seals.
-func (s *Server) renderCodeForm(w http.ResponseWriter, r *http.Request, step, msg string, status int) {
+// seals, going on to next. A form that completes an OpenID Connect
+// request may send the browser on to the app's redirect_uri (the page's
+// CSP form-action says so, as the password form's does).
+func (s *Server) renderCodeForm(w http.ResponseWriter, r *http.Request, step, next, msg string, status int) {
 	lang := consoleLang(nil, r)
-	s.render(w, status, "login_code", page{Title: tr(lang, "Enter your code"), Lang: lang, Error: msg, Data: codeView{Step: step}})
+	p := page{Title: tr(lang, "Enter your code"), Lang: lang, Error: msg, Data: codeView{Step: step}}
+	if ar, ok := s.resumeRequest(r.Context(), next); ok {
+		p.formTarget = formTarget(ar)
+	}
+	s.render(w, status, "login_code", p)
 }
 
 // handleLoginCode is the second step of a password sign-in: the code of
@@ -247,7 +253,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 	}
 	ip, key := s.clientIP(r), s.clientKey(r)
 	userKey := key + "/" + st.Username
-	fail := func(status int, msg string) { s.renderCodeForm(w, r, raw, tr(lang, msg), status) }
+	fail := func(status int, msg string) { s.renderCodeForm(w, r, raw, st.Next, tr(lang, msg), status) }
 	allowed, err := reserve(ctx, s.loginIP, key, s.loginUser, userKey)
 	if err != nil {
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
