@@ -66,7 +66,14 @@ func (s *Server) passwordConnectors() []connector.PasswordConnector {
 
 // passwordConnector returns the password connector with id, if any.
 func (s *Server) passwordConnector(id string) (connector.PasswordConnector, bool) {
-	for _, c := range s.passwordConnectors() {
+	c, _ := s.connector(id)
+	pc, ok := c.(connector.PasswordConnector)
+	return pc, ok
+}
+
+// connector returns the connector with id, if any.
+func (s *Server) connector(id string) (connector.Connector, bool) {
+	for _, c := range s.cfg.Connectors {
 		if c.ID() == id {
 			return c, true
 		}
@@ -76,10 +83,8 @@ func (s *Server) passwordConnector(id string) (connector.PasswordConnector, bool
 
 // connectorName is the name people see of connector id.
 func (s *Server) connectorName(id string) string {
-	for _, c := range s.cfg.Connectors {
-		if c.ID() == id {
-			return c.Name()
-		}
+	if c, ok := s.connector(id); ok {
+		return c.Name()
 	}
 	return id
 }

@@ -46,20 +46,28 @@ func (s *Server) syncDirectories(ctx context.Context) {
 			if s.now().Sub(link.CheckedAt) < s.cfg.DirectorySync/2 {
 				continue
 			}
-			if !s.syncOne(ctx, c, r, link) {
+			u, err := s.store.GetUser(ctx, link.UserID)
+			if err != nil || !u.Active() {
+				continue // gone or disabled here already: nothing to check
+			}
+			if s.checkOne(ctx, c, r, link, u) == checkDown {
 				break // not answering: the next round tries again
 			}
 		}
 	}
 }
 
-// syncOne re-checks link's person with r, and reports whether the
-// directory answered.
-func (s *Server) syncOne(ctx context.Context, c connector.Connector, r connector.Refresher, link storage.Identity) bool {
-	u, err := s.store.GetUser(ctx, link.UserID)
-	if err != nil || !u.Active() {
-		return true // gone or disabled here already: nothing to check
-	}
+// checkResult is what asking a directory about one person found.
+type checkResult int
+
+const (
+	checkThere checkResult = iota // she is there; what it says of her is stored
+	checkGone                     // it no longer has her: she is disabled here
+	checkDown                     // it did not answer
+)
+
+// checkOne asks r about active person u, linked by link to connector c.
+func (s *Server) checkOne(ctx context.Context, c connector.Connector, r connector.Refresher, link storage.Identity, u storage.User) checkResult {
 	old := connector.Identity{Connector: c.ID(), Subject: link.Subject, Username: link.Username, Groups: link.Groups}
 	if link.Data != nil && len(s.cfg.DataKey) != 0 {
 		old.Data, _ = secret.Open(s.cfg.DataKey, secret.PurposeConnector, link.Data, []byte(link.ConnectorID+"/"+link.Subject))
@@ -69,17 +77,17 @@ func (s *Server) syncOne(ctx context.Context, c connector.Connector, r connector
 	case errors.Is(err, connector.ErrGone):
 		s.directoryAnswered(c.ID())
 		s.directoryGone(ctx, c.ID(), link.Subject, link.Username)
-		return true
+		return checkGone
 	case err != nil:
 		s.directoryFailed(ctx, c.ID(), err)
-		return false
+		return checkDown
 	}
 	s.directoryAnswered(c.ID())
 	id.Connector, id.Subject = c.ID(), link.Subject
 	if err := s.refreshed(ctx, u, link, id, s.now()); err != nil {
 		s.log.WarnContext(ctx, "directory sync: store what the directory says", "connector", c.ID(), "user", u.Username, "err", err)
 	}
-	return true
+	return checkThere
 }
 
 // Re-checks at sign-in: at most one per person and connector per
@@ -91,34 +99,31 @@ const (
 )
 
 // recheck is the sign-in core's Config.Recheck: before a code is minted
-// for a person linked to a directory that can be asked again, her
-// directory is asked (unless it answered for her within recheckFresh).
-// One that no longer has her disables her here and refuses the sign-in;
-// one that does not answer refuses nothing (the sync will ask again).
-func (s *Server) recheck(ctx context.Context, userID string) bool {
-	if len(s.cfg.Connectors) == 0 {
+// for active person u, linked to a directory that can be asked again,
+// her directory is asked (unless it answered for her within
+// recheckFresh). One that no longer has her disables her here and
+// refuses the sign-in; one that does not answer refuses nothing (the
+// sync will ask again). Without such directories it reads nothing.
+func (s *Server) recheck(ctx context.Context, u storage.User) bool {
+	if !s.canRecheck {
 		return false
 	}
-	links, err := s.store.ListIdentities(ctx, "", userID)
+	links, err := s.store.ListIdentities(ctx, "", u.ID)
 	if err != nil {
 		s.log.WarnContext(ctx, "directory re-check: read her links", "err", err)
 		return false
 	}
 	for _, link := range links {
-		if s.now().Sub(link.CheckedAt) < recheckFresh {
+		c, ok := s.connector(link.ConnectorID)
+		r, canAsk := c.(connector.Refresher)
+		if !ok || !canAsk || s.now().Sub(link.CheckedAt) < recheckFresh {
 			continue
 		}
-		for _, c := range s.cfg.Connectors {
-			r, ok := c.(connector.Refresher)
-			if !ok || c.ID() != link.ConnectorID {
-				continue
-			}
-			cctx, cancel := context.WithTimeout(ctx, recheckWait)
-			s.syncOne(cctx, c, r, link)
-			cancel()
-			if u, err := s.store.GetUser(ctx, userID); err == nil && !u.Active() {
-				return true
-			}
+		cctx, cancel := context.WithTimeout(ctx, recheckWait)
+		gone := s.checkOne(cctx, c, r, link, u) == checkGone
+		cancel()
+		if gone {
+			return true
 		}
 	}
 	return false

@@ -187,6 +187,7 @@ type Server struct {
 	signin *signin.Service // the sign-in core every face calls
 
 	directories directoryState // which connectors' directories are not answering
+	canRecheck  bool           // a connector can be asked about a person again (connector.Refresher)
 }
 
 // New returns a Server over store. It does no I/O.
@@ -204,6 +205,11 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, public: u, tickets: tickets.New(store, cfg.QRTTL, cfg.Now),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), polls: pollCounts{perClient: cfg.PollsPerAddress}}
+	for _, c := range cfg.Connectors {
+		if _, ok := c.(connector.Refresher); ok {
+			s.canRecheck = true
+		}
+	}
 	s.loginUser = s.newLimiter("login-user", 5, 15*time.Minute)
 	s.loginIP = s.newLimiter("login-ip", 20, 15*time.Minute)
 	s.codeUser = s.newLimiter("user-code-user", 5, cfg.DeviceCodeTTL)

@@ -182,7 +182,9 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
-	if ok, _ := totp.ValidateCustom(code, sec, s.now(), totp.ValidateOpts{Period: totpPeriod, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}); !ok {
+	opts := totpOpts
+	opts.Skew = 1 // a clock a step off either way, as at sign-in
+	if ok, _ := totp.ValidateCustom(code, sec, s.now(), opts); !ok {
 		p := page{Title: "Set up an authenticator app", User: u, Data: s.totpSetup(u.ID, sec, url),
 			Error: "That code does not match. Enter the code your app shows now (check that the phone's clock is right)."}
 		s.render(w, http.StatusUnprocessableEntity, "totp", p)

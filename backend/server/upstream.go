@@ -30,12 +30,9 @@ const (
 
 // callbackConnector returns the callback connector with id, if any.
 func (s *Server) callbackConnector(id string) (connector.CallbackConnector, bool) {
-	for _, c := range s.cfg.Connectors {
-		if cc, ok := c.(connector.CallbackConnector); ok && c.ID() == id {
-			return cc, true
-		}
-	}
-	return nil, false
+	c, _ := s.connector(id)
+	cc, ok := c.(connector.CallbackConnector)
+	return cc, ok
 }
 
 // providerLinks are the login form's "Sign in with …" links, going on to next.

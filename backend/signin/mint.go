@@ -299,7 +299,7 @@ func (s *Service) active(ctx context.Context, userID string) error {
 	if !u.Active() {
 		return refuse(UserDisabled, "this account was disabled by an administrator")
 	}
-	if s.cfg.Recheck != nil && s.cfg.Recheck(ctx, userID) {
+	if s.cfg.Recheck != nil && s.cfg.Recheck(ctx, u) {
 		return refuse(UserDisabled, "this account was disabled: the directory no longer has it")
 	}
 	return nil

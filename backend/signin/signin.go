@@ -76,7 +76,7 @@ type Config struct {
 	// Recheck asks the person's directories whether they still have her
 	// and reports whether one said she is gone (and so disabled); nil: no
 	// directories. Called before every code is minted.
-	Recheck func(ctx context.Context, userID string) (gone bool)
+	Recheck func(ctx context.Context, u storage.User) (gone bool)
 	// Webhook is whether each alert is also stored, with its event, in
 	// the webhook's outbox (Storage.AddAlert; a webhook URL is set).
 	Webhook bool
