@@ -94,6 +94,7 @@ func TestConsoleInChromium(t *testing.T) {
 	// Edit its redirect URI.
 	e2e.Run(br, br.Ctx, "clear the redirect URIs", chromedp.Clear(chromedp.CSS("#redirects")))
 	e2e.Run(br, br.Ctx, "a new redirect URI", chromedp.SendKeys(chromedp.CSS("#redirects"), "https://forum.example/callback"))
+	e2e.Run(br, br.Ctx, "a required directory group", chromedp.SendKeys(chromedp.CSS("#groups"), "staff"))
 	e2e.Run(br, br.Ctx, "save", chromedp.Click(chromedp.CSS("#save")))
 	// The page before showed a notice too ("Created."): wait for this one.
 	testutil.Eventually(t, 10*time.Second, "the Saved notice", func() bool {
@@ -115,6 +116,9 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	if edited != "[https://forum.example/callback]" {
 		t.Fatalf("redirect URIs of %s after the edit: %s (apps %+v)", appid, edited, apps)
+	}
+	if groups := e2e.Run(br, br.Ctx, "the saved groups", chromedp.Value(chromedp.CSS("#groups"))); groups != "staff" {
+		t.Fatalf("the app's required groups after the save: %q", groups)
 	}
 
 	// Rotate its secret with a short grace period.

@@ -12,7 +12,7 @@ import (
 )
 
 // TestTOTPInChromium: alice sets up an authenticator app from her
-// account page in chromium (the QR code loads under the page's CSP),
+// account page's link in chromium (the QR code loads under the page's CSP),
 // keeps a recovery code, signs out, and signs in to Demo Shop on the
 // OIDC face with her password and then the recovery code on the code
 // form (whose CSP must let it go on to the shop).
@@ -25,8 +25,9 @@ func TestTOTPInChromium(t *testing.T) {
 		e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
 		e2e.Run(br, br.Ctx, "submit", chromedp.Click(chromedp.CSS(`form[action="/login"] button`)))
 	}
-	e2e.Run(br, br.Ctx, "open the setup page", chromedp.Navigate(w.b.PublicURL+"/account/totp"))
+	e2e.Run(br, br.Ctx, "open her account", chromedp.Navigate(w.b.PublicURL+"/account"))
 	password()
+	e2e.Run(br, br.Ctx, "click Set up an authenticator app", chromedp.Click(chromedp.CSS("#totp-setup")))
 	e2e.Run(br, br.Ctx, "the QR code", chromedp.WaitVisible(chromedp.CSS("#totp-qr")))
 	if width := e2e.Run(br, br.Ctx, "the QR code loaded", chromedp.Evaluate[float64](`document.getElementById("totp-qr").naturalWidth`)); width == 0 {
 		t.Fatalf("the QR code did not load (screenshot %s)", br.Screenshot("totp-setup"))
@@ -63,5 +64,11 @@ func TestTOTPInChromium(t *testing.T) {
 	status := e2e.Run(br, br.Ctx, "the account page", chromedp.Text(chromedp.CSS("#totp-status")))
 	if !strings.Contains(status, "9 recovery codes left") {
 		t.Fatalf("after signing in with a recovery code: %q", status)
+	}
+	// She removes it: the account page says so, and it is gone.
+	e2e.Run(br, br.Ctx, "click Remove it", chromedp.Click(chromedp.CSS(`form[action="/account/totp/remove"] button`)))
+	e2e.Run(br, br.Ctx, "the setup link again", chromedp.WaitVisible(chromedp.CSS("#totp-setup")))
+	if out := w.b.CLI("", "events", "--user", "alice", "--csv"); !strings.Contains(out, "totp_removed") {
+		t.Fatalf("the removal is not in her audit log:\n%s", out)
 	}
 }

@@ -62,7 +62,7 @@ func (a *app) eventsCmd() *cobra.Command {
 	fl.StringVar(&f.Desktop, "desktop", "", "only this desktop's events (its id, see `device list`)")
 	fl.StringVar(&f.Addr, "addr", "", "only events from this client address or CIDR range (192.0.2.0/24)")
 	fl.StringVar(&f.Result, "result", "", "only sign-ins with this result: ok or refused")
-	fl.StringVar(&f.Method, "method", "", "only sign-ins by this method: scanfree, qr, password, desktop_app, device_approval")
+	fl.StringVar(&f.Method, "method", "", "only sign-ins by this method: scanfree, qr, password, desktop_app, device_approval, upstream")
 	fl.StringVar(&f.Kind, "kind", "", "only events of these kinds, comma-separated: signin, signin_refused, login, device_revoked, user_disabled, …")
 	fl.StringVar(&f.Since, "since", "", "only events at or after this time: 2026-12-01, 2026-12-01T15:04, or a duration back from now (24h)")
 	fl.StringVar(&f.Until, "until", "", "only events before this time, as --since takes it")
