@@ -37,3 +37,55 @@ type Factors interface {
 	// DeleteTOTP removes userID's authenticator and recovery codes.
 	DeleteTOTP(ctx context.Context, userID string) error
 }
+
+// Passkey is a WebAuthn credential a person registered (a passkey in her
+// device's authenticator, unlocked by fingerprint, face or PIN).
+type Passkey struct {
+	// ID is the credential id the authenticator chose; unique across
+	// people.
+	ID     []byte
+	UserID string
+	// Name is what the person calls it ("Work laptop").
+	Name string
+	// Credential is the WebAuthn credential record (public key,
+	// attestation, transports, flags) as the server encodes it; the store
+	// keeps it opaque.
+	Credential []byte
+	// SignCount is the authenticator's signature counter at its last
+	// use; BackupEligible and BackupState are its flags (a synced
+	// passkey is eligible; backed up when it is).
+	SignCount      uint32
+	BackupEligible bool
+	BackupState    bool
+	CreatedAt      time.Time
+	LastUsedAt     time.Time
+}
+
+// Passkeys keeps people's WebAuthn credentials and the challenges of
+// passkey sign-ins already answered.
+type Passkeys interface {
+	// AddPasskey stores p; a credential id stored before (anyone's) is
+	// ErrAlreadyExists.
+	AddPasskey(ctx context.Context, p Passkey) error
+	// GetPasskey returns the credential id; ErrNotFound when none.
+	GetPasskey(ctx context.Context, id []byte) (Passkey, error)
+	// ListPasskeys returns userID's passkeys, oldest first.
+	ListPasskeys(ctx context.Context, userID string) ([]Passkey, error)
+	// UsePasskey records a sign-in with credential id whose authenticator
+	// counted signCount, atomically: ErrAlreadyUsed unless signCount is
+	// above the stored count, or both are 0 (an authenticator without a
+	// counter). A counter going back is a cloned authenticator, or a
+	// replay; of two replicas given one assertion, one wins.
+	UsePasskey(ctx context.Context, id []byte, signCount uint32, backupState bool, at time.Time) error
+	// RenamePasskey renames userID's credential id; ErrNotFound when it
+	// is not hers.
+	RenamePasskey(ctx context.Context, userID string, id []byte, name string) error
+	// DeletePasskey removes userID's credential id; ErrNotFound when it
+	// is not hers.
+	DeletePasskey(ctx context.Context, userID string, id []byte) error
+	// SpendChallenge records that the sign-in challenge hash was
+	// answered; ErrAlreadyUsed when it was before. It is kept until
+	// expires (then Purge removes it), past which no answer to it is
+	// taken anyway.
+	SpendChallenge(ctx context.Context, hash []byte, expires time.Time) error
+}

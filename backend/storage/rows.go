@@ -12,7 +12,7 @@ type Rows struct{ Table, Column string }
 var (
 	UserRows = []Rows{{"families", "user_id"}, {"tokens", "user_id"}, {"codes", "user_id"}, {"sessions", "user_id"}, {"grants", "user_id"},
 		{"app_consents", "user_id"}, {"device_auths", "user_id"}, {"qr_tickets", "user_id"}, {"devices", "user_id"}, {"password_resets", "user_id"},
-		{"identities", "user_id"}, {"totp", "user_id"}, {"recovery_codes", "user_id"}, {"users", "id"}}
+		{"identities", "user_id"}, {"totp", "user_id"}, {"recovery_codes", "user_id"}, {"passkeys", "user_id"}, {"users", "id"}}
 	AppRows = []Rows{{"families", "appid"}, {"tokens", "appid"}, {"codes", "appid"}, {"grants", "appid"}, {"app_consents", "appid"},
 		{"qr_tickets", "appid"}, {"auth_requests", "client_id"}, {"apps", "appid"}}
 )
@@ -28,6 +28,7 @@ func (p PurgeBefore) Targets() []PurgeTarget {
 		{"device_auths", "expires_at", p.Expired, ""},
 		{"tokens", "expires_at", p.Expired, ""},
 		{"auth_requests", "expires_at", p.Expired, ""},
+		{"spent_challenges", "expires_at", p.Expired, ""},
 		{"codes", "expires_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = codes.hash"},
 		{"families", "created_at", p.Codes, "SELECT 1 FROM tokens WHERE tokens.code_hash = families.id"},
 		{"events", "created_at", p.Events, ""},

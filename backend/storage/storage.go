@@ -283,6 +283,10 @@ type Session struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	LastSeenAt time.Time
+	// Method is how the person signed in (the sign-in core's name of it:
+	// "password", "password_totp", "passkey", "scanfree", "qr" …); ""
+	// for a session from before it was kept, taken as "password".
+	Method string
 }
 
 // Family is one sign-in to an app: the code it began with (ID, the code's
@@ -502,6 +506,7 @@ type Storage interface {
 	Webhooks
 	Identities
 	Factors
+	Passkeys
 
 	// Purge deletes what is past keeping (see PurgeBefore) and returns
 	// how many rows went.

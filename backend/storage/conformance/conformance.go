@@ -63,6 +63,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeviceCapRace", testDeviceCapRace},
 		{"Identities", testIdentities},
 		{"Factors", testFactors},
+		{"Passkeys", testPasskeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +350,7 @@ func testTokens(t *testing.T, s storage.Storage) {
 func testSessions(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	u := seedUser(t, s, "alice")
-	se := storage.Session{Hash: h("sess"), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	se := storage.Session{Hash: h("sess"), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour), Method: "passkey"}
 	must(t, s.CreateSession(ctx, se))
 	got, err := s.GetSession(ctx, se.Hash)
 	must(t, err)

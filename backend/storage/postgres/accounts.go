@@ -176,16 +176,16 @@ func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
 
 // CreateSession implements storage.Storage.
 func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
-	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)`,
-		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt))
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at, method) VALUES ($1, $2, $3, $4, $5, $6)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt), se.Method)
 }
 
 // GetSession implements storage.Storage.
 func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
 	var se storage.Session
 	var created, expires, seen int64
-	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE hash = $1`, hash).
-		Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
+	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at, method FROM sessions WHERE hash = $1`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires, &seen, &se.Method)
 	se.CreatedAt, se.ExpiresAt, se.LastSeenAt = fromMS(created), fromMS(expires), fromMS(seen)
 	return se, wrap("get session", err)
 }

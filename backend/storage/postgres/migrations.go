@@ -284,4 +284,25 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX recovery_codes_user ON recovery_codes(user_id)`,
 	},
+	{
+		// Passkeys (WebAuthn credentials), the challenges of passkey
+		// sign-ins answered, and how each web session signed in.
+		`CREATE TABLE passkeys (
+			id BYTEA PRIMARY KEY,
+			user_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			credential BYTEA NOT NULL,
+			sign_count BIGINT NOT NULL DEFAULT 0,
+			backup_eligible BOOLEAN NOT NULL DEFAULT FALSE,
+			backup_state BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at BIGINT NOT NULL,
+			last_used_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX passkeys_user ON passkeys(user_id)`,
+		`CREATE TABLE spent_challenges (
+			hash BYTEA PRIMARY KEY,
+			expires_at BIGINT NOT NULL
+		)`,
+		`ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
+	},
 }

@@ -14,10 +14,10 @@ func (s *Store) ListSessions(ctx context.Context, userID string) ([]storage.Sess
 	return list(ctx, s, "list sessions", func(row scanner) (storage.Session, error) {
 		var se storage.Session
 		var created, expires, seen int64
-		err := row.Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
+		err := row.Scan(&se.Hash, &se.UserID, &created, &expires, &seen, &se.Method)
 		se.CreatedAt, se.ExpiresAt, se.LastSeenAt = fromMS(created), fromMS(expires), fromMS(seen)
 		return se, err
-	}, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, hash`, userID)
+	}, `SELECT hash, user_id, created_at, expires_at, last_seen_at, method FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, hash`, userID)
 }
 
 // ListFamilies implements storage.Storage.

@@ -181,16 +181,16 @@ func (s *Store) ListApps(ctx context.Context) ([]storage.App, error) {
 
 // CreateSession implements storage.Storage.
 func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
-	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
-		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt))
+	return s.exec(ctx, "create session", `INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at, method) VALUES (?, ?, ?, ?, ?, ?)`,
+		se.Hash, se.UserID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastSeenAt), se.Method)
 }
 
 // GetSession implements storage.Storage.
 func (s *Store) GetSession(ctx context.Context, hash []byte) (storage.Session, error) {
 	var se storage.Session
 	var created, expires, seen int64
-	err := s.r.QueryRowContext(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE hash = ?`, hash).
-		Scan(&se.Hash, &se.UserID, &created, &expires, &seen)
+	err := s.r.QueryRowContext(ctx, `SELECT hash, user_id, created_at, expires_at, last_seen_at, method FROM sessions WHERE hash = ?`, hash).
+		Scan(&se.Hash, &se.UserID, &created, &expires, &seen, &se.Method)
 	if err != nil {
 		return se, fmt.Errorf("get session: %w", notFound(err))
 	}

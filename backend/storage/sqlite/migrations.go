@@ -287,4 +287,25 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX recovery_codes_user ON recovery_codes(user_id)`,
 	},
+	{
+		// Passkeys (WebAuthn credentials), the challenges of passkey
+		// sign-ins answered, and how each web session signed in.
+		`CREATE TABLE passkeys (
+			id BLOB PRIMARY KEY,
+			user_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			credential BLOB NOT NULL,
+			sign_count INTEGER NOT NULL DEFAULT 0,
+			backup_eligible BOOLEAN NOT NULL DEFAULT FALSE,
+			backup_state BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at INTEGER NOT NULL,
+			last_used_at INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX passkeys_user ON passkeys(user_id)`,
+		`CREATE TABLE spent_challenges (
+			hash BLOB PRIMARY KEY,
+			expires_at INTEGER NOT NULL
+		)`,
+		`ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
+	},
 }
