@@ -6,7 +6,7 @@ package web
 import "embed"
 
 // Assets are the embedded browser files: sdk/scanfree.js,
-// hosted/qrconnect.html and hosted/qrconnect.js.
+// hosted/qrconnect.html, hosted/qrconnect.js and hosted/passkey.js.
 //
-//go:embed sdk/scanfree.js hosted/qrconnect.html hosted/qrconnect.js
+//go:embed sdk/scanfree.js hosted/qrconnect.html hosted/qrconnect.js hosted/passkey.js
 var Assets embed.FS

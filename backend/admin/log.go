@@ -66,7 +66,7 @@ func (f LogFilter) Query(ctx context.Context, st storage.Storage, now time.Time)
 		return q, fmt.Errorf("result %q: use ok or refused", f.Result)
 	}
 	switch f.Method {
-	case "", storage.MethodScanFree, storage.MethodQR, storage.MethodPassword, storage.MethodDesktopApp, storage.MethodDevice, storage.MethodUpstream:
+	case "", storage.MethodScanFree, storage.MethodQR, storage.MethodPassword, storage.MethodDesktopApp, storage.MethodDevice, storage.MethodUpstream, storage.MethodPasskey:
 		q.Method = f.Method
 	default:
 		return q, fmt.Errorf("method %q: use scanfree, qr, password, desktop_app, device_approval or upstream", f.Method)

@@ -36,6 +36,22 @@ type accountView struct {
 	// of its recovery codes unspent.
 	TOTP         bool
 	RecoveryLeft int
+	// Passkeys are the person's passkeys, oldest first.
+	Passkeys []passkeyView
+}
+
+// passkeyView is a passkey as the account page and the console list it.
+type passkeyView struct {
+	storage.Passkey
+	Ref string // its id in URLs
+}
+
+func passkeyViews(pks []storage.Passkey) []passkeyView {
+	out := make([]passkeyView, 0, len(pks))
+	for _, p := range pks {
+		out = append(out, passkeyView{Passkey: p, Ref: passkeyID(p.ID)})
+	}
+	return out
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -84,6 +100,11 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 			return v, err
 		}
 	}
+	pks, err := s.store.ListPasskeys(ctx, userID)
+	if err != nil {
+		return v, err
+	}
+	v.Passkeys = passkeyViews(pks)
 	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
 	return v, err
 }

@@ -189,4 +189,19 @@ var zhConsole = map[string]string{
 	"Signed out everywhere: her desktops, apps and browsers must sign in again.": "已全部退出登录：她的电脑、应用和浏览器都需要重新登录。",
 	"Wrong passwords forgotten: her password sign-ins no longer wait.":           "已清除密码错误记录：她用密码登录时不再需要等待。",
 	"The app's sign-in was taken back.":                                          "已收回该应用的登录授权。",
+
+	// Passkeys.
+	"Sign in with a passkey": "使用通行密钥登录",
+	"No passkey was used: it was cancelled, timed out, or this device has none for this site. Try again, or sign in another way.":                                        "未使用通行密钥：已取消、已超时，或本设备没有此网站的通行密钥。请重试，或换一种方式登录。",
+	"This browser cannot use passkeys. Sign in another way.":                                                                                                             "此浏览器无法使用通行密钥。请换一种方式登录。",
+	"This site does not offer passkeys. Sign in another way.":                                                                                                            "此网站不提供通行密钥登录。请换一种方式登录。",
+	"That passkey is not one this site knows, or its answer did not verify. Try again, or sign in another way.":                                                          "此网站不认识该通行密钥，或其应答未通过验证。请重试，或换一种方式登录。",
+	"This sign-in took too long or was already used. Try again.":                                                                                                         "此次登录耗时过长或已被使用。请重试。",
+	"This passkey looks copied, so it cannot sign in. Sign in another way, then remove it on your account page and register a new one.":                                  "该通行密钥疑似被复制，无法登录。请换一种方式登录，然后在账户页面删除它并注册新的通行密钥。",
+	"That passkey is someone else's. Use your own, or enter your code.":                                                                                                  "该通行密钥属于他人。请使用你自己的，或输入验证码。",
+	"Adding a passkey needs a sign-in made in the last 15 minutes with more than a password: your desktop or phone, a passkey, or your password and authenticator code.": "添加通行密钥需要在 15 分钟内用密码以外的方式登录过：电脑或手机确认、通行密钥，或密码加验证器验证码。",
+	"passkey":                      "通行密钥",
+	"Or use one of your passkeys:": "或使用你的通行密钥：",
+	"Your password was right. Now confirm with one of your passkeys.": "密码正确。请用你的通行密钥确认。",
+	"Use your passkey": "使用通行密钥",
 }

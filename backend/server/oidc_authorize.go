@@ -201,12 +201,12 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, q auth
 		case !allowed:
 			refuse("consent_required", "the person has not allowed this app yet")
 		default:
-			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.ByPassword, "password sign-in")
+			s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.HowNamed(se.Method), "signed in here before")
 		}
 		return
 	}
 	if allowed && !slices.Contains(prompt, "login") && !slices.Contains(prompt, "consent") {
-		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.ByPassword, "password sign-in")
+		s.oidcSignIn(w, r, ar, u.ID, se.CreatedAt, signin.HowNamed(se.Method), "signed in here before")
 		return
 	}
 	s.showAuthRequest(w, r, app, ar, q.text, q.htmlLang)

@@ -154,14 +154,14 @@ func (s *Server) handleSelfCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
-	if err := s.startSession(ctx, w, u); err != nil {
+	method, how, by := storage.MethodScanFree, "confirmed on the desktop", signin.ByDesktop
+	if c.DeviceID == "" {
+		method, how, by = storage.MethodQR, "confirmed by QR code", signin.ByPhone
+	}
+	if err := s.startSession(ctx, w, u, by); err != nil {
 		s.log.ErrorContext(ctx, "self sign-in", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
 		return
-	}
-	method, how := storage.MethodScanFree, "confirmed on the desktop"
-	if c.DeviceID == "" {
-		method, how = storage.MethodQR, "confirmed by QR code"
 	}
 	ip := s.clientIP(r)
 	s.signin.Event(ctx, storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip + ", " + how,

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/signin"
@@ -186,6 +188,9 @@ type Server struct {
 
 	signin *signin.Service // the sign-in core every face calls
 
+	rp           *webauthn.WebAuthn // passkeys; nil when the public host cannot be an RP ID
+	challengeKey sharedKey          // MAC key of passkey challenges
+
 	directories directoryState // which connectors' directories are not answering
 	canRecheck  bool           // a connector can be asked about a person again (connector.Refresher)
 }
@@ -224,6 +229,10 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 		SignIn: func(method, result string) { s.metrics.signins.WithLabelValues(method, result).Inc() }, Country: cfg.Country,
 		TravelWindow: cfg.TravelWindow, Webhook: cfg.WebhookURL != "", Recheck: s.recheck})
 	s.keys = keys.New(store, cfg.DataKey, cfg.IDTokenTTL, cfg.Now)
+	if s.rp, err = newRelyingParty(u); err != nil {
+		cfg.Logger.Warn("passkeys off: the public URL's host cannot be a WebAuthn RP ID; use a host name", "host", u.Hostname(), "err", err)
+		s.rp = nil
+	}
 	return s, nil
 }
 
@@ -310,6 +319,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /login", s.handleLoginPage)
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("POST /login/code", s.handleLoginCode)
+	mux.HandleFunc("POST /login/passkey", s.handlePasskeySignIn)
+	mux.HandleFunc("GET /login/passkey.js", serveAsset("hosted/passkey.js", "text/javascript; charset=utf-8", 5*time.Minute))
+	mux.HandleFunc("GET /account/passkeys/new", s.handlePasskeyNew)
+	mux.HandleFunc("POST /account/passkeys", s.handlePasskeyAdd)
+	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.handlePasskeyRename)
+	mux.HandleFunc("POST /account/passkeys/{id}/remove", s.handlePasskeyRemove)
 	mux.HandleFunc("GET /account/totp", s.handleTOTPSetup)
 	mux.HandleFunc("POST /account/totp", s.handleTOTPEnable)
 	mux.HandleFunc("POST /account/totp/remove", s.handleTOTPRemove)

@@ -44,9 +44,9 @@ var pages = map[string]map[string]*template.Template{langEN: parsePages(langEN),
 
 func parsePages(lang string) map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"login", "login_code", "totp", "account", "device", "device_confirm", "message", "x", "reset"} {
+	for _, name := range []string{"login", "login_code", "totp", "passkey_new", "account", "device", "device_confirm", "message", "x", "reset"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+			ParseFS(templateFS, "templates/layout.html", "templates/passkey.html", "templates/"+name+".html"))
 	}
 	for _, name := range []string{"admin_people", "admin_person", "admin_apps", "admin_app", "admin_desktops", "admin_log"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
@@ -74,6 +74,9 @@ type page struct {
 	// formTarget is an origin, besides this one, that the page's form
 	// post may redirect to (CSP form-action covers the redirects).
 	formTarget string
+	// script is whether the page runs this server's scripts (the
+	// passkey forms); no other page runs any.
+	script bool
 }
 
 // render writes a hosted page. The pages may never be framed: they hold
@@ -95,7 +98,11 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	if p.formTarget != "" {
 		formAction += " " + p.formTarget
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	scripts := ""
+	if p.script {
+		scripts = "script-src 'self'; "
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; "+scripts+"img-src https: http: data:; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
@@ -194,7 +201,8 @@ func safeNext(next string) string {
 // Confirm asks a signed-in operator to enter her password again.
 type loginView struct {
 	Next, Hint, App string
-	Confirm         bool
+	// Confirm, when set, says why a signed-in person must sign in again.
+	Confirm string
 	// SelfStart signs in with a desktop or phone instead (selfsignin.go);
 	// empty on a form made for an OpenID Connect request, whose hosted
 	// page offers that itself.
@@ -205,6 +213,8 @@ type loginView struct {
 	Connector  string
 	// Providers are the "Sign in with …" links of callback connectors.
 	Providers []providerLink
+	// Passkey is the "Sign in with a passkey" form.
+	Passkey passkeyForm
 }
 
 // connectorChoice is one entry of the login form's "Sign in with".
@@ -236,7 +246,9 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 		}
 	}
 	v.Providers = s.providerLinks(lang, next)
-	p := page{Title: tr(lang, "Sign in"), Data: v, Lang: lang}
+	p := page{Title: tr(lang, "Sign in"), Lang: lang}
+	v.Passkey = s.passkeyOffer(ctx, &p, next, "")
+	p.Data = v
 	if ar, ok := s.resumeRequest(ctx, next); ok {
 		v.App, v.SelfStart = s.appName(ctx, ar.ClientID), ""
 		p.Data = v
@@ -248,9 +260,16 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := s.loginPage(r.Context(), consoleLang(w, r), safeNext(q.Get("next")), trimLen(q.Get("login_hint"), 200), q.Get("connector"))
-	if lv := p.Data.(loginView); q.Get("confirm") == "1" && lv.App == "" {
-		lv.Confirm = true
-		p.Data, p.Title = lv, tr(p.Lang, "Confirm it is you")
+	if lv := p.Data.(loginView); lv.App == "" {
+		switch q.Get("confirm") {
+		case "1":
+			lv.Confirm = tr(p.Lang, "The operator console needs a sign-in made in the last 15 minutes. Confirm it on your desktop or phone, or enter your password again.")
+		case "passkey":
+			lv.Confirm = tr(p.Lang, "Adding a passkey needs a sign-in made in the last 15 minutes with more than a password: your desktop or phone, a passkey, or your password and authenticator code.")
+		}
+		if lv.Confirm != "" {
+			p.Data, p.Title = lv, tr(p.Lang, "Confirm it is you")
+		}
 	}
 	s.render(w, http.StatusOK, "login", p)
 }
@@ -397,7 +416,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			Expires: s.now().Add(secondStepTTL).Unix()}), next, "", http.StatusOK)
 		return
 	}
-	if err := s.startSession(r.Context(), w, u); err != nil {
+	if err := s.startSession(r.Context(), w, u, signin.ByPassword); err != nil {
 		s.log.Error("login", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
 		return
@@ -413,11 +432,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u storage.User) error {
+// startSession signs u in to this browser, having confirmed it is her
+// as how says.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u storage.User, how signin.How) error {
 	tok := secret.Token()
 	now := s.now()
 	if err := s.store.CreateSession(ctx, storage.Session{Hash: secret.Hash(tok), UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionTTL), LastSeenAt: now}); err != nil {
+		ExpiresAt: now.Add(s.cfg.SessionTTL), LastSeenAt: now, Method: how.Name()}); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: tok, Path: "/", HttpOnly: true, Secure: s.secure(),

@@ -224,20 +224,58 @@ func (s *Server) handleTOTPRemove(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
-// codeView is the second step of a password sign-in.
-type codeView struct{ Step string }
+// codeView is the second step of a password sign-in: her authenticator
+// app's code (TOTP), or one of her passkeys (Passkey), or either.
+type codeView struct {
+	Step    string
+	TOTP    bool
+	Passkey passkeyForm
+}
 
-// renderCodeForm asks for the authenticator code of the sign-in step
-// seals, going on to next. A form that completes an OpenID Connect
-// request may send the browser on to the app's redirect_uri (the page's
-// CSP form-action says so, as the password form's does).
+// renderCodeForm asks for the second factor of the sign-in step seals,
+// going on to next. A form that completes an OpenID Connect request may
+// send the browser on to the app's redirect_uri (the page's CSP
+// form-action says so, as the password form's does).
 func (s *Server) renderCodeForm(w http.ResponseWriter, r *http.Request, step, next, msg string, status int) {
+	ctx := r.Context()
 	lang := consoleLang(nil, r)
-	p := page{Title: tr(lang, "Enter your code"), Lang: lang, Error: msg, Data: codeView{Step: step}}
-	if ar, ok := s.resumeRequest(r.Context(), next); ok {
+	p := page{Title: tr(lang, "Enter your code"), Lang: lang, Error: msg}
+	v := codeView{Step: step, TOTP: true}
+	if st, ok := s.openStep(step); ok {
+		f, err := s.secondFactors(ctx, st.UserID)
+		if err == nil {
+			v.TOTP = f.totp
+			if f.passkeys {
+				v.Passkey = s.passkeyOffer(ctx, &p, next, step)
+			}
+		}
+		if !v.TOTP {
+			p.Title = tr(lang, "Use your passkey")
+		}
+	}
+	p.Data = v
+	if ar, ok := s.resumeRequest(ctx, next); ok {
 		p.formTarget = formTarget(ar)
 	}
 	s.render(w, status, "login_code", p)
+}
+
+// factors are the second factors a person has.
+type factors struct{ totp, passkeys bool }
+
+// any reports whether she has one.
+func (f factors) any() bool { return f.totp || f.passkeys }
+
+// secondFactors reads which second factors userID has.
+func (s *Server) secondFactors(ctx context.Context, userID string) (factors, error) {
+	var f factors
+	var err error
+	if f.totp, err = s.hasTOTP(ctx, userID); err != nil {
+		return f, err
+	}
+	pks, err := s.store.ListPasskeys(ctx, userID)
+	f.passkeys = len(pks) > 0 && s.rp != nil
+	return f, err
 }
 
 // handleLoginCode is the second step of a password sign-in: the code of
@@ -296,7 +334,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "This account was disabled by an administrator. Ask them to enable it.")
 		return
 	}
-	if err := s.startSession(ctx, w, u); err != nil {
+	if err := s.startSession(ctx, w, u, signin.ByPasswordTOTP); err != nil {
 		s.log.ErrorContext(ctx, "login", "err", err)
 		fail(http.StatusInternalServerError, "Could not sign you in; try again.")
 		return

@@ -143,7 +143,7 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 		s.upstreamFail(w, r, lang, next, http.StatusForbidden, tr(lang, "This account was disabled by an administrator. Ask them to enable it."))
 		return
 	}
-	if err := s.startSession(ctx, w, u); err != nil {
+	if err := s.startSession(ctx, w, u, signin.ByUpstream); err != nil {
 		s.log.ErrorContext(ctx, "upstream sign-in", "err", err)
 		s.upstreamFail(w, r, lang, next, http.StatusInternalServerError, tr(lang, "Could not sign you in; try again."))
 		return

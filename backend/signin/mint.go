@@ -76,7 +76,35 @@ const (
 	// ByUpstream: a connector's provider (OpenID Connect, WeChat) vouched
 	// for her. How it authenticated her is its own: no amr is claimed.
 	ByUpstream
+	// ByPasskey: a passkey bound to its authenticator (not backup
+	// eligible: a security key, a TPM), unlocked by the person.
+	ByPasskey
+	// ByPasskeySynced: a passkey its platform may copy to the person's
+	// other devices (backup eligible), unlocked by the person.
+	ByPasskeySynced
 )
+
+// howNames name each How in a web session (storage.Session.Method).
+var howNames = map[How]string{ByDesktop: "desktop", ByPhone: "phone", ByDesktopQR: "desktop_qr", ByPassword: "password",
+	ByPasswordTOTP: "password_totp", ByUpstream: "upstream", ByPasskey: "passkey", ByPasskeySynced: "passkey_synced"}
+
+// Name is h as a web session keeps it.
+func (h How) Name() string { return howNames[h] }
+
+// HowNamed is the How a web session names; a session from before names
+// were kept (or an unknown name) is taken as the weakest, a password.
+func HowNamed(name string) How {
+	for h, n := range howNames {
+		if n == name {
+			return h
+		}
+	}
+	return ByPassword
+}
+
+// PasswordOnly reports whether h is a password and nothing else: what
+// the password policy's second-factor setting does not take.
+func (h How) PasswordOnly() bool { return h == ByPassword }
 
 // Method is h as the sign-in log names it.
 func (h How) Method() string {
@@ -87,6 +115,8 @@ func (h How) Method() string {
 		return storage.MethodQR
 	case ByUpstream:
 		return storage.MethodUpstream
+	case ByPasskey, ByPasskeySynced:
+		return storage.MethodPasskey
 	}
 	return storage.MethodPassword
 }
@@ -95,7 +125,10 @@ func (h How) Method() string {
 // ("user") on a desktop that proves a key it was enrolled with ("swk": its
 // device credential, a software-held secret). A QR confirmation crosses a
 // second channel ("mca"): on a phone signed in with a password ("pwd"), or
-// through the desktop's credential ("swk").
+// through the desktop's credential ("swk"). A passkey proves a key
+// ("hwk" when bound to its authenticator, "swk" when its platform syncs
+// it) after the authenticator verified the person (fingerprint, face or
+// PIN: which, it does not say, so "user"); two factors, so "mfa".
 func (h How) AMR() []string {
 	switch h {
 	case ByDesktop:
@@ -108,6 +141,10 @@ func (h How) AMR() []string {
 		return nil
 	case ByPasswordTOTP:
 		return []string{"mfa", "otp", "pwd"}
+	case ByPasskey:
+		return []string{"hwk", "mfa", "user"}
+	case ByPasskeySynced:
+		return []string{"mfa", "swk", "user"}
 	default:
 		return []string{"pwd"}
 	}

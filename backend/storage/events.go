@@ -22,6 +22,7 @@ const (
 	MethodDesktopApp = "desktop_app"     // a program on the desktop, as mini-programs sign in
 	MethodDevice     = "device_approval" // a desktop enrolled on the /device page
 	MethodUpstream   = "upstream"        // a connector's provider (OpenID Connect, WeChat) vouched for her
+	MethodPasskey    = "passkey"         // a passkey (WebAuthn), on the hosted pages
 )
 
 // EventQuery selects events for the sign-in log. Every set field narrows
