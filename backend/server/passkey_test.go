@@ -198,7 +198,7 @@ func TestPasskeySignInAttacks(t *testing.T) {
 	}
 	cases := []struct {
 		name, reason, want string
-		answer         func() string
+		answer             func() string
 	}{
 		{"replayed", "passkey_stale", "already used", func() string { return answer }},
 		{"expired", "passkey_stale", "took too long", func() string {
