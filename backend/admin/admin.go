@@ -116,6 +116,9 @@ func checkFence(f *storage.Fence) error {
 			return errors.New("--require-group \"\": name a directory group, or give --require-group \"\" alone to lift the requirement")
 		}
 	}
+	if f.PasswordSignin != "" && !f.PasswordSignin.Valid() {
+		return fmt.Errorf("--password-signin %q: use on, second-factor or off (\"\" follows the server's)", f.PasswordSignin)
+	}
 	return nil
 }
 

@@ -51,6 +51,8 @@ func (a *app) appCmd() *cobra.Command {
 	create.Flags().StringArrayVar(&spec.Fence.CIDRs, "allow-cidr", nil, "client range it may be signed in to from (repeatable; default anywhere)")
 	create.Flags().StringArrayVar(&spec.Fence.Countries, "allow-country", nil, "country it may be signed in to from, ISO 3166 such as CN (repeatable; needs serve --geoip-db)")
 	create.Flags().StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "algorithm of the app's OpenID Connect id_tokens: RS256 or ES256")
+	create.Flags().StringVar((*string)(&spec.Fence.PasswordSignin), "password-signin", "",
+		"what a password alone does for it: on, second-factor (a passkey or authenticator code after it) or off (default: as the server, serve --password-signin)")
 	create.MarkFlagRequired("name")
 
 	list := &cobra.Command{

@@ -15,7 +15,7 @@ import (
 // appChangeCmds are the app subcommands that change a registered app:
 // edit, rotate-secret, disable, enable.
 func (a *app) appChangeCmds() []*cobra.Command {
-	var name, icon, owner, alg string
+	var name, icon, owner, alg, passwordSignin string
 	var uris, domains, cidrs, countries, groups []string
 	var fast bool
 	edit := &cobra.Command{
@@ -46,7 +46,7 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			if f.Changed("id-token-alg") {
 				e.IDTokenAlg = &alg
 			}
-			if f.Changed("allow-cidr") || f.Changed("allow-country") || f.Changed("require-group") {
+			if f.Changed("allow-cidr") || f.Changed("allow-country") || f.Changed("require-group") || f.Changed("password-signin") {
 				app, err := st.GetApp(cmd.Context(), args[0])
 				if err != nil {
 					return fmt.Errorf("edit app: no app %q (see `scanfree-server app list`)", args[0])
@@ -61,6 +61,9 @@ func (a *app) appChangeCmds() []*cobra.Command {
 				if f.Changed("require-group") {
 					fence.Groups = nonEmpty(groups)
 				}
+				if f.Changed("password-signin") {
+					fence.PasswordSignin = storage.PasswordPolicy(passwordSignin)
+				}
 				e.Fence = &fence
 			}
 			app, err := admin.EditApp(cmd.Context(), st, args[0], e, operator(), time.Now())
@@ -74,6 +77,7 @@ func (a *app) appChangeCmds() []*cobra.Command {
 	edit.Flags().StringArrayVar(&cidrs, "allow-cidr", nil, `client range it may be signed in to from (repeatable; replaces the list; "" lifts it)`)
 	edit.Flags().StringArrayVar(&countries, "allow-country", nil, `country it may be signed in to from, ISO 3166 (repeatable; replaces the list; "" lifts it; needs serve --geoip-db)`)
 	edit.Flags().StringArrayVar(&groups, "require-group", nil, `directory group a person must be in to sign in to it (repeatable: any of them; replaces the list; "" lifts it)`)
+	edit.Flags().StringVar(&passwordSignin, "password-signin", "", `what a password alone does for it: on, second-factor or off ("" follows the server's)`)
 	edit.Flags().StringVar(&name, "name", "", "app name shown to users")
 	edit.Flags().StringVar(&icon, "icon", "", "icon URL")
 	edit.Flags().StringVar(&owner, "owner", "", `owner ("" makes the app its own owner again)`)

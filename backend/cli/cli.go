@@ -37,7 +37,7 @@ var settings = map[string]string{
 	"session_idle": "session-idle", "geoip_db": "geoip-db", "webhook_url": "webhook-url", "webhook_secret_file": "webhook-secret-file", "travel_window": "travel-window", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
-	"directory_sync": "directory-sync",
+	"directory_sync": "directory-sync", "password_signin": "password-signin",
 }
 
 type app struct {
@@ -152,6 +152,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var sessionIdle, sessionLifetime time.Duration
 	var geoDB, webhookURL, webhookSecretFile string
 	var travelWindow, directorySync time.Duration
+	var passwordSignin string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -218,6 +219,9 @@ func (a *app) serveCmd() *cobra.Command {
 					return fmt.Errorf("connector %q keeps each person's refresh token sealed with the data key: set --data-key-file (the same file on every replica)", c.ID())
 				}
 			}
+			if p := storage.PasswordPolicy(passwordSignin); p != "" && !p.Valid() {
+				return fmt.Errorf("--password-signin %q: use on, second-factor (a passkey or authenticator code after the password) or off (no password form)", passwordSignin)
+			}
 			if directorySync < 10*time.Second {
 				return fmt.Errorf("--directory-sync %v: want 10s or more", directorySync)
 			}
@@ -225,7 +229,7 @@ func (a *app) serveCmd() *cobra.Command {
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log,
-				Connectors: connectors, DirectorySync: directorySync}
+				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin)}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -259,6 +263,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringSliceVar(&adminAllow, "admin-allow-cidr", nil,
 		"client addresses or CIDR ranges the operator console /admin answers; every address when empty (env SCANFREE_SERVER_ADMIN_ALLOW_CIDR, comma-separated)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
+	f.StringVar(&passwordSignin, "password-signin", "",
+		"what a password alone does: on, second-factor (a passkey or authenticator code after it) or off (no password form); empty: second-factor for a new install, on for one from before (env SCANFREE_SERVER_PASSWORD_SIGNIN)")
 	f.DurationVar(&directorySync, "directory-sync", 5*time.Minute,
 		"how often each connector's directory re-checks the people linked to it; one it no longer has is disabled (env SCANFREE_SERVER_DIRECTORY_SYNC)")
 	return cmd

@@ -204,4 +204,11 @@ var zhConsole = map[string]string{
 	"Or use one of your passkeys:": "或使用你的通行密钥：",
 	"Your password was right. Now confirm with one of your passkeys.": "密码正确。请用你的通行密钥确认。",
 	"Use your passkey": "使用通行密钥",
+	"This site takes no passwords. Sign in with a passkey, your desktop or your phone.":                                                                                                         "本网站不使用密码登录。请使用通行密钥、电脑或手机登录。",
+	"Password sign-in is turned off here. Sign in with your desktop, your phone or a passkey.":                                                                                                  "此处已关闭密码登录。请使用电脑、手机或通行密钥登录。",
+	"Your password is right, but this site also needs a passkey or an authenticator code, and your account has neither. Sign in with your desktop or phone, then add one on your account page.": "密码正确，但本网站还需要通行密钥或验证器验证码，而你的账户两者都没有。请用电脑或手机登录，然后在账户页面添加。",
+	"Sign in on this phone to approve signing in to":                                                                                                                                            "在此手机上登录，以批准登录",
+	"on the computer":                         "，电脑：",
+	"Only go on if you are at that computer.": "只有当你就在那台电脑前时才继续。",
+	"%s needs more than a password. Sign in again on this phone with a passkey, or with your password and authenticator code.": "%s 需要密码以外的验证。请在此手机上用通行密钥，或用密码加验证器验证码重新登录。",
 }

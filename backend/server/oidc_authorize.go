@@ -189,7 +189,7 @@ func (s *Server) refuseAuthorize(w http.ResponseWriter, r *http.Request, q autho
 // code.
 func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, q authorizeQuery, app storage.App, ar storage.AuthRequest, prompt []string) {
 	u, se, signedIn := s.currentSession(r)
-	fresh := signedIn && (ar.MaxAge < 0 || s.now().Sub(se.CreatedAt) <= ar.MaxAge)
+	fresh := signedIn && (ar.MaxAge < 0 || s.now().Sub(se.CreatedAt) <= ar.MaxAge) && sessionEnough(se, s.appPolicy(app))
 	allowed := fresh && !app.Public && s.hasGrant(r.Context(), u.ID, app.AppID)
 	refuse := func(code, desc string) { s.refuseAuthorize(w, r, q, ar, redirectRefusal(code, desc)) }
 	if slices.Contains(prompt, "none") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"rsc.io/qr"
 
@@ -42,7 +43,8 @@ func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) 
 		s.log.ErrorContext(ctx, "qr ticket: server key unavailable", "err", err)
 		return ticket{}, errUnavailable
 	}
-	tk, err := s.tickets.Create(ctx, tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State})
+	tk, err := s.tickets.Create(ctx, tickets.Ticket{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State,
+		Computer: s.computer(r)})
 	if err != nil {
 		s.log.ErrorContext(ctx, "qr ticket", "err", err)
 		return ticket{}, errUnavailable
@@ -178,9 +180,10 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) {
 // xView is the phone page's data. Claimed: this person scanned the
 // ticket (the computer shows "scanned"), and may now allow or cancel.
 type xView struct {
-	UUID    string
-	AppName string
-	Claimed bool
+	UUID     string
+	AppName  string
+	Computer string // which computer shows the code (Ticket.Computer)
+	Claimed  bool
 }
 
 func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
@@ -196,8 +199,11 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 		s.ticketError(w, r, u, err)
 		return
 	}
+	if !s.phoneMayApprove(w, r, u, t) {
+		return
+	}
 	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
-		Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Claimed: t.Status == tickets.Scanned}})
+		Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Computer: t.Computer, Claimed: t.Status == tickets.Scanned}})
 }
 
 func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.User, err error) {
@@ -233,13 +239,19 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		// Continue claims the ticket: the computer shows "scanned", and
 		// from now on only this person may allow or cancel it (WeChat's
 		// scan, made by a click: a page load changes nothing).
-		t, err := s.tickets.Scan(r.Context(), id, u.ID)
+		t, err := s.tickets.Check(r.Context(), id, u.ID)
+		if err == nil && !s.phoneMayApprove(w, r, u, t) {
+			return
+		}
+		if err == nil {
+			t, err = s.tickets.Scan(r.Context(), id, u.ID)
+		}
 		if err != nil {
 			s.ticketError(w, r, u, err)
 			return
 		}
 		s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
-			Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Claimed: true}})
+			Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Computer: t.Computer, Claimed: true}})
 		return
 	default:
 		// Only the person who scanned it cancels a ticket; anyone else who
@@ -257,7 +269,13 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
 		return
 	}
-	t, err := s.tickets.Scan(r.Context(), id, u.ID)
+	t, err := s.tickets.Check(r.Context(), id, u.ID)
+	if err == nil && !s.phoneMayApprove(w, r, u, t) {
+		return
+	}
+	if err == nil {
+		t, err = s.tickets.Scan(r.Context(), id, u.ID)
+	}
 	if err != nil {
 		s.ticketError(w, r, u, err)
 		return
@@ -267,6 +285,24 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.message(w, http.StatusOK, u, "Signed in", "You are signed in to "+s.appName(r.Context(), t.AppID)+" on your computer.")
+}
+
+// phoneMayApprove reports whether the phone's sign-in may approve a
+// sign-in to t's app: a password alone does not when the app's policy
+// wants more. When it may not, it shows the sign-in form (passkey first)
+// going back to the ticket.
+func (s *Server) phoneMayApprove(w http.ResponseWriter, r *http.Request, u *storage.User, t tickets.Ticket) bool {
+	ctx := r.Context()
+	_, se, _ := s.currentSession(r)
+	app, err := s.store.GetApp(ctx, t.AppID)
+	if err != nil || sessionEnough(se, s.appPolicy(app)) {
+		return true // an app gone is the ticket's to refuse
+	}
+	lang := consoleLang(nil, r)
+	p := s.loginPage(ctx, lang, "/x/"+t.UUID, u.Username, "")
+	p.Error = fmt.Sprintf(tr(lang, "%s needs more than a password. Sign in again on this phone with a passkey, or with your password and authenticator code."), app.Name)
+	s.render(w, http.StatusForbidden, "login", p)
+	return false
 }
 
 // refused reports whether err is the ticket's state or the sign-in rules
@@ -334,4 +370,23 @@ func (s *Server) handleDeviceQR(w http.ResponseWriter, r *http.Request, d storag
 func (s *Server) qrDenied(r *http.Request, t tickets.Ticket, userID, deviceID string) {
 	s.signin.Refused(r.Context(), storage.Event{UserID: userID, AppID: t.AppID, DeviceID: deviceID, Method: storage.MethodQR,
 		Face: storage.FaceWeChat.String(), Addr: s.clientIP(r)}, "denied", "Declined the sign-in to "+s.appName(r.Context(), t.AppID)+" on the phone")
+}
+
+// computer describes the computer of r for a person who sees it from
+// elsewhere: its browser and system (from the User-Agent, which it
+// chooses: a hint, not a proof) and its address.
+func (s *Server) computer(r *http.Request) string {
+	ua := r.UserAgent()
+	pick := func(names [][2]string, none string) string {
+		for _, n := range names {
+			if strings.Contains(ua, n[0]) {
+				return n[1]
+			}
+		}
+		return none
+	}
+	browser := pick([][2]string{{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Chromium/", "Chromium"}, {"Safari/", "Safari"}}, "a browser")
+	system := pick([][2]string{{"Windows", "Windows"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Mac OS X", "macOS"}, {"Android", "Android"},
+		{"CrOS", "ChromeOS"}, {"Linux", "Linux"}}, "an unknown system")
+	return browser + " on " + system + ", " + s.clientIP(r)
 }

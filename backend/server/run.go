@@ -72,6 +72,13 @@ func Run(ctx context.Context, o RunOptions) error {
 		shutdown(servers)
 		return err
 	}
+	if o.Config.PasswordSignin == "" {
+		if o.Config.PasswordSignin, err = installPasswordPolicy(ctx, st, log); err != nil {
+			shutdown(servers)
+			st.Close()
+			return err
+		}
+	}
 	s, err := New(st, o.Config)
 	if err != nil {
 		shutdown(servers)

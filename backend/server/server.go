@@ -102,6 +102,9 @@ type Config struct {
 	// how often each re-checks the people linked to it (5 min).
 	Connectors    []connector.Connector
 	DirectorySync time.Duration
+	// PasswordSignin is what a password alone may do (policy.go); ""
+	// takes one alone (on) in New, and in Run the install's default.
+	PasswordSignin storage.PasswordPolicy
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 	// Logger receives structured logs (slog.Default()).
@@ -204,6 +207,9 @@ func New(store storage.Storage, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxDesktopsPolicy != CapRefuse && cfg.MaxDesktopsPolicy != CapEvictOldest {
 		return nil, fmt.Errorf("max desktops policy %q: use %s or %s", cfg.MaxDesktopsPolicy, CapRefuse, CapEvictOldest)
+	}
+	if cfg.PasswordSignin != "" && !cfg.PasswordSignin.Valid() {
+		return nil, fmt.Errorf("password sign-in policy %q: use on, second-factor or off", cfg.PasswordSignin)
 	}
 	if err := checkConnectors(cfg.Connectors); err != nil {
 		return nil, err

@@ -138,7 +138,7 @@ func (s *Server) currentSession(r *http.Request) (*storage.User, storage.Session
 	if err != nil || !s.now().Before(se.ExpiresAt) {
 		return nil, se, false
 	}
-	if !s.sessionUsed(r.Context(), se) {
+	if !s.sessionUsed(r.Context(), se) || !sessionEnough(se, s.serverPolicy()) {
 		return nil, se, false
 	}
 	u, err := s.store.GetUser(r.Context(), se.UserID)
@@ -215,7 +215,16 @@ type loginView struct {
 	Providers []providerLink
 	// Passkey is the "Sign in with a passkey" form.
 	Passkey passkeyForm
+	// NoPassword hides the password form (the policy is off, and no
+	// directory takes passwords).
+	NoPassword bool
+	// Approving, on a phone that scanned a QR code, is the sign-in the
+	// phone is asked to approve; the page offers a passkey first.
+	Approving *approvingView
 }
+
+// approvingView names the app and the computer a QR code signs in.
+type approvingView struct{ App, Computer string }
 
 // connectorChoice is one entry of the login form's "Sign in with".
 type connectorChoice struct{ ID, Name string }
@@ -233,16 +242,25 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 		self.Set("login_hint", hint)
 	}
 	v := loginView{Next: next, Hint: hint, SelfStart: pathSelfStart + "?" + self.Encode()}
+	off := s.passwordPolicy(ctx, next) == storage.PasswordOff
 	if pcs := s.passwordConnectors(); len(pcs) > 0 {
 		for _, c := range pcs {
 			v.Connectors = append(v.Connectors, connectorChoice{c.ID(), c.Name()})
 		}
-		v.Connectors = append(v.Connectors, connectorChoice{LocalConnector, tr(lang, "Local account")})
+		if !off { // a directory's password is the directory's to take
+			v.Connectors = append(v.Connectors, connectorChoice{LocalConnector, tr(lang, "Local account")})
+		}
 		v.Connector = v.Connectors[0].ID
 		for _, c := range v.Connectors {
 			if c.ID == chosen {
 				v.Connector = chosen
 			}
+		}
+	}
+	v.NoPassword = off && len(v.Connectors) == 0
+	if id, ok := strings.CutPrefix(next, "/x/"); ok {
+		if t, err := s.tickets.Get(ctx, id); err == nil {
+			v.Approving = &approvingView{App: s.appName(ctx, t.AppID), Computer: t.Computer}
 		}
 	}
 	v.Providers = s.providerLinks(lang, next)
@@ -363,6 +381,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	connID := r.PostFormValue("connector")
+	policy := s.passwordPolicy(r.Context(), next)
+	if policy == storage.PasswordOff && (connID == "" || connID == LocalConnector) {
+		s.signin.Refused(context.WithoutCancel(r.Context()), storage.Event{Method: storage.MethodPassword, Face: "web", Addr: ip},
+			"password_off", "A password sent while password sign-in is off")
+		fail(http.StatusForbidden, "Password sign-in is turned off here. Sign in with your desktop, your phone or a passkey.")
+		return
+	}
 	var u storage.User
 	var v verdict
 	if connID == "" || connID == LocalConnector {
@@ -406,14 +431,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	succeeded = true // the password was right: its try is given back
-	switch has, err := s.hasTOTP(r.Context(), u.ID); {
+	switch f, err := s.secondFactors(r.Context(), u.ID); {
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "login: read the authenticator", "err", err)
+		s.log.ErrorContext(r.Context(), "login: read the second factors", "err", err)
 		fail(http.StatusServiceUnavailable, "Sign-in is temporarily unavailable. Try again in a moment.")
 		return
-	case has:
+	case f.totp || (policy == storage.PasswordSecondFactor && f.any()):
 		s.renderCodeForm(w, r, s.sealStep(secondStep{UserID: u.ID, Username: username, Next: next, Connector: connID,
 			Expires: s.now().Add(secondStepTTL).Unix()}), next, "", http.StatusOK)
+		return
+	case policy != storage.PasswordOn:
+		s.signin.Refused(r.Context(), refusal, "no_second_factor", "Right password, but a second factor is required and the account has none")
+		fail(http.StatusForbidden, "Your password is right, but this site also needs a passkey or an authenticator code, and your account has neither. Sign in with your desktop or phone, then add one on your account page.")
 		return
 	}
 	if err := s.startSession(r.Context(), w, u, signin.ByPassword); err != nil {

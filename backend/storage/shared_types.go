@@ -30,8 +30,11 @@ type Ticket struct {
 	Nickname    string
 	HeadImgURL  string
 	SealedCode  []byte // the minted code, sealed by the server; set once confirmed
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Computer says which computer shows the QR code (its browser and
+	// address), for the phone to show whose sign-in it approves.
+	Computer  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // PurgeBefore says what Purge deletes. A zero time deletes nothing of

@@ -115,6 +115,30 @@ type Fence struct {
 	// Groups, when set, are the directory groups (Identity.Groups) one
 	// of which a person must be in to sign in to the app.
 	Groups []string `json:"groups,omitempty"`
+	// PasswordSignin is how the app takes a password; "" as the server
+	// does (serve --password-signin).
+	PasswordSignin PasswordPolicy `json:"password_signin,omitempty"`
+}
+
+// PasswordPolicy says what a password alone may do.
+type PasswordPolicy string
+
+// Password policies.
+const (
+	// PasswordOn: a password alone signs in (with an authenticator code
+	// after it when the person set one up).
+	PasswordOn PasswordPolicy = "on"
+	// PasswordSecondFactor: a password signs in only with a passkey or an
+	// authenticator code after it.
+	PasswordSecondFactor PasswordPolicy = "second-factor"
+	// PasswordOff: no password form; desktops, phones, passkeys and
+	// directory or provider sign-in remain.
+	PasswordOff PasswordPolicy = "off"
+)
+
+// Valid reports whether p is a policy ("" is not).
+func (p PasswordPolicy) Valid() bool {
+	return p == PasswordOn || p == PasswordSecondFactor || p == PasswordOff
 }
 
 // JSON is f as the stores keep it.
@@ -124,7 +148,9 @@ func (f Fence) JSON() string {
 }
 
 // IsZero reports whether f limits nothing.
-func (f Fence) IsZero() bool { return len(f.CIDRs) == 0 && len(f.Countries) == 0 && len(f.Groups) == 0 }
+func (f Fence) IsZero() bool {
+	return len(f.CIDRs) == 0 && len(f.Countries) == 0 && len(f.Groups) == 0 && f.PasswordSignin == ""
+}
 
 // SecretMatches reports whether hash is the app's secret, or the one a
 // rotation replaced while its grace period lasts at now.

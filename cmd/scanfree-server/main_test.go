@@ -59,7 +59,7 @@ func startBackendWith(t *testing.T, db, publicURL string, args ...string) *backe
 	// the per-address enrolment limit and the desktop cap (backend/server
 	// tests both).
 	b.proc = testutil.Start(t, nil, b.bin, append([]string{"serve", "--db", db, "--addr", b.addr, "--public-url", publicURL,
-		"--device-auths-per-minute", "1000000", "--max-desktops", "1000000"}, args...)...)
+		"--device-auths-per-minute", "1000000", "--max-desktops", "1000000", "--password-signin=on"}, args...)...)
 	testutil.WaitHTTP(t, b.url+"/readyz", 20*time.Second)
 	return b
 }

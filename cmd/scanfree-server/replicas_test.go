@@ -50,7 +50,7 @@ func startCluster(t *testing.T, dsn string, n int, args ...string) *cluster {
 	// enrolment limit is lifted (backend/server tests it).
 	servers, err := system.StartReplicas(t.Context(), system.ReplicaOptions{DB: dsn, N: n,
 		PublicURL: fmt.Sprintf("http://idp.localhost:%d", testutil.FreePort(t)),
-		Args:      append([]string{"--log-level", "warn", "--device-auths-per-minute", "1000000", "--max-desktops", "1000000"}, args...),
+		Args:      append([]string{"--log-level", "warn", "--device-auths-per-minute", "1000000", "--max-desktops", "1000000", "--password-signin=on"}, args...),
 		Each:      func(i int) []string { return []string{"--metrics-addr", metrics[i]} }})
 	if err != nil {
 		t.Fatal(err)

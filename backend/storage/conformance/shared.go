@@ -49,7 +49,7 @@ func testDevicePollRace(t *testing.T, s storage.Storage) {
 func seedTicket(t *testing.T, s storage.Storage, uuid string) storage.Ticket {
 	t.Helper()
 	tk := storage.Ticket{UUID: uuid, AppID: "wx1", RedirectURI: "https://rp.example/cb", Scope: "snsapi_login", State: "s1",
-		Status: storage.TicketWaiting, CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+		Status: storage.TicketWaiting, Computer: "Chrome on Linux, 10.0.0.5", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
 	must(t, s.CreateTicket(context.Background(), tk))
 	return tk
 }

@@ -286,7 +286,8 @@ var migrations = [][]string{
 	},
 	{
 		// Passkeys (WebAuthn credentials), the challenges of passkey
-		// sign-ins answered, and how each web session signed in.
+		// sign-ins answered, how each web session signed in, and which
+		// computer shows each QR code.
 		`CREATE TABLE passkeys (
 			id BYTEA PRIMARY KEY,
 			user_id TEXT NOT NULL,
@@ -304,5 +305,12 @@ var migrations = [][]string{
 			expires_at BIGINT NOT NULL
 		)`,
 		`ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE qr_tickets ADD COLUMN computer TEXT NOT NULL DEFAULT ''`,
+		// An install from before passwords needed a second factor keeps
+		// taking a password alone until its operator says otherwise
+		// (serve --password-signin); a new one (no people, no apps yet)
+		// asks for the second factor.
+		`INSERT INTO secrets (name, value) SELECT 'password-signin-default', convert_to('on', 'UTF8')
+			WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM apps)`,
 	},
 }

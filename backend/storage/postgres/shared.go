@@ -10,14 +10,14 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const ticketCols = `uuid, appid, redirect_uri, scope, state, status, user_id, nickname, head_img_url, sealed_code, created_at, expires_at`
+const ticketCols = `uuid, appid, redirect_uri, scope, state, status, user_id, nickname, head_img_url, sealed_code, created_at, expires_at, computer`
 
 func scanTicket(row scanner) (storage.Ticket, error) {
 	var t storage.Ticket
 	var status int
 	var created, expires int64
 	err := row.Scan(&t.UUID, &t.AppID, &t.RedirectURI, &t.Scope, &t.State, &status, &t.UserID, &t.Nickname, &t.HeadImgURL,
-		&t.SealedCode, &created, &expires)
+		&t.SealedCode, &created, &expires, &t.Computer)
 	t.Status = storage.TicketStatus(status)
 	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
 	return t, err
@@ -25,9 +25,9 @@ func scanTicket(row scanner) (storage.Ticket, error) {
 
 // CreateTicket implements storage.Storage.
 func (s *Store) CreateTicket(ctx context.Context, t storage.Ticket) error {
-	return s.exec(ctx, "create QR ticket", `INSERT INTO qr_tickets (`+ticketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	return s.exec(ctx, "create QR ticket", `INSERT INTO qr_tickets (`+ticketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		t.UUID, t.AppID, t.RedirectURI, t.Scope, t.State, int(t.Status), t.UserID, t.Nickname, t.HeadImgURL, t.SealedCode,
-		ms(t.CreatedAt), ms(t.ExpiresAt))
+		ms(t.CreatedAt), ms(t.ExpiresAt), t.Computer)
 }
 
 // GetTicket implements storage.Storage.

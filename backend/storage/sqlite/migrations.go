@@ -289,7 +289,8 @@ var migrations = [][]string{
 	},
 	{
 		// Passkeys (WebAuthn credentials), the challenges of passkey
-		// sign-ins answered, and how each web session signed in.
+		// sign-ins answered, how each web session signed in, and which
+		// computer shows each QR code.
 		`CREATE TABLE passkeys (
 			id BLOB PRIMARY KEY,
 			user_id TEXT NOT NULL,
@@ -307,5 +308,12 @@ var migrations = [][]string{
 			expires_at INTEGER NOT NULL
 		)`,
 		`ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE qr_tickets ADD COLUMN computer TEXT NOT NULL DEFAULT ''`,
+		// An install from before passwords needed a second factor keeps
+		// taking a password alone until its operator says otherwise
+		// (serve --password-signin); a new one (no people, no apps yet)
+		// asks for the second factor.
+		`INSERT INTO secrets (name, value) SELECT 'password-signin-default', CAST('on' AS BLOB)
+			WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM apps)`,
 	},
 }

@@ -12,14 +12,14 @@ import (
 // One SQLite file serves one process, so the ticket change feed is that
 // process's own: UpdateTicket tells the watchers after its commit.
 
-const ticketCols = `uuid, appid, redirect_uri, scope, state, status, user_id, nickname, head_img_url, sealed_code, created_at, expires_at`
+const ticketCols = `uuid, appid, redirect_uri, scope, state, status, user_id, nickname, head_img_url, sealed_code, created_at, expires_at, computer`
 
 func scanTicket(row scanner) (storage.Ticket, error) {
 	var t storage.Ticket
 	var status int
 	var created, expires int64
 	err := row.Scan(&t.UUID, &t.AppID, &t.RedirectURI, &t.Scope, &t.State, &status, &t.UserID, &t.Nickname, &t.HeadImgURL,
-		&t.SealedCode, &created, &expires)
+		&t.SealedCode, &created, &expires, &t.Computer)
 	t.Status = storage.TicketStatus(status)
 	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
 	return t, err
@@ -27,9 +27,9 @@ func scanTicket(row scanner) (storage.Ticket, error) {
 
 // CreateTicket implements storage.Storage.
 func (s *Store) CreateTicket(ctx context.Context, t storage.Ticket) error {
-	return s.exec(ctx, "create QR ticket", `INSERT INTO qr_tickets (`+ticketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return s.exec(ctx, "create QR ticket", `INSERT INTO qr_tickets (`+ticketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.UUID, t.AppID, t.RedirectURI, t.Scope, t.State, int(t.Status), t.UserID, t.Nickname, t.HeadImgURL, t.SealedCode,
-		ms(t.CreatedAt), ms(t.ExpiresAt))
+		ms(t.CreatedAt), ms(t.ExpiresAt), t.Computer)
 }
 
 // GetTicket implements storage.Storage.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,6 +109,19 @@ func TestUpgradeFromWave2(t *testing.T) {
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An install from before the password policy keeps taking a password
+	// alone (the server warns); a new one has no mark, and asks for more.
+	if v, err := s.Secret(ctx, "password-signin-default", nil); err != nil || string(v) != "on" {
+		t.Fatalf("the old install's password policy: %q %v", v, err)
+	}
+	fresh, err := Open(ctx, filepath.Join(t.TempDir(), "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := fresh.Secret(ctx, "password-signin-default", nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a new install's password policy mark: %v", err)
 	}
 	defer s.Close()
 	owners := map[string]string{}

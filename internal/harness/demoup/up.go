@@ -54,7 +54,10 @@ func Up(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer backendLog.Close()
 	b, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(*state, "server.db"), Addr: *backendAddr,
-		Args: []string{"--device-interval", "1s"}, Out: backendLog})
+		// The demo's phone page signs in with the demo people's passwords, so a
+		// password alone signs in here; a real install asks for a second
+		// factor (README, "Passkeys and second factors").
+		Args: []string{"--device-interval", "1s", "--password-signin=on"}, Out: backendLog})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,11 @@ type BackendOptions struct {
 	Addr, PublicHost string
 }
 
+// passwordsAlone lets a password alone sign in, as before the policy:
+// the tests of everything else sign alice in with hers. A test of the
+// policy gives its own --password-signin after it (the last one counts).
+const passwordsAlone = "--password-signin=on"
+
 // StartBackend starts a backend on a fresh database with the app "Demo
 // Shop" and the users alice and bob (password "<name>-password").
 func StartBackend(t testing.TB) *Backend { return StartBackendWith(t, BackendOptions{}) }
@@ -63,7 +68,7 @@ func StartBackendWith(t testing.TB, opts BackendOptions) *Backend {
 	ctx := context.Background()
 	daemonPort := testutil.FreePort(t)
 	sb, err := system.NewBackend(ctx, system.BackendOptions{DB: filepath.Join(t.TempDir(), "scanfree.db"), Addr: opts.Addr, PublicHost: opts.PublicHost,
-		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, opts.Args...)})
+		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort), passwordsAlone}, opts.Args...)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func StartReplicas(t testing.TB, dsn string, n int, route Route, args ...string)
 	daemonPort := testutil.FreePort(t)
 	rs := &Replicas{}
 	servers, err := system.StartReplicas(ctx, system.ReplicaOptions{DB: dsn, N: n, PublicURL: "http://idp.localhost:" + port,
-		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort)}, args...)})
+		Args: append([]string{"--device-interval", "200ms", "--log-level", "warn", "--daemon-ports", strconv.Itoa(daemonPort), passwordsAlone}, args...)})
 	if err != nil {
 		t.Fatal(err)
 	}
