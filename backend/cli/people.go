@@ -64,6 +64,11 @@ func (a *app) peopleCmds() []*cobra.Command {
 				return fmt.Sprintf("%s's authenticator app is removed; her password alone signs her in", args[0]),
 					admin.RemoveTOTP(ctx, st, args[0], operator(), time.Now())
 			}},
+		{"remove-passkey USERNAME NAME|ID", "Remove one of a person's passkeys (a lost phone or laptop); see `user passkeys`", 2,
+			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
+				return fmt.Sprintf("%s's passkey %s is removed; it signs nobody in", args[0], args[1]),
+					admin.RemovePasskey(ctx, st, args[0], args[1], operator(), time.Now())
+			}},
 		{"unlock USERNAME", "Forget a person's wrong passwords: their password sign-ins stop waiting", 1,
 			func(ctx context.Context, st storage.Storage, args []string) (string, error) {
 				return fmt.Sprintf("%s's wrong passwords are forgotten", args[0]), admin.Unlock(ctx, st, args[0], operator(), time.Now())
@@ -82,6 +87,41 @@ func (a *app) peopleCmds() []*cobra.Command {
 			}),
 		})
 	}
+	cmds = append(cmds, &cobra.Command{
+		Use:   "passkeys USERNAME",
+		Short: "List a person's passkeys: name, id, kind, when added and last used",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
+			pks, err := admin.Passkeys(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name     string    `json:"name"`
+				ID       string    `json:"id"`
+				Synced   bool      `json:"synced"`
+				Added    time.Time `json:"added"`
+				LastUsed time.Time `json:"last_used,omitzero"`
+			}
+			rows := make([]row, 0, len(pks))
+			for _, p := range pks {
+				rows = append(rows, row{p.Name, admin.PasskeyRef(p.ID), p.BackupEligible, p.CreatedAt, p.LastUsedAt})
+			}
+			return a.print(rows, func(w io.Writer) {
+				fmt.Fprintln(w, "NAME\tID\tKIND\tADDED\tLAST USED")
+				for _, r := range rows {
+					kind, last := "device-bound", "never"
+					if r.Synced {
+						kind = "synced"
+					}
+					if !r.LastUsed.IsZero() {
+						last = r.LastUsed.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.ID, kind, r.Added.Local().Format(time.DateTime), last)
+				}
+			})
+		}),
+	})
 	var nick, avatar string
 	edit := &cobra.Command{
 		Use:   "edit USERNAME --nickname N [--avatar URL]",

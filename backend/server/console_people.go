@@ -26,6 +26,7 @@ var notices = map[string]string{
 	"revoked":     "Revoked.",
 	"app-revoked": "The app's sign-in was taken back.",
 	"ended":       "Ended.",
+	"removed":     "Removed.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
@@ -79,6 +80,8 @@ type personView struct {
 	Grants   []grantView
 	Events   []storage.Event
 	Guessed  int // wrong passwords counted against the account
+	Passkeys []passkeyView
+	TOTP     bool // an authenticator app is set up
 	Roles    []string
 	RoleName string
 }
@@ -107,6 +110,13 @@ func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, op operator,
 	if err == nil {
 		v.Guessed, _ = s.accountFailures(ctx, u.Username)
 		v.Events, err = s.store.ListEvents(ctx, u.ID, "", 30)
+	}
+	if err == nil {
+		var pks []storage.Passkey
+		if pks, err = s.store.ListPasskeys(ctx, u.ID); err == nil {
+			v.Passkeys = passkeyViews(pks)
+			v.TOTP, err = s.hasTOTP(ctx, u.ID)
+		}
 	}
 	if err != nil {
 		s.consoleFail(w, r, op, err)
@@ -168,6 +178,10 @@ func (s *Server) handleConsolePersonAction(w http.ResponseWriter, r *http.Reques
 		}
 	case "end":
 		err, done = admin.EndSession(ctx, st, username, r.PostFormValue("id"), by, now), "ended"
+	case "remove-passkey":
+		err, done = admin.RemovePasskey(ctx, st, username, r.PostFormValue("id"), by, now), "removed"
+	case "remove-authenticator":
+		err, done = admin.RemoveTOTP(ctx, st, username, by, now), "removed"
 	case "revoke-app":
 		var u storage.User
 		if u, err = s.store.GetUserByUsername(ctx, username); err == nil {

@@ -72,12 +72,18 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 
 // renderConnect writes the hosted sign-in page for app: scan-free first
 // when cfg.Fast, else the QR code; with a link to the password form when
-// passwordURL is set (the OpenID Connect face).
+// passwordURL is set (the OpenID Connect face, where it offers passkeys
+// too), else to the passkey sign-in (the WeChat face) when this server
+// offers passkeys.
 func (s *Server) renderConnect(w http.ResponseWriter, r *http.Request, htmlLang string, app storage.App, cfg connectConfig, passwordURL string) {
 	var buf bytes.Buffer
 	initial, _ := utf8.DecodeRuneInString(app.Name)
+	passkeyURL := ""
+	if passwordURL == "" && s.rp != nil {
+		passkeyURL = connectPasskeyURL(connectRequest{AppID: cfg.AppID, RedirectURI: cfg.RedirectURI, Scope: cfg.Scope, State: cfg.State}, htmlLang != "en")
+	}
 	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": cfg.Text, "App": app, "Config": cfg, "Fast": cfg.Fast,
-		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL}); err != nil {
+		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL, "PasskeyURL": passkeyURL}); err != nil {
 		s.log.ErrorContext(r.Context(), "render qrconnect", "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return

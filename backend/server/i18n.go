@@ -35,6 +35,8 @@ type text struct {
 	// UsePassword links an OpenID Connect sign-in to the password form,
 	// for people with neither the desktop app nor a signed-in phone.
 	UsePassword string `json:"-"`
+	// UsePasskey links a WeChat sign-in to the passkey sign-in.
+	UsePasskey string `json:"-"`
 }
 
 var texts = map[string]text{
@@ -55,7 +57,8 @@ var texts = map[string]text{
 		SignedOut:         "The desktop app is not signed in. Scan the QR code, or sign the desktop in with `scanfreed login`.",
 		Offline:           "The desktop app cannot reach the sign-in service right now. Scan the QR code with your phone.",
 		NotAllowed:        "Your browser does not let this page reach the desktop app. Scan the QR code with your phone.",
-		UsePassword:       "Sign in with your password instead",
+		UsePassword:       "Sign in with a passkey or your password instead",
+		UsePasskey:        "Sign in with a passkey instead",
 	},
 	"cn": {
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
@@ -74,7 +77,8 @@ var texts = map[string]text{
 		SignedOut:         "电脑客户端尚未登录。请扫码登录，或运行 `scanfreed login` 登录电脑。",
 		Offline:           "电脑客户端暂时无法连接登录服务，请使用手机扫码登录。",
 		NotAllowed:        "浏览器不允许此页面连接电脑客户端，请使用手机扫码登录。",
-		UsePassword:       "使用密码登录",
+		UsePassword:       "使用通行密钥或密码登录",
+		UsePasskey:        "使用通行密钥登录",
 	},
 }
 

@@ -211,4 +211,8 @@ var zhConsole = map[string]string{
 	"on the computer":                         "，电脑：",
 	"Only go on if you are at that computer.": "只有当你就在那台电脑前时才继续。",
 	"%s needs more than a password. Sign in again on this phone with a passkey, or with your password and authenticator code.": "%s 需要密码以外的验证。请在此手机上用通行密钥，或用密码加验证器验证码重新登录。",
+	"Passkeys and second factors": "通行密钥与第二因素", "Passkey": "通行密钥", "Added": "添加时间", "Last used": "上次使用",
+	"synced": "已同步", "this device only": "仅此设备", "Remove passkey %s": "删除通行密钥 %s", "Remove": "删除",
+	"Authenticator app: set up.": "验证器应用：已设置。", "Authenticator app: none.": "验证器应用：无。", "Remove it": "删除",
+	"Removed.": "已删除。",
 }

@@ -312,13 +312,4 @@ func (s *Server) resumeRequest(ctx context.Context, next string) (storage.AuthRe
 // formTarget is the origin the password form for request ar sends the
 // browser on to after the post (the relying party's redirect_uri), for
 // the page's CSP form-action, which covers redirects after a form post.
-func formTarget(ar storage.AuthRequest) string {
-	u, err := url.Parse(ar.RedirectURI)
-	if err != nil || u.Scheme == "" {
-		return ""
-	}
-	if u.Host == "" {
-		return u.Scheme + ":" // a native app's private-use scheme
-	}
-	return u.Scheme + "://" + u.Host
-}
+func formTarget(ar storage.AuthRequest) string { return originOf(ar.RedirectURI) }

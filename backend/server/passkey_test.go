@@ -367,3 +367,100 @@ func TestPasskeyOIDC(t *testing.T) {
 		})
 	}
 }
+
+// TestPasskeyConsole: an operator sees a person's passkeys on her
+// console page and removes one (a lost laptop); an auditor sees them and
+// cannot; the removal is in her log, naming the operator.
+func TestPasskeyConsole(t *testing.T) {
+	e, origin := passkeyEnv(t, nil)
+	e.user("alice")
+	e.user("boss")
+	e.user("audrey")
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.store.SetRole(ctx, mustUser(t, e, "boss").ID, storage.RoleAdmin))
+	must(e.store.SetRole(ctx, mustUser(t, e, "audrey").ID, storage.RoleAuditor))
+	b := e.browser()
+	b.sessionAs("alice", "desktop")
+	key := registerPasskey(t, b, origin, "Lost laptop")
+	ref := base64.RawURLEncoding.EncodeToString(key.ID)
+
+	auditor := e.browser()
+	auditor.sessionAs("audrey", "desktop")
+	if _, page := auditor.get("/admin/people/alice"); !strings.Contains(page, "Lost laptop") || strings.Contains(page, "remove-passkey") {
+		t.Fatalf("the auditor's view of alice: %s", page)
+	}
+	if resp, _ := auditor.post("/admin/people/alice/remove-passkey", url.Values{"id": {ref}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an auditor removing a passkey: %d", resp.StatusCode)
+	}
+	admin := e.browser()
+	admin.sessionAs("boss", "desktop")
+	if resp, body := admin.post("/admin/people/alice/remove-passkey", url.Values{"id": {ref}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("removing it: %d %.300s", resp.StatusCode, body)
+	}
+	if list, _ := e.store.ListPasskeys(ctx, mustUser(t, e, "alice").ID); len(list) != 0 {
+		t.Fatalf("after removal: %+v", list)
+	}
+	evs, _ := e.store.QueryEvents(ctx, storage.EventQuery{Kinds: []string{"passkey_removed"}})
+	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "Lost laptop") || !strings.Contains(evs[0].Detail, "boss") {
+		t.Fatalf("logged %+v", evs)
+	}
+	if resp, _ := passkeyLogin(t, e.browser(), key, "/account", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the removed passkey: %d", resp.StatusCode)
+	}
+}
+
+// TestPasskeyWeChatFace: the WeChat face's hosted page links to a passkey
+// sign-in; that page takes no password, names the app, and its passkey
+// post gives one code to the registered redirect_uri with the state,
+// which redeems at /sns/oauth2/access_token; the same answer again gives
+// nothing, and a request for a redirect_uri the app did not register
+// gets no passkey page at all.
+func TestPasskeyWeChatFace(t *testing.T) {
+	e, origin := passkeyEnv(t, nil)
+	e.user("alice")
+	app := e.app(admin.AppSpec{FastLogin: true})
+	b := e.browser()
+	b.sessionAs("alice", "desktop")
+	key := registerPasskey(t, b, origin, "Laptop")
+
+	br := e.browser()
+	_, hosted := br.get("/connect/qrconnect?" + url.Values{"appid": {app.AppID}, "redirect_uri": {"http://shop.localhost:8081/callback"},
+		"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"xyz"}}.Encode())
+	m := regexp.MustCompile(`id="passkey" href="([^"]+)"`).FindStringSubmatch(hosted)
+	if m == nil {
+		t.Fatalf("no passkey link on the WeChat hosted page: %s", hosted)
+	}
+	link := html.UnescapeString(m[1])
+	resp, page := br.get(link)
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, `id="password"`) || !strings.Contains(page, "Demo Shop") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action 'self' http://shop.localhost:8081") {
+		t.Fatalf("the passkey page: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), page)
+	}
+	lu, _ := url.Parse(link)
+	next := lu.Query().Get("next")
+	answer, _ := key.Assert(dataOptions(t, page))
+	resp, body := br.post("/login/passkey", url.Values{"credential": {answer}, "next": {next}}, nil)
+	q := query(t, resp.Header.Get("Location"), "http://shop.localhost:8081/callback")
+	if q.Get("code") == "" || q.Get("state") != "xyz" {
+		t.Fatalf("the passkey post: %d %s %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if tok := e.exchange(app, q.Get("code")); tok.OpenID == "" {
+		t.Fatalf("the code does not redeem: %+v", tok)
+	}
+	if resp, _ := e.browser().post("/login/passkey", url.Values{"credential": {answer}, "next": {next}}, nil); strings.Contains(resp.Header.Get("Location"), "code=") {
+		t.Fatalf("the same answer gave a second code: %s", resp.Header.Get("Location"))
+	}
+	evil := strings.Replace(next, url.QueryEscape("http://shop.localhost:8081/callback"), url.QueryEscape("http://evil.localhost/cb"), 1)
+	_, page = br.get("/login?" + url.Values{"next": {evil}}.Encode())
+	a2, _ := key.Assert(dataOptions(t, page))
+	if resp, _ := br.post("/login/passkey", url.Values{"credential": {a2}, "next": {evil}}, nil); !strings.HasPrefix(resp.Header.Get("Location"), "/") ||
+		strings.Contains(resp.Header.Get("Location"), "code=") {
+		t.Fatalf("a passkey sign-in for an unregistered redirect_uri went to %s", resp.Header.Get("Location"))
+	}
+}

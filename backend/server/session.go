@@ -272,6 +272,11 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 		p.Data = v
 		p.formTarget = formTarget(ar)
 	}
+	if req, app, ok := s.wechatResume(ctx, next); ok { // the WeChat face: a passkey only
+		v.App, v.SelfStart, v.NoPassword, v.Connectors, v.Providers = app.Name, "", true, nil, nil
+		p.Data = v
+		p.formTarget = originOf(req.RedirectURI)
+	}
 	return p
 }
 

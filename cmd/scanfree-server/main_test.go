@@ -221,6 +221,7 @@ func TestServerErrors(t *testing.T) {
 		{"a fence that is no range", nil, []string{"app", "create", "--name", "F", "--redirect-uri", "https://f.example/cb", "--allow-cidr", "office", "--db", filepath.Join(dir, "c.db")}, "CIDR range"},
 		{"a webhook without a secret", nil, []string{"serve", "--db", filepath.Join(dir, "e.db"), "--webhook-url", "https://siem.example/hook"}, "--webhook-secret-file"},
 		{"authenticator of no one", nil, []string{"user", "remove-authenticator", "nobody", "--db", filepath.Join(dir, "c.db")}, "no user \"nobody\""},
+		{"passkey of no one", nil, []string{"user", "remove-passkey", "nobody", "Phone", "--db", filepath.Join(dir, "c.db")}, "no user \"nobody\""},
 		{"unknown code", nil, []string{"device", "approve", "--user", "nobody", "--code", "BCDF-GHJK", "--db", filepath.Join(dir, "c.db")}, "no user"},
 	}
 	for _, tt := range tests {

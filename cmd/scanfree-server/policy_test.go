@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
 )
 
 // TestPasswordPolicyDefault: a new install, started without
@@ -41,5 +44,44 @@ func TestPasswordPolicyDefault(t *testing.T) {
 	on := startBackendWith(t, db, "", "--password-signin=on")
 	if status, _ := login(on); status != http.StatusSeeOther {
 		t.Fatalf("--password-signin=on: %d", status)
+	}
+}
+
+// TestPasskeyCLI: `user passkeys` lists a person's passkeys with the ids
+// `user remove-passkey` takes; a name two of hers share is refused with
+// the way out, a name of one removes it and logs who did.
+func TestPasskeyCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "scanfree.db")
+	b := startBackend(t, db)
+	b.cli("alice-password\n", "user", "create", "--username", "alice", "--nickname", "Alice", "--password-stdin")
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := st.GetUserByUsername(t.Context(), "alice")
+	for i, name := range []string{"Phone", "Phone", "Laptop"} {
+		if err := st.AddPasskey(t.Context(), storage.Passkey{ID: []byte{byte(i + 1), 7, 7}, UserID: u.ID, Name: name, Credential: []byte("{}"),
+			BackupEligible: name == "Phone", CreatedAt: time.Now().Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	list := b.cli("", "user", "passkeys", "alice")
+	if strings.Count(list, "Phone") != 2 || !strings.Contains(list, "Laptop") || !strings.Contains(list, "AwcH") || !strings.Contains(list, "synced") {
+		t.Fatalf("user passkeys:\n%s", list)
+	}
+	if out, err := b.cliErr("", "user", "remove-passkey", "alice", "Phone"); err == nil || !strings.Contains(out, "name one by its id") {
+		t.Fatalf("an ambiguous name: %v\n%s", err, out)
+	}
+	if out, err := b.cliErr("", "user", "remove-passkey", "alice", "Tablet"); err == nil || !strings.Contains(out, "user passkeys alice") {
+		t.Fatalf("an unknown passkey: %v\n%s", err, out)
+	}
+	b.cli("", "user", "remove-passkey", "alice", "Laptop")
+	b.cli("", "user", "remove-passkey", "alice", "AQcH")
+	if list := b.cli("", "user", "passkeys", "alice"); strings.Contains(list, "Laptop") || strings.Count(list, "Phone") != 1 {
+		t.Fatalf("after removing two:\n%s", list)
+	}
+	if out := b.cli("", "events", "--user", "alice", "--csv"); strings.Count(out, "passkey_removed") != 2 {
+		t.Fatalf("the removals are not logged:\n%s", out)
 	}
 }
