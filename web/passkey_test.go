@@ -98,7 +98,9 @@ func passkeySignIn(br *e2e.Browser) {
 // TestPasskeyInChromium: in Debian's chromium with a virtual
 // authenticator, alice confirms with her desktop and registers a passkey
 // from her account page; signs in with it (no username) to Demo Shop on
-// the OIDC face; a phone holding the same passkey signs in on the page
+// the OIDC face and on the WeChat face (framed: the link goes to the
+// top); a phone, signed out, offers the passkey first and names the app
+// and the computer; the phone holding the same passkey signs in on the page
 // behind a QR code and approves the desktop's sign-in; an authenticator
 // holding a copy whose counter went back is refused and logged; and a
 // backend on another host cannot use the passkey at all (its RP ID).
@@ -152,15 +154,34 @@ func TestPasskeyInChromium(t *testing.T) {
 		t.Fatalf("the sign-in log does not show the passkey sign-in to Demo Shop:\n%s", out)
 	}
 
-	// A phone with the same (synced) passkey signs in behind the QR code.
+	// On the WeChat face (the hosted page framed in Demo Shop), the
+	// passkey link opens the sign-in at the top and lands on the shop.
 	e2e.Run(br, br.Ctx, "sign out of Demo Shop", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	e2e.Run(br, br.Ctx, "signed out of Demo Shop", chromedp.WaitVisible(chromedp.CSS("#signin")))
 	fctx, opts := openLogin(t, w, br)
+	e2e.Run(br, fctx, "the passkey link", chromedp.WaitVisible(chromedp.CSS("#passkey"), opts...))
+	e2e.Run(br, fctx, "click Sign in with a passkey instead", chromedp.Click(chromedp.CSS("#passkey"), opts...))
+	passkeySignIn(br)
+	if nick := signedInAs(t, br, w.shop.URL); nick != "Alice" {
+		t.Fatalf("signed in on the WeChat face as %q", nick)
+	}
+
+		// A phone with the same (synced) passkey signs in behind the QR code.
+	e2e.Run(br, br.Ctx, "sign out of Demo Shop", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	e2e.Run(br, br.Ctx, "signed out of Demo Shop", chromedp.WaitVisible(chromedp.CSS("#signin")))
+	fctx, opts = openLogin(t, w, br)
 	qrURL := decodeQR(t, br, fctx, opts)
 	ph := e2e.NewBrowser(t, t.TempDir())
 	noAutofill(t, ph)
 	copyCredential(t, ph, credentials(t, br, auth)[0], credentials(t, br, auth)[0].SignCount)
 	e2e.Run(ph, ph.Ctx, "open the QR URL", chromedp.Navigate(qrURL))
+	// Not signed in, the phone offers the passkey first and says what it approves.
+	first := e2e.Run(ph, ph.Ctx, "the first control", chromedp.Evaluate[string](`document.querySelector("main button, main input:not([type=hidden])").id`))
+	approving := e2e.Run(ph, ph.Ctx, "what it approves", chromedp.Text(chromedp.CSS("#approving")))
+	if first != "passkey-signin" || !strings.Contains(approving, "Demo Shop") || !strings.Contains(approving, "Chrome on Linux, 127.0.0.1") {
+		t.Fatalf("the phone's sign-in page starts with #%s and says %q", first, approving)
+	}
+	ph.Screenshot("phone-first-signin")
 	passkeySignIn(ph)
 	e2e.Run(ph, ph.Ctx, "the question", chromedp.WaitVisible(chromedp.CSS("button[value=scan]")))
 	if q := e2e.Run(ph, ph.Ctx, "question text", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(q, "Sign in to Demo Shop on your computer") {
