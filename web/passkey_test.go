@@ -166,7 +166,7 @@ func TestPasskeyInChromium(t *testing.T) {
 		t.Fatalf("signed in on the WeChat face as %q", nick)
 	}
 
-		// A phone with the same (synced) passkey signs in behind the QR code.
+	// A phone with the same (synced) passkey signs in behind the QR code.
 	e2e.Run(br, br.Ctx, "sign out of Demo Shop", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	e2e.Run(br, br.Ctx, "signed out of Demo Shop", chromedp.WaitVisible(chromedp.CSS("#signin")))
 	fctx, opts = openLogin(t, w, br)
