@@ -249,9 +249,14 @@ func (s *Server) hasGrant(ctx context.Context, userID, appID string) bool {
 // signed in with its password at authTime, and redirects to the relying
 // party.
 func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, userID string, authTime time.Time, how signin.How, origin string) {
-	ctx := r.Context()
-	_, redirect, serr := s.mintCode(ctx, signin.Grant{Request: signin.Request{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, OIDC: &ar},
-		UserID: userID, How: how, AuthTime: authTime, Origin: origin, Addr: s.clientIP(r)})
+	s.completeSignIn(w, r, signin.Request{AppID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, OIDC: &ar}, userID, authTime, how, origin)
+}
+
+// completeSignIn mints req's code for userID, who confirmed it is her as
+// how says, and sends the browser on to the app with it; a refusal is
+// the hosted page's error.
+func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, req signin.Request, userID string, authTime time.Time, how signin.How, origin string) {
+	_, redirect, serr := s.mintCode(r.Context(), signin.Grant{Request: req, UserID: userID, How: how, AuthTime: authTime, Origin: origin, Addr: s.clientIP(r)})
 	if serr != nil {
 		status := http.StatusBadRequest
 		if serr.Code == errSystem {

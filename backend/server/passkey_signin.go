@@ -165,21 +165,12 @@ func (s *Server) handlePasskeySignIn(w http.ResponseWriter, r *http.Request) {
 	s.signin.Event(ctx, storage.Event{UserID: u.ID, Kind: "login", Detail: "web sign-in from " + ip + " with passkey " + fmt.Sprintf("%q", pk.Name),
 		Method: storage.MethodPasskey, Face: "web", Addr: ip, Result: storage.ResultOK})
 	if ar, ok := s.resumeRequest(ctx, next); ok {
-		s.oidcSignIn(w, r, ar, u.ID, s.now(), how, "passkey "+fmt.Sprintf("%q", pk.Name))
+		s.oidcSignIn(w, r, ar, u.ID, s.now(), how, fmt.Sprintf("passkey %q", pk.Name))
 		return
 	}
 	if req, _, ok := s.wechatResume(ctx, next); ok {
-		_, redirect, serr := s.mintCode(ctx, signin.Grant{Request: signin.Request{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State},
-			UserID: u.ID, How: how, AuthTime: s.now(), Origin: "passkey " + fmt.Sprintf("%q", pk.Name), Addr: ip})
-		if serr != nil {
-			status := http.StatusForbidden
-			if serr.Code == errSystem {
-				status = http.StatusServiceUnavailable
-			}
-			s.connectErrorStatus(w, status, "en", serr.Msg)
-			return
-		}
-		http.Redirect(w, r, redirect, http.StatusSeeOther)
+		s.completeSignIn(w, r, signin.Request{AppID: req.AppID, RedirectURI: req.RedirectURI, Scope: req.Scope, State: req.State},
+			u.ID, s.now(), how, fmt.Sprintf("passkey %q", pk.Name))
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -89,3 +89,22 @@ type Passkeys interface {
 	// taken anyway.
 	SpendChallenge(ctx context.Context, hash []byte, expires time.Time) error
 }
+
+// PasskeyCols are the columns of a passkeys row, in the order
+// ScanPasskey and PasskeyValues use.
+const PasskeyCols = `id, user_id, name, credential, sign_count, backup_eligible, backup_state, created_at, last_used_at`
+
+// ScanPasskey reads a row of PasskeyCols with scan (a row's Scan), for
+// every store to read them alike.
+func ScanPasskey(scan func(dest ...any) error) (Passkey, error) {
+	var p Passkey
+	var count, created, used int64
+	err := scan(&p.ID, &p.UserID, &p.Name, &p.Credential, &count, &p.BackupEligible, &p.BackupState, &created, &used)
+	p.SignCount, p.CreatedAt, p.LastUsedAt = uint32(count), FromMillis(created), FromMillis(used)
+	return p, err
+}
+
+// PasskeyValues are p's values for PasskeyCols.
+func PasskeyValues(p Passkey) []any {
+	return []any{p.ID, p.UserID, p.Name, p.Credential, int64(p.SignCount), p.BackupEligible, p.BackupState, Millis(p.CreatedAt), Millis(p.LastUsedAt)}
+}

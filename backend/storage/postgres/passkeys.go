@@ -9,31 +9,22 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const passkeyCols = `id, user_id, name, credential, sign_count, backup_eligible, backup_state, created_at, last_used_at`
-
-func scanPasskey(row scanner) (storage.Passkey, error) {
-	var p storage.Passkey
-	var count, created, used int64
-	err := row.Scan(&p.ID, &p.UserID, &p.Name, &p.Credential, &count, &p.BackupEligible, &p.BackupState, &created, &used)
-	p.SignCount, p.CreatedAt, p.LastUsedAt = uint32(count), fromMS(created), fromMS(used)
-	return p, err
-}
+func scanPasskey(row scanner) (storage.Passkey, error) { return storage.ScanPasskey(row.Scan) }
 
 // AddPasskey implements storage.Storage.
 func (s *Store) AddPasskey(ctx context.Context, p storage.Passkey) error {
-	return s.exec(ctx, "add passkey", `INSERT INTO passkeys (`+passkeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.ID, p.UserID, p.Name, p.Credential, int64(p.SignCount), p.BackupEligible, p.BackupState, ms(p.CreatedAt), ms(p.LastUsedAt))
+	return s.exec(ctx, "add passkey", `INSERT INTO passkeys (`+storage.PasskeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, storage.PasskeyValues(p)...)
 }
 
 // GetPasskey implements storage.Storage.
 func (s *Store) GetPasskey(ctx context.Context, id []byte) (storage.Passkey, error) {
-	p, err := scanPasskey(s.pool.QueryRow(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE id = $1`, id))
+	p, err := scanPasskey(s.pool.QueryRow(ctx, `SELECT `+storage.PasskeyCols+` FROM passkeys WHERE id = $1`, id))
 	return p, wrap("get passkey", err)
 }
 
 // ListPasskeys implements storage.Storage.
 func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]storage.Passkey, error) {
-	return list(ctx, s, "list passkeys", scanPasskey, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	return list(ctx, s, "list passkeys", scanPasskey, `SELECT `+storage.PasskeyCols+` FROM passkeys WHERE user_id = $1 ORDER BY created_at, id`, userID)
 }
 
 // UsePasskey implements storage.Storage.
