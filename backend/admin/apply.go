@@ -42,7 +42,10 @@ type AppConfig struct {
 	AllowCIDRs     []string `yaml:"allow_cidrs"`
 	AllowCountries []string `yaml:"allow_countries"`
 	RequireGroups  []string `yaml:"require_groups"`
-	Disabled       bool     `yaml:"disabled"`
+	// PasswordSignin is the app's password policy: on, second-factor or
+	// off; empty follows the server's.
+	PasswordSignin string `yaml:"password_signin"`
+	Disabled       bool   `yaml:"disabled"`
 	// SecretFile or SecretEnv names where the app's secret is (its server
 	// is configured with the same one); neither: a new app's secret is
 	// made and printed once, an existing app's is kept.
@@ -99,7 +102,7 @@ func Apply(ctx context.Context, st storage.Storage, c Config, dryRun bool, opera
 	for i, ac := range c.Apps {
 		spec := AppSpec{Name: ac.Name, IconURL: ac.IconURL, Owner: ac.Owner, RedirectURIs: ac.RedirectURIs, Domains: ac.Domains,
 			FastLogin: ac.FastLogin == nil || *ac.FastLogin, Public: ac.Public, IDTokenAlg: ac.IDTokenAlg,
-			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries, Groups: ac.RequireGroups}}
+			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries, Groups: ac.RequireGroups, PasswordSignin: storage.PasswordPolicy(ac.PasswordSignin)}}
 		if err := spec.check(fmt.Sprintf("apps[%d] (%s)", i, ac.Name)); err != nil {
 			return nil, err
 		}
@@ -256,6 +259,7 @@ func appDiff(a, b storage.App) string {
 	add("allow_cidrs", a.Fence.CIDRs, b.Fence.CIDRs)
 	add("allow_countries", a.Fence.Countries, b.Fence.Countries)
 	add("require_groups", a.Fence.Groups, b.Fence.Groups)
+	add("password_signin", a.Fence.PasswordSignin, b.Fence.PasswordSignin)
 	return strings.Join(d, "; ")
 }
 

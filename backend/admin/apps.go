@@ -64,7 +64,8 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, o
 		spec.FastLogin = *e.FastLogin
 	}
 	if e.Fence != nil {
-		spec.Fence = storage.Fence{CIDRs: slices.Clone(e.Fence.CIDRs), Countries: slices.Clone(e.Fence.Countries), Groups: slices.Clone(e.Fence.Groups)}
+		spec.Fence = storage.Fence{CIDRs: slices.Clone(e.Fence.CIDRs), Countries: slices.Clone(e.Fence.Countries), Groups: slices.Clone(e.Fence.Groups),
+			PasswordSignin: e.Fence.PasswordSignin}
 	}
 	if err := spec.check("edit app"); err != nil {
 		return a, err

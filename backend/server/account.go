@@ -36,6 +36,9 @@ type accountView struct {
 	// of its recovery codes unspent.
 	TOTP         bool
 	RecoveryLeft int
+	// PasswordAlone is whether a password alone signs in here (the
+	// server's password policy is on).
+	PasswordAlone bool
 	// Passkeys are the person's passkeys, oldest first.
 	Passkeys []passkeyView
 }
@@ -69,7 +72,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountView(ctx context.Context, userID string) (accountView, error) {
-	var v accountView
+	v := accountView{PasswordAlone: s.serverPolicy() == storage.PasswordOn}
 	var err error
 	if v.Devices, err = s.store.ListDevices(ctx, userID); err != nil {
 		return v, err

@@ -66,6 +66,8 @@ type appView struct {
 	SignIns       []storage.Event
 	DefaultGrace  string
 	IDTokenAlgs   []string
+	Policies      []string // the password policies to choose from, "" the server's
+	ServerPolicy  storage.PasswordPolicy
 	OwnOwner      bool
 	OldSecretLive bool
 }
@@ -89,6 +91,7 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 		CIDRs: strings.Join(a.Fence.CIDRs, "\n"), Countries: strings.Join(a.Fence.Countries, " "),
 		Groups:       strings.Join(a.Fence.Groups, "\n"),
 		DefaultGrace: "24h", IDTokenAlgs: []string{"RS256", "ES256"}, OwnOwner: !a.SharedOwner(),
+		Policies: []string{"", string(storage.PasswordOn), string(storage.PasswordSecondFactor), string(storage.PasswordOff)}, ServerPolicy: s.serverPolicy(),
 		OldSecretLive: len(a.OldSecretHash) > 0 && s.now().Before(a.OldSecretUntil), GraceUntil: a.OldSecretUntil}
 	if v.SignIns, err = s.store.QueryEvents(ctx, storage.EventQuery{AppID: a.AppID, Kinds: []string{"signin"}, Limit: 20}); err != nil {
 		s.consoleFail(w, r, op, err)
@@ -147,6 +150,7 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 // separated by spaces or commas.
 func formFence(r *http.Request) storage.Fence {
 	return storage.Fence{CIDRs: lines(r.PostFormValue("allow_cidrs")),
-		Countries: strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' }),
-		Groups:    lines(r.PostFormValue("require_groups"))}
+		Countries:      strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' }),
+		Groups:         lines(r.PostFormValue("require_groups")),
+		PasswordSignin: storage.PasswordPolicy(r.PostFormValue("password_signin"))}
 }

@@ -214,5 +214,7 @@ var zhConsole = map[string]string{
 	"Passkeys and second factors": "通行密钥与第二因素", "Passkey": "通行密钥", "Added": "添加时间", "Last used": "上次使用",
 	"synced": "已同步", "this device only": "仅此设备", "Remove passkey %s": "删除通行密钥 %s", "Remove": "删除",
 	"Authenticator app: set up.": "验证器应用：已设置。", "Authenticator app: none.": "验证器应用：无。", "Remove it": "删除",
-	"Removed.": "已删除。",
+	"Removed.":         "已删除。",
+	"Password sign-in": "密码登录", "password sign-in": "密码登录", "as the server (%s)": "与服务器一致（%s）",
+	"on": "允许单独使用密码", "second-factor": "密码后需第二因素", "off": "关闭",
 }

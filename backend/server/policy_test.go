@@ -220,3 +220,37 @@ func oidcPasswordNext(t *testing.T, e *env, app admin.NewApp) string {
 	}
 	return lu.Query().Get("next")
 }
+
+// TestPasswordPolicyConsole: an operator sets an app's password policy
+// on its console page; a value that is no policy is refused.
+func TestPasswordPolicyConsole(t *testing.T) {
+	e, _ := passkeyEnv(t, nil)
+	e.user("boss")
+	if err := e.store.SetRole(context.Background(), mustUser(t, e, "boss").ID, storage.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	app := e.app(admin.AppSpec{Name: "Payroll", RedirectURIs: []string{oidcRedirect}, FastLogin: true})
+	op := e.browser()
+	op.sessionAs("boss", "passkey")
+	_, page := op.get("/admin/apps/" + app.AppID)
+	if !strings.Contains(page, `id="password-signin"`) || !strings.Contains(page, "as the server (on)") {
+		t.Fatalf("the app page has no password policy: %s", page)
+	}
+	edit := func(policy string) int {
+		resp, _ := op.post("/admin/apps/"+app.AppID+"/edit", url.Values{"name": {"Payroll"}, "redirect_uris": {oidcRedirect}, "alg": {"RS256"},
+			"fast_login": {"on"}, "password_signin": {policy}}, nil)
+		return resp.StatusCode
+	}
+	if status := edit("second-factor"); status != http.StatusSeeOther {
+		t.Fatalf("saving second-factor: %d", status)
+	}
+	if a, _ := e.store.GetApp(context.Background(), app.AppID); a.Fence.PasswordSignin != storage.PasswordSecondFactor {
+		t.Fatalf("stored %q", a.Fence.PasswordSignin)
+	}
+	if status := edit("sometimes"); status < 400 {
+		t.Fatalf("saving a policy that is none: %d", status)
+	}
+	if a, _ := e.store.GetApp(context.Background(), app.AppID); a.Fence.PasswordSignin != storage.PasswordSecondFactor {
+		t.Fatalf("after a refused edit: %q", a.Fence.PasswordSignin)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
@@ -83,5 +84,42 @@ func TestPasskeyCLI(t *testing.T) {
 	}
 	if out := b.cli("", "events", "--user", "alice", "--csv"); strings.Count(out, "passkey_removed") != 2 {
 		t.Fatalf("the removals are not logged:\n%s", out)
+	}
+}
+
+// TestPasswordPolicyAppCLI: `app create` and `app edit` set an app's
+// password policy, "" gives it back to the server's, and a value that is
+// no policy is refused with the choices.
+func TestPasswordPolicyAppCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "scanfree.db")
+	b := startBackend(t, db)
+	var app struct{ AppID string }
+	json.Unmarshal([]byte(b.cli("", "app", "create", "--name", "Payroll", "--redirect-uri", "https://pay.example/cb", "--password-signin", "off", "--json")), &app)
+	policy := func() storage.PasswordPolicy {
+		t.Helper()
+		st, err := sqlite.Open(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		a, err := st.GetApp(t.Context(), app.AppID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Fence.PasswordSignin
+	}
+	if p := policy(); p != storage.PasswordOff {
+		t.Fatalf("after create: %q", p)
+	}
+	b.cli("", "app", "edit", app.AppID, "--password-signin", "second-factor")
+	if p := policy(); p != storage.PasswordSecondFactor {
+		t.Fatalf("after edit: %q", p)
+	}
+	if out, err := b.cliErr("", "app", "edit", app.AppID, "--password-signin", "sometimes"); err == nil || !strings.Contains(out, "use on, second-factor or off") {
+		t.Fatalf("a policy that is none: %v\n%s", err, out)
+	}
+	b.cli("", "app", "edit", app.AppID, "--password-signin", "")
+	if p := policy(); p != "" {
+		t.Fatalf("after giving it back to the server: %q", p)
 	}
 }
