@@ -45,8 +45,10 @@ fuzz:
 
 test: lint unit fuzz
 
-demo: build
-	$(BIN)/scanfree-demo up --state $(STATE)
+demo:
+	@echo "Building scanfree into $(BIN)/ (the first build downloads the Go modules, a few hundred MB; later ones take seconds)..."
+	@$(MAKE) --no-print-directory build
+	$(BIN)/scanfree-demo up --state $(STATE) $(DEMO_ARGS)
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -16,7 +16,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +45,14 @@ func Up(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--shop-addr %q: want host:port", *shopAddr)
 	}
 	shopURL := "http://shop.localhost:" + sport
+	// Before anything is built, started or trusted: a demo that cannot
+	// work stops here, saying why, and leaves no CA behind.
+	if err := preflight(*backendAddr, *shopAddr); err != nil {
+		return err
+	}
+	if exe, err := os.Executable(); err == nil {
+		system.UsePrebuilt(filepath.Dir(exe)) // bin/, which make demo just built
+	}
 	defer system.Cleanup() // the binaries built for this run, after every process has stopped
 	logs := filepath.Join(*state, "logs")
 	if err := os.MkdirAll(logs, 0o700); err != nil {
@@ -117,6 +127,7 @@ scanfree demo is running.
   Open      %s  and click "Sign in": "Continue as Alice", then confirm in the dialog.
             "Sign in with OpenID Connect" there is the same sign-in through the OIDC face.
   Desktop   bin/scanfree-demo-app --shop http://%s --socket %s/control.sock
+            (programs reach Demo Shop at its address; browsers at shop.localhost)
             (Demo Shop's desktop app: signs in through the daemon, asks in the dialog the first time)
   Account   %s/account  (alice / %s)
   Logs      %s
@@ -128,10 +139,11 @@ No dialog (no display)? Answer from this terminal:
 QR instead: bin/scanfreed pause --state-dir %s, then scan, or approve the QR's URL:
   bin/scanfreed approve %s/x/… --state-dir %s
 
-Ctrl-C stops it all; the next run reuses %s.
-To remove the demo CA from your browsers: bin/scanfreed certs uninstall --state-dir %s
+Ctrl-C stops it all (in the background: kill -INT %d, this process; make does not pass it on).
+The next run reuses %s. To remove the demo CA from your browsers:
+  bin/scanfreed certs uninstall --state-dir %s
 `, shopURL, *shopAddr, daemonState, b.PublicURL, password, logs, daemonState, daemonState, daemonState, daemonState,
-		b.PublicURL, daemonState, *state, daemonState)
+		b.PublicURL, daemonState, os.Getpid(), *state, daemonState)
 
 	select {
 	case <-ctx.Done():
@@ -141,6 +153,30 @@ To remove the demo CA from your browsers: bin/scanfreed certs uninstall --state-
 		return fmt.Errorf("daemon exited (%v); see %s", d.Proc.Err(), logs)
 	}
 	fmt.Fprintln(stdout, "\nstopping…")
+	return nil
+}
+
+// preflight checks what the demo needs before it changes anything: its
+// two ports free, and (on Linux) certutil, through which Chrome and
+// Firefox trust the demo's CA; without it the browsers could never reach
+// the daemon, and the demo would only look broken.
+func preflight(addrs ...string) error {
+	for i, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			flag := []string{"--backend-addr", "--shop-addr"}[i]
+			what := []string{"the backend's", "Demo Shop's"}[i]
+			return fmt.Errorf("%s is taken (another demo or a dev server?), and it is %s address: stop what uses it, or choose another: make demo DEMO_ARGS=\"%s 127.0.0.1:PORT\"",
+				addr, what, flag)
+		}
+		ln.Close()
+	}
+	if runtime.GOOS == "linux" {
+		if _, err := exec.LookPath("certutil"); err != nil {
+			return errors.New("certutil is missing: Chrome and Firefox trust the demo's local CA through it, and without that they cannot reach the desktop app. " +
+				"Install it (Debian, Ubuntu: sudo apt install libnss3-tools; Fedora: sudo dnf install nss-tools; Arch: sudo pacman -S nss), then run make demo again")
+		}
+	}
 	return nil
 }
 
