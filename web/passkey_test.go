@@ -138,7 +138,13 @@ func TestPasskeyInChromium(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, "the autofill sign-in in the log", func() bool {
 		return strings.Count(w.b.CLI("", "events", "--user", "alice", "--method", "passkey", "--csv"), `with passkey ""Test laptop""`) == 1
 	})
-	e2e.Run(br, br.Ctx, "back on her account page", chromedp.Poll[bool](`location.pathname == "/account" && document.getElementById("passkey-list") !== null`))
+	// Polled from here: the page navigates under a poll inside it.
+	testutil.Eventually(t, 20*time.Second, "back on her account page", func() bool {
+		ctx, cancel := context.WithTimeout(br.Ctx, 2*time.Second)
+		defer cancel()
+		there, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.pathname == "/account" && document.getElementById("passkey-list") !== null`))
+		return err == nil && there
+	})
 
 	// From here the browsers offer no autofill, so the button is what signs in.
 	noAutofill(t, br)
