@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,23 +250,11 @@ func TestConsoleFormsInChromium(t *testing.T) {
 			return err == nil && strings.Contains(loc, part)
 		})
 	}
-	// shows waits for the page a step leads to: sel holding want.
-	shows := func(what, sel, want string) {
-		t.Helper()
-		testutil.Eventually(t, 10*time.Second, what, func() bool {
-			txt, err := chromedp.Run(br.Ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`)?.textContent ?? ""`))
-			return err == nil && strings.Contains(txt, want)
-		})
-	}
-	e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin/people/bob"))
-	e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
-	e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
-	e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
-	e2e.Run(br, br.Ctx, "his page", chromedp.WaitVisible(chromedp.CSS("nav.console")))
+	consoleSignIn(br, b.PublicURL+"/admin/people/bob", "alice")
 
 	// Revoke his desktop (before the reset link, which signs him out everywhere).
 	e2e.Run(br, br.Ctx, "desktops", chromedp.Navigate(b.PublicURL+"/admin/desktops"))
-	shows("his desktop and where it signed in from", "#desktops tbody", "127.0.0.1")
+	shows(t, br, "his desktop and where it signed in from", "#desktops tbody", "127.0.0.1")
 	e2e.Run(br, br.Ctx, "revoke", chromedp.Click(chromedp.CSS(`#desktops form[action$="/revoke"] button`)))
 	at("revoked", "done=revoked")
 	testutil.Eventually(t, 5*time.Second, "his desktop answering signed out", func() bool { return d.CheckLogin(b).ErrCode == 10060 })
@@ -284,7 +271,7 @@ func TestConsoleFormsInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "new password", chromedp.SendKeys(chromedp.CSS("#password"), "bobs-new-password"))
 	e2e.Run(br, br.Ctx, "again", chromedp.SendKeys(chromedp.CSS("#again"), "bobs-new-password"))
 	e2e.Run(br, br.Ctx, "set it", chromedp.Click(chromedp.CSS("button[type=submit]")))
-	shows("the reset form's answer", "main", "Password set")
+	shows(t, br, "the reset form's answer", "main", "Password set")
 
 	// The log's filter form finds it.
 	e2e.Run(br, br.Ctx, "the log", chromedp.Navigate(b.PublicURL+"/admin/log"))
@@ -292,7 +279,7 @@ func TestConsoleFormsInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "kind", chromedp.SendKeys(chromedp.CSS("#kind"), "password_reset"))
 	e2e.Run(br, br.Ctx, "show", chromedp.Click(chromedp.CSS(`form[role=search] button:not([name])`)))
 	at("the filtered log", "kind=password_reset")
-	shows("the filtered rows", "#log tbody", "one-time reset link")
+	shows(t, br, "the filtered rows", "#log tbody", "one-time reset link")
 	if rows := e2e.Run(br, br.Ctx, "rows", chromedp.Text(chromedp.CSS("#log tbody"))); !strings.Contains(rows, "one-time reset link") || strings.Count(rows, "password_reset") != 1 {
 		t.Fatalf("the filtered log: %q", rows)
 	}

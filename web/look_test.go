@@ -143,11 +143,7 @@ func TestConsoleLooks(t *testing.T) {
 			if l.lang == "cn" {
 				lang, tabs = "zh-CN", "人员"
 			}
-			e2e.Run(br, br.Ctx, "open the console", chromedp.Navigate(b.PublicURL+"/admin?lang="+lang))
-			e2e.Run(br, br.Ctx, "username", chromedp.SetValue(chromedp.CSS("#username"), "alice"))
-			e2e.Run(br, br.Ctx, "password", chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"))
-			e2e.Run(br, br.Ctx, "sign in", chromedp.Click(chromedp.CSS("button[type=submit]")))
-			e2e.Run(br, br.Ctx, "the console", chromedp.WaitVisible(chromedp.CSS("nav.console")))
+			consoleSignIn(br, b.PublicURL+"/admin?lang="+lang, "alice")
 			for _, p := range pages {
 				e2e.Run(br, br.Ctx, "open "+p, chromedp.Navigate(b.PublicURL+p))
 				e2e.Run(br, br.Ctx, "the console's tabs", chromedp.WaitVisible(chromedp.CSS("nav.console")))

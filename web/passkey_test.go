@@ -95,6 +95,28 @@ func passkeySignIn(br *e2e.Browser) {
 	e2e.Run(br, br.Ctx, "click Sign in with a passkey", chromedp.Click(chromedp.CSS("#passkey-signin")))
 }
 
+// registerPasskey has alice, in br, confirm with her desktop and add a
+// passkey named name from her account page, which then lists it.
+func registerPasskey(t *testing.T, w *world, br *e2e.Browser, name string) {
+	t.Helper()
+	// Registering needs a fresh confirmation beyond a password: her desktop.
+	e2e.Run(br, br.Ctx, "open Add a passkey", chromedp.Navigate(w.b.PublicURL+"/account/passkeys/new"))
+	e2e.Run(br, br.Ctx, "sign in with the desktop", chromedp.Click(chromedp.CSS("#self-signin")))
+	continueAs(t, br, br.Ctx, nil)
+	if err := w.d.Control.Approve(t.Context(), w.d.AwaitPending().ID); err != nil {
+		t.Fatal(err)
+	}
+	e2e.Run(br, br.Ctx, "the passkey form", chromedp.WaitVisible(chromedp.CSS("#passkey-create")))
+	br.Screenshot("passkey-new")
+	e2e.Run(br, br.Ctx, "name it", chromedp.SetValue(chromedp.CSS("#passkey-name"), name))
+	e2e.Run(br, br.Ctx, "click Create the passkey", chromedp.Click(chromedp.CSS("#passkey-create")))
+	e2e.Run(br, br.Ctx, "her passkeys", chromedp.WaitVisible(chromedp.CSS("#passkey-list")))
+	br.Screenshot("passkey-list")
+	if list := e2e.Run(br, br.Ctx, "the list", chromedp.Evaluate[string](`document.querySelector("#passkey-list input[name=name]").value`)); list != name {
+		t.Fatalf("the account page lists %q", list)
+	}
+}
+
 // TestPasskeyInChromium: in Debian's chromium with a virtual
 // authenticator, alice confirms with her desktop and registers a passkey
 // from her account page; signs in with it (no username) to Demo Shop on
@@ -109,22 +131,7 @@ func TestPasskeyInChromium(t *testing.T) {
 	br := e2e.NewBrowser(t, w.home)
 	auth := addAuthenticator(t, br)
 
-	// Registering needs a fresh confirmation beyond a password: her desktop.
-	e2e.Run(br, br.Ctx, "open Add a passkey", chromedp.Navigate(w.b.PublicURL+"/account/passkeys/new"))
-	e2e.Run(br, br.Ctx, "sign in with the desktop", chromedp.Click(chromedp.CSS("#self-signin")))
-	continueAs(t, br, br.Ctx, nil)
-	if err := w.d.Control.Approve(t.Context(), w.d.AwaitPending().ID); err != nil {
-		t.Fatal(err)
-	}
-	e2e.Run(br, br.Ctx, "the passkey form", chromedp.WaitVisible(chromedp.CSS("#passkey-create")))
-	br.Screenshot("passkey-new")
-	e2e.Run(br, br.Ctx, "name it", chromedp.SetValue(chromedp.CSS("#passkey-name"), "Test laptop"))
-	e2e.Run(br, br.Ctx, "click Create the passkey", chromedp.Click(chromedp.CSS("#passkey-create")))
-	e2e.Run(br, br.Ctx, "her passkeys", chromedp.WaitVisible(chromedp.CSS("#passkey-list")))
-	br.Screenshot("passkey-list")
-	if list := e2e.Run(br, br.Ctx, "the list", chromedp.Evaluate[string](`document.querySelector("#passkey-list input[name=name]").value`)); list != "Test laptop" {
-		t.Fatalf("the account page lists %q", list)
-	}
+	registerPasskey(t, w, br, "Test laptop")
 	creds := credentials(t, br, auth)
 	if len(creds) != 1 || !creds[0].IsResidentCredential || string(creds[0].UserHandle) == "" {
 		t.Fatalf("the authenticator holds %+v, want one discoverable passkey", creds)

@@ -65,24 +65,27 @@ func (a *app) appCmd() *cobra.Command {
 				return err
 			}
 			type appJSON struct {
-				AppID        string    `json:"appid"`
-				Name         string    `json:"name"`
-				Owner        string    `json:"owner"`
-				RedirectURIs []string  `json:"redirect_uris"`
-				Domains      []string  `json:"domains"`
-				FastLogin    bool      `json:"fast_login"`
-				Public       bool      `json:"public"`
-				IDTokenAlg   string    `json:"id_token_alg"`
-				CreatedAt    time.Time `json:"created_at"`
+				AppID        string   `json:"appid"`
+				Name         string   `json:"name"`
+				Owner        string   `json:"owner"`
+				RedirectURIs []string `json:"redirect_uris"`
+				Domains      []string `json:"domains"`
+				FastLogin    bool     `json:"fast_login"`
+				Public       bool     `json:"public"`
+				IDTokenAlg   string   `json:"id_token_alg"`
+				// PasswordSignin is the app's own password policy; empty, the server's.
+				PasswordSignin string    `json:"password_signin"`
+				CreatedAt      time.Time `json:"created_at"`
 			}
 			out := []appJSON{}
 			for _, ap := range apps {
-				out = append(out, appJSON{ap.AppID, ap.Name, ap.Owner, ap.RedirectURIs, ap.Domains, ap.FastLogin, ap.Public, cmp.Or(ap.IDTokenAlg, "RS256"), ap.CreatedAt})
+				out = append(out, appJSON{ap.AppID, ap.Name, ap.Owner, ap.RedirectURIs, ap.Domains, ap.FastLogin, ap.Public, cmp.Or(ap.IDTokenAlg, "RS256"), string(ap.Fence.PasswordSignin), ap.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
-				fmt.Fprintln(w, "APPID\tNAME\tFAST LOGIN\tREDIRECTS")
+				fmt.Fprintln(w, "APPID\tNAME\tFAST LOGIN\tPASSWORD SIGN-IN\tREDIRECTS")
 				for _, ap := range out {
-					fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", ap.AppID, ap.Name, ap.FastLogin, strings.Join(append(ap.RedirectURIs, ap.Domains...), " "))
+					fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\n", ap.AppID, ap.Name, ap.FastLogin, cmp.Or(ap.PasswordSignin, "as the server"),
+						strings.Join(append(ap.RedirectURIs, ap.Domains...), " "))
 				}
 			})
 		}),
