@@ -125,12 +125,12 @@ func TestHostedPageLooks(t *testing.T) {
 }
 
 // TestConsoleLooks opens every page of the operator console as an admin at
-// desktop and phone widths and in dark mode: nothing wider than the
-// screen, no broken image, the right colour scheme. A screenshot of each
-// is kept.
+// desktop and phone widths, in dark mode and in Chinese, with a theme:
+// what TestEveryPageLooks checks of every page, and the watermark. A
+// screenshot of each is kept.
 func TestConsoleLooks(t *testing.T) {
 	testutil.NeedTools(t, "chromium")
-	b := e2e.StartBackend(t)
+	b := e2e.StartBackendWith(t, e2e.BackendOptions{Args: themeArgs(t)})
 	b.CLI("", "user", "role", "alice", "admin")
 	pages := []string{"/admin/people", "/admin/people/alice", "/admin/apps", "/admin/apps/" + b.App.AppID, "/admin/desktops", "/admin/log"}
 	for _, l := range looks {
@@ -148,7 +148,7 @@ func TestConsoleLooks(t *testing.T) {
 				e2e.Run(br, br.Ctx, "open "+p, chromedp.Navigate(b.PublicURL+p))
 				e2e.Run(br, br.Ctx, "the console's tabs", chromedp.WaitVisible(chromedp.CSS("nav.console")))
 				name := strings.ReplaceAll(strings.TrimPrefix(p, "/admin/"), "/", "-")
-				problems := append(layoutProblems(br, l.dark), watermarkProblems(br, "#watermark", "alice · 127.0.0.1")...)
+				problems := append(pageProblems(br, l), watermarkProblems(br, "#watermark", "alice · 127.0.0.1")...)
 				if got := e2e.Run(br, br.Ctx, "the page's language", chromedp.Evaluate[string](`document.documentElement.lang + " " + document.querySelector("nav.console").textContent`)); !strings.HasPrefix(got, lang+" ") || !strings.Contains(got, tabs) {
 					problems = append(problems, fmt.Sprintf("language and tabs %q, want %s and %q", got, lang, tabs))
 				}
@@ -178,37 +178,4 @@ func watermarkProblems(br *e2e.Browser, sel, text string) []string {
 		return out;
 	})(` + strconv.Quote(sel) + `, ` + strconv.Quote(text) + `)`
 	return e2e.Run(br, br.Ctx, "check the watermark", chromedp.Evaluate[[]string](js))
-}
-
-// TestErrorPageLooks opens the hosted page's refusal (a redirect_uri the
-// app never registered) and an address with no page, in every look: a
-// phone's width, dark mode and Chinese hold, nothing overflows.
-func TestErrorPageLooks(t *testing.T) {
-	b := e2e.StartBackend(t)
-	for _, l := range looks {
-		t.Run(l.name, func(t *testing.T) {
-			bad := b.PublicURL + "/connect/qrconnect?" + url.Values{"appid": {b.App.AppID}, "redirect_uri": {"https://evil.example/cb"},
-				"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "lang": {l.lang}}.Encode()
-			acceptLang := "en"
-			if l.lang == "cn" {
-				acceptLang = "zh-CN"
-			}
-			br := e2e.NewBrowser(t, t.TempDir(), chromedp.Flag("accept-lang", acceptLang))
-			l.apply(br)
-			for _, pg := range []struct{ name, url, en, zh string }{
-				{"refusal", bad, "Cannot sign in here", "无法在此登录"},
-				{"not-found", b.PublicURL + "/no/such/page", "Page not found", "找不到页面"},
-			} {
-				e2e.Run(br, br.Ctx, "open "+pg.name, chromedp.Navigate(pg.url))
-				h := e2e.Run(br, br.Ctx, "heading", chromedp.Text(chromedp.CSS("h1")))
-				if want := map[bool]string{true: pg.zh, false: pg.en}[l.lang == "cn"]; h != want {
-					t.Fatalf("%s: heading %q, want %q (screenshot %s)", pg.name, h, want, br.Screenshot(pg.name))
-				}
-				if p := layoutProblems(br, l.dark); len(p) > 0 {
-					t.Fatalf("%s: %s (screenshot %s)", pg.name, strings.Join(p, "; "), br.Screenshot("problem"))
-				}
-				br.Screenshot(pg.name)
-			}
-		})
-	}
 }

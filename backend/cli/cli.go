@@ -153,6 +153,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var geoDB, webhookURL, webhookSecretFile string
 	var travelWindow, directorySync time.Duration
 	var passwordSignin string
+	var brandName, brandLogo, brandAccent, brandCSS string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hosted pages, device flow, device API and /sns token API",
@@ -222,6 +223,10 @@ func (a *app) serveCmd() *cobra.Command {
 			if p := storage.PasswordPolicy(passwordSignin); p != "" && !p.Valid() {
 				return fmt.Errorf("--password-signin %q: use on, second-factor (a passkey or authenticator code after the password) or off (no password form)", passwordSignin)
 			}
+			theme, err := server.LoadTheme(brandName, brandLogo, brandAccent, brandCSS)
+			if err != nil {
+				return err
+			}
 			if directorySync < 10*time.Second {
 				return fmt.Errorf("--directory-sync %v: want 10s or more", directorySync)
 			}
@@ -229,7 +234,7 @@ func (a *app) serveCmd() *cobra.Command {
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log,
-				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin)}
+				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin), Theme: theme}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -265,6 +270,10 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
 	f.StringVar(&passwordSignin, "password-signin", "",
 		"what a password alone does: on, second-factor (a passkey or authenticator code after it) or off (no password form); empty: second-factor for a new install, on for one from before (env SCANFREE_SERVER_PASSWORD_SIGNIN)")
+	f.StringVar(&brandName, "brand-name", "", "the identity service's name on every page, as people know it (default scanfree) (env SCANFREE_SERVER_BRAND_NAME)")
+	f.StringVar(&brandLogo, "brand-logo", "", "https URL (or data:image URL) of a logo shown beside the name (env SCANFREE_SERVER_BRAND_LOGO)")
+	f.StringVar(&brandAccent, "brand-accent", "", "accent colour of links and main buttons, as #rrggbb (env SCANFREE_SERVER_BRAND_ACCENT)")
+	f.StringVar(&brandCSS, "brand-css", "", "file of CSS laid over every page's own, read at start (env SCANFREE_SERVER_BRAND_CSS)")
 	f.DurationVar(&directorySync, "directory-sync", 5*time.Minute,
 		"how often each connector's directory re-checks the people linked to it; one it no longer has is disabled (env SCANFREE_SERVER_DIRECTORY_SYNC)")
 	return cmd

@@ -62,22 +62,22 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := s.accountView(r.Context(), u.ID)
+	v, err := s.accountView(r.Context(), consoleLang(nil, r), u.ID)
 	if err != nil {
 		s.log.Error("account page", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not load your account; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not load your account; retry later.")
 		return
 	}
-	s.render(w, http.StatusOK, "account", page{Title: "Your account", User: u, Data: v})
+	s.render(w, r, http.StatusOK, "account", page{Title: "Your account", User: u, Data: v})
 }
 
-func (s *Server) accountView(ctx context.Context, userID string) (accountView, error) {
+func (s *Server) accountView(ctx context.Context, lang, userID string) (accountView, error) {
 	v := accountView{PasswordAlone: s.serverPolicy() == storage.PasswordOn}
 	var err error
 	if v.Devices, err = s.store.ListDevices(ctx, userID); err != nil {
 		return v, err
 	}
-	if v.Grants, err = s.grantViews(ctx, userID); err != nil {
+	if v.Grants, err = s.grantViews(ctx, lang, userID); err != nil {
 		return v, err
 	}
 	if v.Desktops, err = s.store.ListEvents(ctx, userID, "device_approved", 10); err != nil {
@@ -112,15 +112,15 @@ func (s *Server) accountView(ctx context.Context, userID string) (accountView, e
 	return v, err
 }
 
-// grantViews are userID's grants with their apps' names.
-func (s *Server) grantViews(ctx context.Context, userID string) ([]grantView, error) {
+// grantViews are userID's grants with their apps' names in lang.
+func (s *Server) grantViews(ctx context.Context, lang, userID string) ([]grantView, error) {
 	grants, err := s.store.ListGrants(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	var out []grantView
 	for _, g := range grants {
-		out = append(out, grantView{Grant: g, AppName: s.appName(ctx, g.AppID)})
+		out = append(out, grantView{Grant: g, AppName: s.appNameIn(ctx, lang, g.AppID)})
 	}
 	return out, nil
 }
@@ -148,7 +148,7 @@ func (s *Server) handleForgetDesktopApp(w http.ResponseWriter, r *http.Request) 
 	}
 	if err := s.forgetApp(r.Context(), u.ID, r.PathValue("appid"), "the account page"); err != nil {
 		s.log.Error("forget desktop app", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not withdraw the app; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not withdraw the app; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -165,7 +165,7 @@ func (s *Server) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 	// Revoking an app takes back its desktop-app consent too, in one step.
 	if err := s.signin.RevokeApp(r.Context(), u.ID, appID, s.appName(r.Context(), appID)+" revoked on the account page"); err != nil {
 		s.log.Error("revoke app", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not revoke the app; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -180,7 +180,7 @@ func (s *Server) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request)
 	}
 	if err := s.signin.SignOutEverywhere(r.Context(), u.ID, "signed out everywhere from the account page"); err != nil {
 		s.log.Error("sign out everywhere", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not sign you out; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not sign you out; retry later.")
 		return
 	}
 	s.clearSession(w)
@@ -194,7 +194,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.store.GetDevice(r.Context(), r.PathValue("id"))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.UserID != u.ID) {
-		s.message(w, http.StatusNotFound, u, "No such device", "That device is not enrolled to your account.")
+		s.message(w, r, http.StatusNotFound, u, "No such device", "That device is not enrolled to your account.")
 		return
 	}
 	if err == nil {
@@ -202,7 +202,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("revoke device", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)

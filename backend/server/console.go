@@ -130,21 +130,21 @@ type consolePage struct {
 func (s *Server) renderConsole(w http.ResponseWriter, status int, name, title string, op operator, cp consolePage) {
 	cp.CanEdit = op.Role == storage.RoleAdmin
 	cp.Notice = tr(op.lang, cp.Notice)
-	s.render(w, status, name, page{Title: title, User: op.User, Data: cp, Wide: true, Lang: op.lang,
+	s.render(w, nil, status, name, page{Title: title, User: op.User, Data: cp, Wide: true, Lang: op.lang,
 		Watermark: op.Username + " · " + op.addr})
 }
 
 // consoleMessage answers with a page that says msg under title, both
 // console texts, translated for op.
 func (s *Server) consoleMessage(w http.ResponseWriter, status int, op operator, title, msg string) {
-	s.render(w, status, "message", page{Title: tr(op.lang, title), User: op.User, Data: tr(op.lang, msg), Wide: op.User != nil, Lang: op.lang})
+	s.render(w, nil, status, "message", page{Title: tr(op.lang, title), User: op.User, Data: tr(op.lang, msg), Wide: op.User != nil, Lang: op.lang})
 }
 
 // consoleFail answers a change the console could not make: err's text is
 // the admin operation's own message, written for operators.
 func (s *Server) consoleFail(w http.ResponseWriter, r *http.Request, op operator, err error) {
 	s.log.WarnContext(r.Context(), "console change failed", "operator", op.Username, "path", r.URL.Path, "err", err)
-	s.render(w, http.StatusBadRequest, "message", page{Title: tr(op.lang, "Not done"), User: op.User, Data: err.Error(), Wide: true, Lang: op.lang})
+	s.render(w, r, http.StatusBadRequest, "message", page{Title: tr(op.lang, "Not done"), User: op.User, Data: err.Error(), Wide: true, Lang: op.lang})
 }
 
 // consoleDone sends the browser back to where after a change (POST,

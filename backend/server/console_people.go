@@ -103,7 +103,7 @@ func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, op operator,
 		return
 	}
 	v := personView{Person: u, Roles: []string{"none", storage.RoleAuditor, storage.RoleAdmin}, RoleName: cmp.Or(u.Role, "none")}
-	v.Grants, err = s.grantViews(ctx, u.ID)
+	v.Grants, err = s.grantViews(ctx, op.lang, u.ID)
 	if err == nil {
 		v.Sessions, err = admin.Sessions(ctx, s.store, u.Username, s.now())
 	}

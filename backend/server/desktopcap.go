@@ -19,10 +19,12 @@ const (
 )
 
 // capMessage tells the person over the cap what to do.
-func (s *Server) capMessage() string {
-	return fmt.Sprintf("Your account has %d signed-in desktops, the most allowed. Revoke one on your account page (%s/account), then sign this desktop in again.",
-		s.cfg.MaxDesktops, s.public.String())
-}
+func (s *Server) capMessage() string { return fmt.Sprintf(capText, s.capArgs()...) }
+
+// capText is capMessage's text, filled in with capArgs.
+const capText = "Your account has %d signed-in desktops, the most allowed. Revoke one on your account page (%s/account), then sign this desktop in again."
+
+func (s *Server) capArgs() []any { return []any{s.cfg.MaxDesktops, s.public.String()} }
 
 // overCap reports whether userID has MaxDesktops active desktops already,
 // and them, least recently seen first.

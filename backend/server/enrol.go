@@ -208,8 +208,38 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "device", page{Title: "Sign in a desktop", User: u,
-		Data: devicePageData{UserCode: trimLen(r.URL.Query().Get("user_code"), 20), FromLink: r.URL.Query().Get("user_code") != ""}})
+	code := trimLen(r.URL.Query().Get("user_code"), 20)
+	s.render(w, r, http.StatusOK, "device", page{Title: "Sign in a desktop", User: u,
+		Data: devicePageData{UserCode: code, FromLink: code != "" && !s.ownEnrolment(r, u, code)}})
+}
+
+// ownEnrolmentAge is how long after `scanfreed login` printed its link
+// the link still counts as the person's own, when opened from the network
+// the desktop asked from.
+const ownEnrolmentAge = time.Minute
+
+// ownEnrolment reports whether the code in a /device link is that of a
+// desktop sign-in started from this browser's network within
+// ownEnrolmentAge: the link `scanfreed login` just opened for this
+// person. Warning there would teach people to click through the warning
+// that matters, on a link someone sent. Looking the code up counts as a
+// guess, as a typed one does, so the page is no oracle for codes.
+func (s *Server) ownEnrolment(r *http.Request, u *storage.User, typed string) bool {
+	ctx, ip := r.Context(), s.clientKey(r)
+	if ok, err := reserve(ctx, s.codeUser, u.ID, s.codeIP, ip); err != nil || !ok {
+		return false
+	}
+	code, valid := secret.NormalizeUserCode(typed)
+	if !valid {
+		return false
+	}
+	da, err := s.store.GetDeviceAuthByUserCode(ctx, code)
+	if err != nil || da.Status != storage.DeviceAuthPending || !s.now().Before(da.ExpiresAt) {
+		return false
+	}
+	s.codeUser.Release(ctx, u.ID)
+	s.codeIP.Release(ctx, ip)
+	return da.RequestIP == s.clientIP(r) && s.now().Sub(da.CreatedAt) < ownEnrolmentAge
 }
 
 // lookupUserCode finds the pending authorization of a typed user_code.
@@ -223,11 +253,11 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *stora
 	// looked up before the first one counted; a valid code gives it back.
 	ok, err := reserve(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
 	if err != nil {
-		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
+		s.message(w, r, http.StatusServiceUnavailable, u, "Try again", unavailableText)
 		return storage.DeviceAuth{}, false
 	}
 	if !ok {
-		s.render(w, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
+		s.render(w, r, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "Too many wrong codes. Wait 10 minutes, then start again on your desktop.", Data: devicePageData{UserCode: typed}})
 		return storage.DeviceAuth{}, false
 	}
@@ -239,11 +269,11 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *stora
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.log.Error("device lookup", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
 		return da, false
 	}
 	if !valid {
-		s.render(w, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
+		s.render(w, r, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
 		return da, false
 	}
@@ -261,7 +291,7 @@ func (s *Server) handleDeviceLookup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "device_confirm", page{Title: "Sign in a desktop?", User: u,
+	s.render(w, r, http.StatusOK, "device_confirm", page{Title: "Sign in a desktop?", User: u,
 		Data: devicePageData{UserCode: secret.FormatUserCode(da.UserCode), Auth: da, SameAddress: da.RequestIP == s.clientIP(r),
 			Age: s.now().Sub(da.CreatedAt).Round(time.Second).String()}})
 }
@@ -281,34 +311,34 @@ func (s *Server) handleDeviceDecide(w http.ResponseWriter, r *http.Request) {
 		over, _, err := s.overCap(r.Context(), u.ID)
 		if err != nil {
 			s.log.Error("device decide", "err", err)
-			s.message(w, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
+			s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
 			return
 		}
 		if over {
 			s.signin.Refused(r.Context(), storage.Event{UserID: u.ID, Method: storage.MethodDevice, Addr: s.clientIP(r)}, "cap",
 				fmt.Sprintf("%s not enrolled: %d desktops is the most allowed", da.DeviceName, s.cfg.MaxDesktops))
-			s.message(w, http.StatusConflict, u, "Too many desktops", s.capMessage())
+			s.message(w, r, http.StatusConflict, u, "Too many desktops", capText, s.capArgs()...)
 			return
 		}
 	}
 	err := s.store.DecideDeviceAuth(r.Context(), da.UserCode, u.ID, approve)
 	if errors.Is(err, storage.ErrNotPending) {
-		s.message(w, http.StatusConflict, u, "Already decided", "This code was approved or denied already.")
+		s.message(w, r, http.StatusConflict, u, "Already decided", "This code was approved or denied already.")
 		return
 	}
 	if err != nil {
 		s.log.Error("device decide", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not record your answer; retry later.")
 		return
 	}
 	if approve {
 		s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_approved",
 			Detail: da.DeviceName + " (" + da.OS + "), started from " + da.RequestIP + ", approved from " + s.clientIP(r),
 			Method: storage.MethodDevice, Addr: s.clientIP(r), Result: storage.ResultOK})
-		s.message(w, http.StatusOK, u, "Desktop approved", da.DeviceName+" is now signed in as "+u.Nickname+". You can return to your desktop.")
+		s.message(w, r, http.StatusOK, u, "Desktop approved", "%s is now signed in as %s. You can return to your desktop.", da.DeviceName, u.Nickname)
 		return
 	}
 	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "device_denied", Detail: da.DeviceName + " (" + da.OS + ") denied",
 		Method: storage.MethodDevice, Addr: s.clientIP(r), Result: storage.ResultRefused, Reason: "denied"})
-	s.message(w, http.StatusOK, u, "Desktop denied", "The sign-in of "+da.DeviceName+" was denied. Nothing was enrolled.")
+	s.message(w, r, http.StatusOK, u, "Desktop denied", "The sign-in of %s was denied. Nothing was enrolled.", da.DeviceName)
 }

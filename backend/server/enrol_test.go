@@ -207,4 +207,35 @@ func TestDevicePhishingWarnings(t *testing.T) {
 	if _, acct := b.get("/account"); !strings.Contains(acct, "Desktops you approved") || !strings.Contains(acct, "started from 203.0.113.66") {
 		t.Fatal("the account page does not list the approval with its address")
 	}
+
+	// Her own `scanfreed login`, from her network, opened at once: its
+	// link is not warned about; a minute later, or a code it never made, is.
+	var own deviceapi.DeviceAuthorization
+	e.do("POST", "/oauth2/device_authorization", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+		strings.NewReader(url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"her laptop"}, "os": {"linux"}}.Encode()), &own)
+	for _, c := range []struct {
+		name    string
+		code    string
+		after   time.Duration
+		warning bool
+	}{
+		{"her own, just now", own.UserCode, 0, false},
+		{"a code nobody made", "BCDF-GHJK", 0, true},
+		{"her own, a minute on", own.UserCode, time.Minute, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.advance(c.after)
+			_, body := b.get("/device?user_code=" + url.QueryEscape(c.code))
+			if got := strings.Contains(body, "This link came with a code in it"); got != c.warning || !strings.Contains(body, c.code) {
+				t.Fatalf("warning %v, want %v; the code prefilled: %v", got, c.warning, strings.Contains(body, c.code))
+			}
+		})
+	}
+	// The links' look-ups count as guesses: five wrong ones lock typing out.
+	for range 5 {
+		b.get("/device?user_code=BCDF-GHJ" + "K")
+	}
+	if resp, _ := b.post("/device", url.Values{"user_code": {own.UserCode}}, nil); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after five wrong codes in links a typed code got %d, want 429", resp.StatusCode)
+	}
 }

@@ -77,13 +77,17 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 // offers passkeys.
 func (s *Server) renderConnect(w http.ResponseWriter, r *http.Request, htmlLang string, app storage.App, cfg connectConfig, passwordURL string) {
 	var buf bytes.Buffer
+	lang := normLang(htmlLang)
+	if app.AppID == selfAppID {
+		app.Name = s.appNameIn(r.Context(), lang, app.AppID)
+	}
 	initial, _ := utf8.DecodeRuneInString(app.Name)
 	passkeyURL := ""
 	if passwordURL == "" && s.rp != nil {
 		passkeyURL = connectPasskeyURL(connectRequest{AppID: cfg.AppID, RedirectURI: cfg.RedirectURI, Scope: cfg.Scope, State: cfg.State}, htmlLang != "en")
 	}
 	if err := connectPage.Execute(&buf, map[string]any{"HTMLLang": htmlLang, "T": cfg.Text, "App": app, "Config": cfg, "Fast": cfg.Fast,
-		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL, "PasskeyURL": passkeyURL}); err != nil {
+		"Initial": strings.ToUpper(string(initial)), "PasswordURL": passwordURL, "PasskeyURL": passkeyURL, "Theme": s.cfg.Theme}); err != nil {
 		s.log.ErrorContext(r.Context(), "render qrconnect", "err", err)
 		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return
@@ -108,36 +112,55 @@ func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
 }
 
 func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string) {
-	lang := langEN
-	if strings.HasPrefix(htmlLang, "zh") {
-		lang = langZH
+	lang := normLang(htmlLang)
+	// A reason written for people (it has its Chinese) is shown as it is;
+	// any other is the site's mistake in its request, told in people's
+	// words, with the reason itself for the site's developers.
+	reason, detail := tr(lang, msg), ""
+	if _, forPeople := zhText(msg); !forPeople {
+		reason, detail = tr(lang, "The site that sent you here asked for a sign-in in a way this service does not accept."), msg
 	}
-	plainPage(w, status, lang, tr(lang, "Cannot sign in here"), msg,
+	s.plainPage(w, status, lang, tr(lang, "Cannot sign in here"), reason, detail,
 		tr(lang, "If a site sent you here, go back to it and try again; if it keeps happening, tell that site. Nothing about you was shared."))
 }
 
 // plainPage is a page of its own (no session, no script): a heading, the
-// reason and what to do next, readable on a phone and in dark mode, in
-// lang; for errors and pages that are not there.
-func plainPage(w http.ResponseWriter, status int, lang, title, reason, next string) {
+// reason, a detail for developers (if any) and what to do next, readable
+// on a phone and in dark mode, in lang; for errors and pages that are not
+// there.
+func (s *Server) plainPage(w http.ResponseWriter, status int, lang, title, reason, detail, next string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; frame-ancestors 'none'")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	htmlLang := "en"
 	if lang == langZH {
 		htmlLang = "zh-CN"
 	}
-	plainPageTmpl.Execute(w, map[string]string{"L": htmlLang, "T": title, "M": reason, "N": next, "A": tr(lang, "Your scanfree account")})
+	th := s.cfg.Theme
+	plainPageTmpl.Execute(w, map[string]any{"L": htmlLang, "T": title, "M": reason, "D": detail, "D1": tr(lang, "For the site's developers:"), "N": next, "A": tr(lang, "Your %s account", th.Brand()), "Theme": th})
 }
 
 var plainPageTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><head><meta charset="utf-8">` +
-	`<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{.T}}</title>` +
-	`<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:24px 16px;color:#1b1b1b;background:#fff}main{max-width:32rem;margin:auto}` +
-	`h1{font-size:20px}p{overflow-wrap:anywhere}a{color:#0a5fd0}@media (prefers-color-scheme:dark){body{color:#ececec;background:#17181a}a{color:#6fb1ff}}</style></head>` +
-	`<body><main><h1>{{.T}}</h1><p role="alert">{{.M}}</p>{{with .N}}<p>{{.}}</p>{{end}}<p><a href="/account">{{.A}}</a></p></main></body></html>`))
+	`<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{.T}} · {{.Theme.Brand}}</title>` +
+	`<style>:root{--link:#0a5fd0;--button:#0a5fd0}body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:24px 16px;color:#1b1b1b;background:#fff}main{max-width:32rem;margin:auto}` +
+	`h1{font-size:20px}p{overflow-wrap:anywhere}.detail{font-size:14px;opacity:.8}a{color:var(--link)}@media (prefers-color-scheme:dark){:root{--link:#6fb1ff}body{color:#ececec;background:#17181a}}` +
+	`.brand{display:flex;align-items:center;gap:8px;overflow-wrap:anywhere}.brand img{height:32px;max-width:8rem;object-fit:contain}</style>` +
+	`{{with .Theme.Style "link" "button"}}<style id="theme">{{.}}</style>{{end}}</head>` +
+	`<body><main><p class="brand" id="brand">{{with .Theme.Logo}}<img src="{{.}}" alt="">{{end}}<strong>{{.Theme.Brand}}</strong></p><h1>{{.T}}</h1><p role="alert">{{.M}}</p>{{with .D}}<p class="detail">{{$.D1}} <code translate="no">{{.}}</code></p>{{end}}{{with .N}}<p>{{.}}</p>{{end}}<p><a href="/account">{{.A}}</a></p></main></body></html>`))
 
+// appName is appID's name, for the log; appNameIn for a page.
 func (s *Server) appName(ctx context.Context, appID string) string {
+	return s.appNameIn(ctx, langEN, appID)
+}
+
+// appNameIn is appID's name as a page in lang shows it: this server's own
+// sign-in (the account page and console) goes by the theme's name, in the
+// page's language, whatever its row was named when it was made.
+func (s *Server) appNameIn(ctx context.Context, lang, appID string) string {
+	if appID == selfAppID {
+		return tr(lang, "%s account and console", s.cfg.Theme.Brand())
+	}
 	if app, err := s.store.GetApp(ctx, appID); err == nil {
 		return app.Name
 	}

@@ -59,7 +59,7 @@ func normLang(tag string) string {
 // fmt.Sprintf does (only when there are any: s may hold a literal %).
 func tr(lang, s string, args ...any) string {
 	if lang == langZH {
-		if z, ok := zhConsole[s]; ok {
+		if z, ok := zhText(s); ok {
 			s = z
 		}
 	}
@@ -67,6 +67,15 @@ func tr(lang, s string, args ...any) string {
 		return fmt.Sprintf(s, args...)
 	}
 	return s
+}
+
+// zhText is the Chinese of the page text s.
+func zhText(s string) (string, bool) {
+	if z, ok := zhConsole[s]; ok {
+		return z, ok
+	}
+	z, ok := zhPages[s]
+	return z, ok
 }
 
 // zhConsole is the console's Chinese, by its English text.
@@ -93,8 +102,8 @@ var zhConsole = map[string]string{
 	"Sign in with":                "登录方式",
 	"Cannot sign in here":         "无法在此登录",
 	"If a site sent you here, go back to it and try again; if it keeps happening, tell that site. Nothing about you was shared.": "如果是某个网站把你带到这里，请返回该网站重试；如果一直这样，请告诉该网站。你的任何信息都没有被共享。",
-	"Your scanfree account": "你的 scanfree 账号",
-	"Page not found":        "找不到页面",
+	"Your %s account": "你的 %s 账号",
+	"Page not found":  "找不到页面",
 	"There is no page at this address. Check the link, or start from your account.": "这个地址没有页面。请检查链接，或从你的账号开始。",
 	"Enter your code": "输入验证码",
 	"Code":            "验证码",

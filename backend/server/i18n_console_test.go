@@ -22,6 +22,14 @@ var consoleTexts = []struct {
 	{"console*.go", regexp.MustCompile(`consoleMessage\(w, [^,]+, [^,]+, ("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\)`)},
 	{"session.go", failText},
 	{"selfsignin.go", failText},
+	// The pages' titles, errors and messages.
+	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bTitle: ("(?:[^"\\]|\\.)+")`)},
+	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bError: ("(?:[^"\\]|\\.)+")`)},
+	{"*.go", regexp.MustCompile(`\bs\.message\(w, r, [^,]+, [^,]+,\s*("(?:[^"\\]|\\.)*"),\s*("(?:[^"\\]|\\.)*")`)},
+	{"*.go", regexp.MustCompile(`\bs\.message\(w, r, [^,]+, [^,]+,\s*("(?:[^"\\]|\\.)*"), \w`)},
+	{"*.go", regexp.MustCompile(`\bmsg :?= (?:http\.\w+, )?("(?:[^"\\]|\\.)*")`)},
+	{"passkey_account.go", regexp.MustCompile(`\bfail\(http\.\w+, ("(?:[^"\\]|\\.)*"),`)},
+	{"*.go", regexp.MustCompile(`\b(?:unavailableText|capText) = ("(?:[^"\\]|\\.)*")`)},
 }
 
 // failText is a message the sign-in pages show through their fail.
@@ -38,7 +46,7 @@ func TestConsoleCatalogue(t *testing.T) {
 			t.Fatalf("%s: %v (no files)", ct.glob, err)
 		}
 		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") || f == "i18n_console.go" {
+			if strings.HasSuffix(f, "_test.go") || strings.HasPrefix(f, "i18n") {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Clean(f))
@@ -68,8 +76,8 @@ func TestConsoleCatalogue(t *testing.T) {
 		t.Fatalf("found only %d console texts: the patterns no longer match the code", len(want))
 	}
 	for s, where := range want {
-		if _, ok := zhConsole[s]; !ok {
-			t.Errorf("%s: %q has no Chinese in zhConsole", where, s)
+		if _, ok := zhText(s); !ok {
+			t.Errorf("%s: %q has no Chinese in zhConsole or zhPages", where, s)
 		}
 	}
 }

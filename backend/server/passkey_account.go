@@ -42,7 +42,7 @@ func (s *Server) confirmedUser(w http.ResponseWriter, r *http.Request) (*storage
 	case fresh && !signin.HowNamed(se.Method).PasswordOnly():
 		return u, true
 	case fresh:
-		s.message(w, http.StatusForbidden, u, "Add a passkey",
+		s.message(w, r, http.StatusForbidden, u, "Add a passkey",
 			"A password alone cannot add a passkey. Confirm it is you with your desktop or phone (sign out, then choose \"Sign in with your desktop or phone\"), or set up an authenticator app on your account page first.")
 	default:
 		http.Redirect(w, r, "/login?confirm=passkey&next="+url.QueryEscape("/account/passkeys/new")+"&login_hint="+url.QueryEscape(u.Username), http.StatusSeeOther)
@@ -58,13 +58,13 @@ func (s *Server) handlePasskeyNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.rp == nil {
-		s.message(w, http.StatusNotFound, u, "Add a passkey", "This site does not offer passkeys: its address is not a host name. Ask its operator.")
+		s.message(w, r, http.StatusNotFound, u, "Add a passkey", "This site does not offer passkeys: its address is not a host name. Ask its operator.")
 		return
 	}
 	have, err := s.store.ListPasskeys(r.Context(), u.ID)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "passkeys", "err", err)
-		s.message(w, http.StatusServiceUnavailable, u, "Add a passkey", "Could not load your passkeys; retry later.")
+		s.message(w, r, http.StatusServiceUnavailable, u, "Add a passkey", "Could not load your passkeys; retry later.")
 		return
 	}
 	// The browser does not make a second passkey in an authenticator that
@@ -80,13 +80,13 @@ func (s *Server) handlePasskeyNew(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "passkey options", "err", err)
-		s.message(w, http.StatusServiceUnavailable, u, "Add a passkey", "Could not start; retry later.")
+		s.message(w, r, http.StatusServiceUnavailable, u, "Add a passkey", "Could not start; retry later.")
 		return
 	}
 	opts.Response.Challenge = c
 	b, _ := json.Marshal(opts)
 	p := page{Title: "Add a passkey", User: u, Data: passkeyNewView{Options: string(b), Name: fmt.Sprintf("Passkey %d", len(have)+1)}, script: true}
-	s.render(w, http.StatusOK, "passkey_new", p)
+	s.render(w, r, http.StatusOK, "passkey_new", p)
 }
 
 // handlePasskeyAdd checks the browser's new passkey against the
@@ -99,7 +99,7 @@ func (s *Server) handlePasskeyAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(status int, msg string, err error) {
 		s.log.WarnContext(ctx, "passkey not added", "user", u.Username, "err", err)
-		s.message(w, status, u, "Add a passkey", msg)
+		s.message(w, r, status, u, "Add a passkey", msg)
 	}
 	if s.rp == nil {
 		fail(http.StatusNotFound, "This site does not offer passkeys.", nil)
@@ -167,16 +167,16 @@ func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
 	}
 	name := trimLen(strings.TrimSpace(r.PostFormValue("name")), 60)
 	if name == "" {
-		s.message(w, http.StatusBadRequest, u, "Passkeys", "Give the passkey a name.")
+		s.message(w, r, http.StatusBadRequest, u, "Passkeys", "Give the passkey a name.")
 		return
 	}
 	switch err := s.store.RenamePasskey(r.Context(), u.ID, passkeyParam(r), name); {
 	case errors.Is(err, storage.ErrNotFound):
-		s.message(w, http.StatusNotFound, u, "Passkeys", "That passkey is not yours, or was removed.")
+		s.message(w, r, http.StatusNotFound, u, "Passkeys", "That passkey is not yours, or was removed.")
 		return
 	case err != nil:
 		s.log.ErrorContext(r.Context(), "rename passkey", "err", err)
-		s.message(w, http.StatusServiceUnavailable, u, "Passkeys", "Could not rename it; retry later.")
+		s.message(w, r, http.StatusServiceUnavailable, u, "Passkeys", "Could not rename it; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -193,7 +193,7 @@ func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, storage.ErrNotFound) {
 			status, msg = http.StatusNotFound, "That passkey is not yours, or was removed already."
 		}
-		s.message(w, status, u, "Passkeys", msg)
+		s.message(w, r, status, u, "Passkeys", msg)
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)

@@ -49,7 +49,7 @@ func (s *Server) handlePasskeySignIn(w http.ResponseWriter, r *http.Request) {
 		if st, ok = s.openStep(rawStep); !ok {
 			p := s.loginPage(ctx, lang, next, "", "")
 			p.Error = tr(lang, "This sign-in took too long. Enter your password again.")
-			s.render(w, http.StatusBadRequest, "login", p)
+			s.render(w, r, http.StatusBadRequest, "login", p)
 			return
 		}
 		next = st.Next
@@ -61,7 +61,7 @@ func (s *Server) handlePasskeySignIn(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.loginPage(ctx, lang, next, "", "")
 		p.Error = tr(lang, msg)
-		s.render(w, status, "login", p)
+		s.render(w, r, status, "login", p)
 	}
 	if s.rp == nil {
 		fail(http.StatusNotFound, "This site does not offer passkeys. Sign in another way.")

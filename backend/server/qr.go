@@ -56,6 +56,9 @@ func (s *Server) newTicket(r *http.Request, req connectRequest) (ticket, error) 
 // cannot be reached: every check that needs them refuses.
 var errUnavailable = errors.New("the sign-in service is temporarily unavailable; reload in a moment")
 
+// unavailableText is errUnavailable as a page says it.
+const unavailableText = "The sign-in service is temporarily unavailable; reload in a moment."
+
 // ticketErrStatus is the HTTP status for a failed newTicket.
 func ticketErrStatus(err error) int {
 	switch {
@@ -202,19 +205,19 @@ func (s *Server) handleScanPage(w http.ResponseWriter, r *http.Request) {
 	if !s.phoneMayApprove(w, r, u, t) {
 		return
 	}
-	s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
-		Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Computer: t.Computer, Claimed: t.Status == tickets.Scanned}})
+	s.render(w, r, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
+		Data: xView{UUID: id, AppName: s.appNameIn(r.Context(), consoleLang(nil, r), t.AppID), Computer: t.Computer, Claimed: t.Status == tickets.Scanned}})
 }
 
 func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.User, err error) {
 	var serr *apiError
 	switch {
 	case errors.As(err, &serr):
-		s.message(w, http.StatusForbidden, u, "Sign-in refused", "The site cannot be signed in to this way: "+serr.Msg)
+		s.message(w, r, http.StatusForbidden, u, "Sign-in refused", "The site cannot be signed in to this way: %s", serr.Msg)
 		return
 	case !refused(err):
 		s.log.ErrorContext(r.Context(), "qr ticket", "err", err)
-		s.message(w, http.StatusServiceUnavailable, u, "Try again", errUnavailable.Error())
+		s.message(w, r, http.StatusServiceUnavailable, u, "Try again", unavailableText)
 		return
 	}
 	msg := "This QR code has expired. Refresh it on your computer and scan it again."
@@ -224,7 +227,7 @@ func (s *Server) ticketError(w http.ResponseWriter, r *http.Request, u *storage.
 	case errors.Is(err, tickets.ErrTaken):
 		msg = "Someone else scanned this QR code. Refresh it on your computer and scan the new one."
 	}
-	s.message(w, http.StatusGone, u, "QR code not usable", msg)
+	s.message(w, r, http.StatusGone, u, "QR code not usable", msg)
 }
 
 func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
@@ -250,8 +253,8 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 			s.ticketError(w, r, u, err)
 			return
 		}
-		s.render(w, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
-			Data: xView{UUID: id, AppName: s.appName(r.Context(), t.AppID), Computer: t.Computer, Claimed: true}})
+		s.render(w, r, http.StatusOK, "x", page{Title: "Sign in on your computer?", User: u,
+			Data: xView{UUID: id, AppName: s.appNameIn(r.Context(), consoleLang(nil, r), t.AppID), Computer: t.Computer, Claimed: true}})
 		return
 	default:
 		// Only the person who scanned it cancels a ticket; anyone else who
@@ -259,14 +262,14 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		// code stays up for whoever it is meant for.
 		t, err := s.tickets.Cancel(r.Context(), id, u.ID)
 		if errors.Is(err, tickets.ErrNotScanned) {
-			s.message(w, http.StatusOK, u, "Not signed in", "Nothing was shared.")
+			s.message(w, r, http.StatusOK, u, "Not signed in", "Nothing was shared.")
 			return
 		} else if err != nil {
 			s.ticketError(w, r, u, err)
 			return
 		}
 		s.qrDenied(r, t, u.ID, "")
-		s.message(w, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
+		s.message(w, r, http.StatusOK, u, "Cancelled", "Nothing was shared. The computer shows the QR code again.")
 		return
 	}
 	t, err := s.tickets.Check(r.Context(), id, u.ID)
@@ -284,7 +287,7 @@ func (s *Server) handleScanDecide(w http.ResponseWriter, r *http.Request) {
 		s.ticketError(w, r, u, err)
 		return
 	}
-	s.message(w, http.StatusOK, u, "Signed in", "You are signed in to "+s.appName(r.Context(), t.AppID)+" on your computer.")
+	s.message(w, r, http.StatusOK, u, "Signed in", "You are signed in to %s on your computer.", s.appNameIn(r.Context(), consoleLang(nil, r), t.AppID))
 }
 
 // phoneMayApprove reports whether the phone's sign-in may approve a
@@ -301,7 +304,7 @@ func (s *Server) phoneMayApprove(w http.ResponseWriter, r *http.Request, u *stor
 	lang := consoleLang(nil, r)
 	p := s.loginPage(ctx, lang, "/x/"+t.UUID, u.Username, "")
 	p.Error = fmt.Sprintf(tr(lang, "%s needs more than a password. Sign in again on this phone with a passkey, or with your password and authenticator code."), app.Name)
-	s.render(w, http.StatusForbidden, "login", p)
+	s.render(w, r, http.StatusForbidden, "login", p)
 	return false
 }
 

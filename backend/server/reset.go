@@ -14,13 +14,13 @@ import (
 // post sets it and ends every earlier sign-in, once.
 
 func (s *Server) handleResetPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "reset", page{Title: "Choose a new password"})
+	s.render(w, r, http.StatusOK, "reset", page{Title: "Choose a new password"})
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	pw, again := r.PostFormValue("password"), r.PostFormValue("again")
 	fail := func(status int, msg string) {
-		s.render(w, status, "reset", page{Title: "Choose a new password", Error: msg})
+		s.render(w, r, status, "reset", page{Title: "Choose a new password", Error: msg})
 	}
 	switch {
 	case len(pw) < admin.MinPasswordLen:
@@ -37,7 +37,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	}
 	userID, err := s.store.UsePasswordReset(r.Context(), secret.Hash(r.PathValue("token")), hash, s.now())
 	if errors.Is(err, storage.ErrNotFound) {
-		s.message(w, http.StatusGone, nil, "Link used or expired", "This reset link was used already or is more than a day old. Ask your administrator for a new one.")
+		s.message(w, r, http.StatusGone, nil, "Link used or expired", "This reset link was used already or is more than a day old. Ask your administrator for a new one.")
 		return
 	}
 	if err != nil {
@@ -47,5 +47,5 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.signin.Event(r.Context(), storage.Event{UserID: userID, Kind: "password_reset", Addr: s.clientIP(r),
 		Detail: "password set with a one-time reset link; every desktop, sign-in and session ended"})
-	s.message(w, http.StatusOK, nil, "Password set", "Your new password works now. Every earlier sign-in of yours ended: sign in again, and sign your desktops in with `scanfreed login`.")
+	s.message(w, r, http.StatusOK, nil, "Password set", "Your new password works now. Every earlier sign-in of yours ended: sign in again, and sign your desktops in with `scanfreed login`.")
 }

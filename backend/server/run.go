@@ -164,14 +164,14 @@ func starting(wait *atomic.Value, detail bool) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "2")
 		w.Header().Set("Cache-Control", "no-store")
-		msg := "starting: waiting for the database; retry in a moment"
+		body := "starting: waiting for the database; retry in a moment"
 		if r.URL.Path == "/readyz" {
-			msg = "not ready"
+			body = "not ready"
 			if detail {
-				msg += ": " + wait.Load().(string)
+				body += ": " + wait.Load().(string)
 			}
 		}
-		http.Error(w, msg, http.StatusServiceUnavailable)
+		http.Error(w, body, http.StatusServiceUnavailable)
 	})
 	return mux
 }

@@ -77,7 +77,7 @@ func (s *Server) handleSelfStart(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		p := s.loginPage(r.Context(), lang, next, trimLen(q.Get("login_hint"), 200), "")
 		p.Error = tr(lang, msg)
-		s.render(w, status, "login", p)
+		s.render(w, r, status, "login", p)
 	}
 	app, err := s.selfApp(r.Context())
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Server) handleSelfCallback(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		p := s.loginPage(ctx, lang, next, "", "")
 		p.Error = tr(lang, msg)
-		s.render(w, status, "login", p)
+		s.render(w, r, status, "login", p)
 	}
 	if !ok || !secret.Equal([]byte(state), []byte(q.Get("state"))) {
 		s.log.WarnContext(ctx, "self sign-in refused: state does not match the browser's", "addr", s.clientIP(r))

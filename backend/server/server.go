@@ -102,6 +102,9 @@ type Config struct {
 	// how often each re-checks the people linked to it (5 min).
 	Connectors    []connector.Connector
 	DirectorySync time.Duration
+	// Theme is the organisation's look of every page.
+	Theme Theme
+
 	// PasswordSignin is what a password alone may do (policy.go); ""
 	// takes one alone (on) in New, and in Run the install's default.
 	PasswordSignin storage.PasswordPolicy
@@ -320,7 +323,7 @@ func (s *Server) Handler() http.Handler {
 	// instead of Go's plain "404 page not found".
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		lang := consoleLang(nil, r)
-		plainPage(w, http.StatusNotFound, lang, tr(lang, "Page not found"), tr(lang, "There is no page at this address. Check the link, or start from your account."), "")
+		s.plainPage(w, http.StatusNotFound, lang, tr(lang, "Page not found"), tr(lang, "There is no page at this address. Check the link, or start from your account."), "", "")
 	})
 	mux.HandleFunc("GET /login", s.handleLoginPage)
 	mux.HandleFunc("POST /login", s.handleLogin)

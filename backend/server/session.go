@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
@@ -28,7 +29,12 @@ func funcsFor(lang string) template.FuncMap {
 	return template.FuncMap{
 		"list":  func(v ...string) []string { return v },
 		"tiles": func() []int { return make([]int, 80) },
-		"T":     func(s string, args ...any) string { return tr(lang, s, args...) },
+		// initial stands in for a picture that cannot load.
+		"initial": func(name string) string {
+			r, _ := utf8.DecodeRuneInString(name)
+			return strings.ToUpper(string(r))
+		},
+		"T": func(s string, args ...any) string { return tr(lang, s, args...) },
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return tr(lang, "never")
@@ -67,8 +73,11 @@ type page struct {
 	// operating, from where).
 	Watermark string
 
-	// Lang is the page's language (langEN when empty); only the console
-	// and the pages around it are translated.
+	// Theme is the server's (render sets it).
+	Theme Theme
+
+	// Lang is the page's language; when empty, the request's (?lang=,
+	// the console's cookie, Accept-Language).
 	Lang string
 
 	// formTarget is an origin, besides this one, that the page's form
@@ -81,8 +90,14 @@ type page struct {
 
 // render writes a hosted page. The pages may never be framed: they hold
 // buttons that approve devices and sign-ins (clickjacking).
-func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	var buf bytes.Buffer
+	if p.Lang == "" && r != nil {
+		p.Lang = consoleLang(nil, r)
+	}
+	p.Theme = s.cfg.Theme
+	// Titles and errors are page texts (a translated one stays as it is).
+	p.Title, p.Error = tr(p.Lang, p.Title), tr(p.Lang, p.Error)
 	set := pages[langEN]
 	if p.Lang == langZH {
 		set = pages[langZH]
@@ -110,8 +125,11 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	w.Write(buf.Bytes())
 }
 
-func (s *Server) message(w http.ResponseWriter, status int, u *storage.User, title, msg string) {
-	s.render(w, status, "message", page{Title: title, User: u, Data: msg})
+// message shows a page with a title and a message, both translated into
+// r's language; args fill in msg's verbs after that.
+func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, u *storage.User, title, msg string, args ...any) {
+	lang := consoleLang(nil, r)
+	s.render(w, r, status, "message", page{Title: tr(lang, title), User: u, Data: tr(lang, msg, args...), Lang: lang})
 }
 
 func (s *Server) cookieName() string {
@@ -260,7 +278,7 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 	v.NoPassword = off && len(v.Connectors) == 0
 	if id, ok := strings.CutPrefix(next, "/x/"); ok {
 		if t, err := s.tickets.Get(ctx, id); err == nil {
-			v.Approving = &approvingView{App: s.appName(ctx, t.AppID), Computer: t.Computer}
+			v.Approving = &approvingView{App: s.appNameIn(ctx, lang, t.AppID), Computer: t.Computer}
 		}
 	}
 	v.Providers = s.providerLinks(lang, next)
@@ -268,7 +286,7 @@ func (s *Server) loginPage(ctx context.Context, lang, next, hint, chosen string)
 	v.Passkey = s.passkeyOffer(ctx, &p, next, "")
 	p.Data = v
 	if ar, ok := s.resumeRequest(ctx, next); ok {
-		v.App, v.SelfStart = s.appName(ctx, ar.ClientID), ""
+		v.App, v.SelfStart = s.appNameIn(ctx, lang, ar.ClientID), ""
 		p.Data = v
 		p.formTarget = formTarget(ar)
 	}
@@ -294,7 +312,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 			p.Data, p.Title = lv, tr(p.Lang, "Confirm it is you")
 		}
 	}
-	s.render(w, http.StatusOK, "login", p)
+	s.render(w, r, http.StatusOK, "login", p)
 }
 
 // errNoPassword marks a person made without a password: her password
@@ -353,7 +371,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username, r.PostFormValue("connector"))
 		p.Error = tr(p.Lang, msg)
-		s.render(w, status, "login", p)
+		s.render(w, r, status, "login", p)
 	}
 	// The username's budget is kept per address: a stranger who spends it
 	// from elsewhere does not lock the owner out of their own machine.
@@ -417,7 +435,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.signin.Refused(context.WithoutCancel(r.Context()), refusal, "directory_unavailable", s.connectorName(connID)+" did not answer")
 		p := s.loginPage(r.Context(), consoleLang(nil, r), next, username, connID)
 		p.Error = fmt.Sprintf(tr(p.Lang, "%s is not answering, so it cannot check your password. Try again in a few minutes, or sign in with your desktop or phone."), s.connectorName(connID))
-		s.render(w, http.StatusServiceUnavailable, "login", p)
+		s.render(w, r, http.StatusServiceUnavailable, "login", p)
 		return
 	case verdictWrong:
 		s.accountFailed(context.WithoutCancel(r.Context()), username, u.ID)

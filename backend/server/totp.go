@@ -143,15 +143,15 @@ func (s *Server) handleTOTPSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(s.cfg.DataKey) == 0 {
-		s.message(w, http.StatusServiceUnavailable, u, "Authenticator app", "This server has no data key to keep an authenticator's secret with; ask its operator to set --data-key-file.")
+		s.message(w, r, http.StatusServiceUnavailable, u, "Authenticator app", "This server has no data key to keep an authenticator's secret with; ask its operator to set --data-key-file.")
 		return
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.public.Hostname(), AccountName: u.Username, Period: totpPeriod})
 	if err != nil {
-		s.message(w, http.StatusInternalServerError, u, "Authenticator app", "Could not make a secret; try again.")
+		s.message(w, r, http.StatusInternalServerError, u, "Authenticator app", "Could not make a secret; try again.")
 		return
 	}
-	s.render(w, http.StatusOK, "totp", page{Title: "Set up an authenticator app", User: u, Data: s.totpSetup(u.ID, key.Secret(), key.URL())})
+	s.render(w, r, http.StatusOK, "totp", page{Title: "Set up an authenticator app", User: u, Data: s.totpSetup(u.ID, key.Secret(), key.URL())})
 }
 
 func (s *Server) totpSetup(userID, sec, url string) totpSetupView {
@@ -178,7 +178,7 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) {
 	}
 	sec, url, _ := strings.Cut(string(b), "\n")
 	if err != nil || sec == "" {
-		s.message(w, http.StatusBadRequest, u, "Authenticator app", "This setup form is not yours or was damaged; start again from your account page.")
+		s.message(w, r, http.StatusBadRequest, u, "Authenticator app", "This setup form is not yours or was damaged; start again from your account page.")
 		return
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
@@ -187,7 +187,7 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) {
 	if ok, _ := totp.ValidateCustom(code, sec, s.now(), opts); !ok {
 		p := page{Title: "Set up an authenticator app", User: u, Data: s.totpSetup(u.ID, sec, url),
 			Error: "That code does not match. Enter the code your app shows now (check that the phone's clock is right)."}
-		s.render(w, http.StatusUnprocessableEntity, "totp", p)
+		s.render(w, r, http.StatusUnprocessableEntity, "totp", p)
 		return
 	}
 	codes := make([]string, recoveryCodeCount)
@@ -202,11 +202,11 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) {
 		LastStep: s.now().Unix() / totpPeriod}
 	if err := s.store.SetTOTP(r.Context(), t, hashes); err != nil {
 		s.log.ErrorContext(r.Context(), "enable totp", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Authenticator app", "Could not save it; try again.")
+		s.message(w, r, http.StatusInternalServerError, u, "Authenticator app", "Could not save it; try again.")
 		return
 	}
 	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "totp_enabled", Detail: "authenticator app set up; a code is asked after the password"})
-	s.render(w, http.StatusOK, "totp", page{Title: "Authenticator app set up", User: u, Data: totpSetupView{Codes: codes, Enabled: true}})
+	s.render(w, r, http.StatusOK, "totp", page{Title: "Authenticator app set up", User: u, Data: totpSetupView{Codes: codes, Enabled: true}})
 }
 
 // handleTOTPRemove removes the person's authenticator and recovery codes.
@@ -217,7 +217,7 @@ func (s *Server) handleTOTPRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.store.DeleteTOTP(r.Context(), u.ID); err != nil {
 		s.log.ErrorContext(r.Context(), "remove totp", "err", err)
-		s.message(w, http.StatusInternalServerError, u, "Authenticator app", "Could not remove it; try again.")
+		s.message(w, r, http.StatusInternalServerError, u, "Authenticator app", "Could not remove it; try again.")
 		return
 	}
 	s.signin.Event(r.Context(), storage.Event{UserID: u.ID, Kind: "totp_removed", Detail: "authenticator app removed"})
@@ -257,7 +257,7 @@ func (s *Server) renderCodeForm(w http.ResponseWriter, r *http.Request, step, ne
 	if ar, ok := s.resumeRequest(ctx, next); ok {
 		p.formTarget = formTarget(ar)
 	}
-	s.render(w, status, "login_code", p)
+	s.render(w, r, status, "login_code", p)
 }
 
 // factors are the second factors a person has.
@@ -288,7 +288,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		p := s.loginPage(ctx, lang, "/account", "", "")
 		p.Error = tr(lang, "This sign-in took too long. Enter your password again.")
-		s.render(w, http.StatusBadRequest, "login", p)
+		s.render(w, r, http.StatusBadRequest, "login", p)
 		return
 	}
 	ip, key := s.clientIP(r), s.clientKey(r)

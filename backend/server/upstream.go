@@ -161,7 +161,7 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 func (s *Server) upstreamFail(w http.ResponseWriter, r *http.Request, lang, next string, status int, msg string) {
 	p := s.loginPage(r.Context(), lang, next, "", "")
 	p.Error = msg
-	s.render(w, status, "login", p)
+	s.render(w, r, status, "login", p)
 }
 
 // notAnswering says connector id's directory or provider is not answering.
