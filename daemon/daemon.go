@@ -134,8 +134,9 @@ func New(cfg Config) (*Daemon, error) {
 		d.log.Warn("confirmation frontend failed; the others still ask", "frontend", f, "err", err)
 	}}, frontends...)
 	d.lock = lock.New(func(lock.State) { d.changed() })
+	confirm, cooldown := d.broker.Limits()
 	d.api = localapi.New(localapi.Config{Domain: cfg.Domain, TrustedOrigins: cfg.TrustedOrigins, CheckLoginRate: cfg.CheckLoginRate,
-		AuthorizeRate: cfg.AuthorizeRate, OnSignIn: d.signedIn, Logger: cfg.Logger}, d.idp, d.broker, d)
+		AuthorizeRate: cfg.AuthorizeRate, ConfirmTimeout: confirm, Cooldown: cooldown, OnSignIn: d.signedIn, Logger: cfg.Logger}, d.idp, d.broker, d)
 	d.certs = certs.NewManager(cfg.StateDir, cfg.Domain, time.Now, cfg.Logger)
 	d.notify = d.desktopNotify
 	return d, nil

@@ -37,6 +37,18 @@ type text struct {
 	UsePassword string `json:"-"`
 	// UsePasskey links a WeChat sign-in to the passkey sign-in.
 	UsePasskey string `json:"-"`
+	// The waiting page: its Cancel, the confirmation's countdown (%s is
+	// m:ss) and help for a window that did not show.
+	Cancel    string `json:"-"`
+	Countdown string `json:"countdown"`
+	NoWindow  string `json:"-"`
+	// After a confirmation that did not allow: why the page shows the QR
+	// code, and "Continue as …" again once the cooldown ends (%s the
+	// name, %d the seconds).
+	CancelledHere string `json:"cancelledHere"`
+	Cooldown      string `json:"cooldown"`
+	Busy          string `json:"busy"`
+	ContinueIn    string `json:"continueIn"`
 }
 
 var texts = map[string]text{
@@ -59,6 +71,13 @@ var texts = map[string]text{
 		NotAllowed:        "Your browser does not let this page reach the desktop app. Scan the QR code with your phone.",
 		UsePassword:       "Sign in with a passkey or your password instead",
 		UsePasskey:        "Sign in with a passkey instead",
+		Cancel:            "Cancel",
+		Countdown:         "The window closes in %s.",
+		NoWindow:          "Didn't see a window? It may be behind this browser: look for it in the taskbar, or cancel and scan the QR code.",
+		CancelledHere:     "You cancelled the sign-in. Scan the QR code, or continue scan-free again in a moment.",
+		Cooldown:          "You said no moments ago, so scan-free sign-in here waits a little. Scan the QR code, or continue when the button is back.",
+		Busy:              "A confirmation window is already open on your desktop: answer it first, or scan the QR code.",
+		ContinueIn:        "Continue as %s (in %d s)",
 	},
 	"cn": {
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
@@ -79,6 +98,13 @@ var texts = map[string]text{
 		NotAllowed:        "浏览器不允许此页面连接电脑客户端，请使用手机扫码登录。",
 		UsePassword:       "使用通行密钥或密码登录",
 		UsePasskey:        "使用通行密钥登录",
+		Cancel:            "取消",
+		Countdown:         "窗口将在 %s 后关闭。",
+		NoWindow:          "没看到窗口？它可能在浏览器后面：请在任务栏中查找，或取消后扫码登录。",
+		CancelledHere:     "你已取消登录。请扫码登录，或稍后再免扫码继续。",
+		Cooldown:          "你刚刚拒绝了登录，免扫码登录需稍等片刻。请扫码登录，或等按钮恢复后继续。",
+		Busy:              "电脑上已有一个确认窗口，请先处理它，或扫码登录。",
+		ContinueIn:        "以 %s 身份继续（%d 秒后）",
 	},
 }
 

@@ -23,6 +23,12 @@ var (
 	ErrCooldown = errors.New("origin is cooling down after a request that did not allow")
 )
 
+// CooldownError is Ask's ErrCooldown with how long the cooldown lasts yet.
+type CooldownError struct{ Left time.Duration }
+
+func (e *CooldownError) Error() string        { return ErrCooldown.Error() }
+func (e *CooldownError) Is(target error) bool { return target == ErrCooldown }
+
 // Decision is how a confirmation ended.
 type Decision string
 
@@ -119,6 +125,10 @@ func New(cfg Config, frontends ...Frontend) *Broker {
 	return &Broker{cfg: cfg, frontends: frontends, cooldown: map[string]time.Time{}, subs: map[chan Event]struct{}{}}
 }
 
+// Limits are how long a confirmation waits for its answer, and how long
+// an origin waits after one that did not allow.
+func (b *Broker) Limits() (timeout, cooldown time.Duration) { return b.cfg.Timeout, b.cfg.Cooldown }
+
 // Ask offers r to every frontend and waits for the first answer, the
 // timeout, or the end of ctx. It fails at once with ErrBusy while another
 // confirmation is pending and with ErrCooldown during an origin's cooldown.
@@ -134,7 +144,7 @@ func (b *Broker) Ask(ctx context.Context, r Request) (Decision, error) {
 	}
 	if until, ok := b.cooldown[r.CooldownKey]; ok && now.Before(until) {
 		b.mu.Unlock()
-		return "", ErrCooldown
+		return "", &CooldownError{Left: until.Sub(now)}
 	}
 	r.ID = newID()
 	r.Created, r.Expires = now, now.Add(b.cfg.Timeout)

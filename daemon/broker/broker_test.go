@@ -147,10 +147,12 @@ func TestOneAtATimeAndCooldown(t *testing.T) {
 	if decided.Load() != 1 || busy.Load() != 99 || deny.shown.Load() != 1 {
 		t.Fatalf("decided %d, busy %d, dialogs %d; want 1, 99, 1", decided.Load(), busy.Load(), deny.shown.Load())
 	}
-	if _, err := b.Ask(context.Background(), req("https://idp")); !errors.Is(err, ErrCooldown) {
-		t.Fatalf("after a deny: %v, want cooldown", err)
+	now.Add(int64(10 * time.Second))
+	var ce *CooldownError
+	if _, err := b.Ask(context.Background(), req("https://idp")); !errors.Is(err, ErrCooldown) || !errors.As(err, &ce) || ce.Left != 20*time.Second {
+		t.Fatalf("10 s after a deny: %v (%+v), want cooldown with 20 s left", err, ce)
 	}
-	now.Add(int64(31 * time.Second))
+	now.Add(int64(21 * time.Second))
 	if _, err := b.Ask(context.Background(), req("https://idp")); err != nil {
 		t.Fatalf("after the cooldown: %v", err)
 	}

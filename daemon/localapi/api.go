@@ -84,8 +84,11 @@ type Config struct {
 	CheckLoginRate float64
 	AuthorizeRate  float64
 	UUIDTTL        time.Duration // authorize_uuid lifetime (120 s)
-	OnSignIn       func(SignIn)
-	Logger         *slog.Logger
+	// ConfirmTimeout and Cooldown are the confirmation's limits (the
+	// broker's), told to the page so it can count them down.
+	ConfirmTimeout, Cooldown time.Duration
+	OnSignIn                 func(SignIn)
+	Logger                   *slog.Logger
 }
 
 // Server serves the local API.
@@ -140,9 +143,12 @@ type response struct {
 	ErrCode int    `json:"errcode"`
 	ErrMsg  string `json:"errmsg,omitempty"`
 	// Reason tells a 10061 apart, so the page can say which: "paused" or
-	// "locked" (our addition to the seeds' format).
+	// "locked"; and a 10066 that is the cooldown after a refusal,
+	// "cooldown", from the limit (our addition to the seeds' format).
 	Reason string `json:"reason,omitempty"`
-	JSData any    `json:"jsdata,omitempty"`
+	// RetryAfter is the seconds a cooldown lasts yet.
+	RetryAfter int `json:"retry_after,omitempty"`
+	JSData     any `json:"jsdata,omitempty"`
 }
 
 // bufs recycles request and response buffers: check-login is the hot path.
@@ -194,6 +200,11 @@ type checkLoginReply struct {
 	Nickname      string `json:"nickname"`
 	HeadImgURL    string `json:"headimgurl"`
 	AuthorizeUUID string `json:"authorize_uuid"`
+	// ConfirmSeconds is how long the confirmation waits for the person;
+	// CooldownSeconds how long this page then waits after one that did
+	// not allow (our addition to the seeds' format).
+	ConfirmSeconds  int `json:"confirm_seconds,omitempty"`
+	CooldownSeconds int `json:"cooldown_seconds,omitempty"`
 }
 
 type authorizeReply struct {
@@ -237,7 +248,8 @@ func (s *Server) checkLogin(ctx context.Context, origin string, body []byte) res
 		return response{APIName: apiCheckLogin, ErrCode: code, ErrMsg: msg}
 	}
 	id := s.uuids.Mint(binding{appID: d.AppID, redirectURI: d.RedirectURI, origin: origin, scope: d.Scope, state: d.State})
-	return response{APIName: apiCheckLogin, JSData: checkLoginReply{Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, AuthorizeUUID: id}}
+	return response{APIName: apiCheckLogin, JSData: checkLoginReply{Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, AuthorizeUUID: id,
+		ConfirmSeconds: seconds(s.cfg.ConfirmTimeout), CooldownSeconds: seconds(s.cfg.Cooldown)}}
 }
 
 // identify fetches the signed-in profile (possibly cached) and the app,
@@ -329,7 +341,12 @@ func (s *Server) authorize(ctx context.Context, origin string, body []byte) resp
 	case errors.Is(err, broker.ErrBusy):
 		return reply(deviceapi.CodeBusy, "another confirmation is pending")
 	case errors.Is(err, broker.ErrCooldown):
-		return reply(deviceapi.CodeRateLimited, "denied moments ago; try again later")
+		r := reply(deviceapi.CodeRateLimited, "denied moments ago; try again later")
+		r.Reason = "cooldown"
+		if ce := (*broker.CooldownError)(nil); errors.As(err, &ce) {
+			r.RetryAfter = max(1, seconds(ce.Left))
+		}
+		return r
 	case err != nil:
 		return reply(deviceapi.CodeUnreachable, err.Error())
 	}
@@ -442,3 +459,6 @@ func checkClick(data string) error {
 	}
 	return nil
 }
+
+// seconds is d in whole seconds, rounded up.
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/idp"
@@ -88,7 +89,7 @@ func TestAuthorizeMapping(t *testing.T) {
 		{"denied", scriptedID{}, broker.Deny, nil, deviceapi.CodeDenied, 1},
 		{"timed out", scriptedID{}, broker.Timeout, nil, deviceapi.CodeTimeout, 1},
 		{"busy", scriptedID{}, "", broker.ErrBusy, deviceapi.CodeBusy, 1},
-		{"cooldown", scriptedID{}, "", broker.ErrCooldown, deviceapi.CodeRateLimited, 1},
+		{"cooldown", scriptedID{}, "", &broker.CooldownError{Left: 2500 * time.Millisecond}, deviceapi.CodeRateLimited, 1},
 		{"broker failed", scriptedID{}, "", errors.New("boom"), deviceapi.CodeUnreachable, 1},
 		{"revoked while asking", scriptedID{authorize: idp.ErrSignedOut}, broker.Allow, nil, deviceapi.CodeSignedOut, 1},
 		{"mint refused", scriptedID{authorize: refused(deviceapi.CodeRefused)}, broker.Allow, nil, deviceapi.CodeRefused, 1},
@@ -108,6 +109,10 @@ func TestAuthorizeMapping(t *testing.T) {
 			}
 			if r.APIName != apiAuthorizeReply {
 				t.Fatalf("apiname %q", r.APIName)
+			}
+			// The page says why, and when "Continue as …" works again.
+			if cooling := r.Reason == "cooldown" && r.RetryAfter == 3; cooling != (tt.name == "cooldown") {
+				t.Fatalf("reason %q, retry after %d s", r.Reason, r.RetryAfter)
 			}
 		})
 	}
@@ -131,8 +136,12 @@ func TestCheckLoginMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			asked := 0
-			s := New(Config{Domain: "scanfree.localhost", TrustedOrigins: []string{origin}}, tt.id, scriptedAsker{asked: &asked}, gate(tt.closed))
+			s := New(Config{Domain: "scanfree.localhost", TrustedOrigins: []string{origin}, ConfirmTimeout: time.Minute, Cooldown: 30 * time.Second},
+				tt.id, scriptedAsker{asked: &asked}, gate(tt.closed))
 			r := s.checkLogin(context.Background(), origin, []byte(checkLoginBody))
+			if reply, ok := r.JSData.(checkLoginReply); ok && (reply.ConfirmSeconds != 60 || reply.CooldownSeconds != 30) {
+				t.Fatalf("check-login tells the page %+v, want the limits 60 s and 30 s", reply)
+			}
 			if r.ErrCode != tt.want {
 				t.Fatalf("errcode %d (%s), want %d", r.ErrCode, r.ErrMsg, tt.want)
 			}

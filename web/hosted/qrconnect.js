@@ -8,6 +8,10 @@
   var key = ""; // only this page can collect the ticket's code
   var daemon = null; // {base, uuid, nickname}
   var polling = 0; // generation of the QR long-poll loop
+  var who = ""; // the daemon's account, once it offered "Continue as …"
+  var limits = {confirm: 0, cooldown: 0}; // the daemon's, in seconds
+  var ticking = 0; // the one countdown's interval
+  var asking = null; // the AbortController of the pending authorize
 
   function show(id) {
     ["fast", "waiting", "qr"].forEach(function (s) { $(s).hidden = s !== id; });
@@ -24,12 +28,41 @@
     setTimeout(function () { c.abort(); }, ms);
     return c.signal;
   }
-  function local(base, api, jsdata, ms) {
+  function local(base, api, jsdata, ms, signal) {
     return fetch(base + "/api/" + api, {
       method: "POST", headers: {"Content-Type": "application/json"}, credentials: "omit",
       body: JSON.stringify({apiname: api === "check-login" ? "qrconnectchecklogin" : "qrconnectfastauthorize", jsdata: jsdata}),
-      signal: ms ? withTimeout(ms) : undefined
+      signal: ms ? withTimeout(ms) : signal
     }).then(function (r) { return r.json(); });
+  }
+
+  // countdown shows text(seconds left) in el every second for secs, then
+  // calls done; a new countdown ends the last one.
+  function countdown(el, secs, text, done) {
+    clearInterval(ticking);
+    var end = Date.now() + secs * 1000;
+    function tick() {
+      var left = Math.ceil((end - Date.now()) / 1000);
+      if (left <= 0) { clearInterval(ticking); if (done) done(); return; }
+      el.textContent = text(left);
+    }
+    tick();
+    ticking = setInterval(tick, 1000);
+  }
+  function mmss(s) { return Math.floor(s / 60) + ":" + ("0" + s % 60).slice(-2); }
+
+  // refused shows the QR code with msg after a confirmation that did not
+  // allow, and "Continue as …" again once the daemon's cooldown (wait
+  // seconds) is over.
+  function refused(msg, wait) {
+    qr(msg);
+    if (!who) return;
+    var b = $("retry");
+    b.hidden = false;
+    b.disabled = true;
+    countdown(b, wait || limits.cooldown || 1, function (left) {
+      return T.continueIn.replace("%s", who).replace("%d", left);
+    }, function () { b.disabled = false; b.textContent = T.continueAs.replace("%s", who); });
   }
   var req = {appid: cfg.appid, scope: cfg.scope, redirect_uri: cfg.redirect_uri, state: cfg.state};
 
@@ -75,7 +108,10 @@
   function offer(p) {
     polling++; // a QR long poll, if any, stops
     daemon = {base: p.base, uuid: p.r.jsdata.authorize_uuid};
-    $("continue").textContent = T.continueAs.replace("%s", p.r.jsdata.nickname);
+    who = p.r.jsdata.nickname;
+    limits = {confirm: p.r.jsdata.confirm_seconds || 0, cooldown: p.r.jsdata.cooldown_seconds || 0};
+    $("retry").hidden = true;
+    $("continue").textContent = T.continueAs.replace("%s", who);
     avatar(p.r.jsdata.nickname, p.r.jsdata.headimgurl);
     show("fast");
     $("continue").focus();
@@ -152,17 +188,30 @@
     var data = JSON.stringify({x: Math.max(0, Math.round(ev.clientX)), y: Math.max(0, Math.round(ev.clientY))});
     show("waiting"); // the section says what to do: no second line in the status
     say("");
-    local(daemon.base, "authorize", Object.assign({data: data, authorize_uuid: daemon.uuid}, req)).then(function (r) {
+    var ctl = asking = new AbortController();
+    $("countdown").textContent = "";
+    if (limits.confirm) countdown($("countdown"), limits.confirm, function (left) { return T.countdown.replace("%s", mmss(left)); });
+    local(daemon.base, "authorize", Object.assign({data: data, authorize_uuid: daemon.uuid}, req), 0, ctl.signal).then(function (r) {
+      clearInterval(ticking);
       switch (r.errcode) {
         case 0: say(T.signingIn); go(r.jsdata.redirect_url); return;
-        case 10050: qr(T.denied); return;
-        case 10046: qr(T.timedOut); return;
+        case 10050: refused(T.denied); return;
+        case 10046: refused(T.timedOut); return;
+        case 10062: qr(T.busy); return;
         case 10064: fast(); return; // the uuid went stale: ask again
+        case 10066: if (r.reason === "cooldown") { refused(T.cooldown, r.retry_after); return; } qr(T.useQRNow); return;
         case 10067: qr(T.refused + " " + (r.errmsg || ""), true); return;
         default: qr(T.useQRNow); return;
       }
-    }, function () { qr(T.useQRNow); });
+    }, function () {
+      clearInterval(ticking);
+      // Cancelled here: the daemon withdraws its window when the request ends.
+      if (ctl.signal.aborted) { refused(T.cancelledHere); return; }
+      qr(T.useQRNow);
+    });
   });
+  $("cancel").addEventListener("click", function () { if (asking) asking.abort(); });
+  $("retry").addEventListener("click", function () { $("retry").hidden = true; fast(); });
   $("use-qr").addEventListener("click", function () { qr(); });
   $("switch").addEventListener("click", function () { qr(T.switchHint); });
   $("again").addEventListener("click", function () { uuid = ""; qr(); });
@@ -184,7 +233,9 @@
 
   function qr(msg, isErr) {
     show("qr");
+    clearInterval(ticking);
     $("again").hidden = true;
+    $("retry").hidden = true;
     say(msg || "", isErr);
     var gen = ++polling;
     if (uuid) { poll(gen, 408); return; }
