@@ -112,6 +112,15 @@ func TestHostedPageLooks(t *testing.T) {
 			}
 			qrURL := decodeQRWhere(t, br, br.Ctx, nil, func(s string) bool { return strings.Contains(s, "/x/") })
 			br.Screenshot("qr-code")
+			// For a phone that cannot scan, or `scanfreed approve URL`: the same address as text.
+			e2e.Run(br, br.Ctx, "open the QR code's address", chromedp.Click(chromedp.CSS("#qrlink summary")))
+			if txt := e2e.Run(br, br.Ctx, "the address", chromedp.Text(chromedp.CSS("#qrurl"))); txt != qrURL {
+				t.Fatalf("the page shows the address %q, the QR code holds %q", txt, qrURL)
+			}
+			if p := layoutProblems(br, l.dark); len(p) > 0 {
+				t.Fatalf("with the address open: %s (screenshot %s)", strings.Join(p, "; "), br.Screenshot("problem"))
+			}
+			br.Screenshot("qr-address")
 
 			// The phone's page, as the phone shows it.
 			ph := phone(t, w, qrURL)

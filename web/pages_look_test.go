@@ -66,6 +66,7 @@ func pageProblems(br *e2e.Browser, l look) []string {
 			}
 			if (english.test(document.title.replaceAll(brand, ""))) out.push("untranslated title: " + JSON.stringify(document.title));
 		}
+		if (!document.querySelector('link[rel=icon]')) out.push("no icon: the browser asks for /favicon.ico and logs its 404");
 		const mark = document.getElementById('brand');
 		if (!mark || !mark.textContent.includes(brand)) out.push("no " + brand + " on the page");
 		else if (!mark.querySelector('img') || mark.querySelector('img').naturalWidth === 0) out.push("no logo beside the name");
@@ -138,6 +139,20 @@ func TestEveryPageLooks(t *testing.T) {
 					"response_type": {"code"}, "scope": {"snsapi_login"}, "state": {"look"}, "lang": {l.lang}}.Encode()
 			}
 			w.d.Scanfreed("pause") // the hosted page shows its QR code
+
+			// Demo Shop: a button to sign in, and its own icon.
+			e2e.Run(br, br.Ctx, "open Demo Shop", chromedp.Navigate(w.shop.URL))
+			shop := e2e.Run(br, br.Ctx, "Demo Shop's look", chromedp.Evaluate[[]string](`(() => {
+				const out = [], b = getComputedStyle(document.getElementById("signin"));
+				if (!document.querySelector("link[rel=icon]")) out.push("no icon");
+				if (b.backgroundColor === "rgba(0, 0, 0, 0)" || b.textDecorationLine !== "none") out.push("Sign in looks like a link");
+				return out;
+			})()`))
+			if p := append(layoutProblems(br, l.dark), shop...); len(p) > 0 {
+				t.Errorf("Demo Shop: %s (screenshot %s)", strings.Join(p, "; "), br.Screenshot("shop-problem"))
+			} else {
+				br.Screenshot("shop")
+			}
 
 			// Signed out.
 			open("login", w.b.PublicURL+"/login?lang="+lang, "#username")

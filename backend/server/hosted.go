@@ -142,7 +142,7 @@ func (s *Server) plainPage(w http.ResponseWriter, status int, lang, title, reaso
 }
 
 var plainPageTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="{{.L}}"><head><meta charset="utf-8">` +
-	`<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{.T}} · {{.Theme.Brand}}</title>` +
+	`<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{.T}} · {{.Theme.Brand}}</title><link rel="icon" href="{{with .Theme.Logo}}{{.}}{{else}}data:,{{end}}">` +
 	`<style>:root{--link:#0a5fd0;--button:#0a5fd0}body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:24px 16px;color:#1b1b1b;background:#fff}main{max-width:32rem;margin:auto}` +
 	`h1{font-size:20px}p{overflow-wrap:anywhere}.detail{font-size:14px;opacity:.8}a{color:var(--link)}@media (prefers-color-scheme:dark){:root{--link:#6fb1ff}body{color:#ececec;background:#17181a}}` +
 	`.brand{display:flex;align-items:center;gap:8px;overflow-wrap:anywhere}.brand img{height:32px;max-width:8rem;object-fit:contain}</style>` +

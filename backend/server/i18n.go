@@ -49,6 +49,9 @@ type text struct {
 	Cooldown      string `json:"cooldown"`
 	Busy          string `json:"busy"`
 	ContinueIn    string `json:"continueIn"`
+	// QRLink opens the QR code's address as text, for a phone that cannot
+	// scan or `scanfreed approve URL` at a terminal.
+	QRLink string `json:"-"`
 }
 
 var texts = map[string]text{
@@ -78,6 +81,7 @@ var texts = map[string]text{
 		Cooldown:          "You said no moments ago, so scan-free sign-in here waits a little. Scan the QR code, or continue when the button is back.",
 		Busy:              "A confirmation window is already open on your desktop: answer it first, or scan the QR code.",
 		ContinueIn:        "Continue as %s (in %d s)",
+		QRLink:            "Can't scan? The QR code's address",
 	},
 	"cn": {
 		Title: "登录", UseQR: "使用二维码登录", Switch: "切换账号",
@@ -105,6 +109,7 @@ var texts = map[string]text{
 		Cooldown:          "你刚刚拒绝了登录，免扫码登录需稍等片刻。请扫码登录，或等按钮恢复后继续。",
 		Busy:              "电脑上已有一个确认窗口，请先处理它，或扫码登录。",
 		ContinueIn:        "以 %s 身份继续（%d 秒后）",
+		QRLink:            "无法扫码？查看二维码的地址",
 	},
 }
 

@@ -104,7 +104,7 @@ func (s *Server) handleNewTicket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ticketErrStatus(err), apiErr(errSystem, err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"uuid": tk.UUID, "key": tk.Key, "expires_in": int(s.tickets.TTL().Seconds())})
+	writeJSON(w, http.StatusOK, map[string]any{"uuid": tk.UUID, "key": tk.Key, "expires_in": int(s.tickets.TTL().Seconds()), "url": s.ticketURL(tk.UUID)})
 }
 
 func (s *Server) handleQRCode(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +117,7 @@ func (s *Server) handleQRCode(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, errUnavailable.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	code, err := qr.Encode(s.public.JoinPath("/x/"+id).String(), qr.M)
+	code, err := qr.Encode(s.ticketURL(id), qr.M)
 	if err != nil {
 		http.Error(w, "cannot encode", http.StatusInternalServerError)
 		return
@@ -393,3 +393,6 @@ func (s *Server) computer(r *http.Request) string {
 		{"CrOS", "ChromeOS"}, {"Linux", "Linux"}}, "an unknown system")
 	return browser + " on " + system + ", " + s.clientIP(r)
 }
+
+// ticketURL is what the QR code of ticket id holds: the phone's page.
+func (s *Server) ticketURL(id string) string { return s.public.JoinPath("/x/" + id).String() }

@@ -224,6 +224,8 @@
         uuid = t.uuid;
         key = t.key;
         $("qrimg").src = "/connect/qrcode/" + uuid;
+        $("qrurl").textContent = t.url; // what the QR code holds
+        $("qrlink").hidden = false;
         if (!document.body.dataset.qrAt) document.body.dataset.qrAt = String(Math.round(performance.now()));
         $("scanned").hidden = true;
         $("qrimg").hidden = false;
@@ -257,6 +259,7 @@
           case 404:
             $("qrimg").hidden = true;
             $("qrhint").hidden = true;
+            $("qrlink").hidden = true;
             $("scanned").hidden = false;
             say(T.scanned); // never who: see the backend's handlePoll
             poll(gen, 404);
