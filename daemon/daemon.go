@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,9 +161,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lns, port, err := listenLoopback(d.cfg.Port)
+	lns, port, skipped, err := listenLoopback(d.cfg.Port)
 	if err != nil {
 		return err
+	}
+	if len(skipped) > 0 {
+		d.log.Warn("local API: a port before this one is taken; pages try this one next", "port", port, "skipped", strings.Join(skipped, ", "))
 	}
 	closeAll := func() {
 		for _, ln := range lns {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/harness/e2e"
@@ -83,8 +84,9 @@ func TestLoginWaitsAndLogout(t *testing.T) {
 	}
 }
 
-// TestPortFallback: a taken port moves the daemon to the next of the list;
-// when all are taken the error names who holds them.
+// TestPortFallback: a taken port moves the daemon to the next of the list,
+// and its log says why; a second daemon of the same person is refused,
+// naming the first; when all are taken the error names who holds them.
 func TestPortFallback(t *testing.T) {
 	b := e2e.StartBackend(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
@@ -97,15 +99,28 @@ func TestPortFallback(t *testing.T) {
 	if d.Port == port || !slices.Contains(deviceapi.DefaultPorts(), d.Port) {
 		t.Fatalf("daemon on port %d; want one of %v", d.Port, deviceapi.DefaultPorts())
 	}
-	// Hold every port of the list (the daemon above holds one already).
+	if log := d.Proc.Stderr.String(); !strings.Contains(log, fmt.Sprintf("%d is taken by PID %d", port, os.Getpid())) {
+		t.Fatalf("the log does not say why it moved:\n%s", log)
+	}
+
+	// A second daemon of hers (another state dir) would answer the same pages: refused.
+	_, stderr, err := testutil.Run(context.Background(), nil, "", d.Bin, "run", "--state-dir", filepath.Join(t.TempDir(), "second"),
+		"--backend", b.URL, "--port", strconv.Itoa(d.Port), "--no-dialog")
+	want := fmt.Sprintf("scanfreed (PID %d) already serves you on port %d", d.Proc.Cmd.Process.Pid, d.Port)
+	if err == nil || !strings.Contains(stderr, want) || !strings.Contains(stderr, "stop it first") {
+		t.Fatalf("a second daemon: %v\n%s\nwant %q", err, stderr, want)
+	}
+	d.Proc.Stop(10 * time.Second)
+
+	// Hold every port of the list.
 	for _, p := range deviceapi.DefaultPorts() {
 		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
 			defer ln.Close()
 		}
 	}
-	_, stderr, err := testutil.Run(context.Background(), nil, "", d.Bin, "run", "--state-dir", filepath.Join(t.TempDir(), "s"),
+	_, stderr, err = testutil.Run(context.Background(), nil, "", d.Bin, "run", "--state-dir", filepath.Join(t.TempDir(), "s"),
 		"--backend", b.URL, "--port", strconv.Itoa(port), "--no-dialog")
-	want := fmt.Sprintf("taken by PID %d", os.Getpid())
+	want = fmt.Sprintf("taken by PID %d", os.Getpid())
 	if err == nil || !strings.Contains(stderr, want) || !strings.Contains(stderr, "set port in config.yaml") {
 		t.Fatalf("all ports taken: %v\n%s\nwant it to name %q and the fix", err, stderr, want)
 	}
