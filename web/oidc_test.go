@@ -77,7 +77,7 @@ func TestOIDCPasswordInChromium(t *testing.T) {
 	// the one sign-in the password made, and no phantom from the failure.
 	e2e.Run(br, br.Ctx, "account page", chromedp.Navigate(w.b.PublicURL+"/account"))
 	recent := e2e.Run(br, br.Ctx, "recent sign-ins", chromedp.Text(chromedp.CSS("section[aria-labelledby=recent]")))
-	if n := strings.Count(recent, "Signed in to Demo Shop"); n != 1 {
+	if n := strings.Count(recent, "Demo Shop"); n != 1 || !strings.Contains(recent, "Password") {
 		t.Fatalf("recent sign-ins list %d sign-ins to Demo Shop, want 1: %q", n, recent)
 	}
 

@@ -19,7 +19,7 @@ type grantView struct {
 type accountView struct {
 	Devices []storage.Device
 	Grants  []grantView
-	Signins []storage.Event
+	Signins []signinView
 	// Desktops are the desktop approvals of the account, newest first: a
 	// desktop someone tricked the person into approving shows up here.
 	Desktops []storage.Event
@@ -108,7 +108,8 @@ func (s *Server) accountView(ctx context.Context, lang, userID string) (accountV
 		return v, err
 	}
 	v.Passkeys = passkeyViews(pks)
-	v.Signins, err = s.store.ListEvents(ctx, userID, "signin", 20)
+	signins, err := s.store.ListEvents(ctx, userID, "signin", 20)
+	v.Signins = s.signinViews(ctx, lang, signins, v.Devices)
 	return v, err
 }
 

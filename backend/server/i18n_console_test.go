@@ -68,6 +68,9 @@ func TestConsoleCatalogue(t *testing.T) {
 	for _, n := range notices {
 		want[n] = "notices"
 	}
+	for _, h := range howSignedIn {
+		want[h] = "howSignedIn"
+	}
 	for _, v := range []string{"none", "admin", "auditor", "web", "app", "desktop", "browser", "ok", "refused",
 		"scanfree", "qr", "password", "desktop_app", "device_approval"} {
 		want[v] = "a value a template translates"

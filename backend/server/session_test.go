@@ -132,7 +132,8 @@ func TestAccountPage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/account: %d", resp.StatusCode)
 	}
-	for _, want := range []string{"Alice", "laptop", "Demo Shop", "Signed in to Demo Shop"} {
+	// Her sign-ins say to which app, how, and from which desktop.
+	for _, want := range []string{"Alice", "laptop", "Demo Shop", `Your desktop, scan-free</td><td data-label="From" translate="no">laptop`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/account lacks %q", want)
 		}
