@@ -97,7 +97,7 @@ func startDesktopSignIn(t *testing.T, b *e2e.Backend) string {
 // TestEveryPageLooks opens every page a person meets, with an operator's
 // theme applied, at desktop and phone widths, light and dark, in English
 // and Chinese (chosen by ?lang= and by the browser's language): the
-// sign-in page, the reset link's form, the refusal and the page that is
+// sign-in page, the reset link's form, the password change, the refusal and the page that is
 // not there, the hosted sign-in, the account page, the authenticator
 // setup, /device with a code in its link and the approval behind it, the
 // message after a choice, the phone's page behind a QR code, and adding a
@@ -185,6 +185,7 @@ func TestEveryPageLooks(t *testing.T) {
 			}
 			check("account")
 			open("totp-setup", w.b.PublicURL+"/account/totp", "#totp-qr")
+			open("password", w.b.PublicURL+"/account/password", "#current")
 			open("device-link", w.b.PublicURL+"/device?user_code=BCDF-GHJK", "[role=alert]")
 			open("device", w.b.PublicURL+"/device", "#user_code")
 			e2e.Run(br, br.Ctx, "type the code", chromedp.SetValue(chromedp.CSS("#user_code"), startDesktopSignIn(t, w.b)))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
@@ -204,6 +205,30 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Error("revoke device", "err", err)
 		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not revoke the device; retry later.")
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// handleRenameDevice names one of the person's desktops: two laptops
+// called "ubuntu" are told apart by what she calls them.
+func (s *Server) handleRenameDevice(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.requireUser(w, r)
+	if !ok {
+		return
+	}
+	name := trimLen(strings.TrimSpace(r.PostFormValue("name")), 60)
+	if name == "" {
+		s.message(w, r, http.StatusBadRequest, u, "Signed-in desktops", "Give the desktop a name.")
+		return
+	}
+	switch err := s.store.RenameDevice(r.Context(), u.ID, r.PathValue("id"), name); {
+	case errors.Is(err, storage.ErrNotFound):
+		s.message(w, r, http.StatusNotFound, u, "No such device", "That device is not enrolled to your account.")
+		return
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "rename device", "err", err)
+		s.message(w, r, http.StatusServiceUnavailable, u, "Signed-in desktops", "Could not rename it; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)

@@ -22,6 +22,9 @@ var consoleTexts = []struct {
 	{"console*.go", regexp.MustCompile(`consoleMessage\(w, [^,]+, [^,]+, ("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\)`)},
 	{"session.go", failText},
 	{"selfsignin.go", failText},
+	{"reset.go", failText},
+	{"password_change.go", failText},
+	{"password_change.go", regexp.MustCompile(`return http\.\w+, ("(?:[^"\\]|\\.)*")`)},
 	// The pages' titles, errors and messages.
 	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bTitle: ("(?:[^"\\]|\\.)+")`)},
 	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bError: ("(?:[^"\\]|\\.)+")`)},

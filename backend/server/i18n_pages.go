@@ -23,6 +23,7 @@ var zhPages = map[string]string{
 	"Signed-in desktops":                  "已登录的电脑",
 	"Revoke %s":                           "撤销 %s",
 	"No desktop is signed in.":            "没有已登录的电脑。",
+	"Give the desktop a name.":            "请给电脑起个名字。",
 	"Desktops you approved":               "你批准的电脑",
 	"Not you? Revoke that desktop above.": "不是你？请在上方撤销那台电脑。",
 	"Apps you signed in to":               "你登录过的应用",
@@ -142,6 +143,20 @@ var zhPages = map[string]string{
 	"unknown appid: the site that sent you here is not registered":       "未知的 appid：把你带到这里的网站没有登记。",
 	"unknown client_id: the site that sent you here is not registered":   "未知的 client_id：把你带到这里的网站没有登记。",
 	"the sign-in service is temporarily unavailable; reload in a moment": "登录服务暂时不可用，请稍后刷新。",
+
+	// Changing one's password.
+	"Change your password":  "修改密码",
+	"Your current password": "当前密码",
+	"Change the password":   "修改密码",
+	"Changing it ends every sign-in of yours, on every browser and desktop, this one too.": "修改后，你在所有浏览器和电脑上的登录都会结束，包括当前这个。",
+	"Your password is not kept here. Change it where your organisation keeps it.":          "你的密码不保存在这里。请在你所在组织保存密码的地方修改。",
+	"The new password is the one you have. Choose another.":                                "新密码与当前密码相同。请换一个。",
+	"That is not your current password.":                                                   "当前密码不正确。",
+	"Password changed":                                                                     "密码已修改",
+	"Your new password works now. Every sign-in of yours ended, this one too: sign in again, and sign your desktops in with `scanfreed login`.": "新密码现已生效。你的所有登录都已结束，包括当前这个：请重新登录，并用 `scanfreed login` 重新登录你的电脑。",
+	"The password must have at least 8 characters.":      "密码至少需要 8 个字符。",
+	"The two passwords differ. Type the same one twice.": "两次输入的密码不一致。请输入相同的密码。",
+	"Could not set the password; try again in a moment.": "无法设置密码，请稍后重试。",
 
 	// The phone's page behind a QR code.
 	"Sign in on your computer?":             "要在电脑上登录吗？",

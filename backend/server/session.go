@@ -50,7 +50,7 @@ var pages = map[string]map[string]*template.Template{langEN: parsePages(langEN),
 
 func parsePages(lang string) map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"login", "login_code", "totp", "passkey_new", "account", "device", "device_confirm", "message", "x", "reset"} {
+	for _, name := range []string{"login", "login_code", "totp", "passkey_new", "account", "device", "device_confirm", "message", "x", "reset", "password"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcsFor(lang)).
 			ParseFS(templateFS, "templates/layout.html", "templates/passkey.html", "templates/"+name+".html"))
 	}

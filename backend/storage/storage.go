@@ -426,6 +426,9 @@ type Storage interface {
 	// and every family it began is revoked, however old. Revoking twice
 	// is not an error.
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
+	// RenameDevice names userID's device id name. ErrNotFound when it is
+	// not hers.
+	RenameDevice(ctx context.Context, userID, id, name string) error
 
 	CreateDeviceAuth(ctx context.Context, da DeviceAuth) error
 	GetDeviceAuth(ctx context.Context, deviceCodeHash []byte) (DeviceAuth, error)

@@ -127,6 +127,14 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	}
 	wantErr(t, s.RevokeDevice(ctx, "nope", now), storage.ErrNotFound)
 
+	// Two desktops of one name are told apart by renaming one; only by her.
+	must(t, s.RenameDevice(ctx, alice.ID, "A2", "Work laptop"))
+	if d, err := s.GetDevice(ctx, "A2"); err != nil || d.Name != "Work laptop" {
+		t.Fatalf("renamed device = %+v, %v", d, err)
+	}
+	wantErr(t, s.RenameDevice(ctx, bob.ID, "A2", "Mine now"), storage.ErrNotFound)
+	wantErr(t, s.RenameDevice(ctx, alice.ID, "nope", "x"), storage.ErrNotFound)
+
 	// Revoking an app takes back the user's grant, pending codes and
 	// tokens for it, and nothing of another app's.
 	appA, appB := seedApp(t, s, "wx-ga"), seedApp(t, s, "wx-gb")

@@ -39,6 +39,11 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 		`SELECT `+deviceCols+` FROM devices WHERE ($1 = '' OR user_id = $1) ORDER BY created_at, id`, userID)
 }
 
+// RenameDevice implements storage.Storage.
+func (s *Store) RenameDevice(ctx context.Context, userID, id, name string) error {
+	return s.execOne(ctx, "rename device", storage.ErrNotFound, `UPDATE devices SET name = $1 WHERE id = $2 AND user_id = $3`, name, id, userID)
+}
+
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
 	err := s.tx(ctx, "revoke device "+id, func(tx pgx.Tx) error {

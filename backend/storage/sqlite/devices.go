@@ -44,6 +44,11 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 		`SELECT `+deviceCols+` FROM devices WHERE (? = '' OR user_id = ?) ORDER BY created_at, id`, userID, userID)
 }
 
+// RenameDevice implements storage.Storage.
+func (s *Store) RenameDevice(ctx context.Context, userID, id, name string) error {
+	return s.execOne(ctx, "rename device", storage.ErrNotFound, `UPDATE devices SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
+}
+
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
 	err := s.write(ctx, "revoke device "+id, func(tx *sql.Tx) error {
