@@ -30,6 +30,7 @@ var looks = []look{
 	{"phone", 390, 844, false, "en", "Confirm the sign-in in the window on your desktop"},
 	{"phone-dark", 390, 844, true, "en", "Confirm the sign-in in the window on your desktop"},
 	{"phone-chinese", 390, 844, false, "cn", "请在电脑上弹出的窗口中确认登录"},
+	{"desktop-dark-chinese", 1100, 800, true, "cn", "请在电脑上弹出的窗口中确认登录"},
 }
 
 // apply sets br's viewport and colour scheme.

@@ -79,10 +79,15 @@ func pageProblems(br *e2e.Browser, l look) []string {
 }
 
 // startDesktopSignIn starts a desktop's sign-in at the backend as
-// `scanfreed login` does and returns the code it would show.
-func startDesktopSignIn(t *testing.T, b *e2e.Backend) string {
+// `scanfreed login` does, from the network from (through the backend's
+// trusted proxy, this machine), and returns the code it would show.
+func startDesktopSignIn(t *testing.T, b *e2e.Backend, from string) string {
 	t.Helper()
-	resp, err := http.PostForm(b.URL+"/oauth2/device_authorization", url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"Work PC"}, "os": {"linux"}})
+	req, _ := http.NewRequest("POST", b.URL+"/oauth2/device_authorization",
+		strings.NewReader(url.Values{"client_id": {deviceapi.ClientID}, "device_name": {"Work PC"}, "os": {"linux"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", from)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +111,10 @@ func startDesktopSignIn(t *testing.T, b *e2e.Backend) string {
 // image, and in Chinese leave nothing in English but names. A screenshot
 // of each is kept.
 func TestEveryPageLooks(t *testing.T) {
-	w := newWorld(t, e2e.BackendOptions{Args: themeArgs(t)}, e2e.DaemonOptions{Args: []string{"--no-dialog", "--cooldown", "1ms"}})
+	// This machine is a trusted proxy: a desktop sign-in can be started
+	// from "another network" (a link someone sent), which /device warns of.
+	w := newWorld(t, e2e.BackendOptions{Args: append(themeArgs(t), "--trusted-proxies", "127.0.0.1")},
+		e2e.DaemonOptions{Args: []string{"--no-dialog", "--cooldown", "1ms"}})
 	// The CLI names the server by its default public URL: the path is what counts.
 	reset := regexp.MustCompile(`/reset/\S+`).FindString(w.b.CLI("", "user", "reset-password", "bob", "--link"))
 	if reset == "" {
@@ -186,9 +194,8 @@ func TestEveryPageLooks(t *testing.T) {
 			check("account")
 			open("totp-setup", w.b.PublicURL+"/account/totp", "#totp-qr")
 			open("password", w.b.PublicURL+"/account/password", "#current")
-			open("device-link", w.b.PublicURL+"/device?user_code=BCDF-GHJK", "[role=alert]")
-			open("device", w.b.PublicURL+"/device", "#user_code")
-			e2e.Run(br, br.Ctx, "type the code", chromedp.SetValue(chromedp.CSS("#user_code"), startDesktopSignIn(t, w.b)))
+			// A link with a code from elsewhere: the warning, then the approval.
+			open("device-link", w.b.PublicURL+"/device?user_code="+url.QueryEscape(startDesktopSignIn(t, w.b, "203.0.113.7")), "[role=alert]")
 			e2e.Run(br, br.Ctx, "continue", chromedp.Click(chromedp.CSS("#user_code ~ button")))
 			e2e.Run(br, br.Ctx, "the approval", chromedp.WaitVisible(chromedp.CSS("button[value=deny]")))
 			check("device-confirm")
