@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -122,12 +123,20 @@ func Run(ctx context.Context, o RunOptions) error {
 	return errors.Join(err, st.Close())
 }
 
-// opsHandler serves the monitoring routes of --metrics-addr.
+// opsHandler serves the monitoring routes of --metrics-addr: metrics,
+// health, and Go's profiles (/debug/pprof/, as `go tool pprof` takes
+// them). Profiles show the program's insides and cost CPU while taken, so
+// they are here, on the operators' listener, and never on the public one.
 func (s *Server) opsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics())
 	mux.HandleFunc("GET /healthz", Healthz)
 	mux.HandleFunc("GET /readyz", s.readyz(true))
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -311,6 +312,13 @@ func TestReplicasShareState(t *testing.T) {
 			if status, body := send(t, nil, "GET", c.r(2).metrics+path, "", "", nil); status != 200 {
 				t.Fatalf("%s: %d %s", path, status, body)
 			}
+		}
+		// Profiles on the operators' listener, never on the public one.
+		if status, body := send(t, nil, "GET", c.r(2).metrics+"/debug/pprof/profile?seconds=1", "", "", nil); status != 200 || !bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+			t.Fatalf("a CPU profile from the metrics listener: %d, %d bytes", status, len(body))
+		}
+		if status, _ := send(t, nil, "GET", c.r(2).url+"/debug/pprof/", "", "", nil); status != http.StatusNotFound {
+			t.Fatalf("the public listener answers /debug/pprof/ with %d, want 404", status)
 		}
 	})
 }
