@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
@@ -210,7 +212,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.watchBroker(ctx)
 	go d.watchDesktops(ctx)
 	go d.watchSignOut(ctx)
-	d.log.Info("serving", "listen", d.listen, "domain", d.cfg.Domain, "socket", d.cfg.Socket, "backend", d.cfg.BackendURL,
+	d.log.Info("serving", "version", version.String(), "listen", d.listen, "domain", d.cfg.Domain, "socket", d.cfg.Socket, "backend", d.cfg.BackendURL,
 		"trusted_origins", d.cfg.TrustedOrigins)
 	close(d.ready)
 

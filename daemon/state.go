@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/dialog"
@@ -32,6 +34,7 @@ func (d *Daemon) Status() control.Status {
 		Listen:      append([]string{}, d.listen...),
 		StateDir:    d.cfg.StateDir,
 		Recent:      append([]control.SignIn{}, d.recent...),
+		Version:     version.String(),
 	}
 	if d.login != nil {
 		l := *d.login

@@ -1,6 +1,7 @@
 package tray
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/version"
 
 	"fyne.io/systray"
 
@@ -38,8 +41,8 @@ type app struct {
 	ui     sync.Mutex
 	closed bool
 
-	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, start, quitItem *systray.MenuItem
-	recents                                                                                                     []*systray.MenuItem
+	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, about, start, quitItem *systray.MenuItem
+	recents                                                                                                            []*systray.MenuItem
 
 	// Desktop apps the person allowed, each item forgets its app.
 	apps      *systray.MenuItem
@@ -126,6 +129,7 @@ func (a *app) ready() {
 	a.signOut = systray.AddMenuItem("Sign out", "Sign this desktop out")
 	a.accountPage = systray.AddMenuItem("Open account page", "")
 	a.doctor = systray.AddMenuItem("Run diagnostics", "Check everything scan-free login needs")
+	a.about = systray.AddMenuItem("About scanfree", "The versions of the tray and the daemon")
 	a.start = systray.AddMenuItem("Start scanfreed", "Start the daemon")
 	systray.AddSeparator()
 	a.quitItem = systray.AddMenuItem("Quit", "Close the tray; the daemon keeps running")
@@ -291,6 +295,8 @@ func (a *app) clicks() {
 			err = openURL(strings.TrimSuffix(st.Backend, "/") + "/account")
 		case <-a.doctor.ClickedCh:
 			err = a.diagnose()
+		case <-a.about.ClickedCh:
+			err = a.showAbout()
 		case <-a.start.ClickedCh:
 			err = a.startDaemon()
 		case i := <-a.forget:
@@ -317,11 +323,33 @@ func (a *app) clicks() {
 // diagnose runs `scanfreed doctor` and opens its report.
 func (a *app) diagnose() error {
 	out, _ := exec.CommandContext(a.ctx, a.opts.Scanfreed, "doctor", "--state-dir", a.opts.StateDir, "--socket", a.opts.Socket).CombinedOutput()
-	f, err := os.CreateTemp("", "scanfree-doctor-*.txt")
+	return openText("scanfree-doctor-*.txt", out)
+}
+
+// showAbout opens the versions of this tray and of the running daemon.
+func (a *app) showAbout() error {
+	_, st := a.current()
+	daemon := st.Version
+	if daemon == "" {
+		daemon = "not running, or too old to say"
+	}
+	return openText("scanfree-about-*.txt", []byte(aboutText(version.String(), daemon, st.Backend)))
+}
+
+// aboutText is what About says.
+func aboutText(tray, daemon, backend string) string {
+	return "scanfree: scan-free sign-in on this desktop\n\nscanfree-tray " + tray + "\nscanfreed     " + daemon +
+		"\nsign-in service " + cmp.Or(backend, "none yet") + "\n"
+}
+
+// openText writes text to a new temporary file named like pattern and
+// opens it with the desktop's viewer.
+func openText(pattern string, text []byte) error {
+	f, err := os.CreateTemp("", pattern)
 	if err != nil {
 		return err
 	}
-	f.Write(out)
+	f.Write(text)
 	f.Close()
 	return openURL(f.Name())
 }

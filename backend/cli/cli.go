@@ -16,6 +16,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/backend/geoip"
 
 	"github.com/spf13/cobra"
@@ -61,6 +63,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			"YAML file --config (env SCANFREE_SERVER_CONFIG), in that order of precedence; keys are the flags' names with _ for -.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			opts := config.Options{EnvPrefix: "SCANFREE_SERVER_", Settings: settings, File: a.configFile, FileRequired: true,
 				StrictEnv: true, OtherEnv: []string{"SCANFREE_SERVER_CONFIG"}, Sections: []string{"connectors"}}
@@ -76,7 +79,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"file of the key that seals the OpenID Connect signing keys in the database (32 random bytes, base64); the same file on every replica. "+
 			"Default with SQLite: the database's path with .key, made on first use; with PostgreSQL none, and the OIDC face is off (env SCANFREE_SERVER_DATA_KEY_FILE)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
-	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd(), a.eventsCmd(), a.sessionCmd(), a.applyCmd())
+	root.SetVersionTemplate("scanfree-server {{.Version}}\n")
+	root.AddCommand(a.serveCmd(), a.appCmd(), a.userCmd(), a.deviceCmd(), a.keysCmd(), a.eventsCmd(), a.sessionCmd(), a.applyCmd(),
+		&cobra.Command{Use: "version", Short: "Print this build's version and commit", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				in := version.Get()
+				return a.print(in, func(w io.Writer) { fmt.Fprintln(w, "scanfree-server", in) })
+			}})
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

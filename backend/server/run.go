@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
@@ -109,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) error {
 
 	public.set(s.Handler())
 	side.set(s.opsHandler())
-	log.Info("serving", "public_url", s.public.String())
+	log.Info("serving", "version", version.String(), "public_url", s.public.String())
 	select {
 	case err = <-errc:
 		err = fmt.Errorf("serve: %w", err)

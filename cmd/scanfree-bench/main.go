@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/internal/harness/bench"
 	"github.com/scanfree/scanfree/internal/harness/system"
 )
@@ -18,7 +20,12 @@ func main() {
 	idle := flag.Duration("idle", 60*time.Second, "window for the daemon's idle CPU")
 	polls := flag.Int("polls", 20000, "concurrent waiting QR long polls to hold")
 	events := flag.Int("events", 1_000_000, "events the sign-in log is seeded with")
+	showVersion := flag.Bool("version", false, "print this build's version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("scanfree-bench", version.String())
+		return
+	}
 	scenarios := map[string]func(context.Context, *os.File, time.Duration) error{
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
 		"certs":   func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Certs(ctx, w, d) },

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/client"
 	"github.com/scanfree/scanfree/web/demo"
 )
@@ -20,7 +22,12 @@ func main() {
 	shop := flag.String("shop", "http://127.0.0.1:8081", "Demo Shop's server")
 	phone := flag.Bool("phone", false, "also ask for the phone number")
 	socket := flag.String("socket", "", "scanfreed's control socket (default: found as the tray finds it)")
+	showVersion := flag.Bool("version", false, "print this build's version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("scanfree-demo-app", version.String())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	c := client.New()

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/internal/harness/demoup"
 	"github.com/scanfree/scanfree/web/demo"
 )
@@ -17,6 +19,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
+	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "version") {
+		fmt.Println("scanfree-demo", version.String())
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "up" {
 		err = demoup.Up(ctx, os.Args[2:], os.Stdout)
 	} else {

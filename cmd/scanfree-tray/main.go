@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/tray"
 )
@@ -18,7 +20,12 @@ import (
 func main() {
 	stateDir := flag.String("state-dir", control.DefaultStateDir(), "the daemon's state dir (env SCANFREE_STATE_DIR)")
 	socket := flag.String("socket", "", "the daemon's control socket (default <state-dir>/control.sock; env SCANFREE_SOCKET)")
+	showVersion := flag.Bool("version", false, "print this build's version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("scanfree-tray", version.String())
+		return
+	}
 	if *socket == "" {
 		*socket = control.DefaultSocket(*stateDir)
 	}

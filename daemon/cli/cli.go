@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/daemon/control"
@@ -31,15 +33,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			"(--config, default <user config dir>/scanfree/config.yaml), in that order of precedence.",
 		SilenceUsage:      true,
 		SilenceErrors:     true,
+		Version:           version.String(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.applyConfig(cmd) },
 	}
+	root.SetVersionTemplate("scanfreed {{.Version}}\n")
 	root.PersistentFlags().StringVar(&a.stateDir, "state-dir", control.DefaultStateDir(), "directory for keys, certificates and the control socket (state_dir)")
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "control socket (socket; default <state-dir>/"+control.SocketName+")")
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default <user config dir>/scanfree/config.yaml)")
 	root.PersistentFlags().BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
 	root.AddCommand(a.certsCmd(), a.runCmd(), a.statusCmd(), a.pauseCmd(), a.resumeCmd(), a.loginCmd(), a.logoutCmd(),
 		a.pendingCmd(), a.answerCmd("approve", true), a.answerCmd("deny", false), a.recentCmd(), a.doctorCmd(), a.serviceCmd(),
-		a.codeCmd(), a.userdataCmd(), a.appsCmd())
+		a.codeCmd(), a.userdataCmd(), a.appsCmd(), versionCmd("scanfreed", a.print))
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -70,4 +74,18 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	}
 	text(a.stdout)
 	return nil
+}
+
+// versionCmd prints the build of the binary name, as --version does (with
+// --json, its parts).
+func versionCmd(name string, print func(any, func(io.Writer)) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print this build's version and commit",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			in := version.Get()
+			return print(in, func(w io.Writer) { fmt.Fprintln(w, name, in) })
+		},
+	}
 }

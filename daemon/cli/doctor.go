@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/scanfree/scanfree/internal/version"
+
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/certs"
@@ -72,6 +74,17 @@ func (a *app) diagnose(ctx context.Context) []check {
 
 	st, err := a.client().Status(ctx)
 	running := err == nil
+	this := version.String()
+	switch {
+	case !running || st.Version == this:
+		add("version", true, this, "")
+	case st.Version == "":
+		add("version", false, "this scanfreed is "+this+"; the running daemon is older and does not say which",
+			"restart the daemon so it runs this build (scanfreed service restart, or stop it and run scanfreed run)")
+	default:
+		add("version", false, "this scanfreed is "+this+"; the running daemon is "+st.Version,
+			"restart the daemon so it runs this build (scanfreed service restart, or stop it and run scanfreed run)")
+	}
 	add("daemon running", running, errOr(err, "control socket "+a.client().Socket()), "start it: `scanfreed run` (or `scanfreed service start`)")
 	domain := certs.DefaultDomain
 	if running {

@@ -27,6 +27,8 @@ type Status struct {
 	Login       *Login    `json:"login,omitempty"` // an enrolment in progress or its last outcome
 	Pending     []Request `json:"pending"`
 	Recent      []SignIn  `json:"recent"`
+	// Version is the running daemon's build (internal/version).
+	Version string `json:"version"`
 }
 
 // Account is the signed-in user.
