@@ -213,22 +213,37 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 // handleRenameDevice names one of the person's desktops: two laptops
 // called "ubuntu" are told apart by what she calls them.
 func (s *Server) handleRenameDevice(w http.ResponseWriter, r *http.Request) {
+	s.renameOwn(w, r, renaming{title: "Signed-in desktops", empty: "Give the desktop a name.",
+		gone: "That device is not enrolled to your account.", rename: func(ctx context.Context, userID, name string) error {
+			return s.store.RenameDevice(ctx, userID, r.PathValue("id"), name)
+		}})
+}
+
+// renaming is what renameOwn renames, and what it says when it cannot.
+type renaming struct {
+	title, empty, gone string
+	rename             func(ctx context.Context, userID, name string) error // storage.ErrNotFound: not hers
+}
+
+// renameOwn renames one of the signed-in person's things (a desktop, a
+// passkey) to the form's name, and goes back to her account page.
+func (s *Server) renameOwn(w http.ResponseWriter, r *http.Request, what renaming) {
 	u, ok := s.requireUser(w, r)
 	if !ok {
 		return
 	}
 	name := trimLen(strings.TrimSpace(r.PostFormValue("name")), 60)
 	if name == "" {
-		s.message(w, r, http.StatusBadRequest, u, "Signed-in desktops", "Give the desktop a name.")
+		s.message(w, r, http.StatusBadRequest, u, what.title, what.empty)
 		return
 	}
-	switch err := s.store.RenameDevice(r.Context(), u.ID, r.PathValue("id"), name); {
+	switch err := what.rename(r.Context(), u.ID, name); {
 	case errors.Is(err, storage.ErrNotFound):
-		s.message(w, r, http.StatusNotFound, u, "No such device", "That device is not enrolled to your account.")
+		s.message(w, r, http.StatusNotFound, u, what.title, what.gone)
 		return
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "rename device", "err", err)
-		s.message(w, r, http.StatusServiceUnavailable, u, "Signed-in desktops", "Could not rename it; retry later.")
+		s.log.ErrorContext(r.Context(), "rename", "what", what.title, "err", err)
+		s.message(w, r, http.StatusServiceUnavailable, u, what.title, "Could not rename it; retry later.")
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)

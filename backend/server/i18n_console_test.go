@@ -25,6 +25,7 @@ var consoleTexts = []struct {
 	{"reset.go", failText},
 	{"password_change.go", failText},
 	{"password_change.go", regexp.MustCompile(`return http\.\w+, ("(?:[^"\\]|\\.)*")`)},
+	{"reset.go", regexp.MustCompile(`return ("(?:[^"\\]|\\.)+")\n`)},
 	// The pages' titles, errors and messages.
 	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bTitle: ("(?:[^"\\]|\\.)+")`)},
 	{"*.go", regexp.MustCompile(`(?s)\bpage\{[^{}]*?\bError: ("(?:[^"\\]|\\.)+")`)},

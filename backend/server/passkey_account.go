@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -161,25 +162,10 @@ func passkeyParam(r *http.Request) []byte {
 
 // handlePasskeyRename renames one of the person's passkeys.
 func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.requireUser(w, r)
-	if !ok {
-		return
-	}
-	name := trimLen(strings.TrimSpace(r.PostFormValue("name")), 60)
-	if name == "" {
-		s.message(w, r, http.StatusBadRequest, u, "Passkeys", "Give the passkey a name.")
-		return
-	}
-	switch err := s.store.RenamePasskey(r.Context(), u.ID, passkeyParam(r), name); {
-	case errors.Is(err, storage.ErrNotFound):
-		s.message(w, r, http.StatusNotFound, u, "Passkeys", "That passkey is not yours, or was removed.")
-		return
-	case err != nil:
-		s.log.ErrorContext(r.Context(), "rename passkey", "err", err)
-		s.message(w, r, http.StatusServiceUnavailable, u, "Passkeys", "Could not rename it; retry later.")
-		return
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	s.renameOwn(w, r, renaming{title: "Passkeys", empty: "Give the passkey a name.",
+		gone: "That passkey is not yours, or was removed.", rename: func(ctx context.Context, userID, name string) error {
+			return s.store.RenamePasskey(ctx, userID, passkeyParam(r), name)
+		}})
 }
 
 // handlePasskeyRemove removes one of the person's passkeys.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
@@ -39,15 +38,12 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		s.render(w, r, status, "password", page{Title: "Change your password", User: u, Error: msg, Data: passwordView{Local: u.PasswordHash != ""}})
 	}
-	switch {
+	switch msg := newPasswordProblem(pw, again); {
 	case u.PasswordHash == "":
 		fail(http.StatusBadRequest, "Your password is not kept here. Change it where your organisation keeps it.")
 		return
-	case len(pw) < admin.MinPasswordLen:
-		fail(http.StatusBadRequest, "The password must have at least 8 characters.")
-		return
-	case pw != again:
-		fail(http.StatusBadRequest, "The two passwords differ. Type the same one twice.")
+	case msg != "":
+		fail(http.StatusBadRequest, msg)
 		return
 	case pw == current:
 		fail(http.StatusBadRequest, "The new password is the one you have. Choose another.")

@@ -22,12 +22,8 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		s.render(w, r, status, "reset", page{Title: "Choose a new password", Error: msg})
 	}
-	switch {
-	case len(pw) < admin.MinPasswordLen:
-		fail(http.StatusBadRequest, "The password must have at least 8 characters.")
-		return
-	case pw != again:
-		fail(http.StatusBadRequest, "The two passwords differ. Type the same one twice.")
+	if msg := newPasswordProblem(pw, again); msg != "" {
+		fail(http.StatusBadRequest, msg)
 		return
 	}
 	hash, err := s.newPasswordHash(r.Context(), s.clientKey(r), pw)
@@ -48,4 +44,16 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	s.signin.Event(r.Context(), storage.Event{UserID: userID, Kind: "password_reset", Addr: s.clientIP(r),
 		Detail: "password set with a one-time reset link; every desktop, sign-in and session ended"})
 	s.message(w, r, http.StatusOK, nil, "Password set", "Your new password works now. Every earlier sign-in of yours ended: sign in again, and sign your desktops in with `scanfreed login`.")
+}
+
+// newPasswordProblem is what is wrong with a new password typed as pw and
+// again, or "".
+func newPasswordProblem(pw, again string) string {
+	switch {
+	case len(pw) < admin.MinPasswordLen:
+		return "The password must have at least 8 characters."
+	case pw != again:
+		return "The two passwords differ. Type the same one twice."
+	}
+	return ""
 }
