@@ -8,6 +8,9 @@ STATE    ?= .state/demo
 FUZZTIME ?= 30000x
 BENCHTIME ?= 2s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Every binary built here says which it is (--version): the release name,
+# and the commit where Go can read it (-buildvcs=auto: also without git).
+GOBUILD  := $(GO) build -buildvcs=auto -ldflags "-X github.com/scanfree/scanfree/internal/version.stamp=$(VERSION)"
 
 # Binaries that build for every OS; the tray joins once it exists (not on darwin: cgo).
 PORTABLE := scanfree-server scanfreed scanfree-demo scanfree-demo-app
@@ -23,7 +26,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GOBUILD) -o $(BIN)/ ./cmd/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
@@ -58,11 +61,11 @@ cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \
 		for cmd in $(PORTABLE); do \
 			echo "GOOS=$$os GOARCH=$$arch $$cmd"; \
-			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/$$cmd || exit 1; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(BIN)/cross/$$os-$$arch/ ./cmd/$$cmd || exit 1; \
 		done; done; done
 	@for os in $(TRAY_OS); do for arch in amd64 arm64; do \
 		echo "GOOS=$$os GOARCH=$$arch scanfree-tray"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o $(BIN)/cross/$$os-$$arch/ ./cmd/scanfree-tray || exit 1; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(BIN)/cross/$$os-$$arch/ ./cmd/scanfree-tray || exit 1; \
 	done; done
 
 # A developer machine: binaries in $(PREFIX)/bin, the per-user service, the tray's autostart, the CA.
@@ -81,7 +84,8 @@ dist:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \
 		name=scanfree-$(VERSION)-$$os-$$arch; dir=$(DIST)/$$name; mkdir -p $$dir; \
 		cmds="scanfreed scanfree-server"; [ $$os = darwin ] || cmds="$$cmds scanfree-tray"; \
-		for cmd in $$cmds; do CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags=-s -o $$dir/ ./cmd/$$cmd || exit 1; done; \
+		for cmd in $$cmds; do CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -buildvcs=auto -trimpath \
+			-ldflags "-s -X github.com/scanfree/scanfree/internal/version.stamp=$(VERSION)" -o $$dir/ ./cmd/$$cmd || exit 1; done; \
 		cp installer/dist/INSTALL-$$os.txt $$dir/INSTALL.txt; cp README.md $$dir/; \
 		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $$dir && echo $(DIST)/$$name.tar.gz; \
 	done; done

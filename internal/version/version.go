@@ -9,6 +9,11 @@ import (
 	"runtime/debug"
 )
 
+// stamp is the release name the Makefile gives every binary it builds
+// (-ldflags -X …/version.stamp=$(VERSION), git describe): what Go's build
+// information lacks for a build from a checkout.
+var stamp string
+
 // Info is what a binary knows of its build.
 type Info struct {
 	Version  string // the module version, "(devel)" from a checkout
@@ -34,6 +39,9 @@ func Get() Info {
 		case "vcs.modified":
 			in.Modified = s.Value == "true"
 		}
+	}
+	if stamp != "" {
+		in.Version = stamp
 	}
 	if in.Version == "" {
 		in.Version = "(devel)"
