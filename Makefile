@@ -78,7 +78,8 @@ uninstall:
 	-$(PREFIX)/bin/scanfreed service uninstall
 	rm -f $(PREFIX)/bin/scanfreed $(PREFIX)/bin/scanfree-tray
 
-# Release archives: linux and windows (amd64, arm64) with the tray, darwin without it.
+# Release archives: linux and windows (amd64, arm64) with the tray, darwin without it;
+# and Debian packages for linux (installer/deb.go: what an IT team pushes).
 dist:
 	@rm -rf $(DIST) && mkdir -p $(DIST)
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \
@@ -86,6 +87,8 @@ dist:
 		cmds="scanfreed scanfree-server"; [ $$os = darwin ] || cmds="$$cmds scanfree-tray"; \
 		for cmd in $$cmds; do CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -buildvcs=auto -trimpath \
 			-ldflags "-s -X github.com/scanfree/scanfree/internal/version.stamp=$(VERSION)" -o $$dir/ ./cmd/$$cmd || exit 1; done; \
+		if [ $$os = linux ]; then $(GO) run ./installer/mkdeb -bin $$dir -version $(VERSION) -arch $$arch \
+			-o $(DIST)/scanfree_$(VERSION)_$$arch.deb || exit 1; fi; \
 		cp installer/dist/INSTALL-$$os.txt $$dir/INSTALL.txt; cp README.md $$dir/; \
 		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $$dir && echo $(DIST)/$$name.tar.gz; \
 	done; done

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/peer"
 )
 
@@ -51,6 +52,12 @@ func (d *Daemon) controlHandler() http.Handler {
 		l, err := d.StartLogin(r.Context())
 		if errors.Is(err, ErrAlreadySignedIn) {
 			writeErr(w, http.StatusConflict, err.Error())
+			return
+		}
+		if errors.Is(err, idp.ErrUnreachable) {
+			writeErr(w, http.StatusBadGateway, "start sign-in: "+err.Error()+"; this desktop signs in at "+d.cfg.BackendURL+
+				": if that is not your organisation's sign-in service, set backend_url in your config.yaml (or your administrator does, for every user, in "+
+				"/etc/scanfree/config.yaml) and restart the daemon (scanfreed service restart)")
 			return
 		}
 		if err != nil {

@@ -26,22 +26,9 @@ func linuxPlan(o Options) Plan {
 	if cfg == "" {
 		cfg = filepath.Join(o.Home, ".config")
 	}
-	unit := `[Unit]
-Description=scanfree daemon: scan-free web login on this desktop
-Documentation=https://github.com/scanfree/scanfree
-After=graphical-session.target
-
-[Service]
-Type=simple
-ExecStart=` + systemdQuote(o.Scanfreed) + ` run --state-dir ` + systemdQuote(o.StateDir) + `
-Restart=on-failure
-RestartSec=5
-
-[Install]
-WantedBy=default.target
-`
 	p := Plan{
-		Files: []File{{Path: filepath.Join(cfg, "systemd", "user", ServiceName+".service"), Content: unit, Mode: 0o644}},
+		Files: []File{{Path: filepath.Join(cfg, "systemd", "user", ServiceName+".service"),
+			Content: systemdUnit(systemdQuote(o.Scanfreed), " --state-dir "+systemdQuote(o.StateDir), false), Mode: 0o644}},
 		Commands: [][]string{
 			{"systemctl", "--user", "daemon-reload"},
 			{"systemctl", "--user", "enable", "--now", ServiceName + ".service"},
@@ -49,16 +36,47 @@ WantedBy=default.target
 		Logs: LogsAt(o),
 	}
 	if o.Tray != "" {
-		p.Files = append(p.Files, File{Path: filepath.Join(cfg, "autostart", "scanfree-tray.desktop"), Mode: 0o644, Content: `[Desktop Entry]
+		p.Files = append(p.Files, File{Path: filepath.Join(cfg, "autostart", "scanfree-tray.desktop"), Mode: 0o644,
+			Content: autostartEntry(desktopQuote(o.Tray) + " --state-dir " + desktopQuote(o.StateDir))})
+	}
+	return p
+}
+
+// systemdUnit is scanfreed's systemd user unit: exe (quoted) run with
+// args. trustCA first makes the user's browsers trust her local CA (a
+// package's unit, which no one ran `certs install` for; a failure there
+// does not keep the daemon from starting).
+func systemdUnit(exe, args string, trustCA bool) string {
+	pre := ""
+	if trustCA {
+		pre = "ExecStartPre=-" + exe + " certs install --system=no\n"
+	}
+	return `[Unit]
+Description=scanfree daemon: scan-free web login on this desktop
+Documentation=https://github.com/scanfree/scanfree
+After=graphical-session.target
+
+[Service]
+Type=simple
+` + pre + `ExecStart=` + exe + ` run` + args + `
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=default.target
+`
+}
+
+// autostartEntry is the tray's XDG autostart entry running exec.
+func autostartEntry(exec string) string {
+	return `[Desktop Entry]
 Type=Application
 Name=scanfree
 Comment=scan-free web login: status and confirmations
-Exec=` + desktopQuote(o.Tray) + ` --state-dir ` + desktopQuote(o.StateDir) + `
+Exec=` + exec + `
 Terminal=false
 X-GNOME-Autostart-enabled=true
-`})
-	}
-	return p
+`
 }
 
 func xmlText(s string) string {

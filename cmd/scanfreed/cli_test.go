@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/harness/e2e"
+	"github.com/scanfree/scanfree/internal/harness/system"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
 
@@ -179,5 +181,24 @@ func TestDoctor(t *testing.T) {
 	out, _ = d.Scanfreed("doctor")
 	if !strings.Contains(out, "[ok  ] signed in") || !strings.Contains(out, "Alice (alice)") {
 		t.Fatalf("doctor after sign-in:\n%s", out)
+	}
+}
+
+// TestLoginBackendUnreachable: `scanfreed login` against a sign-in service
+// that does not answer names the address it tried and how to set the
+// organisation's (the user's config.yaml, the machine's for every user).
+func TestLoginBackendUnreachable(t *testing.T) {
+	dead := "https://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)) // nothing listens
+	state := filepath.Join(shortDir(t), "st")
+	bin := testutil.Build(t, "./cmd/scanfreed")
+	testutil.Start(t, nil, bin, "run", "--backend", dead, "--state-dir", state, "--port", strconv.Itoa(testutil.FreePort(t)), "--no-dialog", "--no-notify")
+	if _, err := system.WaitServing(t.Context(), control.NewClient(control.SocketIn(state)), 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := testutil.Run(t.Context(), nil, "", bin, "login", "--no-wait", "--state-dir", state)
+	for _, want := range []string{dead, "set backend_url in your config.yaml", "/etc/scanfree/config.yaml"} {
+		if err == nil || !strings.Contains(stderr, want) {
+			t.Fatalf("login against a dead backend: %v\n%s\nwant it to say %q", err, stderr, want)
+		}
 	}
 }

@@ -30,7 +30,8 @@ var settings = map[string]string{
 // applyConfig sets cmd's flags from SCANFREE_* variables and config.yaml
 // (--config, else <user config dir>/scanfree/config.yaml if it exists).
 func (a *app) applyConfig(cmd *cobra.Command) error {
-	opts := config.Options{EnvPrefix: "SCANFREE_", Settings: settings, File: a.configFile, FileRequired: a.configFile != ""}
+	opts := config.Options{EnvPrefix: "SCANFREE_", Settings: settings, File: a.configFile, FileRequired: a.configFile != "",
+		Machine: machineConfig, Enforced: []string{"backend_url", "trusted_origins"}}
 	if opts.File == "" {
 		if d, err := os.UserConfigDir(); err == nil {
 			opts.File = filepath.Join(d, "scanfree", "config.yaml")

@@ -2,7 +2,9 @@
 // binaries: each setting is a command-line flag that can also be set in
 // the environment and in a YAML file, read with viper. A flag given on the
 // command line wins over the environment, which wins over the file, which
-// wins over the flag's default.
+// wins over a machine-wide file an administrator deploys, which wins over
+// the flag's default; except the machine file's enforced keys, which
+// nobody overrides (a user's other value is refused, naming both).
 //
 // Values from the environment and the file are parsed by the flag itself,
 // so a value that the command line would refuse is refused from every
@@ -45,6 +47,11 @@ type Options struct {
 	// Sections are keys of the file that are no flag (structured settings
 	// such as a list of connectors), read by the binary itself.
 	Sections []string
+	// Machine is the machine-wide YAML file an administrator deploys for
+	// every user (/etc/scanfree/config.yaml); "" or a missing file, none.
+	// Its values stand below the user's, except Enforced's.
+	Machine  string
+	Enforced []string
 }
 
 // EnvName is the variable of setting key.
@@ -53,22 +60,13 @@ func (o Options) EnvName(key string) string { return o.EnvPrefix + strings.ToUpp
 // Apply sets every flag of cmd that names a setting and was not given on
 // the command line from the environment or the file.
 func Apply(cmd *cobra.Command, o Options) error {
-	v := viper.New()
-	if o.File != "" {
-		v.SetConfigFile(o.File)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			var pe *fs.PathError
-			if !errors.As(err, &pe) || !errors.Is(pe.Err, fs.ErrNotExist) || o.FileRequired {
-				return fmt.Errorf("config file %s: %w; fix or remove it", o.File, err)
-			}
-		}
-		for _, k := range v.AllKeys() {
-			section, _, _ := strings.Cut(k, ".")
-			if _, ok := o.Settings[k]; !ok && !slices.Contains(o.Sections, section) {
-				return fmt.Errorf("config file %s: unknown key %q; known keys: %s", o.File, k, strings.Join(o.keys(), ", "))
-			}
-		}
+	v, err := o.read(o.File, o.FileRequired)
+	if err != nil {
+		return err
+	}
+	machine, err := o.read(o.Machine, false)
+	if err != nil {
+		return fmt.Errorf("%w (the machine's settings: ask your administrator)", err)
 	}
 	if o.StrictEnv {
 		for _, kv := range os.Environ() {
@@ -82,31 +80,84 @@ func Apply(cmd *cobra.Command, o Options) error {
 	}
 	for _, key := range o.keys() {
 		f := cmd.Flags().Lookup(o.Settings[key])
-		if f == nil || f.Changed {
+		if f == nil {
 			continue
 		}
-		env := o.EnvName(key)
-		if val, ok := os.LookupEnv(env); ok && val != "" {
-			if err := set(f, splitList(f, val), val); err != nil {
-				return fmt.Errorf("environment variable %s=%q: %v; %s", env, val, err, hint(f, "unset it"))
-			}
-			continue
-		}
-		if v.IsSet(key) {
-			raw := v.GetString(key)
-			var vals []string
-			if _, isList := f.Value.(pflag.SliceValue); isList {
-				if str, ok := v.Get(key).(string); ok {
-					vals = splitList(f, str)
-				} else {
-					vals = v.GetStringSlice(key)
+		source := "--" + f.Name
+		if !f.Changed {
+			env := o.EnvName(key)
+			if val, ok := os.LookupEnv(env); ok && val != "" {
+				if err := set(f, splitList(f, val), val); err != nil {
+					return fmt.Errorf("environment variable %s=%q: %v; %s", env, val, err, hint(f, "unset it"))
 				}
-				raw = strings.Join(vals, ",")
-			}
-			if err := set(f, vals, raw); err != nil {
-				return fmt.Errorf("config file %s: %s: %q: %v; %s", o.File, key, raw, err, hint(f, "fix it in the file"))
+				source = "environment variable " + env
+			} else if v.IsSet(key) {
+				if err := setFrom(f, v, key, o.File, "fix it in the file"); err != nil {
+					return err
+				}
+				source = key + " in " + o.File
 			}
 		}
+		if !machine.IsSet(key) {
+			continue
+		}
+		if !f.Changed { // below every source of the user's
+			if err := setFrom(f, machine, key, o.Machine, "ask your administrator"); err != nil {
+				return err
+			}
+			continue
+		}
+		if slices.Contains(o.Enforced, key) {
+			mine := f.Value.String()
+			if err := setFrom(f, machine, key, o.Machine, "ask your administrator"); err != nil {
+				return err
+			}
+			if theirs := f.Value.String(); theirs != mine {
+				return fmt.Errorf("%s is set for this machine in %s (%s) and cannot be changed; remove %s (%s)", key, o.Machine, theirs, source, mine)
+			}
+		}
+	}
+	return nil
+}
+
+// read reads the YAML file (none when "", nor when missing unless
+// required) and checks its keys.
+func (o Options) read(file string, required bool) (*viper.Viper, error) {
+	v := viper.New()
+	if file == "" {
+		return v, nil
+	}
+	v.SetConfigFile(file)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		var pe *fs.PathError
+		if !errors.As(err, &pe) || !errors.Is(pe.Err, fs.ErrNotExist) || required {
+			return nil, fmt.Errorf("config file %s: %w; fix or remove it", file, err)
+		}
+	}
+	for _, k := range v.AllKeys() {
+		section, _, _ := strings.Cut(k, ".")
+		if _, ok := o.Settings[k]; !ok && !slices.Contains(o.Sections, section) {
+			return nil, fmt.Errorf("config file %s: unknown key %q; known keys: %s", file, k, strings.Join(o.keys(), ", "))
+		}
+	}
+	return v, nil
+}
+
+// setFrom sets f from key of the file v read from file.
+func setFrom(f *pflag.Flag, v *viper.Viper, key, file, fix string) error {
+	raw := v.GetString(key)
+	var vals []string
+	if _, isList := f.Value.(pflag.SliceValue); isList {
+		if str, ok := v.Get(key).(string); ok {
+			vals = splitList(f, str)
+		} else {
+			vals = v.GetStringSlice(key)
+		}
+		raw = strings.Join(vals, ",")
+	}
+	if err := set(f, vals, raw); err != nil {
+		return fmt.Errorf("config file %s: %s: %q: %v; %s", file, key, raw, err, hint(f, fix))
 	}
 	return nil
 }

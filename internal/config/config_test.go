@@ -109,3 +109,68 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("absent named file: %v", err)
 	}
 }
+
+// TestMachine: an administrator's machine-wide file sets what the user's
+// own sources leave unset; its enforced keys (the backend and the origins
+// it trusts) nobody overrides: another value from the command line, the
+// environment or the user's file is refused, naming both; the same value
+// is fine.
+func TestMachine(t *testing.T) {
+	const machine = "backend_url: https://idp.corp.example\ntrusted_origins: [https://idp.corp.example]\ncode_ttl: 2m\n"
+	def := values{ttl: 2 * time.Minute, ports: []int{1, 2}, origins: []string{"https://idp.corp.example"}, url: "https://idp.corp.example"}
+	tests := []struct {
+		name    string
+		machine string
+		file    string
+		env     map[string]string
+		args    []string
+		want    values
+		wantErr string
+	}{
+		{name: "the machine's", machine: machine, want: def},
+		{name: "the user's own below it", machine: machine, file: "code_ttl: 90s\n",
+			want: values{ttl: 90 * time.Second, ports: []int{1, 2}, origins: def.origins, url: def.url}},
+		{name: "the same backend from the user", machine: machine, args: []string{"--backend", "https://idp.corp.example"}, want: def},
+		{name: "another backend on the command line", machine: machine, args: []string{"--backend", "https://evil.example"},
+			wantErr: "backend_url is set for this machine in"},
+		{name: "another backend in the environment", machine: machine, env: map[string]string{"T_BACKEND_URL": "https://evil.example"},
+			wantErr: "remove environment variable T_BACKEND_URL (https://evil.example)"},
+		{name: "other origins in the user's file", machine: machine, file: "trusted_origins: [https://evil.example]\n",
+			wantErr: "trusted_origins is set for this machine"},
+		{name: "an unknown key in the machine's file", machine: "backend: https://x\n", wantErr: "ask your administrator"},
+		{name: "no machine file", want: values{ttl: 5 * time.Minute, ports: []int{1, 2}, url: "http://default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			dir := t.TempDir()
+			opts := Options{EnvPrefix: "T_", Settings: testSettings, File: filepath.Join(dir, "user.yaml"),
+				Machine: filepath.Join(dir, "machine.yaml"), Enforced: []string{"backend_url", "trusted_origins"}}
+			for path, body := range map[string]string{opts.File: tt.file, opts.Machine: tt.machine} {
+				if body != "" {
+					os.WriteFile(path, []byte(body), 0o600)
+				}
+			}
+			var got values
+			cmd := command(&got)
+			cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return Apply(cmd, opts) }
+			cmd.SetArgs(tt.args)
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

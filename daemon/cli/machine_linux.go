@@ -1,0 +1,6 @@
+package cli
+
+// machineConfig is the settings file an administrator deploys for every
+// user of this machine (a package, Ansible): backend_url and
+// trusted_origins in it cannot be changed by a user.
+const machineConfig = "/etc/scanfree/config.yaml"
