@@ -108,16 +108,17 @@ func (s *Server) renderConnect(w http.ResponseWriter, r *http.Request, htmlLang 
 
 // connectError is the hosted page's error, framed like the page itself.
 func (s *Server) connectError(w http.ResponseWriter, htmlLang, msg string) {
-	s.connectErrorStatus(w, http.StatusBadRequest, htmlLang, msg)
+	s.connectErrorStatus(w, http.StatusBadRequest, htmlLang, msg, true)
 }
 
-func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string) {
+// connectErrorStatus answers with the hosted page's error page: msg is
+// the reason for the person, or, when sitesMistake, the site's mistake in
+// its request, told in people's words with msg itself for the site's
+// developers.
+func (s *Server) connectErrorStatus(w http.ResponseWriter, status int, htmlLang, msg string, sitesMistake bool) {
 	lang := normLang(htmlLang)
-	// A reason written for people (it has its Chinese) is shown as it is;
-	// any other is the site's mistake in its request, told in people's
-	// words, with the reason itself for the site's developers.
 	reason, detail := tr(lang, msg), ""
-	if _, forPeople := zhText(msg); !forPeople {
+	if sitesMistake {
 		reason, detail = tr(lang, "The site that sent you here asked for a sign-in in a way this service does not accept."), msg
 	}
 	s.plainPage(w, status, lang, tr(lang, "Cannot sign in here"), reason, detail,

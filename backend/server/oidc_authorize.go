@@ -171,7 +171,8 @@ func (s *Server) storeAuthorize(r *http.Request, ar *storage.AuthRequest) *autho
 // iss.
 func (s *Server) refuseAuthorize(w http.ResponseWriter, r *http.Request, q authorizeQuery, ar storage.AuthRequest, ref *authorizeRefusal) {
 	if ref.code == "" {
-		s.connectErrorStatus(w, ref.status, q.htmlLang, ref.desc)
+		// A 400 is the request's own fault; the rest (busy, unavailable) is ours.
+		s.connectErrorStatus(w, ref.status, q.htmlLang, ref.desc, ref.status == http.StatusBadRequest)
 		return
 	}
 	if len(ar.State) > maxOIDCState {
@@ -262,7 +263,7 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, req sign
 		if serr.Code == errSystem {
 			status = http.StatusServiceUnavailable
 		}
-		s.connectErrorStatus(w, status, "en", serr.Msg)
+		s.connectErrorStatus(w, status, "en", serr.Msg, false) // a fence, a disabled account or app: the person's to know
 		return
 	}
 	http.Redirect(w, r, redirect, http.StatusSeeOther)
@@ -291,12 +292,12 @@ func (s *Server) handleOIDCResume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, serr := s.liveAuthRequest(ctx, r.URL.Query().Get("request"))
 	if serr != nil {
-		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg)
+		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg, false)
 		return
 	}
 	app, serr := s.getApp(ctx, ar.ClientID)
 	if serr != nil {
-		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg)
+		s.connectErrorStatus(w, deviceStatus(serr), "en", serr.Msg, false)
 		return
 	}
 	t, htmlLang := textFor("")

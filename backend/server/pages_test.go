@@ -35,7 +35,11 @@ func TestErrorPages(t *testing.T) {
 		status                 int
 		want                   []string
 	}{
-		{"refusal", bad, "", http.StatusBadRequest, []string{`lang="en"`, "Cannot sign in here", "go back to it and try again", `href="/account"`}},
+		// The site's mistake in people's words, its detail for the site's developers apart.
+		{"refusal", bad, "", http.StatusBadRequest, []string{`lang="en"`, "Cannot sign in here", "asked for a sign-in in a way this service does not accept",
+			"For the site&#39;s developers: <code translate=\"no\">redirect_uri is not registered for this app</code>", "go back to it and try again", `href="/account"`}},
+		// A reason that is the person's to know is the reason itself.
+		{"gone", "/oauth2/resume?request=nope", "", http.StatusBadRequest, []string{`<p role="alert">this sign-in request expired or is unknown; go back to the site and sign in again</p>`}},
 		{"refusal in Chinese", bad + "&lang=cn", "", http.StatusBadRequest, []string{`lang="zh-CN"`, "无法在此登录", "请返回该网站重试"}},
 		{"not found", "/no/such/page", "", http.StatusNotFound, []string{"Page not found", `href="/account"`}},
 		{"not found in Chinese", "/no/such/page", "zh-CN,zh;q=0.9", http.StatusNotFound, []string{`lang="zh-CN"`, "找不到页面"}},
