@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
@@ -32,6 +30,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/lock"
 	"github.com/scanfree/scanfree/daemon/peer"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 // Config of a Daemon. Zero fields take the defaults listed.

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/daemon/broker"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/dialog"
 	"github.com/scanfree/scanfree/daemon/idp"
 	"github.com/scanfree/scanfree/daemon/localapi"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 // Status reports the daemon's state; it asks the backend nothing.
@@ -35,6 +34,13 @@ func (d *Daemon) Status() control.Status {
 		StateDir:    d.cfg.StateDir,
 		Recent:      append([]control.SignIn{}, d.recent...),
 		Version:     version.String(),
+	}
+	if d.cfg.NoDialog {
+		st.Dialog = "off"
+	} else if prog, err := dialog.Program(); err != nil {
+		st.DialogProblem = err.Error()
+	} else {
+		st.Dialog = prog
 	}
 	if d.login != nil {
 		l := *d.login

@@ -11,11 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"fyne.io/systray"
 
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 // Options of the tray.

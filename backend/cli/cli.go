@@ -16,8 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/backend/geoip"
 
 	"github.com/spf13/cobra"
@@ -30,6 +28,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/config"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 // settings are scanfree-server's configuration keys and their flags; each

@@ -13,9 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 // RunOptions says how Run starts one replica.

@@ -9,10 +9,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/internal/harness/bench"
 	"github.com/scanfree/scanfree/internal/harness/system"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 func main() {

@@ -12,9 +12,8 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/client"
+	"github.com/scanfree/scanfree/internal/version"
 	"github.com/scanfree/scanfree/web/demo"
 )
 

@@ -10,9 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/internal/harness/demoup"
+	"github.com/scanfree/scanfree/internal/version"
 	"github.com/scanfree/scanfree/web/demo"
 )
 

@@ -11,9 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/version"
 	"github.com/scanfree/scanfree/tray"
 )
 

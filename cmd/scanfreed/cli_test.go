@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -179,8 +180,31 @@ func TestDoctor(t *testing.T) {
 	}
 	d.SignIn(b, "alice")
 	out, _ = d.Scanfreed("doctor")
-	if !strings.Contains(out, "[ok  ] signed in") || !strings.Contains(out, "Alice (alice)") {
+	if !strings.Contains(out, "[ok  ] signed in") || !strings.Contains(out, "Alice (alice)") || !strings.Contains(out, "[ok  ] dialog") {
 		t.Fatalf("doctor after sign-in:\n%s", out)
+	}
+
+	// A daemon with no display (a service started outside the desktop
+	// session): a warning, not a failure, and the fix is the session, not
+	// "install zenity" (which this machine has or not: it does not matter).
+	headless := e2e.StartDaemon(t, b, e2e.DaemonOptions{Env: []string{"DISPLAY=", "WAYLAND_DISPLAY="}})
+	out, _ = headless.Scanfreed("doctor", "--json")
+	var checks []struct {
+		Name, Info, Fix string
+		OK, Warn        bool
+	}
+	json.Unmarshal([]byte(out), &checks)
+	found := false
+	for _, c := range checks {
+		if c.Name == "dialog" {
+			found = true
+			if c.OK || !c.Warn || !strings.Contains(c.Info, "no graphical display") || !strings.Contains(c.Fix, "desktop session") || strings.Contains(c.Fix, "install zenity") {
+				t.Fatalf("the headless daemon's dialog check: %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no dialog check:\n%s", out)
 	}
 }
 

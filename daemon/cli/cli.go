@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/scanfree/scanfree/internal/version"
-
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
 type app struct {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,21 +10,24 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/scanfree/scanfree/internal/version"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scanfree/scanfree/certs"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/daemon/dialog"
+	"github.com/scanfree/scanfree/internal/version"
 )
 
-// check is one line of the doctor's checklist.
+// check is one line of the doctor's checklist. A warning is something
+// scan-free sign-in works without, in a lesser way (no dialog: answer from
+// the tray); it does not fail the doctor.
 type check struct {
 	Name string `json:"name"`
 	OK   bool   `json:"ok"`
+	Warn bool   `json:"warn,omitempty"`
 	Info string `json:"info"`
 	Fix  string `json:"fix,omitempty"`
 }
@@ -37,14 +41,17 @@ func (a *app) doctorCmd() *cobra.Command {
 			checks := a.diagnose(cmd.Context())
 			failed := 0
 			for _, c := range checks {
-				if !c.OK {
+				if !c.OK && !c.Warn {
 					failed++
 				}
 			}
 			err := a.print(checks, func(w io.Writer) {
 				for _, c := range checks {
 					mark := "ok  "
-					if !c.OK {
+					switch {
+					case !c.OK && c.Warn:
+						mark = "warn"
+					case !c.OK:
 						mark = "FAIL"
 					}
 					fmt.Fprintf(w, "[%s] %-22s %s\n", mark, c.Name, c.Info)
@@ -68,6 +75,10 @@ func (a *app) diagnose(ctx context.Context) []check {
 			fix = ""
 		}
 		out = append(out, check{Name: name, OK: ok, Info: info, Fix: fix})
+	}
+	warn := func(name string, ok bool, info, fix string) {
+		add(name, ok, info, fix)
+		out[len(out)-1].Warn = true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -135,11 +146,24 @@ func (a *app) diagnose(ctx context.Context) []check {
 		}
 		add("backend reachable", err == nil && resp.StatusCode == 200, st.Backend+" "+errOr(err, ""), "check backend_url and that the identity backend (scanfree-server) runs")
 		add("signed in", st.SignedIn, accountInfo(st), "run `scanfreed login`")
-		add("lock detection", st.Lock != "unknown", st.Lock+" "+st.LockDetail, "without it, use `scanfreed pause` when you leave the desk")
+		warn("lock detection", st.Lock != "unknown", st.Lock+" "+st.LockDetail, "without it, use `scanfreed pause` when you leave the desk")
+		// The dialog as the daemon finds it in its session, not as this
+		// terminal (an ssh session, say) would.
+		warn("dialog", st.DialogProblem == "", cmp.Or(st.Dialog, st.DialogProblem), dialogFix(st.DialogProblem))
+		return out
 	}
 	prog, err := dialog.Program()
-	add("dialog program", err == nil, prog+errOr(err, ""), "install zenity, or answer from the tray / `scanfreed approve`")
+	warn("dialog", err == nil, cmp.Or(prog, errOr(err, ""))+" (as this terminal finds it; the daemon is not running)", dialogFix(errOr(err, "")))
 	return out
+}
+
+// dialogFix is what to do about the dialog's problem: a desktop session
+// for a daemon without a display, a dialog program for one without.
+func dialogFix(problem string) string {
+	if strings.Contains(problem, "no graphical display") {
+		return "run the daemon in your desktop session (scanfreed service install), or answer from the tray or with `scanfreed pending` and `scanfreed approve ID`"
+	}
+	return "install zenity (apt install zenity), or answer from the tray or with `scanfreed approve`"
 }
 
 func accountInfo(st control.Status) string {

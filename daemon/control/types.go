@@ -29,6 +29,11 @@ type Status struct {
 	Recent      []SignIn  `json:"recent"`
 	// Version is the running daemon's build (internal/version).
 	Version string `json:"version"`
+	// Dialog is the confirmation dialog's program as the daemon finds it
+	// in its own session, "off" with --no-dialog; DialogProblem says why
+	// there is none.
+	Dialog        string `json:"dialog"`
+	DialogProblem string `json:"dialog_problem,omitempty"`
 }
 
 // Account is the signed-in user.
