@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
@@ -45,4 +47,17 @@ func waitExported(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// notify shows a desktop notification (org.freedesktop.Notifications on
+// the session bus: GNOME, KDE, dunst, mako all serve it).
+func notify(summary, body string) error {
+	conn, err := sessionbus.Connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	obj := conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
+	return obj.Call("org.freedesktop.Notifications.Notify", 0, "scanfree", uint32(0), "dialog-warning", summary, body,
+		[]string{}, map[string]dbus.Variant{}, int32(-1)).Err
 }

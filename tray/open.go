@@ -25,3 +25,17 @@ func openURL(raw string) error {
 		return exec.Command("xdg-open", url).Start()
 	}
 }
+
+// openReport opens a text file this tray wrote (the diagnostics report,
+// About) with the desktop's viewer for text. openURL refuses files: a
+// page's link must never open one; this path is the tray's own.
+func openReport(path string) error {
+	switch runtime.GOOS {
+	case "windows":
+		return exec.Command("notepad", path).Start()
+	case "darwin":
+		return exec.Command("open", "-t", path).Start()
+	default:
+		return exec.Command("xdg-open", path).Start()
+	}
+}

@@ -267,38 +267,50 @@ func (a *app) current() (View, control.Status) {
 func (a *app) clicks() {
 	for {
 		var err error
+		var what string // the menu item clicked
 		select {
 		case <-a.ctx.Done():
 			return
 		case <-a.pause.ClickedCh:
+			what = "Pause"
 			_, err = a.client.Pause(a.ctx, time.Hour)
 		case <-a.resume.ClickedCh:
+			what = "Resume"
 			_, err = a.client.Resume(a.ctx)
 		case <-a.allow.ClickedCh:
+			what = "Allow"
 			if v, _ := a.current(); v.Pending != nil {
 				err = a.client.Approve(a.ctx, v.Pending.ID)
 			}
 		case <-a.deny.ClickedCh:
+			what = "Deny"
 			if v, _ := a.current(); v.Pending != nil {
 				err = a.client.Deny(a.ctx, v.Pending.ID)
 			}
 		case <-a.signIn.ClickedCh:
+			what = "Sign in"
 			var l control.Login
 			if l, err = a.client.Login(a.ctx); err == nil {
 				err = openURL(l.VerificationURIComplete)
 			}
 		case <-a.signOut.ClickedCh:
+			what = "Sign out"
 			_, err = a.client.Logout(a.ctx)
 		case <-a.accountPage.ClickedCh:
+			what = "Open account page"
 			_, st := a.current()
 			err = openURL(strings.TrimSuffix(st.Backend, "/") + "/account")
 		case <-a.doctor.ClickedCh:
+			what = "Run diagnostics"
 			err = a.diagnose()
 		case <-a.about.ClickedCh:
+			what = "About"
 			err = a.showAbout()
 		case <-a.start.ClickedCh:
+			what = "Start scanfreed"
 			err = a.startDaemon()
 		case i := <-a.forget:
+			what = "Forget"
 			a.mu.Lock()
 			var appID string
 			if i < len(a.appList) {
@@ -314,8 +326,18 @@ func (a *app) clicks() {
 			return
 		}
 		if err != nil {
-			a.log.Warn("tray action failed", "err", err)
+			a.failed(what, err)
 		}
+	}
+}
+
+// failed tells the person that the menu item what did not work, and why:
+// a desktop notification (the menu closes at once, so it cannot say it),
+// and the log.
+func (a *app) failed(what string, err error) {
+	a.log.Warn("tray action failed", "action", what, "err", err)
+	if nerr := notify("scanfree: "+what+" did not work", err.Error()); nerr != nil {
+		a.log.Warn("tray: could not show a notification", "err", nerr)
 	}
 }
 
@@ -350,7 +372,7 @@ func openText(pattern string, text []byte) error {
 	}
 	f.Write(text)
 	f.Close()
-	return openURL(f.Name())
+	return openReport(f.Name())
 }
 
 // startDaemon starts scanfreed through the service manager when it is
