@@ -61,3 +61,21 @@ func notify(summary, body string) error {
 	return obj.Call("org.freedesktop.Notifications.Notify", 0, "scanfree", uint32(0), "dialog-warning", summary, body,
 		[]string{}, map[string]dbus.Variant{}, int32(-1)).Err
 }
+
+// hostMissing says why the icon cannot show, or "": a StatusNotifierItem
+// is drawn only by a host (KDE, XFCE, most panels; GNOME only with the
+// AppIndicator extension), and without one the tray runs invisible.
+func hostMissing() string {
+	conn, err := sessionbus.Connect()
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	v, err := conn.Object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher").GetProperty("org.kde.StatusNotifierWatcher.IsStatusNotifierHostRegistered")
+	if registered, ok := v.Value().(bool); err == nil && ok && registered {
+		return ""
+	}
+	return "No panel on this desktop shows tray icons (no StatusNotifier host), so scanfree's icon is hidden. " +
+		"On GNOME install the AppIndicator extension (apt install gnome-shell-extension-appindicator) and log in again. " +
+		"Until then sign-ins still ask in a window, and `scanfreed pending` and `scanfreed approve` answer from a terminal."
+}

@@ -17,3 +17,6 @@ func waitExported(context.Context) error { return nil }
 func notify(string, string) error {
 	return errors.New("desktop notifications are not supported on this system yet")
 }
+
+// hostMissing: elsewhere the system's tray always shows the icon.
+func hostMissing() string { return "" }

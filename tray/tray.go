@@ -136,6 +136,12 @@ func (a *app) ready() {
 		if err := waitExported(a.ctx); err != nil {
 			a.log.Warn("tray", "err", err)
 		}
+		if why := hostMissing(); why != "" {
+			a.log.Warn("tray icon hidden", "why", why)
+			if err := notify("scanfree's tray icon is hidden", why); err != nil {
+				a.log.Warn("tray: could not show a notification", "err", err)
+			}
+		}
 		a.apply(ViewOf(control.Status{}, false), control.Status{})
 		a.follow()
 	}()

@@ -25,7 +25,8 @@ func (n *notifications) Notify(app string, replaces uint32, icon, summary, body 
 	return 1, nil
 }
 
-// TestTrayReportsAndFailures: "Run diagnostics" and "About scanfree" open
+// TestTrayReportsAndFailures: with no panel to show its icon the tray
+// says so and how to fix it; "Run diagnostics" and "About scanfree" open
 // their reports with the desktop's opener (xdg-open, here a stand-in that
 // keeps the file it is given: no file viewer runs under the test); and
 // when an action fails (no opener at all) the tray says so in a desktop
@@ -58,6 +59,16 @@ func TestTrayReportsAndFailures(t *testing.T) {
 	tray := testutil.Start(t, []string{"DBUS_SESSION_BUS_ADDRESS=" + addr, "PATH=" + tools}, testutil.Build(t, "./cmd/scanfree-tray"), "--state-dir", d.StateDir)
 	sb := &bus{t: t, addr: addr, name: fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", tray.Cmd.Process.Pid)}
 	testutil.Eventually(t, 15*time.Second, "the menu to show alice", func() bool { return strings.Contains(sb.layout(), "Signed in as Alice") })
+	// This bus has no StatusNotifier host (no panel), as GNOME without the
+	// AppIndicator extension: the tray says its icon is hidden, and the fix.
+	select {
+	case got := <-n.shown:
+		if got[0] != "scanfree's tray icon is hidden" || !strings.Contains(got[1], "gnome-shell-extension-appindicator") {
+			t.Fatalf("notification %q: %q", got[0], got[1])
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no notification that the icon is hidden")
+	}
 
 	report := func(what, want string) {
 		t.Helper()
