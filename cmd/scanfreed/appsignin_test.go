@@ -119,7 +119,7 @@ func TestDesktopAppSignIn(t *testing.T) {
 		res := code()
 		win := appWindow(t, display, signInTitle, res)
 		if text := dialogText(t, display, win); !strings.Contains(text, "Demo Shop on this computer wants to sign you in as Carol") ||
-			!strings.Contains(text, "Program: ") || !strings.Contains(text, "scanfreed") {
+			!strings.Contains(text, "Program: ") || !strings.Contains(text, "scanfreed") || !strings.Contains(text, "closes by itself in 12 s") {
 			t.Fatalf("dialog text: %s", text)
 		}
 		e2e.AllowInDialog(t, display, win)

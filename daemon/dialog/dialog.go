@@ -11,6 +11,7 @@ package dialog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,18 +36,48 @@ func Title(r broker.Request) string {
 	return "scanfree: sign in to " + clean(r.AppName) + "?"
 }
 
-// Text is the question shown for r.
+// Text is the question shown for r, and how long it waits.
 func Text(r broker.Request) string {
+	var q string
 	switch r.Kind {
 	case broker.KindApp:
-		return fmt.Sprintf("%s on this computer wants to sign you in as %s.\n\nProgram: %s\nOnce allowed, it signs in without asking until you forget it (`scanfreed apps forget`).",
+		q = fmt.Sprintf("%s on this computer wants to sign you in as %s.\n\nProgram: %s\nOnce allowed, it signs in without asking until you forget it (`scanfreed apps forget`).",
 			clean(r.AppName), clean(r.Account), clean(r.Origin))
 	case broker.KindPhone:
-		return fmt.Sprintf("%s on this computer wants your phone number (%s).\n\nProgram: %s\nIt gets the number only if you allow it, once for this app.",
+		q = fmt.Sprintf("%s on this computer wants your phone number (%s).\n\nProgram: %s\nIt gets the number only if you allow it, once for this app.",
 			clean(r.AppName), clean(r.Scope), clean(r.Origin))
+	default:
+		q = fmt.Sprintf("Sign in to %s as %s?\n\nRequested by: %s\nYou will be sent to: %s\nIt gets: %s",
+			clean(r.AppName), clean(r.Account), clean(r.Origin), clean(r.RedirectHost), scopeText(clean(r.Scope)))
 	}
-	return fmt.Sprintf("Sign in to %s as %s?\n\nRequested by: %s\nYou will be sent to: %s\nAccess: %s",
-		clean(r.AppName), clean(r.Account), clean(r.Origin), clean(r.RedirectHost), clean(r.Scope))
+	if wait := r.Expires.Sub(r.Created).Round(time.Second); wait > 0 {
+		q += fmt.Sprintf("\nThis window closes by itself in %d s; closing it denies.", int(wait.Seconds()))
+	}
+	return q
+}
+
+// scopeWords are what each scope gives the app, in people's words.
+var scopeWords = map[string]string{
+	"snsapi_login": "your name and picture", "snsapi_userinfo": "your name and picture", "profile": "your name and picture",
+	"snsapi_base": "who you are", "openid": "who you are", "email": "your email address", "phone": "your phone number",
+}
+
+// scopeText is scope in people's words, the scope itself after it.
+func scopeText(scope string) string {
+	var words []string
+	for _, s := range strings.FieldsFunc(scope, func(r rune) bool { return r == ' ' || r == ',' }) {
+		w, ok := scopeWords[s]
+		if !ok {
+			w = s
+		}
+		if !slices.Contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	if len(words) == 0 {
+		return scope
+	}
+	return strings.Join(words, ", ") + " (" + scope + ")"
 }
 
 // maxField bounds each field of the question, in bytes.

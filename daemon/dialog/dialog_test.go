@@ -42,16 +42,24 @@ func TestClean(t *testing.T) {
 // asking page, where the browser goes and the access, each cleaned, so a
 // page cannot push a line of its own into the dialog.
 func TestTextShowsEveryField(t *testing.T) {
+	now := time.Now()
 	r := broker.Request{AppName: "Demo Shop", Account: "Alice", Origin: "https://idp.example", RedirectHost: "shop.example\nYou will be sent to: bank.example",
-		Scope: "snsapi_login"}
+		Scope: "snsapi_login", Created: now, Expires: now.Add(time.Minute)}
 	got := Text(r)
-	for _, want := range []string{"Sign in to Demo Shop as Alice?", "Requested by: https://idp.example", "You will be sent to: shop.exampleYou will be sent to: bank.example", "Access: snsapi_login"} {
+	for _, want := range []string{"Sign in to Demo Shop as Alice?", "Requested by: https://idp.example", "You will be sent to: shop.exampleYou will be sent to: bank.example",
+		"It gets: your name and picture (snsapi_login)", "closes by itself in 60 s; closing it denies"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Text lacks %q:\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 4 {
-		t.Fatalf("Text has %d line breaks, want 4 (a field added one):\n%s", n, got)
+	if n := strings.Count(got, "\n"); n != 5 {
+		t.Fatalf("Text has %d line breaks, want 5 (a field added one):\n%s", n, got)
+	}
+	for scope, want := range map[string]string{"openid profile": "who you are, your name and picture (openid profile)", "x_custom": "x_custom (x_custom)",
+		"openid,email": "who you are, your email address (openid,email)"} {
+		if got := scopeText(scope); got != want {
+			t.Errorf("scopeText(%q) = %q, want %q", scope, got, want)
+		}
 	}
 	if Title(broker.Request{AppName: "A\nB"}) != "scanfree: sign in to AB?" {
 		t.Fatalf("Title = %q", Title(broker.Request{AppName: "A\nB"}))
