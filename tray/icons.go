@@ -22,14 +22,38 @@ var colors = map[State]color.RGBA{
 // Icon returns the icon of state: a filled disc (a ring when the daemon is
 // not running), PNG where the OS takes PNG and ICO on Windows.
 func Icon(s State) []byte {
+	return draw(colors[s], func(x, y float64) bool {
+		d := (x-15.5)*(x-15.5) + (y-15.5)*(y-15.5)
+		return d <= 14*14 && (s != NotRunning || d >= 9*9)
+	})
+}
+
+// PendingIcon is the icon while a confirmation waits: a warning triangle
+// with an exclamation mark, another shape than every state's disc, so
+// that it shows without telling colours apart.
+func PendingIcon() []byte {
+	return draw(colors[Paused], func(x, y float64) bool {
+		inside := y >= 2 && y <= 29 && (x-15.5) <= (y-2)/2+0.5 && (15.5-x) <= (y-2)/2+0.5
+		mark := x >= 14 && x <= 17 && ((y >= 10 && y <= 20) || (y >= 23 && y <= 26))
+		return inside && !mark
+	})
+}
+
+// IconOf is the icon of v: the pending triangle over the state's disc.
+func IconOf(v View) []byte {
+	if v.Pending != nil {
+		return PendingIcon()
+	}
+	return Icon(v.State)
+}
+
+// draw paints the 32×32 pixels where in says, in c.
+func draw(c color.RGBA, in func(x, y float64) bool) []byte {
 	const size = 32
 	img := image.NewRGBA(image.Rect(0, 0, size, size))
-	c := colors[s]
 	for y := range size {
 		for x := range size {
-			dx, dy := float64(x)-15.5, float64(y)-15.5
-			d := dx*dx + dy*dy
-			if d <= 14*14 && (s != NotRunning || d >= 9*9) {
+			if in(float64(x), float64(y)) {
 				img.Set(x, y, c)
 			}
 		}

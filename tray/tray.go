@@ -234,11 +234,11 @@ func (a *app) apply(v View, st control.Status) {
 		return
 	}
 	a.mu.Lock()
-	same := a.view.State == v.State && a.view.Title == v.Title
+	same := a.view.State == v.State && a.view.Title == v.Title && (a.view.Pending == nil) == (v.Pending == nil)
 	a.view, a.st = v, st
 	a.mu.Unlock()
 	if !same {
-		systray.SetIcon(Icon(v.State))
+		systray.SetIcon(IconOf(v))
 		systray.SetTitle(v.Title)
 		systray.SetTooltip(v.Title)
 	}

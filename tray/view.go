@@ -73,6 +73,7 @@ func ViewOf(st control.Status, running bool) View {
 	if len(st.Pending) > 0 {
 		p := st.Pending[0]
 		v.Pending = &p
+		v.Title = "scanfree: waiting for your answer"
 	}
 	for i, r := range st.Recent {
 		if i == maxRecent {

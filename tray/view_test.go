@@ -55,6 +55,25 @@ func TestIcons(t *testing.T) {
 	if len(seen) != len(colors) {
 		t.Fatal("two states share an icon")
 	}
+	// A waiting confirmation changes the shape, not only the colour: the
+	// triangle's bottom corner is painted, where every disc is empty.
+	opaque := func(icon []byte, x, y int) bool {
+		img, err := png.Decode(bytes.NewReader(icon))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, a := img.At(x, y).RGBA()
+		return a != 0
+	}
+	pending := IconOf(View{State: Ready, Pending: &control.Request{}})
+	if !opaque(pending, 3, 29) || !opaque(pending, 15, 4) || opaque(pending, 15, 24) {
+		t.Fatal("the pending icon is not a triangle with an exclamation mark")
+	}
+	for s := range colors {
+		if opaque(Icon(s), 3, 29) {
+			t.Fatalf("the %s disc reaches the triangle's corner", s)
+		}
+	}
 }
 
 func TestAppAndPendingTitles(t *testing.T) {

@@ -160,8 +160,8 @@ func TestTrayFollowsDaemon(t *testing.T) {
 	if p.Kind != "app" {
 		t.Fatalf("pending request kind %q, want app", p.Kind)
 	}
-	testutil.Eventually(t, 10*time.Second, "the pending desktop app in the menu", func() bool {
-		return strings.Contains(sb.layout(), "Demo Shop on this computer wants to sign you in as Alice")
+	testutil.Eventually(t, 10*time.Second, "the pending desktop app in the menu and the title", func() bool {
+		return strings.Contains(sb.layout(), "Demo Shop on this computer wants to sign you in as Alice") && sb.title() == "scanfree: waiting for your answer"
 	})
 	sb.click("Allow")
 	if err := <-done; err != nil {
