@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/scanfree/scanfree/internal/harness/bench"
@@ -20,6 +21,7 @@ func main() {
 	polls := flag.Int("polls", 20000, "concurrent waiting QR long polls to hold")
 	events := flag.Int("events", 1_000_000, "events the sign-in log is seeded with")
 	showVersion := flag.Bool("version", false, "print this build's version and exit")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios (the in-process servers and the drivers) to this file, for `go tool pprof`")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println("scanfree-bench", version.String())
@@ -40,6 +42,17 @@ func main() {
 			return bench.QR(ctx, w, bench.QROptions{Tickets: 1000, Polls: *polls})
 		},
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scanfree-bench: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	names := flag.Args()
 	if len(names) == 0 {
 		names = []string{"backend", "oidc", "certs", "daemon", "qr", "replicas", "log"}
@@ -54,6 +67,7 @@ func main() {
 		system.Cleanup() // the binaries a scenario built
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "scanfree-bench %s: %v\n", n, err)
+			pprof.StopCPUProfile() // os.Exit skips the deferred stop
 			os.Exit(1)
 		}
 	}
