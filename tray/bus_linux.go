@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/scanfree/scanfree/internal/sessionbus"
 )
 
@@ -49,18 +47,9 @@ func waitExported(ctx context.Context) error {
 	}
 }
 
-// notify shows a desktop notification (org.freedesktop.Notifications on
-// the session bus: GNOME, KDE, dunst, mako all serve it).
-func notify(summary, body string) error {
-	conn, err := sessionbus.Connect()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	obj := conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
-	return obj.Call("org.freedesktop.Notifications.Notify", 0, "scanfree", uint32(0), "dialog-warning", summary, body,
-		[]string{}, map[string]dbus.Variant{}, int32(-1)).Err
-}
+// notify shows a desktop notification (GNOME, KDE, dunst, mako all serve
+// org.freedesktop.Notifications).
+func notify(summary, body string) error { return sessionbus.Notify("dialog-warning", summary, body) }
 
 // hostMissing says why the icon cannot show, or "": a StatusNotifierItem
 // is drawn only by a host (KDE, XFCE, most panels; GNOME only with the

@@ -172,6 +172,9 @@ func TestPasskeyInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "sign out of Demo Shop", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	e2e.Run(br, br.Ctx, "signed out of Demo Shop", chromedp.WaitVisible(chromedp.CSS("#signin")))
 	fctx, opts := openLogin(t, w, br)
+	// The QR code first: the link moves down when it appears, and a click
+	// aimed before that would land on the code.
+	e2e.Run(br, fctx, "the QR code (the page has its answer)", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
 	e2e.Run(br, fctx, "the passkey link", chromedp.WaitVisible(chromedp.CSS("#passkey"), opts...))
 	e2e.Run(br, fctx, "click Sign in with a passkey instead", chromedp.Click(chromedp.CSS("#passkey"), opts...))
 	passkeySignIn(br)

@@ -76,24 +76,7 @@ func TestApply(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var got values
-			cmd := command(&got)
-			cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return Apply(cmd, opts) }
-			cmd.SetArgs(tt.args)
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Fatalf("got %+v, want %+v", got, tt.want)
-			}
+			check(t, opts, tt.args, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -153,24 +136,31 @@ func TestMachine(t *testing.T) {
 					os.WriteFile(path, []byte(body), 0o600)
 				}
 			}
-			var got values
-			cmd := command(&got)
-			cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return Apply(cmd, opts) }
-			cmd.SetArgs(tt.args)
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Fatalf("got %+v, want %+v", got, tt.want)
-			}
+			check(t, opts, tt.args, tt.want, tt.wantErr)
 		})
+	}
+}
+
+// check runs a command with args whose settings opts applies, and wants
+// its values, or an error containing wantErr.
+func check(t *testing.T, opts Options, args []string, want values, wantErr string) {
+	t.Helper()
+	var got values
+	cmd := command(&got)
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return Apply(cmd, opts) }
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want one containing %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

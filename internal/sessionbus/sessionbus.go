@@ -51,3 +51,17 @@ func Known() bool {
 	}
 	return false
 }
+
+// Notify shows a desktop notification with icon (a freedesktop icon name,
+// or "") through org.freedesktop.Notifications on the session bus. Without
+// a session bus it fails instead of starting one.
+func Notify(icon, summary, body string) error {
+	conn, err := Connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	obj := conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
+	return obj.Call("org.freedesktop.Notifications.Notify", 0,
+		"scanfree", uint32(0), icon, summary, body, []string{}, map[string]dbus.Variant{}, int32(-1)).Err
+}
