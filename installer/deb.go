@@ -47,15 +47,20 @@ var debianScripts = map[string]string{
 		"\tsystemctl --global disable " + ServiceName + ".service >/dev/null 2>&1 || true\nfi\n",
 }
 
+var (
+	releaseRE   = regexp.MustCompile(`^[0-9]+\.[0-9]+[A-Za-z0-9.+~-]*$`) // a tag: 1.2.0, 1.2.0-rc1
+	notDebianRE = regexp.MustCompile(`[^A-Za-z0-9.+~]+`)                 // what a Debian version cannot hold
+)
+
 // DebianVersion makes a Debian version of a release name: "v1.2.0" is
 // 1.2.0; a build between tags ("537baea-dirty") sorts before any release,
 // 0~git537baea.dirty.
 func DebianVersion(release string) string {
 	release = strings.TrimPrefix(release, "v")
-	if regexp.MustCompile(`^[0-9]+\.[0-9]+[A-Za-z0-9.+~-]*$`).MatchString(release) {
+	if releaseRE.MatchString(release) {
 		return release
 	}
-	clean := regexp.MustCompile(`[^A-Za-z0-9.+~]+`).ReplaceAllString(release, ".")
+	clean := notDebianRE.ReplaceAllString(release, ".")
 	return "0~git" + strings.Trim(clean, ".")
 }
 

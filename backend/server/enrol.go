@@ -222,64 +222,77 @@ const ownEnrolmentAge = time.Minute
 // desktop sign-in started from this browser's network within
 // ownEnrolmentAge: the link `scanfreed login` just opened for this
 // person. Warning there would teach people to click through the warning
-// that matters, on a link someone sent. Looking the code up counts as a
-// guess, as a typed one does, so the page is no oracle for codes.
+// that matters, on a link someone sent. The link's code is looked up as a
+// typed one is, a guess counted, so the page is no oracle for codes.
 func (s *Server) ownEnrolment(r *http.Request, u *storage.User, typed string) bool {
+	da, found := s.findUserCode(r, u, typed)
+	return found == codeFound && da.RequestIP == s.clientIP(r) && s.now().Sub(da.CreatedAt) < ownEnrolmentAge
+}
+
+// codeLookup is how looking a user_code up ended.
+type codeLookup int
+
+const (
+	codeFound       codeLookup = iota
+	codeWrong                  // no pending code: counted against the account and the address
+	codeLockedOut              // too many wrong codes
+	codeLimiterDown            // the guess could not be counted
+	codeStoreDown              // the code could not be looked up
+)
+
+// findUserCode finds the pending authorization of typed. Wrong codes count
+// against the account and the client address; after five within a code's
+// lifetime both are locked out, which caps guessing at 5 tries per 10
+// minutes against 20^8 codes. The try is reserved before the lookup, so a
+// burst of wrong codes cannot all be looked up before the first one
+// counted; a pending code gives it back.
+func (s *Server) findUserCode(r *http.Request, u *storage.User, typed string) (storage.DeviceAuth, codeLookup) {
 	ctx, ip := r.Context(), s.clientKey(r)
-	if ok, err := reserve(ctx, s.codeUser, u.ID, s.codeIP, ip); err != nil || !ok {
-		return false
+	ok, err := reserve(ctx, s.codeUser, u.ID, s.codeIP, ip)
+	switch {
+	case err != nil:
+		return storage.DeviceAuth{}, codeLimiterDown
+	case !ok:
+		return storage.DeviceAuth{}, codeLockedOut
 	}
 	code, valid := secret.NormalizeUserCode(typed)
 	if !valid {
-		return false
+		return storage.DeviceAuth{}, codeWrong
 	}
 	da, err := s.store.GetDeviceAuthByUserCode(ctx, code)
-	if err != nil || da.Status != storage.DeviceAuthPending || !s.now().Before(da.ExpiresAt) {
-		return false
+	switch {
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		s.log.Error("device lookup", "err", err)
+		return da, codeStoreDown
+	case err != nil || da.Status != storage.DeviceAuthPending || !s.now().Before(da.ExpiresAt):
+		return da, codeWrong
 	}
 	s.codeUser.Release(ctx, u.ID)
 	s.codeIP.Release(ctx, ip)
-	return da.RequestIP == s.clientIP(r) && s.now().Sub(da.CreatedAt) < ownEnrolmentAge
+	return da, codeFound
 }
 
-// lookupUserCode finds the pending authorization of a typed user_code.
-// Wrong codes count against the account and the client address; after
-// five within a code's lifetime both are locked out, which caps guessing
-// at 5 tries per 10 minutes against 20^8 codes.
+// lookupUserCode finds the pending authorization of the posted user_code
+// (findUserCode), answering with the device page's error when there is
+// none.
 func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, u *storage.User) (storage.DeviceAuth, bool) {
 	typed := trimLen(r.PostFormValue("user_code"), 20)
-	ip := s.clientKey(r)
-	// Reserved before the lookup, so a burst of wrong codes cannot all be
-	// looked up before the first one counted; a valid code gives it back.
-	ok, err := reserve(r.Context(), s.codeUser, u.ID, s.codeIP, ip)
-	if err != nil {
+	da, found := s.findUserCode(r, u, typed)
+	switch found {
+	case codeFound:
+		return da, true
+	case codeLimiterDown:
 		s.message(w, r, http.StatusServiceUnavailable, u, "Try again", unavailableText)
-		return storage.DeviceAuth{}, false
-	}
-	if !ok {
+	case codeStoreDown:
+		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
+	case codeLockedOut:
 		s.render(w, r, http.StatusTooManyRequests, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "Too many wrong codes. Wait 10 minutes, then start again on your desktop.", Data: devicePageData{UserCode: typed}})
-		return storage.DeviceAuth{}, false
-	}
-	var da storage.DeviceAuth
-	code, valid := secret.NormalizeUserCode(typed)
-	if valid {
-		da, err = s.store.GetDeviceAuthByUserCode(r.Context(), code)
-		valid = err == nil && da.Status == storage.DeviceAuthPending && s.now().Before(da.ExpiresAt)
-	}
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.log.Error("device lookup", "err", err)
-		s.message(w, r, http.StatusInternalServerError, u, "Error", "Could not look up the code; retry later.")
-		return da, false
-	}
-	if !valid {
+	default:
 		s.render(w, r, http.StatusBadRequest, "device", page{Title: "Sign in a desktop", User: u,
 			Error: "That code is not valid or has expired. Check the code your desktop shows.", Data: devicePageData{UserCode: typed}})
-		return da, false
 	}
-	s.codeUser.Release(r.Context(), u.ID)
-	s.codeIP.Release(r.Context(), ip)
-	return da, true
+	return da, false
 }
 
 func (s *Server) handleDeviceLookup(w http.ResponseWriter, r *http.Request) {
