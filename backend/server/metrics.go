@@ -80,6 +80,16 @@ func newMetrics(s *Server) *metrics {
 			pool("wait_seconds", "Time queries spent waiting for a connection (cumulative).", func(s storage.PoolStats) float64 { return s.WaitTime.Seconds() }),
 		)
 	}
+	if c, ok := s.store.(storage.Counted); ok {
+		m.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "scanfree_db_statements_total",
+				Help: "SQL statements this replica ran, not counting transaction control."},
+				func() float64 { return float64(c.Counts().Statements) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "scanfree_db_writes_total",
+				Help: "Write transactions this replica ran."},
+				func() float64 { return float64(c.Counts().Writes) }),
+		)
+	}
 	return m
 }
 

@@ -240,7 +240,19 @@ func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, n
 // own owner gets none: it would only repeat sub), and with the profile
 // scope name and picture.
 func (s *Server) claims(ctx context.Context, app storage.App, userID, scope string) (idClaims, error) {
-	sub, union, err := s.signin.IDs(ctx, userID, app)
+	u := storage.User{ID: userID}
+	if slices.Contains(strings.Fields(scope), "profile") {
+		var err error
+		if u, err = s.store.GetUser(ctx, userID); err != nil {
+			return idClaims{}, err
+		}
+	}
+	return s.claimsOf(ctx, app, u, scope)
+}
+
+// claimsOf is claims for a user already read (profile claims come from u).
+func (s *Server) claimsOf(ctx context.Context, app storage.App, u storage.User, scope string) (idClaims, error) {
+	sub, union, err := s.signin.IDs(ctx, u.ID, app)
 	if err != nil {
 		return idClaims{}, err
 	}
@@ -249,10 +261,6 @@ func (s *Server) claims(ctx context.Context, app storage.App, userID, scope stri
 	}
 	cl := idClaims{Issuer: s.issuer(), Subject: sub, UnionID: union}
 	if slices.Contains(strings.Fields(scope), "profile") {
-		u, err := s.store.GetUser(ctx, userID)
-		if err != nil {
-			return idClaims{}, err
-		}
 		cl.Name, cl.Picture = u.Nickname, u.AvatarURL
 	}
 	return cl, nil

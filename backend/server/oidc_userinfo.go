@@ -34,7 +34,8 @@ func (s *Server) handleOIDCUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeOAuthErr(w, http.StatusUnauthorized, "invalid_request", "access token missing")
 		return
 	}
-	t, err := s.store.GetToken(ctx, secret.Hash(tok))
+	a, err := s.store.GetAccess(ctx, secret.Hash(tok))
+	t, app := a.Token, a.App
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
 		return
@@ -47,16 +48,11 @@ func (s *Server) handleOIDCUserinfo(w http.ResponseWriter, r *http.Request) {
 		unauthorized("access token expired")
 		return
 	}
-	app, err := s.store.GetApp(ctx, t.AppID)
-	if err != nil {
-		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
-		return
-	}
 	if !app.Active() {
 		unauthorized("the client was disabled by an operator")
 		return
 	}
-	cl, err := s.claims(ctx, app, t.UserID, t.Scope)
+	cl, err := s.claimsOf(ctx, app, a.User, t.Scope)
 	if err != nil {
 		writeOAuth(w, s.serverError(ctx, "oidc userinfo", err))
 		return

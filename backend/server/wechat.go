@@ -260,31 +260,31 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 	writeSNS(w, resp)
 }
 
-// checkAccess validates an access token and that openid names its user.
-func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Token, *apiError) {
-	t, err := s.store.GetToken(ctx, secret.Hash(req.AccessToken))
+// checkAccess validates an access token and that openid names its user,
+// with the token's user and app read together.
+func (s *Server) checkAccess(ctx context.Context, req tokenRequest) (storage.Access, *apiError) {
+	a, err := s.store.GetAccess(ctx, secret.Hash(req.AccessToken))
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return t, s.sysErr(ctx, err)
+		return a, s.sysErr(ctx, err)
 	}
+	t := a.Token
 	if err != nil || t.Kind != storage.AccessToken || !t.RevokedAt.IsZero() || t.Face != storage.FaceWeChat {
-		return t, apiErr(errInvalidAccessToken, "invalid access_token")
+		return a, apiErr(errInvalidAccessToken, "invalid access_token")
 	}
 	if !s.now().Before(t.ExpiresAt) {
-		return t, apiErr(errAccessExpired, "access_token expired")
+		return a, apiErr(errAccessExpired, "access_token expired")
 	}
-	if app, err := s.store.GetApp(ctx, t.AppID); err != nil {
-		return t, s.sysErr(ctx, err)
-	} else if !app.Active() {
-		return t, errAppDisabled
+	if !a.App.Active() {
+		return a, errAppDisabled
 	}
 	openid, err := s.signin.OpenID(ctx, t.UserID, t.AppID)
 	if err != nil {
-		return t, s.sysErr(ctx, err)
+		return a, s.sysErr(ctx, err)
 	}
 	if !secret.Equal([]byte(openid), []byte(req.OpenID)) {
-		return t, apiErr(errInvalidOpenID, "invalid openid")
+		return a, apiErr(errInvalidOpenID, "invalid openid")
 	}
-	return t, nil
+	return a, nil
 }
 
 func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
@@ -314,29 +314,19 @@ type userinfo struct {
 func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, serr := parseTokenRequest(r.URL.Query())
-	var t storage.Token
+	var a storage.Access
 	if serr == nil {
-		t, serr = s.checkAccess(ctx, req)
+		a, serr = s.checkAccess(ctx, req)
 	}
 	if serr != nil {
 		writeSNS(w, serr)
 		return
 	}
-	u, err := s.store.GetUser(ctx, t.UserID)
-	if err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	}
-	app, err := s.store.GetApp(ctx, t.AppID)
-	if err != nil {
-		writeSNS(w, s.sysErr(ctx, err))
-		return
-	}
-	unionid, err := s.signin.UnionID(ctx, u.ID, app.Owner)
+	unionid, err := s.signin.UnionID(ctx, a.User.ID, a.App.Owner)
 	if err != nil {
 		writeSNS(w, s.sysErr(ctx, err))
 		return
 	}
 	// Sex and region are not collected; WeChat itself answers them empty since 2021.
-	writeSNS(w, userinfo{OpenID: req.OpenID, Nickname: u.Nickname, HeadImgURL: u.AvatarURL, Privilege: []string{}, UnionID: unionid})
+	writeSNS(w, userinfo{OpenID: req.OpenID, Nickname: a.User.Nickname, HeadImgURL: a.User.AvatarURL, Privilege: []string{}, UnionID: unionid})
 }

@@ -1,5 +1,10 @@
 package storage
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // Rows names the rows of one table that a delete takes: those whose
 // Column equals the deleted record's id.
 type Rows struct{ Table, Column string }
@@ -34,4 +39,47 @@ func (p PurgeBefore) Targets() []PurgeTarget {
 		{"events", "created_at", p.Events, ""},
 		{"webhook_outbox", "created_at", p.Webhooks, ""},
 	}
+}
+
+// Scanner is a row of either store's driver.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Plan is how one table's columns are scanned: their destinations, and
+// what turns those into the record once the row is read. A joined read
+// scans the plans of several tables from one row.
+type Plan struct {
+	Dests  []any
+	Finish func() error
+}
+
+// ScanPlans scans row into the plans' destinations, then finishes each.
+func ScanPlans(row Scanner, plans ...Plan) error {
+	var dests []any
+	for _, p := range plans {
+		dests = append(dests, p.Dests...)
+	}
+	if err := row.Scan(dests...); err != nil {
+		return err
+	}
+	for _, p := range plans {
+		if err := p.Finish(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AppLists decodes an app's JSON columns (redirect URIs, domains and
+// fence) into a, as both stores keep them.
+func AppLists(a *App, uris, domains, fence string) error {
+	if err := json.Unmarshal([]byte(fence), &a.Fence); err != nil {
+		return fmt.Errorf("app %s: fence: %w", a.AppID, err)
+	}
+	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
+		return fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
+	}
+	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
+		return fmt.Errorf("app %s: domains: %w", a.AppID, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -78,4 +79,29 @@ type PoolStats struct {
 // Pooled is a Storage that reports its connection pool.
 type Pooled interface {
 	PoolStats() PoolStats
+}
+
+// Counts are a store's running totals of the work it did, for metrics and
+// for the tests that keep each operation's share of it small.
+type Counts struct {
+	// Statements are the SQL statements run, not counting a transaction's
+	// BEGIN, COMMIT and savepoints.
+	Statements int64
+	// Writes are the write transactions.
+	Writes int64
+}
+
+// Counted is a Storage that counts its statements and transactions.
+type Counted interface {
+	Counts() Counts
+}
+
+// Qualify prefixes each of the comma-separated columns cols with table
+// alias a ("t", "id, name" → "t.id, t.name"), for joined reads.
+func Qualify(a, cols string) string {
+	f := strings.Split(cols, ",")
+	for i, c := range f {
+		f[i] = a + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(f, ", ")
 }

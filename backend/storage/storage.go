@@ -300,6 +300,13 @@ func (t Token) Live(now time.Time) bool {
 	return t.RevokedAt.IsZero() && t.RotatedAt.IsZero() && now.Before(t.ExpiresAt)
 }
 
+// Access is a token with the user and the app it was issued for.
+type Access struct {
+	Token Token
+	User  User
+	App   App
+}
+
 // Session is a signed-in web session of the hosted pages. CreatedAt is
 // when the person signed in; LastSeenAt when the session was last used
 // (zero: never since), for the idle timeout.
@@ -478,6 +485,9 @@ type Storage interface {
 	// CreateToken stores t as it is, in no family's lock (tests, imports).
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash []byte) (Token, error)
+	// GetAccess reads token hash with its user and its app in one read,
+	// what every userinfo call needs; ErrNotFound when any is missing.
+	GetAccess(ctx context.Context, hash []byte) (Access, error)
 	// RotateToken atomically retires the live refresh token hash and
 	// stores the tokens issued in its place, serialized with its family's
 	// revocation. A token rotated before is ErrAlreadyUsed (a reuse); a

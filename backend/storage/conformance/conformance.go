@@ -345,6 +345,19 @@ func testTokens(t *testing.T, s storage.Storage) {
 	}
 	_, err = s.GetToken(ctx, h("nope"))
 	wantErr(t, err, storage.ErrNotFound)
+
+	// GetAccess reads the same token with its user and app.
+	acc, err := s.GetAccess(ctx, tok.Hash)
+	must(t, err)
+	user, err := s.GetUser(ctx, c.UserID)
+	must(t, err)
+	app, err := s.GetApp(ctx, c.AppID)
+	must(t, err)
+	if fmt.Sprint(acc.Token) != fmt.Sprint(tok) || fmt.Sprint(acc.User) != fmt.Sprint(user) || fmt.Sprint(acc.App) != fmt.Sprint(app) {
+		t.Fatalf("GetAccess = %+v, want %+v, %+v, %+v", acc, tok, user, app)
+	}
+	_, err = s.GetAccess(ctx, h("nope"))
+	wantErr(t, err, storage.ErrNotFound)
 }
 
 func testSessions(t *testing.T, s storage.Storage) {

@@ -18,10 +18,17 @@ const userCols = `id, username, nickname, avatar_url, password_hash, created_at,
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
+	return u, storage.ScanPlans(row, userPlan(&u))
+}
+
+// userPlan scans userCols into u.
+func userPlan(u *storage.User) storage.Plan {
 	var created, disabled int64
-	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled)
-	u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
-	return u, err
+	return storage.Plan{Dests: []any{&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled},
+		Finish: func() error {
+			u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
+			return nil
+		}}
 }
 
 // CreateUser implements storage.Storage.
@@ -118,23 +125,19 @@ const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domai
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
+	return a, storage.ScanPlans(row, appPlan(&a))
+}
+
+// appPlan scans appCols into a.
+func appPlan(a *storage.App) storage.Plan {
 	var uris, domains, fence string
 	var created, oldUntil, disabled int64
-	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created, &a.Public, &a.IDTokenAlg,
-		&a.OldSecretHash, &oldUntil, &disabled, &fence); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal([]byte(fence), &a.Fence); err != nil {
-		return a, fmt.Errorf("app %s: fence: %w", a.AppID, err)
-	}
-	a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
-	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
-		return a, fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
-	}
-	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
-		return a, fmt.Errorf("app %s: domains: %w", a.AppID, err)
-	}
-	return a, nil
+	return storage.Plan{Dests: []any{&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &a.FastLogin, &created, &a.Public, &a.IDTokenAlg,
+		&a.OldSecretHash, &oldUntil, &disabled, &fence},
+		Finish: func() error {
+			a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
+			return storage.AppLists(a, uris, domains, fence)
+		}}
 }
 
 // CreateApp implements storage.Storage.

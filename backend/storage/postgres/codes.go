@@ -213,11 +213,29 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
+	err := storage.ScanPlans(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash), tokenPlan(&t))
+	return t, wrap("get token", err)
+}
+
+// tokenPlan scans tokenCols into t.
+func tokenPlan(t *storage.Token) storage.Plan {
 	var kind, face string
 	var created, expires, revoked, rotated int64
-	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated)
-	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
-	return t, wrap("get token", err)
+	return storage.Plan{Dests: []any{&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated},
+		Finish: func() error {
+			t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
+			t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
+			return nil
+		}}
+}
+
+// accessQuery reads a token with its user and app.
+var accessQuery = `SELECT ` + storage.Qualify("t", tokenCols) + `, ` + storage.Qualify("u", userCols) + `, ` + storage.Qualify("a", appCols) + `
+	FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.appid = t.appid WHERE t.hash = $1`
+
+// GetAccess implements storage.Storage.
+func (s *Store) GetAccess(ctx context.Context, hash []byte) (storage.Access, error) {
+	var a storage.Access
+	err := storage.ScanPlans(s.pool.QueryRow(ctx, accessQuery, hash), tokenPlan(&a.Token), userPlan(&a.User), appPlan(&a.App))
+	return a, wrap("get access token", err)
 }

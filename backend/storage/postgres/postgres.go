@@ -32,6 +32,7 @@ import (
 var (
 	_ storage.Storage = (*Store)(nil)
 	_ storage.Pooled  = (*Store)(nil)
+	_ storage.Counted = (*Store)(nil)
 )
 
 // Errors of Open.
@@ -58,9 +59,10 @@ type Options struct {
 
 // Store is a storage.Storage backed by a PostgreSQL database.
 type Store struct {
-	pool  *pgxpool.Pool
-	where string // host:port/database, without credentials, for messages
-	log   *slog.Logger
+	pool   *pgxpool.Pool
+	counts *counter
+	where  string // host:port/database, without credentials, for messages
+	log    *slog.Logger
 }
 
 // IsDSN reports whether db names a PostgreSQL database (a postgres:// or
@@ -83,7 +85,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		opt.Logger = slog.Default()
 	}
 	cc := cfg.ConnConfig
-	s := &Store{where: net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))) + "/" + cc.Database, log: opt.Logger}
+	// pgx's default, said here because the store relies on it: each
+	// connection prepares a statement the first time it sees its text.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	s := &Store{where: net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))) + "/" + cc.Database, log: opt.Logger, counts: &counter{}}
+	cc.Tracer = s.counts
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", s.where, err)
 	}

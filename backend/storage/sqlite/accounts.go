@@ -16,10 +16,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
+	return u, storage.ScanPlans(row, userPlan(&u))
+}
+
+// userPlan scans userCols into u.
+func userPlan(u *storage.User) storage.Plan {
 	var created, disabled int64
-	err := row.Scan(&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled)
-	u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
-	return u, err
+	return storage.Plan{Dests: []any{&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled},
+		Finish: func() error {
+			u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
+			return nil
+		}}
 }
 
 // CreateUser implements storage.Storage.
@@ -35,7 +42,7 @@ func (s *Store) SetRole(ctx context.Context, userID, role string) error {
 
 // DisableUser implements storage.Storage.
 func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) error {
-	return s.write(ctx, "disable user", func(tx *sql.Tx) error {
+	return s.write(ctx, "disable user", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END WHERE id = ?`, ms(now), userID)
 		if err := touched(res, err, storage.ErrNotFound); err != nil {
 			return err
@@ -46,7 +53,7 @@ func (s *Store) DisableUser(ctx context.Context, userID string, now time.Time) e
 
 // SignOutUser implements storage.Storage.
 func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) error {
-	return s.write(ctx, "sign out user", func(tx *sql.Tx) error {
+	return s.write(ctx, "sign out user", func(tx *wtx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one); err != nil {
 			return notFound(err)
@@ -57,7 +64,7 @@ func (s *Store) SignOutUser(ctx context.Context, userID string, now time.Time) e
 
 // SetPassword implements storage.Storage.
 func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string, now time.Time) error {
-	return s.write(ctx, "set password", func(tx *sql.Tx) error {
+	return s.write(ctx, "set password", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
 		if err := touched(res, err, storage.ErrNotFound); err != nil {
 			return err
@@ -67,7 +74,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string, no
 }
 
 // signOut revokes everything userID is signed in with.
-func signOut(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+func signOut(ctx context.Context, tx *wtx, userID string, now time.Time) error {
 	for _, q := range []string{
 		`UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
 		`UPDATE families SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`,
@@ -117,25 +124,21 @@ const appCols = `appid, name, icon_url, owner, secret_hash, redirect_uris, domai
 
 func scanApp(row scanner) (storage.App, error) {
 	var a storage.App
+	return a, storage.ScanPlans(row, appPlan(&a))
+}
+
+// appPlan scans appCols into a.
+func appPlan(a *storage.App) storage.Plan {
 	var uris, domains, fence string
 	var fast, public int
 	var created, oldUntil, disabled int64
-	if err := row.Scan(&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created, &public, &a.IDTokenAlg,
-		&a.OldSecretHash, &oldUntil, &disabled, &fence); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal([]byte(fence), &a.Fence); err != nil {
-		return a, fmt.Errorf("app %s: fence: %w", a.AppID, err)
-	}
-	a.FastLogin, a.Public = fast != 0, public != 0
-	a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
-	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
-		return a, fmt.Errorf("app %s: redirect_uris: %w", a.AppID, err)
-	}
-	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
-		return a, fmt.Errorf("app %s: domains: %w", a.AppID, err)
-	}
-	return a, nil
+	return storage.Plan{Dests: []any{&a.AppID, &a.Name, &a.IconURL, &a.Owner, &a.SecretHash, &uris, &domains, &fast, &created, &public, &a.IDTokenAlg,
+		&a.OldSecretHash, &oldUntil, &disabled, &fence},
+		Finish: func() error {
+			a.FastLogin, a.Public = fast != 0, public != 0
+			a.CreatedAt, a.OldSecretUntil, a.DisabledAt = fromMS(created), fromMS(oldUntil), fromMS(disabled)
+			return storage.AppLists(a, uris, domains, fence)
+		}}
 }
 
 // CreateApp implements storage.Storage.
@@ -221,10 +224,10 @@ func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant,
 
 // AddEvent implements storage.Storage.
 func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
-	return s.write(ctx, "add event", func(tx *sql.Tx) error { return insertEvent(ctx, tx, e) })
+	return s.write(ctx, "add event", func(tx *wtx) error { return insertEvent(ctx, tx, e) })
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e storage.Event) error {
+func insertEvent(ctx context.Context, tx *wtx, e storage.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+storage.InsertEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		storage.InsertEventValues(e)...)
 	return err
@@ -294,7 +297,7 @@ func list[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T
 
 // RevokeGrant implements storage.Storage.
 func (s *Store) RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error {
-	return s.write(ctx, "revoke grant", func(tx *sql.Tx) error {
+	return s.write(ctx, "revoke grant", func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE user_id = ? AND appid = ?`, userID, appID); err != nil {
 			return err
 		}
@@ -322,17 +325,17 @@ func boolInt(b bool) int {
 
 // DeleteUser implements storage.Storage.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
-	return s.write(ctx, "delete user", func(tx *sql.Tx) error { return deleteRows(ctx, tx, storage.UserRows, userID) })
+	return s.write(ctx, "delete user", func(tx *wtx) error { return deleteRows(ctx, tx, storage.UserRows, userID) })
 }
 
 // DeleteApp implements storage.Storage.
 func (s *Store) DeleteApp(ctx context.Context, appID string) error {
-	return s.write(ctx, "delete app", func(tx *sql.Tx) error { return deleteRows(ctx, tx, storage.AppRows, appID) })
+	return s.write(ctx, "delete app", func(tx *wtx) error { return deleteRows(ctx, tx, storage.AppRows, appID) })
 }
 
 // deleteRows runs the deletes of rows for id; the last is the record
 // itself, ErrNotFound when there was none.
-func deleteRows(ctx context.Context, tx *sql.Tx, rows []storage.Rows, id string) error {
+func deleteRows(ctx context.Context, tx *wtx, rows []storage.Rows, id string) error {
 	var res sql.Result
 	var err error
 	for _, r := range rows {
@@ -352,7 +355,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, hash []byte, userID str
 // UsePasswordReset implements storage.Storage.
 func (s *Store) UsePasswordReset(ctx context.Context, hash []byte, passwordHash string, now time.Time) (string, error) {
 	var userID string
-	err := s.write(ctx, "use password reset", func(tx *sql.Tx) error {
+	err := s.write(ctx, "use password reset", func(tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE hash = ? AND expires_at > ? RETURNING user_id`, hash, ms(now)).Scan(&userID)
 		if err != nil {
 			return notFound(err)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,12 +14,12 @@ const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_
 
 // CreateSignIn implements storage.Storage: one commit, one fsync.
 func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
-	return s.write(ctx, "create sign-in", func(tx *sql.Tx) error { return signIn(ctx, tx, c, e) })
+	return s.write(ctx, "create sign-in", func(tx *wtx) error { return signIn(ctx, tx, c, e) })
 }
 
 // CreateAppSignIn implements storage.Storage.
 func (s *Store) CreateAppSignIn(ctx context.Context, a storage.Consent, allowed storage.Event, c storage.Code, e storage.Event) error {
-	return s.write(ctx, "create app sign-in", func(tx *sql.Tx) error {
+	return s.write(ctx, "create app sign-in", func(tx *wtx) error {
 		if err := putConsent(ctx, tx, a); err != nil {
 			return err
 		}
@@ -32,7 +31,7 @@ func (s *Store) CreateAppSignIn(ctx context.Context, a storage.Consent, allowed 
 }
 
 // signIn stores the sign-in of code c with its event e.
-func signIn(ctx context.Context, tx *sql.Tx, c storage.Code, e storage.Event) error {
+func signIn(ctx context.Context, tx *wtx, c storage.Code, e storage.Event) error {
 	if err := insertCode(ctx, tx, c); err != nil {
 		return err
 	}
@@ -51,7 +50,7 @@ func signIn(ctx context.Context, tx *sql.Tx, c storage.Code, e storage.Event) er
 }
 
 // insertCode stores c and records the user's grant of the app.
-func insertCode(ctx context.Context, tx *sql.Tx, c storage.Code) error {
+func insertCode(ctx context.Context, tx *wtx, c storage.Code) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
 		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " ")); err != nil {
@@ -80,7 +79,7 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 
 // RedeemCode implements storage.Storage.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-	return s.write(ctx, "redeem code", func(tx *sql.Tx) error {
+	return s.write(ctx, "redeem code", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
 		if err := touched(res, err, storage.ErrAlreadyUsed); errors.Is(err, storage.ErrAlreadyUsed) {
 			var one int
@@ -102,7 +101,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 // RevokeFamily implements storage.Storage. The one writer serializes it
 // with every rotation.
 func (s *Store) RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error {
-	return s.write(ctx, "revoke family", func(tx *sql.Tx) error {
+	return s.write(ctx, "revoke family", func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), codeHash); err != nil {
 			return err
 		}
@@ -113,7 +112,7 @@ func (s *Store) RevokeFamily(ctx context.Context, codeHash []byte, now time.Time
 
 // revokeFamilies revokes the families that where selects (with args)
 // and all their tokens.
-func revokeFamilies(ctx context.Context, tx *sql.Tx, now time.Time, where string, args ...any) error {
+func revokeFamilies(ctx context.Context, tx *wtx, now time.Time, where string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE families SET revoked_at = ? WHERE revoked_at = 0 AND `+where, append([]any{ms(now)}, args...)...); err != nil {
 		return err
 	}
@@ -124,37 +123,73 @@ func revokeFamilies(ctx context.Context, tx *sql.Tx, now time.Time, where string
 
 const tokenCols = `hash, kind, appid, user_id, code_hash, scope, created_at, expires_at, revoked_at, face, rotated_at`
 
-func insertToken(ctx context.Context, tx *sql.Tx, t storage.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt), t.Face.String(), ms(t.RotatedAt))
-	return err
+func insertToken(ctx context.Context, tx *wtx, t storage.Token) error {
+	return insertTokens(ctx, tx, []storage.Token{t})
 }
 
-func insertTokens(ctx context.Context, tx *sql.Tx, issued []storage.Token) error {
-	for _, t := range issued {
-		if err := insertToken(ctx, tx, t); err != nil {
+// insertTokenRows are the INSERTs of 1 to 4 tokens in one statement: an
+// exchange issues two, a refresh one or two.
+var insertTokenRows = func() []string {
+	q := make([]string, 5)
+	for n := 1; n < len(q); n++ {
+		q[n] = `INSERT INTO tokens (` + tokenCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ")
+	}
+	return q
+}()
+
+// insertTokens stores issued, up to four tokens per statement.
+func insertTokens(ctx context.Context, tx *wtx, issued []storage.Token) error {
+	for len(issued) > 0 {
+		n := min(len(issued), len(insertTokenRows)-1)
+		args := make([]any, 0, 11*n)
+		for _, t := range issued[:n] {
+			args = append(args, t.Hash, string(t.Kind), t.AppID, t.UserID, t.CodeHash, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.RevokedAt),
+				t.Face.String(), ms(t.RotatedAt))
+		}
+		if _, err := tx.ExecContext(ctx, insertTokenRows[n], args...); err != nil {
 			return err
 		}
+		issued = issued[n:]
 	}
 	return nil
 }
 
 // CreateToken implements storage.Storage.
 func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
-	return s.write(ctx, "create token", func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
+	return s.write(ctx, "create token", func(tx *wtx) error { return insertToken(ctx, tx, t) })
 }
 
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
-	var kind, face string
-	var created, expires, revoked, rotated int64
-	err := s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated)
+	err := storage.ScanPlans(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash), tokenPlan(&t))
 	if err != nil {
 		return t, fmt.Errorf("get token: %w", notFound(err))
 	}
-	t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
 	return t, nil
+}
+
+// tokenPlan scans tokenCols into t.
+func tokenPlan(t *storage.Token) storage.Plan {
+	var kind, face string
+	var created, expires, revoked, rotated int64
+	return storage.Plan{Dests: []any{&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated},
+		Finish: func() error {
+			t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
+			t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
+			return nil
+		}}
+}
+
+// accessQuery reads a token with its user and app.
+var accessQuery = `SELECT ` + storage.Qualify("t", tokenCols) + `, ` + storage.Qualify("u", userCols) + `, ` + storage.Qualify("a", appCols) + `
+	FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.appid = t.appid WHERE t.hash = ?`
+
+// GetAccess implements storage.Storage.
+func (s *Store) GetAccess(ctx context.Context, hash []byte) (storage.Access, error) {
+	var a storage.Access
+	if err := storage.ScanPlans(s.r.QueryRowContext(ctx, accessQuery, hash), tokenPlan(&a.Token), userPlan(&a.User), appPlan(&a.App)); err != nil {
+		return a, fmt.Errorf("get access token: %w", notFound(err))
+	}
+	return a, nil
 }

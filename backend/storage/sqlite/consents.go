@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -21,10 +20,10 @@ func scanConsent(row scanner) (storage.Consent, error) {
 
 // PutConsent implements storage.Storage.
 func (s *Store) PutConsent(ctx context.Context, c storage.Consent) error {
-	return s.write(ctx, "put consent", func(tx *sql.Tx) error { return putConsent(ctx, tx, c) })
+	return s.write(ctx, "put consent", func(tx *wtx) error { return putConsent(ctx, tx, c) })
 }
 
-func putConsent(ctx context.Context, tx *sql.Tx, c storage.Consent) error {
+func putConsent(ctx context.Context, tx *wtx, c storage.Consent) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO app_consents (user_id, appid, login_at, phone_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, appid) DO UPDATE SET login_at = excluded.login_at, phone_at = excluded.phone_at`,
 		c.UserID, c.AppID, ms(c.LoginAt), ms(c.PhoneAt))

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -51,7 +50,7 @@ func (s *Store) RenameDevice(ctx context.Context, userID, id, name string) error
 
 // RevokeDevice implements storage.Storage.
 func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) error {
-	err := s.write(ctx, "revoke device "+id, func(tx *sql.Tx) error {
+	err := s.write(ctx, "revoke device "+id, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE device_id = ? AND used_at = 0`, id); err != nil {
 			return err
 		}
@@ -129,7 +128,7 @@ func (s *Store) DecideDeviceAuth(ctx context.Context, userCode, userID string, a
 
 // CompleteDeviceAuth implements storage.Storage.
 func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d storage.Device, maxActive int) error {
-	return s.write(ctx, "complete device authorization", func(tx *sql.Tx) error {
+	return s.write(ctx, "complete device authorization", func(tx *wtx) error {
 		// SQLite has one writer at a time: the count holds until commit.
 		if maxActive > 0 {
 			var n int

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 
 // SetTOTP implements storage.Storage.
 func (s *Store) SetTOTP(ctx context.Context, t storage.TOTP, recoveryHashes [][]byte) error {
-	return s.write(ctx, "set totp", func(tx *sql.Tx) error {
+	return s.write(ctx, "set totp", func(tx *wtx) error {
 		for _, q := range []string{`DELETE FROM totp WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, t.UserID); err != nil {
 				return err
@@ -66,7 +65,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID string) (int, erro
 
 // DeleteTOTP implements storage.Storage.
 func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
-	return s.write(ctx, "delete totp", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete totp", func(tx *wtx) error {
 		for _, q := range []string{`DELETE FROM totp WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return err

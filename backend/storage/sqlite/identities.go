@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -10,7 +9,7 @@ import (
 
 func scanIdentity(row scanner) (storage.Identity, error) { return storage.ScanIdentity(row.Scan) }
 
-func insertIdentity(ctx context.Context, tx *sql.Tx, id storage.Identity) error {
+func insertIdentity(ctx context.Context, tx *wtx, id storage.Identity) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identities (`+storage.IdentityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		id.ConnectorID, id.Subject, id.UserID, id.Username, storage.GroupsText(id.Groups), id.Data, ms(id.CreatedAt), ms(id.CheckedAt))
 	return err
@@ -18,7 +17,7 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, id storage.Identity) error 
 
 // CreateUserWithIdentity implements storage.Storage.
 func (s *Store) CreateUserWithIdentity(ctx context.Context, u storage.User, id storage.Identity) error {
-	return s.write(ctx, "create user with identity", func(tx *sql.Tx) error {
+	return s.write(ctx, "create user with identity", func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Username, u.Nickname, u.AvatarURL, u.PasswordHash, ms(u.CreatedAt), u.PhoneSealed, u.Role, ms(u.DisabledAt)); err != nil {
 			return err
@@ -29,7 +28,7 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u storage.User, id s
 
 // LinkIdentity implements storage.Storage.
 func (s *Store) LinkIdentity(ctx context.Context, id storage.Identity) error {
-	return s.write(ctx, "link identity", func(tx *sql.Tx) error {
+	return s.write(ctx, "link identity", func(tx *wtx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id.UserID).Scan(&one); err != nil {
 			return notFound(err)

@@ -15,7 +15,7 @@ import (
 // with every revocation, so one conditional UPDATE (the token live, its
 // family not revoked) decides; only a refusal reads why.
 func (s *Store) RotateToken(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-	return s.write(ctx, "rotate token", func(tx *sql.Tx) error {
+	return s.write(ctx, "rotate token", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET rotated_at = ? WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
 			AND NOT EXISTS (SELECT 1 FROM families f WHERE f.id = tokens.code_hash AND f.revoked_at != 0)`, ms(now), hash)
 		if err := touched(res, err, errNotLive); errors.Is(err, errNotLive) {
@@ -35,7 +35,7 @@ var errNotLive = errors.New("token not live")
 
 // ExtendFamily implements storage.Storage.
 func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-	return s.write(ctx, "extend family", func(tx *sql.Tx) error {
+	return s.write(ctx, "extend family", func(tx *wtx) error {
 		if err := liveInFamily(ctx, tx, hash); err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (s *Store) ExtendFamily(ctx context.Context, hash []byte, now time.Time, is
 // liveInFamily checks, inside the writer's transaction (which no other
 // write interleaves), that token hash is neither revoked nor rotated and
 // that its family, when it has one, was not revoked.
-func liveInFamily(ctx context.Context, tx *sql.Tx, hash []byte) error {
+func liveInFamily(ctx context.Context, tx *wtx, hash []byte) error {
 	var revoked, rotated, familyRevoked int64
 	err := tx.QueryRowContext(ctx, `SELECT t.revoked_at, t.rotated_at, coalesce(f.revoked_at, 0)
 		FROM tokens t LEFT JOIN families f ON f.id = t.code_hash WHERE t.hash = ?`, hash).Scan(&revoked, &rotated, &familyRevoked)
@@ -64,7 +64,7 @@ func liveInFamily(ctx context.Context, tx *sql.Tx, hash []byte) error {
 }
 
 // consumeAuthRequest marks request id used by the code minted at now.
-func consumeAuthRequest(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+func consumeAuthRequest(ctx context.Context, tx *wtx, id string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE auth_requests SET used_at = ? WHERE id = ? AND used_at = 0`, ms(now), id)
 	if err := touched(res, err, storage.ErrAlreadyUsed); !errors.Is(err, storage.ErrAlreadyUsed) {
 		return err
@@ -130,7 +130,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) erro
 // check and insert one step.
 func (s *Store) CreateFirstSigningKey(ctx context.Context, k storage.SigningKey) (bool, error) {
 	stored := false
-	err := s.write(ctx, "create first signing key", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create first signing key", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyCols+`) SELECT ?, ?, ?, ?, ?, ?, ?
 			WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?)`, append(keyArgs(k), k.Alg)...)
 		if err != nil {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/scanfree/scanfree/backend/storage"
 )
@@ -32,7 +31,7 @@ func (s *Store) ListFamilies(ctx context.Context, userID string) ([]storage.Fami
 // ImportEvents implements storage.EventImporter: one transaction, one
 // prepared statement.
 func (s *Store) ImportEvents(ctx context.Context, events []storage.Event) error {
-	return s.write(ctx, "import events", func(tx *sql.Tx) error {
+	return s.write(ctx, "import events", func(tx *wtx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO events (`+storage.InsertEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err

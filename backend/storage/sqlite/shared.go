@@ -44,7 +44,7 @@ func (s *Store) GetTicket(ctx context.Context, uuid string) (storage.Ticket, err
 // UpdateTicket implements storage.Storage.
 func (s *Store) UpdateTicket(ctx context.Context, uuid string, fn func(t *storage.Ticket) error) (storage.Ticket, error) {
 	var out storage.Ticket
-	err := s.write(ctx, "update QR ticket", func(tx *sql.Tx) error {
+	err := s.write(ctx, "update QR ticket", func(tx *wtx) error {
 		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM qr_tickets WHERE uuid = ?`, uuid))
 		if err != nil {
 			return notFound(err)
@@ -93,7 +93,7 @@ func (s *Store) CountAttempts(ctx context.Context, key string, window time.Durat
 // starts over, a full one is left alone (and no row reports "changed").
 func (s *Store) AddAttempt(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
 	var counted bool
-	err := s.write(ctx, "count attempt", func(tx *sql.Tx) error {
+	err := s.write(ctx, "count attempt", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO attempts (name, n, expires_at) VALUES (?1, 1, ?3)
 			ON CONFLICT (name) DO UPDATE SET
 				n = CASE WHEN attempts.expires_at <= ?2 THEN 1 ELSE attempts.n + 1 END,
@@ -124,7 +124,7 @@ func (s *Store) ResetAttempts(ctx context.Context, key string) error {
 func (s *Store) PollDeviceAuth(ctx context.Context, deviceCodeHash []byte, now time.Time, step time.Duration) (bool, time.Duration, error) {
 	var slow bool
 	var interval time.Duration
-	err := s.write(ctx, "record device poll", func(tx *sql.Tx) error {
+	err := s.write(ctx, "record device poll", func(tx *wtx) error {
 		var last, iv int64
 		err := tx.QueryRowContext(ctx, `SELECT last_poll_at, interval_ms FROM device_auths WHERE device_code_hash = ?`, deviceCodeHash).Scan(&last, &iv)
 		if err != nil {
@@ -141,7 +141,7 @@ func (s *Store) PollDeviceAuth(ctx context.Context, deviceCodeHash []byte, now t
 // Purge implements storage.Storage.
 func (s *Store) Purge(ctx context.Context, before storage.PurgeBefore) (int64, error) {
 	var total int64
-	err := s.write(ctx, "purge", func(tx *sql.Tx) error {
+	err := s.write(ctx, "purge", func(tx *wtx) error {
 		for _, d := range before.Targets() {
 			if d.Before.IsZero() {
 				continue

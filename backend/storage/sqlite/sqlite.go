@@ -29,6 +29,7 @@ const applicationID = 0x53434652
 var (
 	_ storage.Storage = (*Store)(nil)
 	_ storage.Pooled  = (*Store)(nil)
+	_ storage.Counted = (*Store)(nil)
 )
 
 // ErrNewerSchema reports a database written by a newer scanfree-server.
@@ -41,9 +42,10 @@ var ErrForeign = errors.New("not a scanfree database")
 type Store struct {
 	path   string
 	w      *sql.DB // single connection: migrations, then the writer's
-	r      *sql.DB // pool: reads
+	r      *conns  // pool: reads
 	writer *writer // every write after Open
 	feed   storage.Feed
+	counts counts
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -81,8 +83,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s.r = r
-	s.writer = newWriter(w)
+	s.r = newConns(r, &s.counts)
+	s.writer = newWriter(newConns(w, &s.counts))
 	return s, nil
 }
 
@@ -114,16 +116,19 @@ func private(path string) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.writer.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.r.close(), s.writer.c.close())
 }
 
 // PoolStats implements storage.Pooled: the read pool's figures (all
 // writes share one connection).
 func (s *Store) PoolStats() storage.PoolStats {
-	st := s.r.Stats()
+	st := s.r.db.Stats()
 	return storage.PoolStats{Open: st.OpenConnections, InUse: st.InUse, Idle: st.Idle, Max: st.MaxOpenConnections,
 		Waits: st.WaitCount, WaitTime: st.WaitDuration}
 }
+
+// Counts implements storage.Counted.
+func (s *Store) Counts() storage.Counts { return s.counts.get() }
 
 // Path returns the database file path.
 func (s *Store) Path() string { return s.path }

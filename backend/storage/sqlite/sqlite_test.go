@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -138,7 +137,7 @@ func BenchmarkSignIn(b *testing.B) {
 		mint func(c storage.Code, e storage.Event) error
 	}{
 		{"three-commits", func(c storage.Code, e storage.Event) error {
-			if err := s.write(ctx, "create code", func(tx *sql.Tx) error { return insertCode(ctx, tx, c) }); err != nil {
+			if err := s.write(ctx, "create code", func(tx *wtx) error { return insertCode(ctx, tx, c) }); err != nil {
 				return err
 			}
 			if err := s.execOne(ctx, "touch device", storage.ErrNotFound, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ms(c.CreatedAt), c.DeviceID); err != nil {
@@ -192,7 +191,7 @@ func BenchmarkFamilies(b *testing.B) {
 	s := benchStore(b)
 	conformance.BenchFamilies(b, s, conformance.Unlocked{
 		Rotate: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-			return s.write(ctx, "rotate token (before families)", func(tx *sql.Tx) error {
+			return s.write(ctx, "rotate token (before families)", func(tx *wtx) error {
 				res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`, ms(now), hash)
 				if err := touched(res, err, storage.ErrAlreadyUsed); err != nil {
 					return err
@@ -201,7 +200,7 @@ func BenchmarkFamilies(b *testing.B) {
 			})
 		},
 		Redeem: func(ctx context.Context, hash []byte, now time.Time, issued []storage.Token) error {
-			return s.write(ctx, "redeem code (before families)", func(tx *sql.Tx) error {
+			return s.write(ctx, "redeem code (before families)", func(tx *wtx) error {
 				res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0`, ms(now), hash)
 				if err := touched(res, err, storage.ErrAlreadyUsed); err != nil {
 					return err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
@@ -10,7 +9,7 @@ import (
 
 // AddAlert implements storage.Storage.
 func (s *Store) AddAlert(ctx context.Context, e storage.Event, body []byte) error {
-	return s.write(ctx, "add alert", func(tx *sql.Tx) error {
+	return s.write(ctx, "add alert", func(tx *wtx) error {
 		if err := insertEvent(ctx, tx, e); err != nil || body == nil {
 			return err
 		}
@@ -39,7 +38,7 @@ func scanDelivery(row scanner) (storage.Delivery, error) {
 // ClaimWebhook implements storage.Storage.
 func (s *Store) ClaimWebhook(ctx context.Context, id int64, now, until time.Time) (bool, error) {
 	var got bool
-	err := s.write(ctx, "claim webhook", func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim webhook", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET lease_until = ? WHERE id = ? AND lease_until <= ?`, ms(until), id, ms(now))
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ var errClosed = errors.New("database is closed")
 
 // writeReq is one write waiting for the writer.
 type writeReq struct {
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
 }
 
@@ -28,7 +28,7 @@ type writeReq struct {
 // into one without weakening synchronous=FULL; alone, a write commits at
 // once as before.
 type writer struct {
-	db    *sql.DB
+	c     *conns
 	queue chan writeReq
 
 	mu     sync.RWMutex
@@ -36,8 +36,8 @@ type writer struct {
 	exited chan struct{}
 }
 
-func newWriter(db *sql.DB) *writer {
-	w := &writer{db: db, queue: make(chan writeReq), exited: make(chan struct{})}
+func newWriter(c *conns) *writer {
+	w := &writer{c: c, queue: make(chan writeReq), exited: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -45,7 +45,7 @@ func newWriter(db *sql.DB) *writer {
 // do runs fn in a write transaction and returns once it is committed (or
 // failed). A write already queued completes even if ctx ends meanwhile, so
 // an error never hides a committed write.
-func (w *writer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
 	req := writeReq{fn: fn, done: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
@@ -94,34 +94,37 @@ func (w *writer) loop() {
 
 func (w *writer) commit(batch []writeReq) {
 	ctx := context.Background()
+	// Statements first seen in this batch are prepared once it is done.
+	defer w.c.prepareWanted(ctx)
 	errs := make([]error, len(batch))
-	tx, err := w.db.BeginTx(ctx, nil)
+	sqlTx, err := w.c.db.BeginTx(ctx, nil)
+	tx := &wtx{Tx: sqlTx, c: w.c}
 	if err == nil && len(batch) == 1 {
 		errs[0] = batch[0].fn(tx)
 		if errs[0] != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 			batch[0].done <- errs[0]
 			return
 		}
 	} else if err == nil {
 		for i, r := range batch {
-			if _, err = tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if err = tx.control(ctx, "SAVEPOINT w"); err != nil {
 				break
 			}
 			if errs[i] = r.fn(tx); errs[i] != nil {
-				if _, err = tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+				if err = tx.control(ctx, "ROLLBACK TO w"); err != nil {
 					break
 				}
 			}
-			if _, err = tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			if err = tx.control(ctx, "RELEASE w"); err != nil {
 				break
 			}
 		}
 	}
 	if err == nil {
-		err = tx.Commit()
-	} else if tx != nil {
-		tx.Rollback()
+		err = sqlTx.Commit()
+	} else if sqlTx != nil {
+		sqlTx.Rollback()
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -134,7 +137,8 @@ func (w *writer) commit(batch []writeReq) {
 
 // write runs fn through the group-committing writer, wrapping errors with
 // op and mapping uniqueness violations to storage.ErrAlreadyExists.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, op string, fn func(tx *wtx) error) error {
+	s.counts.writes.Add(1)
 	if err := s.writer.do(ctx, fn); err != nil {
 		if isUnique(err) {
 			err = storage.ErrAlreadyExists
@@ -146,7 +150,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 
 // exec runs one statement as a write.
 func (s *Store) exec(ctx context.Context, op, q string, args ...any) error {
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, op, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	})
@@ -154,7 +158,7 @@ func (s *Store) exec(ctx context.Context, op, q string, args ...any) error {
 
 // execOne runs an update that must touch a row, else fails with none.
 func (s *Store) execOne(ctx context.Context, op string, none error, q string, args ...any) error {
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, op, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		return touched(res, err, none)
 	})
