@@ -64,7 +64,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	// temp_store(MEMORY): the writer's savepoints (one per write of a
+	// group commit) journal into memory, not a temporary file's writes.
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
