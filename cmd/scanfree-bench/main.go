@@ -1,5 +1,8 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
-// tables (see `make bench`). Usage: scanfree-bench [-d 2s] [-idle 60s] [-polls 20000] [-events 1000000] [backend|oidc|certs|daemon|qr|replicas|log ...]
+// tables (see `make bench`), then every target it judged with its ratio
+// and verdict. Usage: scanfree-bench [-d 2s] [-idle 60s] [-daemon-d 10s]
+// [-daemon-runs 3] [-polls 20000] [-events 1000000]
+// [backend|oidc|certs|daemon|qr|replicas|log ...]
 package main
 
 import (
@@ -18,6 +21,8 @@ import (
 func main() {
 	d := flag.Duration("d", 2*time.Second, "duration of each measured level")
 	idle := flag.Duration("idle", 60*time.Second, "window for the daemon's idle CPU")
+	daemonD := flag.Duration("daemon-d", 10*time.Second, "duration of each check-login row (at least 10s for the target's verdict)")
+	daemonRuns := flag.Int("daemon-runs", 3, "runs of the check-login rows")
 	polls := flag.Int("polls", 20000, "concurrent waiting QR long polls to hold")
 	events := flag.Int("events", 1_000_000, "events the sign-in log is seeded with")
 	showVersion := flag.Bool("version", false, "print this build's version and exit")
@@ -31,7 +36,7 @@ func main() {
 		"backend": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Backend(ctx, w, d) },
 		"certs":   func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Certs(ctx, w, d) },
 		"daemon": func(ctx context.Context, w *os.File, d time.Duration) error {
-			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: d, Idle: *idle})
+			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: *daemonD, Idle: *idle, Runs: *daemonRuns})
 		},
 		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Replicas(ctx, w, d) },
 		"oidc":     func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
@@ -71,4 +76,5 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	bench.PrintVerdicts(os.Stdout)
 }
