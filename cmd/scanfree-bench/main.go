@@ -1,7 +1,7 @@
 // Command scanfree-bench runs scanfree's load drivers and prints their
 // tables (see `make bench`), then every target it judged with its ratio
 // and verdict. Usage: scanfree-bench [-d 2s] [-idle 60s] [-daemon-d 10s]
-// [-daemon-runs 3] [-polls 20000] [-events 1000000]
+// [-daemon-runs 3] [-polls 20000] [-events 1000000] [-cpuprofile f] [-server-cpuprofile f]
 // [backend|oidc|certs|daemon|qr|replicas|log ...]
 package main
 
@@ -27,6 +27,7 @@ func main() {
 	events := flag.Int("events", 1_000_000, "events the sign-in log is seeded with")
 	showVersion := flag.Bool("version", false, "print this build's version and exit")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios (the in-process servers and the drivers) to this file, for `go tool pprof`")
+	serverProfile := flag.String("server-cpuprofile", "", "replicas: write the SQLite scanfree-server's CPU profile of its 64-client exchange row to this file, taken from its /debug/pprof/")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println("scanfree-bench", version.String())
@@ -38,7 +39,9 @@ func main() {
 		"daemon": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.Daemon(ctx, w, bench.DaemonOptions{Duration: *daemonD, Idle: *idle, Runs: *daemonRuns})
 		},
-		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.Replicas(ctx, w, d) },
+		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error {
+			return bench.Replicas(ctx, w, bench.ReplicasOptions{Duration: d, ServerProfile: *serverProfile})
+		},
 		"oidc":     func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
 		"log": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.EventLog(ctx, w, bench.LogOptions{Events: *events})

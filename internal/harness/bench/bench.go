@@ -69,18 +69,23 @@ func Run(ctx context.Context, name string, clients, maxOps int, d time.Duration,
 }
 
 // Print writes rows as a table; each row's ratio is its throughput over
-// that of the baseline row with the same client count.
+// that of the baseline row with the same client count of its run.
 func Print(w io.Writer, title, baseline string, rows []Result) {
 	fmt.Fprintf(w, "\n== %s ==\n", title)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tclients\tops/s\tp50\tp99\terrors\tvs "+baseline+"\t")
+	// A row's baseline is the one of its client count measured last before
+	// it (runs repeat the pair), else the first after it.
 	base := map[int]float64{}
 	for _, r := range rows {
-		if r.Name == baseline {
+		if _, ok := base[r.Clients]; !ok && r.Name == baseline {
 			base[r.Clients] = r.PerSec()
 		}
 	}
 	for _, r := range rows {
+		if r.Name == baseline {
+			base[r.Clients] = r.PerSec()
+		}
 		ratio := "-"
 		if b := base[r.Clients]; b > 0 && r.Name != baseline {
 			ratio = fmt.Sprintf("%.2fx", r.PerSec()/b)

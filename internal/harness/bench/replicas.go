@@ -23,6 +23,7 @@ import (
 type deployment struct {
 	db      string
 	servers []*system.Backend
+	metrics []string // each server's --metrics-addr (and /debug/pprof/)
 	store   storage.Storage
 	app     system.App
 	userID  string
@@ -69,12 +70,30 @@ func newDeployment(ctx context.Context, db string) (*deployment, error) {
 
 // add starts one more server on the deployment's database.
 func (dep *deployment) add(ctx context.Context) error {
-	bs, err := system.StartReplicas(ctx, system.ReplicaOptions{DB: dep.db, N: 1, Args: replicaArgs})
+	port, err := system.FreePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	bs, err := system.StartReplicas(ctx, system.ReplicaOptions{DB: dep.db, N: 1, Args: append(replicaArgs, "--metrics-addr", addr)})
 	if err != nil {
 		return err
 	}
 	dep.servers = append(dep.servers, bs...)
+	dep.metrics = append(dep.metrics, addr)
 	return nil
+}
+
+// profile fetches a CPU profile of d from server i's /debug/pprof/ into
+// file, as an operator takes one.
+func (dep *deployment) profile(ctx context.Context, i int, d time.Duration, file string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", dep.metrics[i], max(int(d.Seconds()), 1))
+	c := &http.Client{Timeout: d + 30*time.Second}
+	b, err := Get(ctx, c, u)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", u, err)
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 func (dep *deployment) stop() {
@@ -120,13 +139,23 @@ func exchange(ctx context.Context, c *http.Client, base, appID, secret, code str
 	return t, b, err
 }
 
+// ReplicasOptions tune Replicas.
+type ReplicasOptions struct {
+	Duration time.Duration // per measured row
+	// ServerProfile, when set, is where the SQLite server's CPU profile of
+	// its 64-client exchange row is written, taken through the server's
+	// own /debug/pprof/ on its metrics listener.
+	ServerProfile string
+}
+
 // Replicas measures scanfree-server as separate processes: on SQLite (one
 // process) and on one PostgreSQL database with 1, 2 and 3 replicas,
 // requests spread round-robin, beside a bare net/http handler of the same
 // run; then the QR push when the confirming and the waiting replica
 // differ. PostgreSQL is the server SCANFREE_TEST_POSTGRES names; the run
 // creates a database of its own there and drops it.
-func Replicas(ctx context.Context, w io.Writer, d time.Duration) error {
+func Replicas(ctx context.Context, w io.Writer, opts ReplicasOptions) error {
+	d := opts.Duration
 	base := os.Getenv(pgtest.EnvDSN)
 	if base == "" {
 		fmt.Fprintf(w, "\n== replicas: skipped: set %s=%s ==\n", pgtest.EnvDSN, pgtest.Example)
@@ -195,7 +224,16 @@ func Replicas(ctx context.Context, w io.Writer, d time.Duration) error {
 		if dep == lite {
 			cpu0, _ = cpuTicks(lite.servers[0].Proc.Cmd.Process.Pid)
 		}
+		profiled := make(chan error, 1)
+		if dep == lite && clients == 64 && opts.ServerProfile != "" {
+			go func() { profiled <- lite.profile(ctx, 0, d, opts.ServerProfile) }()
+		} else {
+			profiled <- nil
+		}
 		r := Run(ctx, name, clients, n, d, dep.exchangeOp(c, codes))
+		if err := <-profiled; err != nil {
+			return err
+		}
 		if dep == lite && clients == 64 && r.Ops > 0 {
 			cpu1, _ := cpuTicks(lite.servers[0].Proc.Cmd.Process.Pid)
 			liteCPU = float64(cpu1-cpu0) / 100 / float64(r.Ops)
