@@ -42,7 +42,7 @@ func main() {
 		"replicas": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.Replicas(ctx, w, bench.ReplicasOptions{Duration: d, ServerProfile: *serverProfile})
 		},
-		"oidc":     func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
+		"oidc": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
 		"log": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.EventLog(ctx, w, bench.LogOptions{Events: *events})
 		},
