@@ -83,3 +83,29 @@ func AppLists(a *App, uris, domains, fence string) error {
 	}
 	return nil
 }
+
+// UserPlan scans a user's columns, in the stores' order (id, username,
+// nickname, avatar_url, password_hash, created_at, phone_sealed, role,
+// disabled_at), into u.
+func UserPlan(u *User) Plan {
+	var created, disabled int64
+	return Plan{Dests: []any{&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled},
+		Finish: func() error {
+			u.CreatedAt, u.DisabledAt = FromMillis(created), FromMillis(disabled)
+			return nil
+		}}
+}
+
+// TokenPlan scans a token's columns, in the stores' order (hash, kind,
+// appid, user_id, code_hash, scope, created_at, expires_at, revoked_at,
+// face, rotated_at), into t.
+func TokenPlan(t *Token) Plan {
+	var kind, face string
+	var created, expires, revoked, rotated int64
+	return Plan{Dests: []any{&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated},
+		Finish: func() error {
+			t.Kind, t.Face = TokenKind(kind), Face(face)
+			t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = FromMillis(created), FromMillis(expires), FromMillis(revoked), FromMillis(rotated)
+			return nil
+		}}
+}

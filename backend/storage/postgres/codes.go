@@ -213,20 +213,8 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
-	err := storage.ScanPlans(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash), tokenPlan(&t))
+	err := storage.ScanPlans(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash), storage.TokenPlan(&t))
 	return t, wrap("get token", err)
-}
-
-// tokenPlan scans tokenCols into t.
-func tokenPlan(t *storage.Token) storage.Plan {
-	var kind, face string
-	var created, expires, revoked, rotated int64
-	return storage.Plan{Dests: []any{&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated},
-		Finish: func() error {
-			t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-			t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
-			return nil
-		}}
 }
 
 // accessQuery reads a token with its user and app.
@@ -236,6 +224,6 @@ var accessQuery = `SELECT ` + storage.Qualify("t", tokenCols) + `, ` + storage.Q
 // GetAccess implements storage.Storage.
 func (s *Store) GetAccess(ctx context.Context, hash []byte) (storage.Access, error) {
 	var a storage.Access
-	err := storage.ScanPlans(s.pool.QueryRow(ctx, accessQuery, hash), tokenPlan(&a.Token), userPlan(&a.User), appPlan(&a.App))
+	err := storage.ScanPlans(s.pool.QueryRow(ctx, accessQuery, hash), storage.TokenPlan(&a.Token), storage.UserPlan(&a.User), appPlan(&a.App))
 	return a, wrap("get access token", err)
 }

@@ -16,17 +16,7 @@ type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	return u, storage.ScanPlans(row, userPlan(&u))
-}
-
-// userPlan scans userCols into u.
-func userPlan(u *storage.User) storage.Plan {
-	var created, disabled int64
-	return storage.Plan{Dests: []any{&u.ID, &u.Username, &u.Nickname, &u.AvatarURL, &u.PasswordHash, &created, &u.PhoneSealed, &u.Role, &disabled},
-		Finish: func() error {
-			u.CreatedAt, u.DisabledAt = fromMS(created), fromMS(disabled)
-			return nil
-		}}
+	return u, storage.ScanPlans(row, storage.UserPlan(&u))
 }
 
 // CreateUser implements storage.Storage.

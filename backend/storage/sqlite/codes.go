@@ -162,23 +162,11 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 // GetToken implements storage.Storage.
 func (s *Store) GetToken(ctx context.Context, hash []byte) (storage.Token, error) {
 	var t storage.Token
-	err := storage.ScanPlans(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash), tokenPlan(&t))
+	err := storage.ScanPlans(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash), storage.TokenPlan(&t))
 	if err != nil {
 		return t, fmt.Errorf("get token: %w", notFound(err))
 	}
 	return t, nil
-}
-
-// tokenPlan scans tokenCols into t.
-func tokenPlan(t *storage.Token) storage.Plan {
-	var kind, face string
-	var created, expires, revoked, rotated int64
-	return storage.Plan{Dests: []any{&t.Hash, &kind, &t.AppID, &t.UserID, &t.CodeHash, &t.Scope, &created, &expires, &revoked, &face, &rotated},
-		Finish: func() error {
-			t.Kind, t.Face = storage.TokenKind(kind), storage.Face(face)
-			t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.RotatedAt = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(rotated)
-			return nil
-		}}
 }
 
 // accessQuery reads a token with its user and app.
@@ -188,7 +176,7 @@ var accessQuery = `SELECT ` + storage.Qualify("t", tokenCols) + `, ` + storage.Q
 // GetAccess implements storage.Storage.
 func (s *Store) GetAccess(ctx context.Context, hash []byte) (storage.Access, error) {
 	var a storage.Access
-	if err := storage.ScanPlans(s.r.QueryRowContext(ctx, accessQuery, hash), tokenPlan(&a.Token), userPlan(&a.User), appPlan(&a.App)); err != nil {
+	if err := storage.ScanPlans(s.r.QueryRowContext(ctx, accessQuery, hash), storage.TokenPlan(&a.Token), storage.UserPlan(&a.User), appPlan(&a.App)); err != nil {
 		return a, fmt.Errorf("get access token: %w", notFound(err))
 	}
 	return a, nil
