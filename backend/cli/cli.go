@@ -38,7 +38,7 @@ var settings = map[string]string{
 	"session_idle": "session-idle", "geoip_db": "geoip-db", "webhook_url": "webhook-url", "webhook_secret_file": "webhook-secret-file", "travel_window": "travel-window", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
-	"directory_sync": "directory-sync", "password_signin": "password-signin",
+	"directory_sync": "directory-sync", "password_signin": "password-signin", "require_dpop": "require-dpop",
 }
 
 type app struct {
@@ -161,6 +161,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var geoDB, webhookURL, webhookSecretFile string
 	var travelWindow, directorySync time.Duration
 	var passwordSignin string
+	var requireDPoP bool
 	var brandName, brandLogo, brandAccent, brandCSS string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -242,7 +243,7 @@ func (a *app) serveCmd() *cobra.Command {
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log,
-				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin), Theme: theme}
+				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin), Theme: theme, RequireDPoP: requireDPoP}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -278,6 +279,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SCANFREE_SERVER_LOG_LEVEL)")
 	f.StringVar(&passwordSignin, "password-signin", "",
 		"what a password alone does: on, second-factor (a passkey or authenticator code after it) or off (no password form); empty: second-factor for a new install, on for one from before (env SCANFREE_SERVER_PASSWORD_SIGNIN)")
+	f.BoolVar(&requireDPoP, "require-dpop", false,
+		"refuse desktops that do not prove their key with every call (RFC 9449 DPoP): enrolment must prove one, and a desktop enrolled before is signed out rather than bound at its next call (env SCANFREE_SERVER_REQUIRE_DPOP)")
 	f.StringVar(&brandName, "brand-name", "", "the identity service's name on every page, as people know it (default scanfree) (env SCANFREE_SERVER_BRAND_NAME)")
 	f.StringVar(&brandLogo, "brand-logo", "", "https URL (or data:image URL) of a logo shown beside the name (env SCANFREE_SERVER_BRAND_LOGO)")
 	f.StringVar(&brandAccent, "brand-accent", "", "accent colour of links and main buttons, as #rrggbb (env SCANFREE_SERVER_BRAND_ACCENT)")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,17 +11,23 @@ import (
 	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/dpop"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
 type deviceKey struct{}
 
-// deviceAuth admits requests that carry the Bearer credential of an active
-// enrolled device, and answers 401 with errcode 10060 otherwise.
+// deviceAuth admits requests that carry the credential of an active
+// enrolled device, and answers 401 with errcode 10060 otherwise. A
+// credential bound to a proof key (RFC 9449 DPoP) is taken only as
+// "Authorization: DPoP <credential>" with a fresh proof by that key; an
+// unbound one is bound to the key of the first proof it comes with (the
+// desktop proves the key with the credential it has), and until then
+// taken as a Bearer credential, unless the server requires proofs.
 func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storage.Device)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || cred == "" {
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if (scheme != "Bearer" && scheme != dpop.Scheme) || cred == "" {
 			s.deviceUnauthorized(w, "missing device credential; sign in with `scanfreed login`")
 			return
 		}
@@ -37,8 +44,52 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 			s.deviceUnauthorized(w, s.signOutReason(r.Context(), d)) // says who signed it out
 			return
 		}
+		proved := scheme == dpop.Scheme || len(r.Header.Values(dpop.Header)) > 0
+		switch {
+		case d.KeyThumbprint != "" && scheme != dpop.Scheme:
+			// The desktop itself always proves its key: a bare credential
+			// was copied off it.
+			s.log.WarnContext(r.Context(), "a bound desktop credential came without its proof", "device", d.ID, "addr", s.clientIP(r))
+			s.deviceUnauthorized(w, "this desktop's credential only works with a proof from its own key; sign in again with `scanfreed login`")
+			return
+		case proved:
+			v, err := s.checkProof(w, r, cred)
+			if err != nil {
+				s.proofRefused(w, r, err)
+				return
+			}
+			if d.KeyThumbprint == "" {
+				if d, err = s.bindKey(r.Context(), d, v.JKT); err != nil {
+					s.internalError(w, r, "bind device key", err)
+					return
+				}
+			}
+			if v.JKT != d.KeyThumbprint {
+				s.log.WarnContext(r.Context(), "a desktop credential came with another key's proof", "device", d.ID, "addr", s.clientIP(r))
+				s.proofRefused(w, r, fmt.Errorf("%w: signed by a key this desktop is not bound to", dpop.ErrInvalid))
+				return
+			}
+		case s.cfg.RequireDPoP:
+			s.deviceUnauthorized(w, "this server needs desktops to prove their key; update scanfreed and sign in again with `scanfreed login`")
+			return
+		}
 		next(w, r, d)
 	})
+}
+
+// bindKey binds d's credential to the key jkt: a desktop enrolled before
+// DPoP proves its key once, with the credential it holds. Of two racing
+// first proofs the store keeps one; d comes back as stored.
+func (s *Server) bindKey(ctx context.Context, d storage.Device, jkt string) (storage.Device, error) {
+	err := s.store.BindDeviceKey(ctx, d.ID, jkt, "software")
+	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return d, err
+	}
+	if err == nil {
+		s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "device_key_bound", DeviceID: d.ID,
+			Detail: d.Name + ": its credential now works only with proofs from its own key"})
+	}
+	return s.store.GetDevice(ctx, d.ID)
 }
 
 // Errcodes of the device API (package deviceapi has the list).

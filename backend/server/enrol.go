@@ -9,6 +9,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/dpop"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -98,6 +99,27 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// A desktop that proves a key gets a credential bound to it.
+	var jkt string
+	if len(r.Header.Values(dpop.Header)) > 0 || s.cfg.RequireDPoP {
+		v, err := s.checkProof(w, r, "")
+		switch {
+		case errors.Is(err, dpop.ErrNonce):
+			writeOAuthErr(w, http.StatusBadRequest, "use_dpop_nonce", "sign the proof with the DPoP-Nonce of this answer")
+			return
+		case errors.Is(err, dpop.ErrInvalid) && s.cfg.RequireDPoP && len(r.Header.Values(dpop.Header)) == 0:
+			writeOAuthErr(w, http.StatusBadRequest, "invalid_dpop_proof", "this server needs desktops to prove their key; update scanfreed")
+			return
+		case errors.Is(err, dpop.ErrInvalid) || errors.Is(err, errProofReplayed):
+			writeOAuthErr(w, http.StatusBadRequest, "invalid_dpop_proof", err.Error())
+			return
+		case err != nil:
+			s.log.ErrorContext(ctx, "device token proof", "err", err)
+			writeOAuthErr(w, http.StatusInternalServerError, "server_error", "retry later")
+			return
+		}
+		jkt = v.JKT
+	}
 	hash := secret.Hash(deviceCode)
 	da, err := s.store.GetDeviceAuth(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -120,7 +142,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case da.Status == storage.DeviceAuthPending:
 		s.pendingPoll(ctx, w, da, now)
 	case da.Status == storage.DeviceAuthApproved:
-		s.issueDeviceCredential(ctx, w, da, s.clientIP(r), now)
+		s.issueDeviceCredential(ctx, w, da, jkt, s.clientIP(r), now)
 	default:
 		writeOAuthErr(w, http.StatusBadRequest, "invalid_grant", "unknown device authorization state")
 	}
@@ -144,8 +166,9 @@ func (s *Server) pendingPoll(ctx context.Context, w http.ResponseWriter, da stor
 }
 
 // issueDeviceCredential enrols the desktop of the approved da, polling
-// from addr.
-func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, addr string, now time.Time) {
+// from addr, with its credential bound to the proof key jkt when it
+// proved one.
+func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWriter, da storage.DeviceAuth, jkt, addr string, now time.Time) {
 	// Disabled between the approval and this poll: no credential.
 	if u, err := s.store.GetUser(ctx, da.UserID); err != nil || !u.Active() {
 		writeOAuthErr(w, http.StatusBadRequest, "access_denied", "the account was disabled; ask your administrator")
@@ -153,7 +176,11 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 	}
 	cred := secret.Token()
 	d := storage.Device{ID: "dev_" + secret.Code()[:16], UserID: da.UserID, Name: da.DeviceName, OS: da.OS,
-		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now, LastAddr: addr}
+		CredentialHash: secret.Hash(cred), CreatedAt: now, LastSeenAt: now, LastAddr: addr, KeyThumbprint: jkt}
+	tokenType := "Bearer"
+	if jkt != "" {
+		d.KeyProtection, tokenType = "software", dpop.Scheme
+	}
 	// The cap holds for every way a desktop is approved (the page, the
 	// CLI): checked when the credential is issued, and again by the store
 	// in the enrolment's transaction, so enrolments at once cannot both
@@ -187,7 +214,7 @@ func (s *Server) issueDeviceCredential(ctx context.Context, w http.ResponseWrite
 		return
 	}
 	s.signin.Event(ctx, storage.Event{UserID: d.UserID, Kind: "device_enrolled", DeviceID: d.ID, Detail: d.Name + " (" + d.OS + ") enrolled"})
-	writeJSON(w, http.StatusOK, deviceapi.DeviceToken{AccessToken: cred, TokenType: "Bearer", DeviceID: d.ID})
+	writeJSON(w, http.StatusOK, deviceapi.DeviceToken{AccessToken: cred, TokenType: tokenType, DeviceID: d.ID})
 }
 
 // devicePageData fills the user_code form and its confirmation.

@@ -40,6 +40,10 @@ type Config struct {
 	DeviceCodeTTL time.Duration
 	// DeviceInterval is the minimum polling interval of the device flow (5 s).
 	DeviceInterval time.Duration
+	// RequireDPoP refuses desktops whose credential is not bound to a
+	// proof key (RFC 9449 DPoP): enrolment must prove a key, and a desktop
+	// enrolled before DPoP is signed out instead of bound at its next call.
+	RequireDPoP bool
 	// SessionTTL is the absolute lifetime of a web session (12 h), and
 	// SessionIdle how long one may go unused before it ends (30 min).
 	SessionTTL  time.Duration

@@ -206,6 +206,12 @@ type Device struct {
 	// LastAddr is the client address of its enrolment or, since, its
 	// last sign-in ("" when the event had none).
 	LastAddr string
+	// KeyThumbprint is the RFC 7638 thumbprint of the key the desktop
+	// proves with every call (DPoP's jkt), "" while its credential is a
+	// bearer one; KeyProtection says where that key lives ("software",
+	// "tpm", "platform").
+	KeyThumbprint string
+	KeyProtection string
 }
 
 // Active reports whether the device has not been revoked.
@@ -433,6 +439,10 @@ type Storage interface {
 	// and every family it began is revoked, however old. Revoking twice
 	// is not an error.
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
+	// BindDeviceKey binds device id's credential to the key of thumbprint
+	// jkt, once: ErrAlreadyExists when it is bound already (to any key),
+	// ErrNotFound when there is no such device.
+	BindDeviceKey(ctx context.Context, id, jkt, protection string) error
 	// RenameDevice names userID's device id name. ErrNotFound when it is
 	// not hers.
 	RenameDevice(ctx context.Context, userID, id, name string) error

@@ -135,6 +135,19 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	wantErr(t, s.RenameDevice(ctx, bob.ID, "A2", "Mine now"), storage.ErrNotFound)
 	wantErr(t, s.RenameDevice(ctx, alice.ID, "nope", "x"), storage.ErrNotFound)
 
+	// A desktop's credential is bound to its proof key once; a second
+	// binding (another key, or the same again) is refused.
+	must(t, s.BindDeviceKey(ctx, "A2", "jkt-one", "software"))
+	if d, err := s.GetDevice(ctx, "A2"); err != nil || d.KeyThumbprint != "jkt-one" || d.KeyProtection != "software" {
+		t.Fatalf("bound device = %+v, %v", d, err)
+	}
+	wantErr(t, s.BindDeviceKey(ctx, "A2", "jkt-two", "tpm"), storage.ErrAlreadyExists)
+	wantErr(t, s.BindDeviceKey(ctx, "A2", "jkt-one", "software"), storage.ErrAlreadyExists)
+	wantErr(t, s.BindDeviceKey(ctx, "nope", "jkt-one", "software"), storage.ErrNotFound)
+	if d, _ := s.GetDevice(ctx, "A2"); d.KeyThumbprint != "jkt-one" {
+		t.Fatalf("a second binding changed the key: %+v", d)
+	}
+
 	// Revoking an app takes back the user's grant, pending codes and
 	// tokens for it, and nothing of another app's.
 	appA, appB := seedApp(t, s, "wx-ga"), seedApp(t, s, "wx-gb")

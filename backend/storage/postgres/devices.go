@@ -11,12 +11,12 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr`
+const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr, jkt, key_protection`
 
 func scanDevice(row scanner) (storage.Device, error) {
 	var d storage.Device
 	var created, seen, revoked int64
-	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr)
+	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr, &d.KeyThumbprint, &d.KeyProtection)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromMS(created), fromMS(seen), fromMS(revoked)
 	return d, err
 }
@@ -37,6 +37,21 @@ func (s *Store) GetDeviceByCredential(ctx context.Context, credentialHash []byte
 func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
 	return list(ctx, s, "list devices", scanDevice,
 		`SELECT `+deviceCols+` FROM devices WHERE ($1 = '' OR user_id = $1) ORDER BY created_at, id`, userID)
+}
+
+// BindDeviceKey implements storage.Storage.
+func (s *Store) BindDeviceKey(ctx context.Context, id, jkt, protection string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE devices SET jkt = $1, key_protection = $2 WHERE id = $3 AND jkt = ''`, jkt, protection, id)
+	if err != nil {
+		return wrap("bind device key", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	if _, err := s.GetDevice(ctx, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("bind device key: %w", storage.ErrAlreadyExists)
 }
 
 // RenameDevice implements storage.Storage.
@@ -158,8 +173,8 @@ func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr)
+		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr, d.KeyThumbprint, d.KeyProtection)
 		return err
 	})
 }

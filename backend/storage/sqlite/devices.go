@@ -9,12 +9,12 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr`
+const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr, jkt, key_protection`
 
 func scanDevice(row scanner) (storage.Device, error) {
 	var d storage.Device
 	var created, seen, revoked int64
-	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr)
+	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr, &d.KeyThumbprint, &d.KeyProtection)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromMS(created), fromMS(seen), fromMS(revoked)
 	return d, err
 }
@@ -41,6 +41,21 @@ func (s *Store) GetDeviceByCredential(ctx context.Context, credentialHash []byte
 func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
 	return list(ctx, s, "list devices", scanDevice,
 		`SELECT `+deviceCols+` FROM devices WHERE (? = '' OR user_id = ?) ORDER BY created_at, id`, userID, userID)
+}
+
+// BindDeviceKey implements storage.Storage.
+func (s *Store) BindDeviceKey(ctx context.Context, id, jkt, protection string) error {
+	return s.write(ctx, "bind device key", func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET jkt = ?, key_protection = ? WHERE id = ? AND jkt = ''`, jkt, protection, id)
+		if err := touched(res, err, storage.ErrAlreadyExists); !errors.Is(err, storage.ErrAlreadyExists) {
+			return err
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE id = ?`, id).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		return storage.ErrAlreadyExists
+	})
 }
 
 // RenameDevice implements storage.Storage.
@@ -144,8 +159,8 @@ func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d
 		if err := touched(res, err, storage.ErrNotPending); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr)
+		_, err = tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr, d.KeyThumbprint, d.KeyProtection)
 		return err
 	})
 }

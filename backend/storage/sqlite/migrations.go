@@ -316,4 +316,10 @@ var migrations = [][]string{
 		`INSERT INTO secrets (name, value) SELECT 'password-signin-default', CAST('on' AS BLOB)
 			WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM apps)`,
 	},
+	{
+		// The key a desktop proves possession of with every call (RFC 9449
+		// DPoP): its thumbprint, once bound, and where the key lives.
+		`ALTER TABLE devices ADD COLUMN jkt TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE devices ADD COLUMN key_protection TEXT NOT NULL DEFAULT ''`,
+	},
 }
