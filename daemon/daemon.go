@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +124,8 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.TrustedOrigins[i] = n
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
-	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir), OnSignedOut: d.signedOut,
+	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir),
+		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), OnSignedOut: d.signedOut,
 		OnProfile: d.profileSeen})
 	if err != nil {
 		return nil, err

@@ -253,8 +253,12 @@ func TestGuessBursts(t *testing.T) {
 		got := burst(50, func() (int, error) {
 			return post(http.DefaultClient, "/login", url.Values{"username": {"alice"}, "password": {"guess"}})
 		})
-		if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != 45 {
-			t.Fatalf("50 simultaneous wrong passwords answered %v; want 5 × 401 (evaluated) and 45 × 429", got)
+		// The five let through are evaluated (401), or, on a machine so
+		// loaded that one waits past its 2 s for a hashing slot, shed (503):
+		// either way no more than five, and the other 45 refused at once.
+		if got[http.StatusUnauthorized]+got[http.StatusServiceUnavailable] != 5 || got[http.StatusUnauthorized] == 0 ||
+			got[http.StatusTooManyRequests] != 45 {
+			t.Fatalf("50 simultaneous wrong passwords answered %v; want 5 × 401 (evaluated, or 503 when shed under load) and 45 × 429", got)
 		}
 	})
 	t.Run("user codes", func(t *testing.T) {

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/dpop"
 	"github.com/scanfree/scanfree/internal/harness/e2e"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
@@ -495,5 +498,62 @@ func TestAttackWithdrawRepeat(t *testing.T) {
 		if r := d.Post("/api/authorize", e2e.AuthorizeBody(b.App.AppID, cl.JSData.AuthorizeUUID)); r.ErrCode != 10066 {
 			t.Fatalf("authorize right after a withdrawal: %s, want 10066 (cooling down)", r.Body)
 		}
+	}
+}
+
+// A desktop's credential is bound to its key (DPoP): copied off the
+// desktop, it is refused as a Bearer token and with another key's proof,
+// while the daemon itself goes on signing in with its own proofs.
+func TestAttackCopiedCredential(t *testing.T) {
+	b, d := signedIn(t, "--authorize-rate", "100")
+	raw, err := os.ReadFile(filepath.Join(d.StateDir, "credential"))
+	if err != nil {
+		t.Fatalf("the daemon's credential file (the test runs without a keyring): %v", err)
+	}
+	cred := strings.TrimSpace(string(raw))
+	key, err := dpop.LoadOrCreate(filepath.Join(d.StateDir, "dpop-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), b.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := st.ListDevices(context.Background(), "")
+	st.Close()
+	if err != nil || len(devs) != 1 || devs[0].KeyThumbprint != key.Thumbprint() {
+		t.Fatalf("enrolled desktops %+v, %v; want one bound to the daemon's key %s", devs, err, key.Thumbprint())
+	}
+
+	me := b.URL + deviceapi.PathMe
+	call := func(auth, proof string) *http.Response {
+		req, _ := http.NewRequest("GET", me, nil)
+		req.Header.Set("Authorization", auth)
+		if proof != "" {
+			req.Header.Set(dpop.Header, proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := call("Bearer "+cred, "")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the copied credential as a Bearer token: %s; want 401", resp.Status)
+	}
+	thief, _ := dpop.NewKey()
+	proof, _ := thief.Proof("GET", me, cred, resp.Header.Get(dpop.NonceHeader), time.Now())
+	if resp := call(dpop.Scheme+" "+cred, proof); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the copied credential with another key's proof: %s; want 401", resp.Status)
+	}
+
+	// The daemon itself: a sign-in goes through to a code.
+	cl := d.CheckLogin(b)
+	res := authorizeAsync(d, b, cl.JSData.AuthorizeUUID)
+	d.Scanfreed("approve", d.AwaitPending().ID)
+	if r := <-res; r.ErrCode != 0 || !strings.Contains(string(r.Body), "code=") {
+		t.Fatalf("the daemon's own sign-in after the attempts: %s", r.Body)
 	}
 }

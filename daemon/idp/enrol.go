@@ -30,11 +30,18 @@ func (c *Client) postForm(ctx context.Context, path string, form url.Values) (in
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if path == deviceapi.PathToken {
+		// The credential is bound to the key this proves (RFC 9449).
+		if _, err := c.prove(req, ""); err != nil {
+			return 0, nil, err
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
+	c.keepNonce(resp)
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, b, err
 }
@@ -90,15 +97,23 @@ func (c *Client) WaitEnrolment(ctx context.Context, da DeviceAuthorization) erro
 		if time.Now().After(deadline) {
 			return ErrExpired
 		}
-		status, b, err := c.postForm(ctx, deviceapi.PathToken, form)
-		if err != nil {
-			continue // backend briefly away: keep polling until the code expires
-		}
 		var tok struct {
 			deviceapi.DeviceToken
 			deviceapi.OAuthError
 		}
-		json.Unmarshal(b, &tok)
+		status, b, err := c.postForm(ctx, deviceapi.PathToken, form)
+		if err == nil && json.Unmarshal(b, &tok) == nil && tok.Error == "use_dpop_nonce" {
+			// Sign again with the nonce that answer gave.
+			tok = struct {
+				deviceapi.DeviceToken
+				deviceapi.OAuthError
+			}{}
+			status, b, err = c.postForm(ctx, deviceapi.PathToken, form)
+			json.Unmarshal(b, &tok)
+		}
+		if err != nil {
+			continue // backend briefly away: keep polling until the code expires
+		}
 		switch {
 		case status == http.StatusOK && tok.AccessToken != "":
 			if err := c.cfg.Creds.Set(tok.AccessToken); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/scanfree/scanfree/daemon/creds"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/dpop"
 )
 
 // Errors mapped to the local API's errcodes.
@@ -57,6 +58,9 @@ type Config struct {
 	// the daemon reaches it at another address).
 	PageOrigins []string
 	Creds       *creds.Store
+	// KeyFile is where the desktop's proof key lives (RFC 9449 DPoP; made
+	// there, owner-only, when missing); "" sends bare Bearer credentials.
+	KeyFile string
 	Timeout     time.Duration // per request (2 s)
 	ProfileTTL  time.Duration // cache (30 s)
 	AppTTL      time.Duration // cache (5 min)
@@ -78,6 +82,8 @@ type Client struct {
 	watchNext     int64  // where the next watch reads alerts on from (the backend's Unix ms)
 
 	mu        sync.Mutex
+	key       *dpop.Key // see proofKey
+	nonce     string    // the backend's latest DPoP nonce
 	cred      string
 	credRead  bool
 	profile   *Profile
@@ -199,36 +205,63 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 	if err != nil {
 		return err
 	}
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		b, _ = json.Marshal(body)
 	}
 	p, query, _ := strings.Cut(path, "?")
 	u := c.base.JoinPath(p)
 	u.RawQuery = query
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+cred)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	var resp *http.Response
+	// A backend that asks for a proof signed with its new nonce gets one,
+	// once.
+	for try := 0; ; try++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(b)
 		}
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+		if err != nil {
+			return err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		proved, err := c.prove(req, cred)
+		if err != nil {
+			return err
+		}
+		if proved {
+			req.Header.Set("Authorization", dpop.Scheme+" "+cred)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+cred)
+		}
+		resp, err = hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		}
+		c.keepNonce(resp)
+		if try == 0 && resp.StatusCode == http.StatusUnauthorized && proofChallenge(resp) == "nonce" {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			continue
+		}
+		break
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
+	b = rb
 	var e deviceapi.Error
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized && proofChallenge(resp) != "":
+		json.Unmarshal(b, &e)
+		return errProofRefused(e.ErrMsg)
 	case resp.StatusCode == http.StatusUnauthorized:
 		if json.Unmarshal(b, &e) == nil && e.ErrMsg != "" {
 			c.mu.Lock()
