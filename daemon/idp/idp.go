@@ -60,10 +60,10 @@ type Config struct {
 	Creds       *creds.Store
 	// KeyFile is where the desktop's proof key lives (RFC 9449 DPoP; made
 	// there, owner-only, when missing); "" sends bare Bearer credentials.
-	KeyFile string
-	Timeout     time.Duration // per request (2 s)
-	ProfileTTL  time.Duration // cache (30 s)
-	AppTTL      time.Duration // cache (5 min)
+	KeyFile    string
+	Timeout    time.Duration // per request (2 s)
+	ProfileTTL time.Duration // cache (30 s)
+	AppTTL     time.Duration // cache (5 min)
 	// OnSignedOut is called when the backend rejects the credential.
 	OnSignedOut func()
 	// OnProfile, if set, is called with every profile fetched from the
