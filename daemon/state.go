@@ -48,6 +48,7 @@ func (d *Daemon) Status() control.Status {
 	}
 	d.mu.Unlock()
 	st.SignedIn = d.idp.SignedIn()
+	st.KeyProtection = d.idp.KeyProtection()
 	if p, ok := d.idp.Cached(); ok && st.SignedIn {
 		st.Account = &control.Account{Username: p.Username, Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, DeviceName: p.DeviceName}
 	}

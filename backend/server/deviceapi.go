@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -66,7 +65,9 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 			}
 			if v.JKT != d.KeyThumbprint {
 				s.log.WarnContext(r.Context(), "a desktop credential came with another key's proof", "device", d.ID, "addr", s.clientIP(r))
-				s.proofRefused(w, r, fmt.Errorf("%w: signed by a key this desktop is not bound to", dpop.ErrInvalid))
+				// Not the desktop's key: a copied credential, or a desktop
+				// that lost its key file; either way only a new sign-in helps.
+				s.deviceUnauthorized(w, "this proof is signed by a key this desktop's credential is not bound to; sign in again with `scanfreed login`")
 				return
 			}
 		case s.cfg.RequireDPoP:

@@ -525,6 +525,10 @@ func TestAttackCopiedCredential(t *testing.T) {
 		t.Fatalf("enrolled desktops %+v, %v; want one bound to the daemon's key %s", devs, err, key.Thumbprint())
 	}
 
+	if out, err := d.Scanfreed("status"); err != nil || !strings.Contains(out, "key:        software") {
+		t.Fatalf("scanfreed status says %q, %v; want where the key lives", out, err)
+	}
+
 	me := b.URL + deviceapi.PathMe
 	call := func(auth, proof string) *http.Response {
 		req, _ := http.NewRequest("GET", me, nil)

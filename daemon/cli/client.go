@@ -54,6 +54,9 @@ func printStatus(w io.Writer, st control.Status) {
 	fmt.Fprintf(w, "ready:      %v\n", st.Ready)
 	fmt.Fprintf(w, "listening:  https://%s:%d (%s)\n", st.Domain, st.Port, strings.Join(st.Listen, ", "))
 	fmt.Fprintf(w, "backend:    %s\n", st.Backend)
+	if st.KeyProtection == "software" {
+		fmt.Fprintf(w, "key:        software (%s in the state dir: proves this desktop with every call; a copy of that folder works elsewhere)\n", "dpop-key.pem")
+	}
 	if !st.CertExpires.IsZero() {
 		fmt.Fprintf(w, "cert until: %s\n", st.CertExpires.Format(time.DateOnly))
 	}

@@ -34,6 +34,10 @@ type Status struct {
 	// there is none.
 	Dialog        string `json:"dialog"`
 	DialogProblem string `json:"dialog_problem,omitempty"`
+	// KeyProtection is where the key this desktop proves with every call
+	// lives ("software": a file in the state directory), "" before it
+	// has one.
+	KeyProtection string `json:"key_protection,omitempty"`
 }
 
 // Account is the signed-in user.

@@ -3,6 +3,7 @@ package idp
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -26,6 +27,23 @@ func (c *Client) proofKey() (*dpop.Key, error) {
 		c.key = k
 	}
 	return c.key, nil
+}
+
+// KeyProtection says where the desktop's proof key lives ("software"),
+// "" when it has none yet.
+func (c *Client) KeyProtection() string {
+	c.mu.Lock()
+	k := c.key
+	c.mu.Unlock()
+	if k == nil && c.cfg.KeyFile != "" {
+		if _, err := os.Stat(c.cfg.KeyFile); err == nil {
+			return "software"
+		}
+	}
+	if k == nil {
+		return ""
+	}
+	return k.Protection()
 }
 
 // prove adds a DPoP proof for req to it, for accessToken ("" on the token
