@@ -226,8 +226,17 @@ func TestDPoPUpgrade(t *testing.T) {
 	if a := d.send(e.url, "GET", deviceapi.PathMe, "Bearer "+cred); a.status != http.StatusOK {
 		t.Fatalf("an unbound bearer credential: %+v", a)
 	}
+	// Her account page says which of her desktops prove a key.
+	b := e.browser()
+	b.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}}, nil)
+	if _, body := b.get("/account"); !strings.Contains(body, `data-label="Key">credential only`) {
+		t.Errorf("/account of a bearer desktop lacks its key cell: %s", body)
+	}
 	if a := d.me(); a.status != http.StatusOK {
 		t.Fatalf("the first call with a proof: %+v", a)
+	}
+	if _, body := b.get("/account"); !strings.Contains(body, `data-label="Key">software key`) {
+		t.Errorf("/account of a bound desktop lacks its key cell: %s", body)
 	}
 	devs, _ := e.store.ListDevices(context.Background(), "")
 	if len(devs) != 1 || devs[0].KeyThumbprint != key.Thumbprint() {
