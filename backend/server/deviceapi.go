@@ -22,7 +22,8 @@ type deviceKey struct{}
 // "Authorization: DPoP <credential>" with a fresh proof by that key; an
 // unbound one is bound to the key of the first proof it comes with (the
 // desktop proves the key with the credential it has), and until then
-// taken as a Bearer credential, unless the server requires proofs.
+// taken as a Bearer credential; a server that requires proofs refuses
+// unbound credentials outright.
 func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storage.Device)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -45,6 +46,11 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 		}
 		proved := scheme == dpop.Scheme || len(r.Header.Values(dpop.Header)) > 0
 		switch {
+		case d.KeyThumbprint == "" && s.cfg.RequireDPoP:
+			// No binding after the fact on a strict server: whoever holds
+			// an old credential could bind it to their own key first.
+			s.deviceUnauthorized(w, "this server needs desktops to prove their key from enrolment on; sign in again with `scanfreed login`")
+			return
 		case d.KeyThumbprint != "" && scheme != dpop.Scheme:
 			// The desktop itself always proves its key: a bare credential
 			// was copied off it.
@@ -70,9 +76,6 @@ func (s *Server) deviceAuth(next func(http.ResponseWriter, *http.Request, storag
 				s.deviceUnauthorized(w, "this proof is signed by a key this desktop's credential is not bound to; sign in again with `scanfreed login`")
 				return
 			}
-		case s.cfg.RequireDPoP:
-			s.deviceUnauthorized(w, "this server needs desktops to prove their key; update scanfreed and sign in again with `scanfreed login`")
-			return
 		}
 		next(w, r, d)
 	})

@@ -250,6 +250,26 @@ func TestDPoPUpgrade(t *testing.T) {
 		t.Fatalf("another key re-binding the credential: %+v; want 401", a)
 	}
 
+	// A strict replica of the same database refuses an unbound desktop
+	// even with a proof: binding after the fact is what --require-dpop
+	// turns off.
+	legacy := &desktop{e: e, key: key, cred: e.enrol("alice")}
+	strictReplica, err := server.New(e.store, server.Config{PublicURL: e.url, Now: e.clock, RequireDPoP: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := httptest.NewServer(strictReplica.Handler())
+	defer sr.Close()
+	legacy.send(sr.URL, "GET", deviceapi.PathMe, "Bearer "+legacy.cred) // for a nonce
+	for _, a := range []answer{
+		legacy.send(sr.URL, "GET", deviceapi.PathMe, "Bearer "+legacy.cred),
+		legacy.send(sr.URL, "GET", deviceapi.PathMe, "DPoP "+legacy.cred, legacy.proof(key, "GET", deviceapi.PathMe, legacy.cred, e.clock())),
+	} {
+		if a.status != http.StatusUnauthorized || !strings.Contains(a.body, "from enrolment on") {
+			t.Fatalf("an unbound desktop at a strict server: %+v; want 401", a)
+		}
+	}
+
 	strict := newEnvWith(t, func(c *server.Config) { c.RequireDPoP = true })
 	strict.user("bob")
 	da := strict.startDeviceFlow()
