@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -9,61 +8,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/scanfree/scanfree/internal/keyfile"
 )
 
 // ErrNoCA reports a state dir without a root CA.
 var ErrNoCA = errors.New("no local CA yet")
 
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same directory and a rename, so a crash leaves the old file or the
-// new one, never half of one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 func writeCert(path string, c *x509.Certificate) error {
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
-}
-
-func writeKey(path string, k *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return keyfile.WriteAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644)
 }
 
 // fileError names a damaged or foreign file and the way out.
@@ -71,43 +24,12 @@ func fileError(path, problem, fix string) error {
 	return fmt.Errorf("%s: %s; %s", path, problem, fix)
 }
 
-func readPEM(path, wantType string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, rest := pem.Decode(b)
-	if block == nil || block.Type != wantType || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, fmt.Errorf("not a single PEM %q block", wantType)
-	}
-	return block.Bytes, nil
-}
-
 func readCert(path string) (*x509.Certificate, error) {
-	der, err := readPEM(path, "CERTIFICATE")
+	der, err := keyfile.ReadPEM(path, "CERTIFICATE")
 	if err != nil {
 		return nil, err
 	}
 	return x509.ParseCertificate(der)
-}
-
-func readKey(path string) (*ecdsa.PrivateKey, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("mode %v lets other users read the private key", fi.Mode().Perm())
-	}
-	der, err := readPEM(path, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, err
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("not an ECDSA key")
-	}
-	return ek, nil
 }
 
 // CA is a loaded per-install root.
@@ -135,7 +57,7 @@ func LoadCA(dir string) (*CA, error) {
 	if err := checkRoot(cert); err != nil {
 		return nil, fileError(p.RootCert, "not a scanfree root: "+err.Error(), "move it away and "+redo)
 	}
-	key, err := readKey(p.RootKey)
+	key, err := keyfile.ReadECKey(p.RootKey)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fileError(p.RootKey, "missing", redo)
 	}
@@ -154,7 +76,7 @@ func LoadCA(dir string) (*CA, error) {
 // saveCA writes a new root's files.
 func saveCA(dir string, ca *CA) error {
 	p := PathsIn(dir)
-	if err := writeKey(p.RootKey, ca.Key); err != nil {
+	if err := keyfile.WriteECKey(p.RootKey, ca.Key); err != nil {
 		return err
 	}
 	return writeCert(p.RootCert, ca.Cert)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/scanfree/scanfree/internal/keyfile"
 )
 
 // Manager keeps the daemon's leaf: it creates the CA when there is none,
@@ -81,7 +83,7 @@ func (m *Manager) Ensure() (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := writeKey(p.LeafKey, key); err != nil {
+		if err := keyfile.WriteECKey(p.LeafKey, key); err != nil {
 			return res, err
 		}
 		if err := writeCert(p.LeafCert, cert); err != nil {
@@ -106,7 +108,7 @@ func (m *Manager) loadLeaf(ca *CA, now time.Time) (*tls.Certificate, string) {
 	if err != nil {
 		return nil, p.LeafCert + " damaged (" + err.Error() + ")"
 	}
-	key, err := readKey(p.LeafKey)
+	key, err := keyfile.ReadECKey(p.LeafKey)
 	if err != nil {
 		return nil, p.LeafKey + " missing or damaged (" + err.Error() + ")"
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/scanfree/scanfree/internal/keyfile"
 	"github.com/smallstep/truststore"
 )
 
@@ -203,5 +204,5 @@ func readTrustRecord(dir string) ([]Store, error) {
 
 func writeTrustRecord(dir string, s []Store) error {
 	b, _ := json.MarshalIndent(s, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, trustRecordFile), append(b, '\n'), 0o600)
+	return keyfile.WriteAtomic(filepath.Join(dir, trustRecordFile), append(b, '\n'), 0o600)
 }

@@ -54,7 +54,11 @@ type Plan struct {
 
 // ScanPlans scans row into the plans' destinations, then finishes each.
 func ScanPlans(row Scanner, plans ...Plan) error {
-	var dests []any
+	n := 0
+	for _, p := range plans {
+		n += len(p.Dests)
+	}
+	dests := make([]any, 0, n)
 	for _, p := range plans {
 		dests = append(dests, p.Dests...)
 	}

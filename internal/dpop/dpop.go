@@ -12,18 +12,17 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/scanfree/scanfree/internal/keyfile"
 )
 
 // Header is the request header that carries a proof; Scheme is the
@@ -69,49 +68,26 @@ func fromPrivate(priv *ecdsa.PrivateKey) (*Key, error) {
 // (0600) when there is none. This is the software fallback: whoever can
 // read the file can copy the key.
 func LoadOrCreate(path string) (*Key, error) {
-	b, err := os.ReadFile(path)
+	priv, err := keyfile.ReadECKey(path)
 	if errors.Is(err, os.ErrNotExist) {
-		k, err := NewKey()
-		if err != nil {
-			return nil, err
+		k, kerr := NewKey()
+		if kerr != nil {
+			return nil, kerr
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return nil, fmt.Errorf("save proof key: %w", err)
+		if werr := keyfile.WriteECKey(path, k.priv); werr != nil {
+			return nil, fmt.Errorf("save proof key: %w", werr)
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("save proof key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) { // another process made it first
-			return LoadOrCreate(path)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("save proof key: %w", err)
-		}
-		_, err = f.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return nil, fmt.Errorf("save proof key %s: %w", path, err)
-		}
-		return k, nil
+		// Read back what is on disk: of two processes making the key at
+		// once, the last rename wins, and both must prove with that one.
+		priv, err = keyfile.ReadECKey(path)
+	}
+	if err == nil && priv.Curve != elliptic.P256() {
+		err = errors.New("not a P-256 key")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read proof key: %w", err)
+		return nil, fmt.Errorf("read proof key %s: %v; delete it and run `scanfreed login` again", path, err)
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("read proof key %s: not PEM; delete it and run `scanfreed login` again", path)
-	}
-	priv, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	ec, ok := priv.(*ecdsa.PrivateKey)
-	if err != nil || !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("read proof key %s: not a P-256 key; delete it and run `scanfreed login` again", path)
-	}
-	return fromPrivate(ec)
+	return fromPrivate(priv)
 }
 
 // Thumbprint is the key's RFC 7638 SHA-256 thumbprint, base64url: the
