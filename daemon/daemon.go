@@ -50,6 +50,7 @@ type Config struct {
 	AuthorizeRate  float64       // global limit per second (2)
 	NoDialog       bool          // answer only through the control API and tray
 	NoNotify       bool          // no desktop notifications
+	TPM            string        // where a new proof key is made (idp.Config.TPM)
 	Logger         *slog.Logger
 }
 
@@ -125,7 +126,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
 	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir),
-		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), OnSignedOut: d.signedOut,
+		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), TPM: cfg.TPM, OnSignedOut: d.signedOut,
 		OnProfile: d.profileSeen})
 	if err != nil {
 		return nil, err

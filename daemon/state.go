@@ -49,7 +49,14 @@ func (d *Daemon) Status() control.Status {
 	d.mu.Unlock()
 	st.SignedIn = d.idp.SignedIn()
 	st.KeyProtection = d.idp.KeyProtection()
+	if err := d.idp.KeyProblem(); err != nil {
+		st.KeyProblem = err.Error()
+	}
+	if err := d.idp.TPMSkipped(); err != nil {
+		st.TPMSkipped = err.Error()
+	}
 	if p, ok := d.idp.Cached(); ok && st.SignedIn {
+		st.KeyVerified = p.KeyProtection
 		st.Account = &control.Account{Username: p.Username, Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, DeviceName: p.DeviceName}
 	}
 	st.Ready = st.SignedIn && !st.Paused && lockState != "locked"
@@ -145,6 +152,7 @@ func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 		}
 		d.mu.Unlock()
 		if err == nil {
+			d.attestKey(runCtx)
 			d.refreshProfile(runCtx)
 			name := "your account"
 			if p, ok := d.idp.Cached(); ok {
@@ -157,6 +165,19 @@ func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 		d.changed()
 	}()
 	return l, nil
+}
+
+// attestKey shows the backend that a TPM holds this desktop's key; a
+// refusal (a backend that checks no TPMs, or does not trust this TPM's
+// maker) leaves the key recorded as software, which is logged.
+func (d *Daemon) attestKey(ctx context.Context) {
+	got, err := d.idp.AttestKey(ctx)
+	switch {
+	case err != nil:
+		d.log.Warn("the backend did not record this desktop's key as held by its TPM", "err", err)
+	case got == "tpm":
+		d.log.Info("the backend verified that this desktop's key is held by its TPM")
+	}
 }
 
 // Logout signs the desktop out at the backend and forgets the credential.

@@ -28,6 +28,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/internal/config"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 	"github.com/scanfree/scanfree/internal/version"
 )
 
@@ -38,7 +39,7 @@ var settings = map[string]string{
 	"session_idle": "session-idle", "geoip_db": "geoip-db", "webhook_url": "webhook-url", "webhook_secret_file": "webhook-secret-file", "travel_window": "travel-window", "session_lifetime": "session-lifetime", "addr": "addr", "public_url": "public-url", "code_ttl": "code-ttl", "device_interval": "device-interval",
 	"qr_ttl": "qr-ttl", "tickets_per_minute": "tickets-per-minute", "device_auths_per_minute": "device-auths-per-minute", "event_retention": "event-retention", "poll_timeout": "poll-timeout", "polls_per_address": "polls-per-address",
 	"daemon_domain": "daemon-domain", "daemon_ports": "daemon-ports", "log_level": "log-level", "data_key_file": "data-key-file", "id_token_ttl": "id-token-ttl",
-	"directory_sync": "directory-sync", "password_signin": "password-signin", "require_dpop": "require-dpop",
+	"directory_sync": "directory-sync", "password_signin": "password-signin", "require_dpop": "require-dpop", "tpm_ek_roots": "tpm-ek-roots",
 }
 
 type app struct {
@@ -162,6 +163,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var travelWindow, directorySync time.Duration
 	var passwordSignin string
 	var requireDPoP bool
+	var tpmEKRoots string
 	var brandName, brandLogo, brandAccent, brandCSS string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -236,6 +238,12 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var ekRoots *tpmkey.Roots
+			if tpmEKRoots != "" {
+				if ekRoots, err = tpmkey.LoadRoots(tpmEKRoots); err != nil {
+					return fmt.Errorf("--tpm-ek-roots: %w; give a PEM file of the TPM makers' CA certificates", err)
+				}
+			}
 			if directorySync < 10*time.Second {
 				return fmt.Errorf("--directory-sync %v: want 10s or more", directorySync)
 			}
@@ -243,7 +251,7 @@ func (a *app) serveCmd() *cobra.Command {
 				QRTTL: qrTTL, PollTimeout: pollTimeout, TicketsPerMinute: ticketsPerMinute, DaemonDomain: daemonDomain, DaemonPorts: daemonPorts,
 				Country: country, WebhookURL: webhookURL, WebhookSecret: webhookSecret, TravelWindow: travelWindow, MaxDesktops: maxDesktops, MaxDesktopsPolicy: capPolicy, SessionIdle: sessionIdle, SessionTTL: sessionLifetime,
 				TrustedProxies: proxies, AdminAllowCIDR: adminCIDR, DeviceAuthsPerMinute: deviceAuthsPerMinute, EventRetention: eventRetention, PollsPerAddress: pollsPerAddress, Logger: log,
-				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin), Theme: theme, RequireDPoP: requireDPoP}
+				Connectors: connectors, DirectorySync: directorySync, PasswordSignin: storage.PasswordPolicy(passwordSignin), Theme: theme, RequireDPoP: requireDPoP, TPMEKRoots: ekRoots}
 			return server.Run(cmd.Context(), server.RunOptions{Addr: addr, MetricsAddr: metricsAddr, Config: cfg,
 				Open: func(ctx context.Context) (storage.Storage, error) { return a.open(ctx, log) }})
 		},
@@ -281,6 +289,8 @@ func (a *app) serveCmd() *cobra.Command {
 		"what a password alone does: on, second-factor (a passkey or authenticator code after it) or off (no password form); empty: second-factor for a new install, on for one from before (env SCANFREE_SERVER_PASSWORD_SIGNIN)")
 	f.BoolVar(&requireDPoP, "require-dpop", false,
 		"refuse desktops that do not prove their key with every call (RFC 9449 DPoP): enrolment must prove one, and a desktop enrolled before is signed out rather than bound at its next call (env SCANFREE_SERVER_REQUIRE_DPOP)")
+	f.StringVar(&tpmEKRoots, "tpm-ek-roots", "",
+		"PEM file of the TPM makers' CA certificates: a desktop that shows its key is in a TPM one of them certified is recorded as tpm, every other as software (env SCANFREE_SERVER_TPM_EK_ROOTS)")
 	f.StringVar(&brandName, "brand-name", "", "the identity service's name on every page, as people know it (default scanfree) (env SCANFREE_SERVER_BRAND_NAME)")
 	f.StringVar(&brandLogo, "brand-logo", "", "https URL (or data:image URL) of a logo shown beside the name (env SCANFREE_SERVER_BRAND_LOGO)")
 	f.StringVar(&brandAccent, "brand-accent", "", "accent colour of links and main buttons, as #rrggbb (env SCANFREE_SERVER_BRAND_ACCENT)")

@@ -129,7 +129,8 @@ func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storag
 		s.internalError(w, r, "device me", err)
 		return
 	}
-	me := deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS, Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL}
+	me := deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS, Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL,
+		KeyProtection: d.KeyProtection}
 	for _, o := range devices {
 		if o.ID != d.ID && o.Active() {
 			me.Desktops = append(me.Desktops, deviceapi.Desktop{ID: o.ID, Name: o.Name, OS: o.OS, EnrolledAt: o.CreatedAt})

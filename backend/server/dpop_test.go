@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -38,7 +39,21 @@ type answer struct {
 // the proofs given, keeping the nonce the server hands out.
 func (d *desktop) send(base, method, path, auth string, proofs ...string) answer {
 	d.e.t.Helper()
-	req, _ := http.NewRequest(method, base+path, nil)
+	return d.sendBody(base, method, path, auth, nil, proofs...)
+}
+
+// sendBody is send with a JSON body (nil: none).
+func (d *desktop) sendBody(base, method, path, auth string, body any, proofs ...string) answer {
+	d.e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -72,9 +87,16 @@ func (d *desktop) proof(key *dpop.Key, method, path, token string, at time.Time)
 // use a nonce.
 func (d *desktop) me() answer {
 	d.e.t.Helper()
-	a := d.send(d.e.url, "GET", deviceapi.PathMe, "DPoP "+d.cred, d.proof(d.key, "GET", deviceapi.PathMe, d.cred, d.e.clock()))
+	return d.call("GET", deviceapi.PathMe, nil)
+}
+
+// call calls the device API as the desktop does: its credential with a
+// proof by its key, signed again once when asked to use a nonce.
+func (d *desktop) call(method, path string, body any) answer {
+	d.e.t.Helper()
+	a := d.sendBody(d.e.url, method, path, "DPoP "+d.cred, body, d.proof(d.key, method, path, d.cred, d.e.clock()))
 	if a.status == http.StatusUnauthorized && strings.Contains(a.auth, "use_dpop_nonce") {
-		a = d.send(d.e.url, "GET", deviceapi.PathMe, "DPoP "+d.cred, d.proof(d.key, "GET", deviceapi.PathMe, d.cred, d.e.clock()))
+		a = d.sendBody(d.e.url, method, path, "DPoP "+d.cred, body, d.proof(d.key, method, path, d.cred, d.e.clock()))
 	}
 	return a
 }
@@ -86,6 +108,12 @@ func enrolWithKey(e *env, username string) *desktop {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return enrolWith(e, username, key)
+}
+
+// enrolWith enrols a desktop of username that proves key.
+func enrolWith(e *env, username string, key *dpop.Key) *desktop {
+	e.t.Helper()
 	d := &desktop{e: e, key: key}
 	da := e.startDeviceFlow()
 	if _, err := admin.ApproveDevice(context.Background(), e.store, username, da.UserCode, e.clock()); err != nil {

@@ -24,6 +24,7 @@ var zhPages = map[string]string{
 	"Key":                                 "密钥",
 	"credential only":                     "仅凭据",
 	"software key":                        "软件密钥",
+	"key in its TPM":                      "密钥在其 TPM 中",
 	"Revoke %s":                           "撤销 %s",
 	"No desktop is signed in.":            "没有已登录的电脑。",
 	"Give the desktop a name.":            "请给电脑起个名字。",

@@ -23,6 +23,7 @@ import (
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/secret"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 // Config tunes a Server. Zero fields take the defaults listed.
@@ -44,6 +45,11 @@ type Config struct {
 	// proof key (RFC 9449 DPoP): enrolment must prove a key, and a desktop
 	// enrolled before DPoP is signed out instead of bound at its next call.
 	RequireDPoP bool
+	// TPMEKRoots are the TPM makers whose endorsement key certificates
+	// this server trusts; a desktop whose key is shown to be in such a TPM
+	// (handleKeyAttest) is recorded as "tpm". nil: none is, every key is
+	// "software".
+	TPMEKRoots *tpmkey.Roots
 	// SessionTTL is the absolute lifetime of a web session (12 h), and
 	// SessionIdle how long one may go unused before it ends (30 min).
 	SessionTTL  time.Duration
@@ -297,6 +303,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST "+deviceapi.PathCheck, s.deviceAuth(s.handleDeviceCheck))
 	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))
 	mux.Handle("POST "+deviceapi.PathDeclined, s.deviceAuth(s.handleDeviceDeclined))
+	mux.Handle("POST "+deviceapi.PathKeyAttest, s.deviceAuth(s.handleKeyAttest))
 	mux.Handle("DELETE "+deviceapi.PathDevice, s.deviceAuth(s.handleDeviceSignOut))
 	mux.Handle("POST "+deviceapi.PathAppCode, s.deviceAuth(s.handleAppCode))
 	mux.Handle("POST "+deviceapi.PathAppData, s.deviceAuth(s.handleAppData))

@@ -443,6 +443,10 @@ type Storage interface {
 	// jkt, once: ErrAlreadyExists when it is bound already (to any key),
 	// ErrNotFound when there is no such device.
 	BindDeviceKey(ctx context.Context, id, jkt, protection string) error
+	// SetDeviceKeyProtection records where device id's key of thumbprint
+	// jkt lives, once the desktop showed it. ErrNotFound when there is no
+	// such device bound to that key.
+	SetDeviceKeyProtection(ctx context.Context, id, jkt, protection string) error
 	// RenameDevice names userID's device id name. ErrNotFound when it is
 	// not hers.
 	RenameDevice(ctx context.Context, userID, id, name string) error

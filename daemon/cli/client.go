@@ -54,8 +54,18 @@ func printStatus(w io.Writer, st control.Status) {
 	fmt.Fprintf(w, "ready:      %v\n", st.Ready)
 	fmt.Fprintf(w, "listening:  https://%s:%d (%s)\n", st.Domain, st.Port, strings.Join(st.Listen, ", "))
 	fmt.Fprintf(w, "backend:    %s\n", st.Backend)
-	if st.KeyProtection == "software" {
+	switch {
+	case st.KeyProblem != "":
+		fmt.Fprintf(w, "key:        unusable: %s\n", st.KeyProblem)
+	case st.KeyProtection == "software":
 		fmt.Fprintf(w, "key:        software (%s in the state dir: proves this desktop with every call; a copy of that folder works elsewhere)\n", "dpop-key.pem")
+		if st.TPMSkipped != "" {
+			fmt.Fprintf(w, "            this computer's TPM was not usable (%s): to use it, let your user open it (on Linux, the tss group), then `scanfreed logout` and `scanfreed login`\n", st.TPMSkipped)
+		}
+	case st.KeyProtection == "tpm" && st.KeyVerified == "tpm":
+		fmt.Fprintln(w, "key:        tpm (held by this computer's TPM, which the backend verified; a copy of the state dir works nowhere else)")
+	case st.KeyProtection == "tpm":
+		fmt.Fprintln(w, "key:        tpm (held by this computer's TPM; the backend has not verified it and records it as software)")
 	}
 	if !st.CertExpires.IsZero() {
 		fmt.Fprintf(w, "cert until: %s\n", st.CertExpires.Format(time.DateOnly))

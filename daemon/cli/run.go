@@ -13,6 +13,7 @@ import (
 	"github.com/scanfree/scanfree/daemon"
 	"github.com/scanfree/scanfree/internal/config"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 // DefaultBackend is the backend of `make demo`.
@@ -24,7 +25,7 @@ var settings = map[string]string{
 	"backend_url": "backend", "domain": "domain", "port": "port", "trusted_origins": "trusted-origin",
 	"confirm_timeout": "confirm-timeout", "cooldown": "cooldown", "tls_cert": "tls-cert", "tls_key": "tls-key", "state_dir": "state-dir", "socket": "socket",
 	"log_level": "log-level", "log_file": "log-file", "no_dialog": "no-dialog", "no_notify": "no-notify",
-	"check_login_rate": "check-login-rate", "authorize_rate": "authorize-rate",
+	"check_login_rate": "check-login-rate", "authorize_rate": "authorize-rate", "tpm": "tpm",
 }
 
 // applyConfig sets cmd's flags from SCANFREE_* variables and config.yaml
@@ -69,6 +70,9 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			cfg.StateDir, cfg.Socket = a.stateDir, a.socketPath()
 			cfg.Logger = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+			if tpmkey.Simulator(cfg.TPM) {
+				cfg.Logger.Warn("the proof key is made in a TPM simulator: for tests and development only, it protects nothing", "tpm", cfg.TPM)
+			}
 			d, err := daemon.New(cfg)
 			if err != nil {
 				return err
@@ -89,6 +93,7 @@ func (a *app) runCmd() *cobra.Command {
 	f.StringVar(&logFile, "log-file", "", "append logs to this file instead of stderr, where no service manager collects them (log_file)")
 	f.BoolVar(&cfg.NoDialog, "no-dialog", false, "never show the native dialog; answer from the tray or `scanfreed approve` (no_dialog)")
 	f.BoolVar(&cfg.NoNotify, "no-notify", false, "no desktop notifications (no_notify)")
+	f.StringVar(&cfg.TPM, "tpm", "", "where a new proof key is made: empty for this computer's TPM ("+tpmkey.DefaultDevice+") when it has one, else software; off for software; a TPM device path; or simulator:HOST:PORT (swtpm, tests only) (tpm)")
 	f.Float64Var(&cfg.CheckLoginRate, "check-login-rate", 50, "global limit of check-login requests per second (check_login_rate)")
 	f.Float64Var(&cfg.AuthorizeRate, "authorize-rate", 2, "global limit of authorize requests per second (authorize_rate)")
 	return cmd

@@ -38,6 +38,14 @@ type Status struct {
 	// lives ("software": a file in the state directory), "" before it
 	// has one.
 	KeyProtection string `json:"key_protection,omitempty"`
+	// KeyVerified is where the backend records the key ("tpm" once this
+	// desktop showed it its TPM holds the key, else "software"), "" when
+	// not known; KeyProblem says why the key cannot be used.
+	KeyVerified string `json:"key_verified,omitempty"`
+	KeyProblem  string `json:"key_problem,omitempty"`
+	// TPMSkipped says why the key was made in software although this
+	// computer has a TPM.
+	TPMSkipped string `json:"tpm_skipped,omitempty"`
 }
 
 // Account is the signed-in user.

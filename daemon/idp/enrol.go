@@ -49,6 +49,7 @@ func (c *Client) postForm(ctx context.Context, path string, form url.Values) (in
 // StartEnrolment asks the backend for a user code.
 func (c *Client) StartEnrolment(ctx context.Context, deviceName, os string) (DeviceAuthorization, error) {
 	var da DeviceAuthorization
+	c.dropUnusableKey()
 	status, b, err := c.postForm(ctx, deviceapi.PathDeviceAuthorization, url.Values{"client_id": {deviceapi.ClientID}, "device_name": {deviceName}, "os": {os}})
 	if err != nil {
 		return da, err

@@ -22,6 +22,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/creds"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 // Errors mapped to the local API's errcodes.
@@ -60,7 +61,12 @@ type Config struct {
 	Creds       *creds.Store
 	// KeyFile is where the desktop's proof key lives (RFC 9449 DPoP; made
 	// there, owner-only, when missing); "" sends bare Bearer credentials.
-	KeyFile    string
+	KeyFile string
+	// TPM is where a new proof key is made: "" uses the TPM at
+	// tpmkey.DefaultDevice when there is one, else software; TPMOff,
+	// software; a device path or a simulator address (tpmkey.Open), that
+	// TPM or an error.
+	TPM        string
 	Timeout    time.Duration // per request (2 s)
 	ProfileTTL time.Duration // cache (30 s)
 	AppTTL     time.Duration // cache (5 min)
@@ -81,14 +87,17 @@ type Client struct {
 	signOutReason string // what the backend said when it refused the credential
 	watchNext     int64  // where the next watch reads alerts on from (the backend's Unix ms)
 
-	mu        sync.Mutex
-	key       *dpop.Key // see proofKey
-	nonce     string    // the backend's latest DPoP nonce
-	cred      string
-	credRead  bool
-	profile   *Profile
-	profileAt time.Time
-	apps      map[string]cachedApp
+	mu         sync.Mutex
+	key        *dpop.Key   // see proofKey
+	tpm        *tpmkey.Key // key's TPM half, when it is in a TPM
+	keyErr     error       // why proofKey failed last
+	tpmSkipped error       // why a new key went to software despite a TPM
+	nonce      string      // the backend's latest DPoP nonce
+	cred       string
+	credRead   bool
+	profile    *Profile
+	profileAt  time.Time
+	apps       map[string]cachedApp
 }
 
 type cachedApp struct {
@@ -106,6 +115,11 @@ func New(cfg Config) (*Client, error) {
 	if u.Scheme == "http" && !deviceapi.IsLoopbackHost(u.Hostname()) {
 		// The device credential and every sign-in travel to the backend.
 		return nil, fmt.Errorf("backend URL %q: plain http is allowed only for a backend on this machine (localhost, *.localhost, 127.0.0.0/8, ::1); use https in backend_url", cfg.BackendURL)
+	}
+	if tpmkey.Simulator(cfg.TPM) && !deviceapi.IsLoopbackHost(u.Hostname()) {
+		// A simulator's key is held by a program anyone with the user's
+		// rights can read, whatever it claims to be.
+		return nil, fmt.Errorf("tpm %q: a TPM simulator is for tests and development, and is taken only with a backend on this machine; unset tpm to use this computer's TPM", cfg.TPM)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
@@ -391,6 +405,7 @@ func (c *Client) Declined(ctx context.Context, r SignInRequest, outcome string) 
 func (c *Client) Logout(ctx context.Context) error {
 	err := c.do(ctx, "DELETE", deviceapi.PathDevice, nil, nil)
 	c.forget()
+	c.dropKey()
 	if errors.Is(err, ErrSignedOut) {
 		return nil
 	}

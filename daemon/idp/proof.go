@@ -1,49 +1,158 @@
 package idp
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
-// proofKey returns the desktop's proof key, loading it (or creating it,
-// owner-only, in the state directory) on first use; nil when the client
-// was configured without one.
+// proofKey returns the desktop's proof key, loading it on first use, or
+// making it when there is none: in the TPM when one is usable (see
+// Config.TPM), else in software, owner-only, in the state directory. A
+// desktop keeps the kind of key it was bound with: a key file of either
+// kind is used as it is. nil when the client was configured without one.
 func (c *Client) proofKey() (*dpop.Key, error) {
 	if c.cfg.KeyFile == "" {
 		return nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.key == nil {
-		k, err := dpop.LoadOrCreate(c.cfg.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		c.key = k
+	if c.key != nil {
+		return c.key, nil
 	}
-	return c.key, nil
+	var k *dpop.Key
+	var err error
+	switch tpmFile := c.tpmKeyFile(); {
+	case tpmkey.Exists(tpmFile):
+		k, err = c.tpmKey(tpmFile, tpmkey.Load)
+	case tpmkey.Exists(c.cfg.KeyFile) || c.cfg.TPM == TPMOff:
+		k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+	case c.cfg.TPM == "" && !tpmkey.Exists(tpmkey.DefaultDevice):
+		k, err = dpop.LoadOrCreate(c.cfg.KeyFile) // no TPM here: software
+	default:
+		k, err = c.tpmKey(tpmFile, tpmkey.Create)
+		if err != nil && c.cfg.TPM == "" {
+			// A TPM this user may not open (Linux gives /dev/tpmrm0 to
+			// the tss group) is no reason to refuse to sign in.
+			c.tpmSkipped = err
+			k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+		}
+	}
+	c.keyErr = err
+	if err != nil {
+		return nil, err
+	}
+	c.key = k
+	return k, nil
 }
 
-// KeyProtection says where the desktop's proof key lives ("software"),
-// "" when it has none yet.
+// KeyProblem is why the proof key could not be loaded last time, or nil.
+func (c *Client) KeyProblem() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keyErr
+}
+
+// TPMSkipped is why a new key was made in software although this
+// computer has a TPM, or nil.
+func (c *Client) TPMSkipped() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tpmSkipped
+}
+
+// TPMOff in Config.TPM keeps the proof key in software.
+const TPMOff = "off"
+
+// tpmKeyFile is where the blob of a TPM-held key lives, beside KeyFile.
+func (c *Client) tpmKeyFile() string {
+	return strings.TrimSuffix(c.cfg.KeyFile, filepath.Ext(c.cfg.KeyFile)) + ".tpm"
+}
+
+// tpmKey opens the TPM and loads (or makes) the key of blob file path.
+func (c *Client) tpmKey(path string, get func(transport.TPMCloser, string) (*tpmkey.Key, error)) (*dpop.Key, error) {
+	addr := c.cfg.TPM
+	if addr == "" || addr == TPMOff { // a key made in the TPM before tpm: off stays there
+		addr = tpmkey.DefaultDevice
+	}
+	t, err := tpmkey.Open(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w; set tpm: off in config.yaml to keep the key in software", err)
+	}
+	tk, err := get(t, path)
+	if errors.Is(err, tpmkey.ErrOtherTPM) {
+		t.Close()
+		return nil, fmt.Errorf("%w: this desktop's key cannot be used on this computer (was its state directory copied?); run `scanfreed login` to sign this computer in as itself", err)
+	}
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	k, err := dpop.FromSigner(tk, "tpm")
+	if err != nil {
+		tk.Close()
+		return nil, err
+	}
+	c.tpm = tk
+	return k, nil
+}
+
+// dropUnusableKey deletes a TPM key blob that this computer's TPM cannot
+// load, before a new enrolment: the new credential is bound to a new key
+// made here, and the person approves it as a new desktop.
+func (c *Client) dropUnusableKey() {
+	if _, err := c.proofKey(); errors.Is(err, tpmkey.ErrOtherTPM) {
+		os.Remove(c.tpmKeyFile())
+		c.mu.Lock()
+		c.keyErr = nil
+		c.mu.Unlock()
+	}
+}
+
+// dropKey deletes the proof key once its credential is gone: the next
+// sign-in makes a new one where it is best kept now (a TPM the user may
+// open since).
+func (c *Client) dropKey() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tpm != nil {
+		c.tpm.Close()
+	}
+	c.key, c.tpm, c.keyErr, c.tpmSkipped = nil, nil, nil, nil
+	if c.cfg.KeyFile != "" {
+		os.Remove(c.cfg.KeyFile)
+		os.Remove(c.tpmKeyFile())
+	}
+}
+
+// KeyProtection says where the desktop's proof key lives ("tpm" or
+// "software"), "" when it has none yet.
 func (c *Client) KeyProtection() string {
 	c.mu.Lock()
 	k := c.key
 	c.mu.Unlock()
-	if k == nil && c.cfg.KeyFile != "" {
-		if _, err := os.Stat(c.cfg.KeyFile); err == nil {
-			return "software"
-		}
-	}
-	if k == nil {
+	switch {
+	case k != nil:
+		return k.Protection()
+	case c.cfg.KeyFile == "":
 		return ""
+	case tpmkey.Exists(c.tpmKeyFile()):
+		return "tpm"
+	case tpmkey.Exists(c.cfg.KeyFile):
+		return "software"
 	}
-	return k.Protection()
+	return ""
 }
 
 // prove adds a DPoP proof for req to it, for accessToken ("" on the token
@@ -95,4 +204,41 @@ func proofChallenge(resp *http.Response) string {
 // errProofRefused reports a proof the backend refused.
 func errProofRefused(msg string) error {
 	return fmt.Errorf("%w: the backend refused this desktop's proof of its key (%s); check this computer's clock", ErrUnreachable, msg)
+}
+
+// AttestKey shows the backend that the desktop's proof key is held by a
+// TPM, by credential activation (deviceapi.KeyAttestation), and returns
+// where the backend now records the key. A software key has nothing to
+// show: it returns "software" and asks nothing.
+func (c *Client) AttestKey(ctx context.Context) (string, error) {
+	if _, err := c.proofKey(); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	tk := c.tpm
+	c.mu.Unlock()
+	if tk == nil {
+		return "software", nil
+	}
+	ek, err := tk.EKCertificate()
+	if err != nil {
+		return "", err
+	}
+	req := deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}
+	var ch deviceapi.KeyChallenge
+	if err := c.do(ctx, "POST", deviceapi.PathKeyAttest, req, &ch); err != nil {
+		return "", fmt.Errorf("show the backend this desktop's TPM key: %w", err)
+	}
+	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err != nil {
+		return "", err
+	}
+	req.Expires = ch.Expires
+	var out deviceapi.KeyAttested
+	if err := c.do(ctx, "POST", deviceapi.PathKeyAttest, req, &out); err != nil {
+		return "", fmt.Errorf("show the backend this desktop's TPM key: %w", err)
+	}
+	c.mu.Lock()
+	c.profile = nil // it carries the key's protection
+	c.mu.Unlock()
+	return out.KeyProtection, nil
 }

@@ -51,6 +51,7 @@ const (
 	PathWatch               = "/api/v1/device/watch"         // GET, held up to WatchHold: 401 the moment this device is signed out, else Error{0}
 	PathQR                  = "/api/v1/device/qr/"           // POST PathQR+uuid+"/confirm"|"/cancel" → QRAnswer
 	PathDeclined            = "/api/v1/device/declined"      // POST Declined → Error{0}, after the dialog
+	PathKeyAttest           = "/api/v1/device/key/attest"    // POST KeyAttestation → KeyChallenge; again with its answer → KeyAttested
 )
 
 // WatchHold is how long the backend holds a desktop's PathWatch poll; a
@@ -106,6 +107,37 @@ type Me struct {
 	// can tell the person when a new one appears (a desktop someone
 	// tricked them into approving).
 	Desktops []Desktop `json:"desktops,omitempty"`
+	// KeyProtection is where the backend knows this desktop's proof key
+	// to live: "tpm" once the desktop showed it (KeyAttestation), else
+	// "software" ("" for a desktop that proves no key).
+	KeyProtection string `json:"key_protection,omitempty"`
+}
+
+// KeyAttestation shows the backend that a desktop's proof key is held by
+// a TPM (credential activation): the key's TPM public area and the TPM's
+// endorsement key certificate. The backend answers with a KeyChallenge
+// that only that TPM can open while it holds the key; the desktop sends
+// the same request again with the challenge's Expires and the Secret it
+// opened, and the backend records the key as "tpm".
+type KeyAttestation struct {
+	PublicArea []byte `json:"public_area"`
+	EKCert     []byte `json:"ek_cert"`
+	Expires    int64  `json:"expires,omitempty"`
+	Secret     []byte `json:"secret,omitempty"`
+}
+
+// KeyChallenge is TPM2_MakeCredential's output for the desktop's key and
+// endorsement key (the RSA one when EKRSA), good until Expires (Unix s).
+type KeyChallenge struct {
+	IDObject  []byte `json:"id_object"`
+	EncSecret []byte `json:"enc_secret"`
+	EKRSA     bool   `json:"ek_rsa"`
+	Expires   int64  `json:"expires"`
+}
+
+// KeyAttested is the answer to a KeyAttestation's second request.
+type KeyAttested struct {
+	KeyProtection string `json:"key_protection"`
 }
 
 // Desktop is one enrolled desktop of the account.

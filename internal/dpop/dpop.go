@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/scanfree/scanfree/internal/keyfile"
 )
@@ -37,9 +38,10 @@ const (
 
 // Key is a desktop's proof key.
 type Key struct {
-	priv   *ecdsa.PrivateKey
-	signer jose.Signer
-	jkt    string
+	priv       *ecdsa.PrivateKey // nil when the key is elsewhere (a TPM)
+	signer     jose.Signer
+	jkt        string
+	protection string
 }
 
 // NewKey makes a fresh P-256 key.
@@ -52,16 +54,35 @@ func NewKey() (*Key, error) {
 }
 
 func fromPrivate(priv *ecdsa.PrivateKey) (*Key, error) {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: priv},
+	k, err := newKey(priv, priv.Public(), "software")
+	if err != nil {
+		return nil, err
+	}
+	k.priv = priv
+	return k, nil
+}
+
+// FromSigner makes a proof key of a P-256 signer that holds its private
+// key elsewhere (a TPM); protection says where ("tpm").
+func FromSigner(s crypto.Signer, protection string) (*Key, error) {
+	pub, ok := s.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, errors.New("proof key: not a P-256 key")
+	}
+	return newKey(cryptosigner.Opaque(s), pub, protection)
+}
+
+func newKey(key any, pub crypto.PublicKey, protection string) (*Key, error) {
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
 		(&jose.SignerOptions{EmbedJWK: true}).WithType(proofType))
 	if err != nil {
 		return nil, fmt.Errorf("proof key: %w", err)
 	}
-	jkt, err := Thumbprint(&jose.JSONWebKey{Key: priv.Public()})
+	jkt, err := Thumbprint(&jose.JSONWebKey{Key: pub})
 	if err != nil {
 		return nil, err
 	}
-	return &Key{priv: priv, signer: s, jkt: jkt}, nil
+	return &Key{signer: s, jkt: jkt, protection: protection}, nil
 }
 
 // LoadOrCreate reads the key at path (PKCS #8 PEM), creating it owner-only
@@ -94,8 +115,9 @@ func LoadOrCreate(path string) (*Key, error) {
 // credential's binding (cnf.jkt).
 func (k *Key) Thumbprint() string { return k.jkt }
 
-// Protection says where the key lives: "software" for this package's.
-func (k *Key) Protection() string { return "software" }
+// Protection says where the key lives: "software" for a key of this
+// package's, else what FromSigner was told.
+func (k *Key) Protection() string { return k.protection }
 
 type claims struct {
 	JTI   string `json:"jti"`

@@ -69,6 +69,10 @@ func ReadPEM(path, wantType string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodePEM(b, wantType)
+}
+
+func decodePEM(b []byte, wantType string) ([]byte, error) {
 	block, rest := pem.Decode(b)
 	if block == nil || block.Type != wantType || len(bytes.TrimSpace(rest)) != 0 {
 		return nil, fmt.Errorf("not a single PEM %q block", wantType)
@@ -79,10 +83,11 @@ func ReadPEM(path, wantType string) ([]byte, error) {
 // ReadECKey reads an ECDSA private key written by WriteECKey, refusing a
 // file other users could read.
 func ReadECKey(path string) (*ecdsa.PrivateKey, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("mode %v lets other users read the private key", fi.Mode().Perm())
+	b, err := ReadPrivate(path)
+	if err != nil {
+		return nil, err
 	}
-	der, err := ReadPEM(path, "PRIVATE KEY")
+	der, err := decodePEM(b, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -95,4 +100,13 @@ func ReadECKey(path string) (*ecdsa.PrivateKey, error) {
 		return nil, errors.New("not an ECDSA key")
 	}
 	return ek, nil
+}
+
+// ReadPrivate reads a file of private key material, refusing one other
+// users could read.
+func ReadPrivate(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("mode %v lets other users read the private key", fi.Mode().Perm())
+	}
+	return os.ReadFile(path)
 }

@@ -144,6 +144,11 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	wantErr(t, s.BindDeviceKey(ctx, "A2", "jkt-two", "tpm"), storage.ErrAlreadyExists)
 	wantErr(t, s.BindDeviceKey(ctx, "A2", "jkt-one", "software"), storage.ErrAlreadyExists)
 	wantErr(t, s.BindDeviceKey(ctx, "nope", "jkt-one", "software"), storage.ErrNotFound)
+	wantErr(t, s.SetDeviceKeyProtection(ctx, "A2", "jkt-two", "tpm"), storage.ErrNotFound) // not its key
+	must(t, s.SetDeviceKeyProtection(ctx, "A2", "jkt-one", "tpm"))
+	if d, _ := s.GetDevice(ctx, "A2"); d.KeyProtection != "tpm" || d.KeyThumbprint != "jkt-one" {
+		t.Fatalf("after SetDeviceKeyProtection: %+v", d)
+	}
 	if d, _ := s.GetDevice(ctx, "A2"); d.KeyThumbprint != "jkt-one" {
 		t.Fatalf("a second binding changed the key: %+v", d)
 	}

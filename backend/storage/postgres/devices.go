@@ -54,6 +54,12 @@ func (s *Store) BindDeviceKey(ctx context.Context, id, jkt, protection string) e
 	return fmt.Errorf("bind device key: %w", storage.ErrAlreadyExists)
 }
 
+// SetDeviceKeyProtection implements storage.Storage.
+func (s *Store) SetDeviceKeyProtection(ctx context.Context, id, jkt, protection string) error {
+	return s.execOne(ctx, "set device key protection", storage.ErrNotFound,
+		`UPDATE devices SET key_protection = $1 WHERE id = $2 AND jkt = $3 AND jkt <> ''`, protection, id, jkt)
+}
+
 // RenameDevice implements storage.Storage.
 func (s *Store) RenameDevice(ctx context.Context, userID, id, name string) error {
 	return s.execOne(ctx, "rename device", storage.ErrNotFound, `UPDATE devices SET name = $1 WHERE id = $2 AND user_id = $3`, name, id, userID)

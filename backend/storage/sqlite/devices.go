@@ -58,6 +58,12 @@ func (s *Store) BindDeviceKey(ctx context.Context, id, jkt, protection string) e
 	})
 }
 
+// SetDeviceKeyProtection implements storage.Storage.
+func (s *Store) SetDeviceKeyProtection(ctx context.Context, id, jkt, protection string) error {
+	return s.execOne(ctx, "set device key protection", storage.ErrNotFound,
+		`UPDATE devices SET key_protection = ? WHERE id = ? AND jkt = ? AND jkt <> ''`, protection, id, jkt)
+}
+
 // RenameDevice implements storage.Storage.
 func (s *Store) RenameDevice(ctx context.Context, userID, id, name string) error {
 	return s.execOne(ctx, "rename device", storage.ErrNotFound, `UPDATE devices SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
