@@ -55,8 +55,18 @@ func (d *Daemon) Status() control.Status {
 	if err := d.idp.TPMSkipped(); err != nil {
 		st.TPMSkipped = err.Error()
 	}
+	if p, err := d.idp.Posture(); p != nil {
+		st.Posture = []control.PostureSignal{{Name: "os", Value: p.OS + " " + p.OSVersion, How: p.OSName},
+			{Name: "disk encryption", Value: p.DiskEncryption.Value, How: p.DiskEncryption.How},
+			{Name: "screen lock", Value: p.ScreenLock.Value, How: p.ScreenLock.How},
+			{Name: "Secure Boot", Value: p.SecureBoot.Value, How: p.SecureBoot.How}}
+		if err != nil {
+			st.PostureProblem = err.Error()
+		}
+	}
 	if p, ok := d.idp.Cached(); ok && st.SignedIn {
 		st.KeyVerified = p.KeyProtection
+		st.PolicyWarnings = p.PolicyWarnings
 		st.Account = &control.Account{Username: p.Username, Nickname: p.Nickname, HeadImgURL: p.HeadImgURL, DeviceName: p.DeviceName}
 	}
 	st.Ready = st.SignedIn && !st.Paused && lockState != "locked"

@@ -43,6 +43,12 @@ type app struct {
 	account, pause, resume, pending, allow, deny, recent, signIn, signOut, accountPage, doctor, about, start, quitItem *systray.MenuItem
 	recents                                                                                                            []*systray.MenuItem
 
+	// What apps' device policies would refuse this desktop for; each
+	// warning is also told once as a notification.
+	warning  *systray.MenuItem
+	warnings []*systray.MenuItem
+	warned   map[string]bool
+
 	// Desktop apps the person allowed, each item forgets its app.
 	apps      *systray.MenuItem
 	appItems  []*systray.MenuItem
@@ -91,6 +97,13 @@ func (a *app) ready() {
 	a.account = systray.AddMenuItem("…", "")
 	a.account.Disable()
 	systray.AddSeparator()
+	a.warning = systray.AddMenuItem("Some apps will not take this computer", "Their device policies refuse it; each line says what to fix")
+	for range maxWarnings {
+		m := a.warning.AddSubMenuItem("", "")
+		m.Disable()
+		a.warnings = append(a.warnings, m)
+	}
+	a.warning.Hide()
 	a.pause = systray.AddMenuItem("Pause for 1 hour", "Send every page to the QR code for an hour")
 	a.resume = systray.AddMenuItem("Resume", "Offer scan-free login again")
 	a.pending = systray.AddMenuItem("", "A web page asks to sign in")
@@ -253,6 +266,14 @@ func (a *app) apply(v View, st control.Status) {
 		a.pending.SetTitle(PendingTitle(*v.Pending))
 	}
 	show(a.pending, v.Pending != nil)
+	show(a.warning, len(v.Warnings) > 0)
+	for i, m := range a.warnings {
+		if i < len(v.Warnings) {
+			m.SetTitle(v.Warnings[i])
+		}
+		show(m, i < len(v.Warnings))
+	}
+	a.warnOnce(v.Warnings)
 	show(a.recent, len(v.Recent) > 0)
 	for i, m := range a.recents {
 		if i < len(v.Recent) {
@@ -261,6 +282,22 @@ func (a *app) apply(v View, st control.Status) {
 		show(m, i < len(v.Recent))
 	}
 	a.appsChanged()
+}
+
+// warnOnce notifies each warning the first time the tray sees it.
+func (a *app) warnOnce(warnings []string) {
+	if a.warned == nil {
+		a.warned = map[string]bool{}
+	}
+	for _, w := range warnings {
+		if a.warned[w] {
+			continue
+		}
+		a.warned[w] = true
+		if err := notify("scanfree: an app will not take this computer", w); err != nil {
+			a.log.Warn("tray: could not show a notification", "err", err)
+		}
+	}
 }
 
 func (a *app) current() (View, control.Status) {

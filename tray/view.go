@@ -35,6 +35,9 @@ type View struct {
 	CanStart  bool
 	Pending   *control.Request
 	Recent    []string
+	// Warnings are what apps the person uses would refuse this desktop
+	// for (their device policies).
+	Warnings []string
 }
 
 // ViewOf computes the view of a status; running false means the daemon
@@ -75,6 +78,9 @@ func ViewOf(st control.Status, running bool) View {
 		v.Pending = &p
 		v.Title = "scanfree: waiting for your answer"
 	}
+	if st.SignedIn && len(st.PolicyWarnings) > 0 {
+		v.Warnings = st.PolicyWarnings[:min(len(st.PolicyWarnings), maxWarnings)]
+	}
 	for i, r := range st.Recent {
 		if i == maxRecent {
 			break
@@ -83,6 +89,9 @@ func ViewOf(st control.Status, running bool) View {
 	}
 	return v
 }
+
+// maxWarnings is how many policy warnings the menu lists.
+const maxWarnings = 3
 
 // maxRecent is how many recent sign-ins the menu lists.
 const maxRecent = 5

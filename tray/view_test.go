@@ -90,3 +90,13 @@ func TestAppAndPendingTitles(t *testing.T) {
 		}
 	}
 }
+
+func TestViewWarnings(t *testing.T) {
+	w := []string{"a", "b", "c", "d"}
+	if v := ViewOf(control.Status{SignedIn: true, PolicyWarnings: w}, true); len(v.Warnings) != maxWarnings || v.Warnings[0] != "a" {
+		t.Fatalf("signed in with warnings: %+v", v.Warnings)
+	}
+	if v := ViewOf(control.Status{PolicyWarnings: w}, true); len(v.Warnings) != 0 {
+		t.Fatalf("signed out, stale warnings shown: %+v", v.Warnings)
+	}
+}

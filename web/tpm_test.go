@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/scanfree/scanfree/backend/storage/sqlite"
 	"github.com/scanfree/scanfree/daemon/control"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/harness/e2e"
@@ -47,6 +49,20 @@ func TestTPMKeyStaysOnItsComputer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(w.d.StateDir, "dpop-key.pem")); err == nil {
 		t.Fatal("a software key file beside the TPM key")
+	}
+	// Its posture, read for real and signed by the TPM key, is the
+	// backend's, and status shows it.
+	if out, _ := w.d.Scanfreed("status"); !strings.Contains(out, "posture:    os: linux") || !strings.Contains(out, "disk encryption: ") {
+		t.Fatalf("scanfreed status without the posture: %q", out)
+	}
+	st, err := sqlite.Open(context.Background(), w.b.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := st.ListDevices(context.Background(), "")
+	st.Close()
+	if err != nil || len(devs) != 1 || devs[0].KeyProtection != "tpm" || !strings.Contains(devs[0].Posture, `"os":"linux"`) {
+		t.Fatalf("the backend's desktops: %+v, %v; want one, tpm, with its posture", devs, err)
 	}
 
 	br := e2e.NewBrowser(t, w.home)
@@ -160,5 +176,27 @@ func signInOverAPI(t *testing.T, d *e2e.Daemon, b *e2e.Backend, what string) {
 	}
 	if r := <-res; r.ErrCode != 0 || !strings.Contains(string(r.Body), "code=") {
 		t.Fatalf("%s: authorize %s", what, r.Body)
+	}
+}
+
+// TestDevicePolicyOnThePage: Demo Shop requires a TPM-held key; a desktop
+// whose key is in software gets no "Continue as Alice" but the QR code and
+// the reason, in chromium.
+func TestDevicePolicyOnThePage(t *testing.T) {
+	w := newWorld(t, e2e.BackendOptions{}, e2e.DaemonOptions{Args: []string{"--no-dialog", "--tpm", "off"}})
+	w.b.CLI("", "app", "edit", w.b.App.AppID, "--require-key", "tpm")
+	br := e2e.NewBrowser(t, w.home)
+	fctx, opts := openLogin(t, w, br)
+	e2e.Run(br, fctx, "the QR code", chromedp.WaitVisible(chromedp.CSS("#qrimg"), opts...))
+	var txt string
+	testutil.Eventually(t, 10*time.Second, "the page's reason", func() bool {
+		c, cancel := context.WithTimeout(fctx, 2*time.Second)
+		defer cancel()
+		txt, _ = chromedp.Run(c, chromedp.Text(chromedp.CSS("#status"), opts...))
+		return strings.Contains(txt, "Demo Shop needs this computer to sign in with a key held by its TPM")
+	})
+	br.Screenshot("device-policy")
+	if hidden := e2e.Run(br, fctx, "the Continue section", chromedp.JavascriptAttribute[bool](chromedp.CSS("#fast"), "hidden", opts...)); !hidden {
+		t.Fatalf("the page offers Continue as Alice beside %q", txt)
 	}
 }

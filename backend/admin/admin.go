@@ -119,8 +119,55 @@ func checkFence(f *storage.Fence) error {
 	if f.PasswordSignin != "" && !f.PasswordSignin.Valid() {
 		return fmt.Errorf("--password-signin %q: use on, second-factor or off (\"\" follows the server's)", f.PasswordSignin)
 	}
+	switch f.Device.RequireKey {
+	case "", "software", "platform", "tpm":
+	default:
+		return fmt.Errorf("--require-key %q: use tpm, platform or software (\"\" lifts it)", f.Device.RequireKey)
+	}
+	for os, v := range f.Device.MinOS {
+		if err := checkMinOS(os, v); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// ParseMinOS reads --min-os: OS:VERSION pairs separated by commas
+// ("linux:6.1,windows:10.0.19045,darwin:14"); "" lifts every minimum.
+func ParseMinOS(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for pair := range strings.SplitSeq(s, ",") {
+		os, v, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok {
+			return nil, fmt.Errorf("--min-os %q: want OS:VERSION pairs such as linux:6.1,windows:10.0.19045,darwin:14", s)
+		}
+		if err := checkMinOS(os, v); err != nil {
+			return nil, err
+		}
+		if _, dup := out[os]; dup {
+			return nil, fmt.Errorf("--min-os %q: %s is named twice", s, os)
+		}
+		out[os] = v
+	}
+	return out, nil
+}
+
+func checkMinOS(os, v string) error {
+	switch os {
+	case "linux", "windows", "darwin":
+	default:
+		return fmt.Errorf("--min-os: %q is no OS scanfreed runs on; use linux, windows or darwin", os)
+	}
+	if !minVersionRE.MatchString(v) {
+		return fmt.Errorf("--min-os %s:%q: want a version of numbers and dots, such as 6.1 or 10.0.19045", os, v)
+	}
+	return nil
+}
+
+var minVersionRE = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$`)
 
 var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -65,7 +66,8 @@ func EditApp(ctx context.Context, st storage.Storage, appID string, e AppEdit, o
 	}
 	if e.Fence != nil {
 		spec.Fence = storage.Fence{CIDRs: slices.Clone(e.Fence.CIDRs), Countries: slices.Clone(e.Fence.Countries), Groups: slices.Clone(e.Fence.Groups),
-			PasswordSignin: e.Fence.PasswordSignin}
+			PasswordSignin: e.Fence.PasswordSignin, Device: e.Fence.Device}
+		spec.Fence.Device.MinOS = maps.Clone(e.Fence.Device.MinOS)
 	}
 	if err := spec.check("edit app"); err != nil {
 		return a, err

@@ -15,12 +15,12 @@ import (
 // appChangeCmds are the app subcommands that change a registered app:
 // edit, rotate-secret, disable, enable.
 func (a *app) appChangeCmds() []*cobra.Command {
-	var name, icon, owner, alg, passwordSignin string
+	var name, icon, owner, alg, passwordSignin, requireKey, minOS string
 	var uris, domains, cidrs, countries, groups []string
-	var fast bool
+	var fast, requireDisk bool
 	edit := &cobra.Command{
 		Use:   "edit APPID",
-		Short: "Change an app's name, icon, owner, redirect URIs, domains, scan-free login or id_token algorithm (only the flags given)",
+		Short: "Change an app's name, icon, owner, redirect URIs, domains, scan-free login, id_token algorithm, fence or device policy (only the flags given)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withExistingStore(func(cmd *cobra.Command, args []string, st storage.Storage) error {
 			var e admin.AppEdit
@@ -46,7 +46,8 @@ func (a *app) appChangeCmds() []*cobra.Command {
 			if f.Changed("id-token-alg") {
 				e.IDTokenAlg = &alg
 			}
-			if f.Changed("allow-cidr") || f.Changed("allow-country") || f.Changed("require-group") || f.Changed("password-signin") {
+			if f.Changed("allow-cidr") || f.Changed("allow-country") || f.Changed("require-group") || f.Changed("password-signin") ||
+				f.Changed("require-key") || f.Changed("require-disk-encryption") || f.Changed("min-os") {
 				app, err := st.GetApp(cmd.Context(), args[0])
 				if err != nil {
 					return fmt.Errorf("edit app: no app %q (see `scanfree-server app list`)", args[0])
@@ -64,6 +65,17 @@ func (a *app) appChangeCmds() []*cobra.Command {
 				if f.Changed("password-signin") {
 					fence.PasswordSignin = storage.PasswordPolicy(passwordSignin)
 				}
+				if f.Changed("require-key") {
+					fence.Device.RequireKey = requireKey
+				}
+				if f.Changed("require-disk-encryption") {
+					fence.Device.RequireDiskEncryption = requireDisk
+				}
+				if f.Changed("min-os") {
+					if fence.Device.MinOS, err = admin.ParseMinOS(minOS); err != nil {
+						return fmt.Errorf("edit app: %w", err)
+					}
+				}
 				e.Fence = &fence
 			}
 			app, err := admin.EditApp(cmd.Context(), st, args[0], e, operator(), time.Now())
@@ -78,6 +90,9 @@ func (a *app) appChangeCmds() []*cobra.Command {
 	edit.Flags().StringArrayVar(&countries, "allow-country", nil, `country it may be signed in to from, ISO 3166 (repeatable; replaces the list; "" lifts it; needs serve --geoip-db)`)
 	edit.Flags().StringArrayVar(&groups, "require-group", nil, `directory group a person must be in to sign in to it (repeatable: any of them; replaces the list; "" lifts it)`)
 	edit.Flags().StringVar(&passwordSignin, "password-signin", "", `what a password alone does for it: on, second-factor or off ("" follows the server's)`)
+	edit.Flags().StringVar(&requireKey, "require-key", "", `least protection of a desktop's key for signing in through it: tpm, platform (a TPM or the OS's key store) or software (any proven key) ("" lifts it)`)
+	edit.Flags().BoolVar(&requireDisk, "require-disk-encryption", false, "sign in through a desktop only when its system disk is encrypted")
+	edit.Flags().StringVar(&minOS, "min-os", "", `lowest OS version of a desktop to sign in through, such as linux:6.1,windows:10.0.19045,darwin:14 ("" lifts it)`)
 	edit.Flags().StringVar(&name, "name", "", "app name shown to users")
 	edit.Flags().StringVar(&icon, "icon", "", "icon URL")
 	edit.Flags().StringVar(&owner, "owner", "", `owner ("" makes the app its own owner again)`)

@@ -10,11 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/scanfree/scanfree/backend/admin"
 	"github.com/scanfree/scanfree/backend/server"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
 	"github.com/scanfree/scanfree/internal/harness/swtpmtest"
 	"github.com/scanfree/scanfree/internal/tpmkey"
+	"golang.org/x/oauth2"
 )
 
 // tpmKey makes a proof key in tp (swtpm serves one connection at a time:
@@ -169,4 +173,104 @@ func TestTPMAttestation(t *testing.T) {
 		pd := enrolWith(plain, "alice", key)
 		refused(t, pd, deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}, "--tpm-ek-roots")
 	})
+}
+
+// attest runs credential activation for desktop d, whose key tk holds.
+func attest(t *testing.T, d *desktop, tk *tpmkey.Key) {
+	t.Helper()
+	ek, err := tk.EKCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}
+	var ch deviceapi.KeyChallenge
+	if a := d.call("POST", deviceapi.PathKeyAttest, req); a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &ch) != nil {
+		t.Fatalf("attestation request: %+v", a)
+	}
+	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err != nil {
+		t.Fatal(err)
+	}
+	req.Expires = ch.Expires
+	if a := d.call("POST", deviceapi.PathKeyAttest, req); a.status != http.StatusOK {
+		t.Fatalf("attestation answer: %+v", a)
+	}
+}
+
+// TestOIDCACR: a relying party that asks for acr_values learns in the
+// id_token whether the desktop that confirmed holds its key in its TPM
+// (verified), in software, or neither (a bare credential).
+func TestOIDCACR(t *testing.T) {
+	maker := swtpmtest.NewMaker(t)
+	tk := tpmKey(t, maker.Start(t))
+	roots, err := tpmkey.LoadRoots(maker.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, func(c *server.Config) { c.DataKey, c.TPMEKRoots = testDataKey, roots })
+	for _, n := range []string{"alice", "bob", "carol"} {
+		e.user(n)
+	}
+	key, _ := dpop.FromSigner(tk, "tpm")
+	inTPM := enrolWith(e, "alice", key)
+	attest(t, inTPM, tk)
+	soft := enrolWithKey(e, "bob")
+	bare := e.enrol("carol")
+	o := &oidcEnv{env: e, app: e.app(admin.AppSpec{FastLogin: true, RedirectURIs: []string{oidcRedirect}}), ctx: oidc.ClientContext(context.Background(), http.DefaultClient)}
+	if o.provider, err = oidc.NewProvider(o.ctx, e.url); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		confirm func(deviceapi.SignInRequest) string // the redirect
+		acr     string
+		amr     string
+	}{
+		{"a key in its TPM", func(r deviceapi.SignInRequest) string {
+			return redirectOf(t, inTPM.call("POST", deviceapi.PathAuthorize, r))
+		}, signin.ACRKeyTPM, "hwk user"},
+		{"a key in software", func(r deviceapi.SignInRequest) string {
+			return redirectOf(t, soft.call("POST", deviceapi.PathAuthorize, r))
+		}, signin.ACRKeySoftware, "swk user"},
+		{"a bare credential", func(r deviceapi.SignInRequest) string { u, _, _ := e.authorize(bare, r); return u }, signin.ACRNone, "swk user"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := o.config()
+			verifier := oauth2.GenerateVerifier()
+			_, body := e.browser().get(strings.TrimPrefix(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier),
+				oauth2.SetAuthURLParam("acr_values", signin.ACRKeyTPM)), e.url))
+			m := cfgRE.FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("no page config in %s", body)
+			}
+			var req deviceapi.SignInRequest
+			json.Unmarshal([]byte(m[1]), &req)
+			q := query(t, c.confirm(req), oidcRedirect)
+			tok, err := cfg.Exchange(o.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tok.Extra("id_token").(string)
+			idt, err := o.verifier().Verify(o.ctx, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cl struct {
+				ACR string   `json:"acr"`
+				AMR []string `json:"amr"`
+			}
+			if idt.Claims(&cl); cl.ACR != c.acr || strings.Join(cl.AMR, " ") != c.amr {
+				t.Fatalf("acr %q amr %v; want %q and %s", cl.ACR, cl.AMR, c.acr, c.amr)
+			}
+		})
+	}
+}
+
+// redirectOf is the redirect_url of a device authorize answer.
+func redirectOf(t *testing.T, a answer) string {
+	t.Helper()
+	var r deviceapi.AuthorizeResponse
+	if a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &r) != nil {
+		t.Fatalf("authorize: %+v", a)
+	}
+	return r.RedirectURL
 }

@@ -131,6 +131,12 @@ func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storag
 	}
 	me := deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS, Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL,
 		KeyProtection: d.KeyProtection}
+	grants, err := s.store.ListGrants(r.Context(), d.UserID)
+	if err != nil {
+		s.internalError(w, r, "device me", err)
+		return
+	}
+	me.PolicyWarnings = s.signin.DeviceShortfalls(r.Context(), d, grants)
 	for _, o := range devices {
 		if o.ID != d.ID && o.Active() {
 			me.Desktops = append(me.Desktops, deviceapi.Desktop{ID: o.ID, Name: o.Name, OS: o.OS, EnrolledAt: o.CreatedAt})
@@ -143,10 +149,17 @@ func appInfo(app storage.App) deviceapi.App {
 	return deviceapi.App{AppID: app.AppID, Name: app.Name, Icon: app.IconURL, FastLogin: app.FastLogin}
 }
 
-func (s *Server) handleAppInfo(w http.ResponseWriter, r *http.Request, _ storage.Device) {
+func (s *Server) handleAppInfo(w http.ResponseWriter, r *http.Request, d storage.Device) {
 	app, serr := s.getApp(r.Context(), r.PathValue("appid"))
 	if serr != nil {
 		writeDeviceErr(w, serr)
+		return
+	}
+	// The daemon looks the app up for the hosted page's check-login: a
+	// desktop the app's device policy refuses is told here, with what to
+	// fix, so the page says so instead of offering "Continue as …".
+	if err := s.signin.CheckDevice(r.Context(), app, d, s.clientIP(r)); err != nil {
+		writeDeviceErr(w, s.deviceRefusal(r.Context(), err))
 		return
 	}
 	writeJSON(w, http.StatusOK, appInfo(app))
@@ -192,7 +205,7 @@ func (s *Server) handleDeviceAuthorize(w http.ResponseWriter, r *http.Request, d
 		writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 		return
 	}
-	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, How: signin.ByDesktop, Addr: s.clientIP(r)})
+	_, redirect, serr := s.mintFor(r.Context(), req, signin.Grant{UserID: d.UserID, DeviceID: d.ID, Device: &d, How: signin.ByDesktop, Addr: s.clientIP(r)})
 	if serr != nil {
 		writeDeviceErr(w, serr)
 		return

@@ -31,7 +31,7 @@ const (
 // as the relying party sent them, nothing checked yet.
 type authorizeQuery struct {
 	clientID, redirectURI, state, responseType, responseMode   string
-	scope, challenge, method, prompt, maxAge, nonce, loginHint string
+	scope, challenge, method, prompt, maxAge, nonce, loginHint, acrValues string
 	requestObject                                              bool   // request or request_uri given
 	repeated                                                   string // a parameter given more than once, if any
 	text                                                       text
@@ -79,7 +79,7 @@ func parseAuthorize(r *http.Request) authorizeQuery {
 		responseType: v.Get("response_type"), responseMode: v.Get("response_mode"), scope: v.Get("scope"),
 		challenge: v.Get("code_challenge"), method: v.Get("code_challenge_method"), prompt: v.Get("prompt"),
 		maxAge: v.Get("max_age"), nonce: v.Get("nonce"), loginHint: trimLen(v.Get("login_hint"), 200),
-		requestObject: v.Has("request") || v.Has("request_uri")}
+		acrValues: trimLen(v.Get("acr_values"), 200), requestObject: v.Has("request") || v.Has("request_uri")}
 	q.text, q.htmlLang = textFor(strings.ToLower(locale))
 	for name, vs := range v {
 		if len(vs) > 1 {
@@ -144,6 +144,7 @@ func (s *Server) validateAuthorize(ctx context.Context, q authorizeQuery) (stora
 		maxAge = time.Duration(n) * time.Second
 	}
 	ar.Scope, ar.Nonce, ar.CodeChallenge, ar.Prompt, ar.MaxAge, ar.LoginHint = scope, q.nonce, q.challenge, strings.Join(prompt, " "), maxAge, q.loginHint
+	ar.ACRValues = q.acrValues
 	return app, ar, prompt, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/keys"
 	"github.com/scanfree/scanfree/backend/rules"
+	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 )
 
@@ -38,6 +39,7 @@ type discovery struct {
 	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	ACRValuesSupported                []string `json:"acr_values_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
 	UILocalesSupported                []string `json:"ui_locales_supported"`
 	ClaimsParameterSupported          bool     `json:"claims_parameter_supported"`
@@ -66,7 +68,8 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		TokenEndpointAuthMethodsSupported: auth,
 		RevocationAuthMethodsSupported:    auth,
 		CodeChallengeMethodsSupported:     []string{"S256"},
-		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr", "name", "picture", "unionid"},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr", "acr", "name", "picture", "unionid"},
+		ACRValuesSupported:                []string{signin.ACRKeyTPM, signin.ACRKeySoftware, signin.ACRNone},
 		PromptValuesSupported:             []string{"none", "login", "consent"},
 		UILocalesSupported:                []string{"en", "zh-CN"},
 		AuthorizationResponseIssParameter: true,

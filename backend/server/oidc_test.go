@@ -167,11 +167,12 @@ func TestOIDCFlow(t *testing.T) {
 		AuthTime int64    `json:"auth_time"`
 		UnionID  string   `json:"unionid"`
 		Name     string   `json:"name"`
+		ACR      *string  `json:"acr"`
 	}
 	if err := idt.Claims(&cl); err != nil {
 		t.Fatal(err)
 	}
-	if cl.Nonce != "n-1" || cl.AZP != o.app.AppID || strings.Join(cl.AMR, " ") != "swk user" || cl.AuthTime == 0 || cl.Name != "Alice" {
+	if cl.Nonce != "n-1" || cl.AZP != o.app.AppID || strings.Join(cl.AMR, " ") != "swk user" || cl.AuthTime == 0 || cl.Name != "Alice" || cl.ACR != nil {
 		t.Fatalf("id_token claims %+v", cl)
 	}
 	if cl.UnionID != "" {

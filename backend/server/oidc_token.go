@@ -203,6 +203,7 @@ type idClaims struct {
 	Nonce    string   `json:"nonce,omitempty"`
 	AZP      string   `json:"azp"`
 	AMR      []string `json:"amr,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
 	UnionID  string   `json:"unionid,omitempty"`
 	Name     string   `json:"name,omitempty"`
 	Picture  string   `json:"picture,omitempty"`
@@ -214,7 +215,7 @@ func (s *Server) idToken(ctx context.Context, app storage.App, c storage.Code, n
 	if err != nil {
 		return "", err
 	}
-	cl.Audience, cl.AZP, cl.Nonce, cl.AMR = app.AppID, app.AppID, nonce, c.AMR
+	cl.Audience, cl.AZP, cl.Nonce, cl.AMR, cl.ACR = app.AppID, app.AppID, nonce, c.AMR, c.ACR
 	cl.IssuedAt, cl.Expiry, cl.AuthTime = now.Unix(), now.Add(s.cfg.IDTokenTTL).Unix(), c.AuthTime.Unix()
 	alg := app.IDTokenAlg
 	if alg == "" {

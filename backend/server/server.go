@@ -304,6 +304,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST "+deviceapi.PathAuthorize, s.deviceAuth(s.handleDeviceAuthorize))
 	mux.Handle("POST "+deviceapi.PathDeclined, s.deviceAuth(s.handleDeviceDeclined))
 	mux.Handle("POST "+deviceapi.PathKeyAttest, s.deviceAuth(s.handleKeyAttest))
+	mux.Handle("POST "+deviceapi.PathPosture, s.deviceAuth(s.handleDevicePosture))
 	mux.Handle("DELETE "+deviceapi.PathDevice, s.deviceAuth(s.handleDeviceSignOut))
 	mux.Handle("POST "+deviceapi.PathAppCode, s.deviceAuth(s.handleAppCode))
 	mux.Handle("POST "+deviceapi.PathAppData, s.deviceAuth(s.handleAppData))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/signin"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/posture"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -35,6 +36,13 @@ func funcsFor(lang string) template.FuncMap {
 			return strings.ToUpper(string(r))
 		},
 		"T": func(s string, args ...any) string { return tr(lang, s, args...) },
+		// posture is a desktop's latest posture report, nil before one.
+		"posture": func(d storage.Device) *posture.Report {
+			if r, _ := signin.Posture(d, time.Now()); !r.At.IsZero() {
+				return &r
+			}
+			return nil
+		},
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return tr(lang, "never")

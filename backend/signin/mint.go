@@ -37,12 +37,15 @@ const (
 	// NotInGroup: the app is for members of directory groups the person
 	// is in none of (storage.Fence.Groups).
 	NotInGroup
+	// DeviceShort: the desktop it came through falls short of the app's
+	// device policy (storage.Fence.Device).
+	DeviceShort
 )
 
 // reasons name the refusals in the sign-in log (storage.Event.Reason).
 var reasons = map[Reason]string{UnknownApp: "unknown_app", QROnly: "qr_only", BadRequest: "refused_request", RequestGone: "request_gone",
 	RequestUsed: "request_used", UserDisabled: "disabled", AppDisabled: "app_disabled", Mismatch: "refused_request", Fenced: "fence",
-	NotInGroup: "group"}
+	NotInGroup: "group", DeviceShort: "device"}
 
 // Name is the refusal's reason as the sign-in log records it.
 func (r *Refusal) Name() string {
@@ -201,6 +204,9 @@ type Grant struct {
 	Request
 	UserID   string
 	DeviceID string // the enrolled desktop that confirmed; "" for a phone or a password
+	// Device is that desktop as the caller read it (nil: read when the
+	// app's device policy needs it).
+	Device   *storage.Device
 	How      How
 	AuthTime time.Time // when the person authenticated; zero: now
 	Origin   string    // where it came from, for the audit log ("QR code", a page's origin)
@@ -227,6 +233,18 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	if err == nil {
 		err = s.grouped(ctx, app, g.UserID)
 	}
+	dev := g.Device
+	wantACR := g.OIDC != nil && g.OIDC.ACRValues != ""
+	if err == nil && dev == nil && g.DeviceID != "" && (!app.Fence.Device.IsZero() || g.OIDC != nil) {
+		d, derr := s.store.GetDevice(ctx, g.DeviceID)
+		if derr != nil {
+			return "", app, fmt.Errorf("check device: %w", derr)
+		}
+		dev = &d
+	}
+	if err == nil && dev != nil {
+		err = s.deviceFits(app, *dev)
+	}
 	if err != nil {
 		s.refused(ctx, storage.Event{UserID: g.UserID, AppID: g.AppID, DeviceID: g.DeviceID, Method: g.How.Method(), Face: face.String(),
 			Addr: g.Addr, Country: country}, err)
@@ -242,10 +260,16 @@ func (s *Service) Mint(ctx context.Context, g Grant) (string, storage.App, error
 	if g.Origin != "" {
 		detail += " from " + g.Origin
 	}
+	if dev != nil {
+		detail += postureNote(*dev, now)
+	}
 	c := storage.Code{Hash: secret.Hash(code), AppID: app.AppID, RedirectURI: g.RedirectURI, UserID: g.UserID, DeviceID: g.DeviceID,
 		Scope: g.Scope, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceWeChat}
 	if ar := g.OIDC; ar != nil {
-		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR, c.AuthRequestID = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, g.How.AMR(), ar.ID
+		c.Face, c.Nonce, c.CodeChallenge, c.AuthTime, c.AMR, c.AuthRequestID = storage.FaceOIDC, ar.Nonce, ar.CodeChallenge, authTime, amrOf(g.How, dev), ar.ID
+		if wantACR {
+			c.ACR = acrOf(dev)
+		}
 		detail += " (OpenID Connect)"
 	}
 	e := storage.Event{UserID: g.UserID, Kind: "signin", AppID: app.AppID, DeviceID: g.DeviceID, Detail: detail, CreatedAt: now,
@@ -290,6 +314,9 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	if err == nil {
 		err = s.grouped(ctx, g.App, g.Device.UserID)
 	}
+	if err == nil {
+		err = s.deviceFits(g.App, g.Device)
+	}
 	if err != nil {
 		s.refused(ctx, storage.Event{UserID: g.Device.UserID, AppID: g.App.AppID, DeviceID: g.Device.ID, Method: storage.MethodDesktopApp,
 			Face: storage.FaceJSCode.String(), Addr: g.Addr, Country: country}, err)
@@ -300,7 +327,7 @@ func (s *Service) MintAppCode(ctx context.Context, g AppGrant) (string, error) {
 	c := storage.Code{Hash: secret.Hash(code), AppID: g.App.AppID, UserID: g.Device.UserID, DeviceID: g.Device.ID,
 		Scope: "snsapi_base", CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL), Face: storage.FaceJSCode, AuthTime: now}
 	signedIn := storage.Event{UserID: g.Device.UserID, Kind: "signin", AppID: g.App.AppID, DeviceID: g.Device.ID,
-		Detail: "Signed in to " + g.App.Name + " (desktop app)", CreatedAt: now,
+		Detail: "Signed in to " + g.App.Name + " (desktop app)" + postureNote(g.Device, now), CreatedAt: now,
 		Method: storage.MethodDesktopApp, Face: storage.FaceJSCode.String(), Addr: g.Addr, Country: country, Result: storage.ResultOK}
 	_, err = s.store.GetConsent(ctx, g.Device.UserID, g.App.AppID)
 	switch {

@@ -36,6 +36,7 @@ type Store interface {
 	RevokeFamily(ctx context.Context, codeHash []byte, now time.Time) error
 	GetToken(ctx context.Context, hash []byte) (storage.Token, error)
 	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
+	GetDevice(ctx context.Context, id string) (storage.Device, error)
 	RevokeDevice(ctx context.Context, id string, now time.Time) error
 	RevokeGrant(ctx context.Context, userID, appID string, now time.Time) error
 	DeleteConsent(ctx context.Context, userID, appID string) error

@@ -67,8 +67,11 @@ type AuthRequest struct {
 	Prompt        string
 	MaxAge        time.Duration // -1: not asked
 	LoginHint     string
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// ACRValues are the acr values the relying party asked for
+	// (space-separated), "" when none.
+	ACRValues string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	// UsedAt is when its one code was minted; zero while it waits.
 	UsedAt time.Time `json:"-"`
 }

@@ -118,6 +118,31 @@ type Fence struct {
 	// PasswordSignin is how the app takes a password; "" as the server
 	// does (serve --password-signin).
 	PasswordSignin PasswordPolicy `json:"password_signin,omitempty"`
+	// Device is what a desktop must be for the app to be signed in to
+	// through it.
+	Device DevicePolicy `json:"device,omitzero"`
+}
+
+// DevicePolicy is what a desktop must be for an app to be signed in to
+// through it: scan-free, a QR code confirmed with `scanfreed approve`, a
+// desktop app. A phone's QR confirmation or a password involves no
+// desktop and stays as the app allows it. The zero value asks nothing.
+type DevicePolicy struct {
+	// RequireKey is the least protection of the desktop's proof key, as
+	// the backend verified it: "software" (any proven key, no bare
+	// credential), "platform" (a TPM or the OS's key store), "tpm".
+	RequireKey string `json:"require_key,omitempty"`
+	// RequireDiskEncryption asks for an encrypted system disk.
+	RequireDiskEncryption bool `json:"require_disk_encryption,omitempty"`
+	// MinOS maps an OS (linux, windows, darwin) to its lowest version
+	// allowed (a kernel release, a Windows build such as 10.0.19045, a
+	// macOS version); an OS it does not name is not limited.
+	MinOS map[string]string `json:"min_os,omitempty"`
+}
+
+// IsZero reports whether p asks nothing.
+func (p DevicePolicy) IsZero() bool {
+	return p.RequireKey == "" && !p.RequireDiskEncryption && len(p.MinOS) == 0
 }
 
 // PasswordPolicy says what a password alone may do.
@@ -149,7 +174,7 @@ func (f Fence) JSON() string {
 
 // IsZero reports whether f limits nothing.
 func (f Fence) IsZero() bool {
-	return len(f.CIDRs) == 0 && len(f.Countries) == 0 && len(f.Groups) == 0 && f.PasswordSignin == ""
+	return len(f.CIDRs) == 0 && len(f.Countries) == 0 && len(f.Groups) == 0 && f.PasswordSignin == "" && f.Device.IsZero()
 }
 
 // SecretMatches reports whether hash is the app's secret, or the one a
@@ -212,6 +237,9 @@ type Device struct {
 	// "tpm", "platform").
 	KeyThumbprint string
 	KeyProtection string
+	// Posture is the desktop's latest posture report as it signed it
+	// (JSON of posture.Report), "" before its first.
+	Posture string
 }
 
 // Active reports whether the device has not been revoked.
@@ -265,6 +293,9 @@ type Code struct {
 	CodeChallenge string
 	AuthTime      time.Time
 	AMR           []string
+	// ACR is the id_token's acr when the request asked for acr_values
+	// (signin's ACR* constants), "" when it did not.
+	ACR string
 
 	// AuthRequestID names the OpenID Connect request the code answers.
 	// CreateSignIn consumes that request with the code, so one request
@@ -447,6 +478,9 @@ type Storage interface {
 	// jkt lives, once the desktop showed it. ErrNotFound when there is no
 	// such device bound to that key.
 	SetDeviceKeyProtection(ctx context.Context, id, jkt, protection string) error
+	// SetDevicePosture keeps device id's latest posture report.
+	// ErrNotFound when there is no such device.
+	SetDevicePosture(ctx context.Context, id, posture string) error
 	// RenameDevice names userID's device id name. ErrNotFound when it is
 	// not hers.
 	RenameDevice(ctx context.Context, userID, id, name string) error

@@ -67,6 +67,23 @@ func printStatus(w io.Writer, st control.Status) {
 	case st.KeyProtection == "tpm":
 		fmt.Fprintln(w, "key:        tpm (held by this computer's TPM; the backend has not verified it and records it as software)")
 	}
+	for i, p := range st.Posture {
+		label := "posture:   "
+		if i > 0 {
+			label = "           "
+		}
+		fmt.Fprintf(w, "%s %s: %s", label, p.Name, p.Value)
+		if p.How != "" {
+			fmt.Fprintf(w, " (%s)", p.How)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, pw := range st.PolicyWarnings {
+		fmt.Fprintf(w, "warning:    %s\n", pw)
+	}
+	if st.PostureProblem != "" {
+		fmt.Fprintf(w, "            not reported: %s\n", st.PostureProblem)
+	}
 	if !st.CertExpires.IsZero() {
 		fmt.Fprintf(w, "cert until: %s\n", st.CertExpires.Format(time.DateOnly))
 	}

@@ -46,6 +46,22 @@ type Status struct {
 	// TPMSkipped says why the key was made in software although this
 	// computer has a TPM.
 	TPMSkipped string `json:"tpm_skipped,omitempty"`
+	// Posture is what this desktop last told the backend about itself
+	// (OS, disk encryption, screen lock, Secure Boot), for apps' device
+	// policies; PostureProblem says why the last report failed.
+	Posture        []PostureSignal `json:"posture,omitempty"`
+	PostureProblem string          `json:"posture_problem,omitempty"`
+	// PolicyWarnings are what apps the person signed in to would refuse
+	// this desktop for (their device policies), each saying what to fix.
+	PolicyWarnings []string `json:"policy_warnings,omitempty"`
+}
+
+// PostureSignal is one posture reading: yes, no or unknown (or, for the
+// OS, its version), and how it was read.
+type PostureSignal struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	How   string `json:"how,omitempty"`
 }
 
 // Account is the signed-in user.

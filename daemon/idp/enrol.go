@@ -122,6 +122,7 @@ func (c *Client) WaitEnrolment(ctx context.Context, da DeviceAuthorization) erro
 			}
 			c.mu.Lock()
 			c.cred, c.credRead, c.profile = tok.AccessToken, true, nil
+			c.postureAt = time.Time{} // report at once
 			c.mu.Unlock()
 			return nil
 		case tok.Error == "authorization_pending":

@@ -22,6 +22,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/creds"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/posture"
 	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
@@ -88,11 +89,14 @@ type Client struct {
 	watchNext     int64  // where the next watch reads alerts on from (the backend's Unix ms)
 
 	mu         sync.Mutex
-	key        *dpop.Key   // see proofKey
-	tpm        *tpmkey.Key // key's TPM half, when it is in a TPM
-	keyErr     error       // why proofKey failed last
-	tpmSkipped error       // why a new key went to software despite a TPM
-	nonce      string      // the backend's latest DPoP nonce
+	key        *dpop.Key       // see proofKey
+	tpm        *tpmkey.Key     // key's TPM half, when it is in a TPM
+	keyErr     error           // why proofKey failed last
+	tpmSkipped error           // why a new key went to software despite a TPM
+	posture    *posture.Report // what reportPosture read last
+	postureAt  time.Time       // when it last tried to report
+	postureErr error           // why that failed
+	nonce      string          // the backend's latest DPoP nonce
 	cred       string
 	credRead   bool
 	profile    *Profile
@@ -316,6 +320,7 @@ func (c *Client) Me(ctx context.Context) (Profile, error) {
 		return p, nil
 	}
 	c.mu.Unlock()
+	c.reportPosture(ctx)
 	var p Profile
 	if err := c.do(ctx, "GET", deviceapi.PathMe, nil, &p); err != nil {
 		return p, err

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/posture"
 	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
@@ -241,4 +243,56 @@ func (c *Client) AttestKey(ctx context.Context) (string, error) {
 	c.profile = nil // it carries the key's protection
 	c.mu.Unlock()
 	return out.KeyProtection, nil
+}
+
+// postureEvery is how often a desktop in use tells the backend its
+// posture; the backend takes a report for signin.PostureMaxAge.
+const postureEvery = 10 * time.Minute
+
+// reportPosture reads this computer's posture and sends it, signed by
+// the proof key, when the last report is older than postureEvery. It
+// runs before the profile is fetched, so an app's device policy is
+// checked against a fresh report. A desktop without a key sends none.
+func (c *Client) reportPosture(ctx context.Context) {
+	c.mu.Lock()
+	due := time.Since(c.postureAt) >= postureEvery
+	if due {
+		c.postureAt = time.Now() // one report at a time; a failure waits its turn too
+	}
+	c.mu.Unlock()
+	if !due {
+		return
+	}
+	err := c.sendPosture(ctx)
+	c.mu.Lock()
+	c.postureErr = err
+	c.mu.Unlock()
+}
+
+func (c *Client) sendPosture(ctx context.Context) error {
+	k, err := c.proofKey()
+	if err != nil || k == nil {
+		return err
+	}
+	r := posture.Read(ctx)
+	c.mu.Lock()
+	c.posture = &r
+	c.mu.Unlock()
+	b, _ := json.Marshal(r)
+	signed, err := k.Sign(deviceapi.PostureType, b)
+	if err != nil {
+		return err
+	}
+	if err := c.do(ctx, "POST", deviceapi.PathPosture, deviceapi.PostureReport{Report: signed}, nil); err != nil {
+		return fmt.Errorf("report this computer's posture: %w", err)
+	}
+	return nil
+}
+
+// Posture is the last posture this desktop read, and why the last report
+// failed (nil when it went through); nil before the first.
+func (c *Client) Posture() (*posture.Report, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posture, c.postureErr
 }

@@ -52,6 +52,7 @@ const (
 	PathQR                  = "/api/v1/device/qr/"           // POST PathQR+uuid+"/confirm"|"/cancel" → QRAnswer
 	PathDeclined            = "/api/v1/device/declined"      // POST Declined → Error{0}, after the dialog
 	PathKeyAttest           = "/api/v1/device/key/attest"    // POST KeyAttestation → KeyChallenge; again with its answer → KeyAttested
+	PathPosture             = "/api/v1/device/posture"       // POST PostureReport → Error{0}
 )
 
 // WatchHold is how long the backend holds a desktop's PathWatch poll; a
@@ -111,6 +112,9 @@ type Me struct {
 	// to live: "tpm" once the desktop showed it (KeyAttestation), else
 	// "software" ("" for a desktop that proves no key).
 	KeyProtection string `json:"key_protection,omitempty"`
+	// PolicyWarnings are what the device policies of apps the person
+	// signed in to would refuse this desktop for, each saying what to fix.
+	PolicyWarnings []string `json:"policy_warnings,omitempty"`
 }
 
 // KeyAttestation shows the backend that a desktop's proof key is held by
@@ -134,6 +138,17 @@ type KeyChallenge struct {
 	EKRSA     bool   `json:"ek_rsa"`
 	Expires   int64  `json:"expires"`
 }
+
+// PostureReport is a desktop's posture (JSON of posture.Report), signed
+// by its proof key as a compact JWS of type PostureType (dpop.Key.Sign),
+// so that it is the desktop's own word and nothing a copied credential
+// could say.
+type PostureReport struct {
+	Report string `json:"report"`
+}
+
+// PostureType is a posture report's JWS type.
+const PostureType = "posture+jwt"
 
 // KeyAttested is the answer to a KeyAttestation's second request.
 type KeyAttested struct {

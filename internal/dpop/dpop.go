@@ -39,6 +39,7 @@ const (
 // Key is a desktop's proof key.
 type Key struct {
 	priv       *ecdsa.PrivateKey // nil when the key is elsewhere (a TPM)
+	material   any               // what jose signs with: priv, or an opaque signer
 	signer     jose.Signer
 	jkt        string
 	protection string
@@ -82,7 +83,7 @@ func newKey(key any, pub crypto.PublicKey, protection string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{signer: s, jkt: jkt, protection: protection}, nil
+	return &Key{material: key, signer: s, jkt: jkt, protection: protection}, nil
 }
 
 // LoadOrCreate reads the key at path (PKCS #8 PEM), creating it owner-only
@@ -142,6 +143,26 @@ func (k *Key) Proof(method, url, accessToken, nonce string, now time.Time) (stri
 	jws, err := k.signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign proof: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// Sign signs payload as a statement of type typ by this key (a compact
+// ES256 JWS carrying the public key), which VerifyStatement checks: what
+// the desktop says about itself, signed by the key its credential is
+// bound to. typ must not be a proof's.
+func (k *Key) Sign(typ string, payload []byte) (string, error) {
+	if typ == proofType {
+		return "", errors.New("sign statement: that is a proof's type")
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.material},
+		(&jose.SignerOptions{EmbedJWK: true}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", fmt.Errorf("sign statement: %w", err)
+	}
+	jws, err := s.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign statement: %w", err)
 	}
 	return jws.CompactSerialize()
 }

@@ -100,3 +100,35 @@ func TestLoadOrCreate(t *testing.T) {
 		t.Fatalf("reloaded key %v, %v: want the same thumbprint", b, err)
 	}
 }
+
+func TestStatement(t *testing.T) {
+	a, _ := NewKey()
+	b, _ := NewKey()
+	s, err := a.Sign("posture+jwt", []byte(`{"os":"linux"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := VerifyStatement(s, "posture+jwt", a.Thumbprint()); err != nil || string(got) != `{"os":"linux"}` {
+		t.Fatalf("its own key: %q, %v", got, err)
+	}
+	for name, err := range map[string]error{
+		"another key's thumbprint": func() error { _, err := VerifyStatement(s, "posture+jwt", b.Thumbprint()); return err }(),
+		"another type":             func() error { _, err := VerifyStatement(s, "other+jwt", a.Thumbprint()); return err }(),
+		"a proof presented": func() error {
+			p, _ := a.Proof("GET", "https://x/y", "", "", time.Now())
+			_, err := VerifyStatement(p, "posture+jwt", a.Thumbprint())
+			return err
+		}(),
+		"tampered": func() error {
+			_, err := VerifyStatement(s[:len(s)-4]+"AAAA", "posture+jwt", a.Thumbprint())
+			return err
+		}(),
+	} {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v; want ErrInvalid", name, err)
+		}
+	}
+	if _, err := a.Sign(proofType, nil); err == nil {
+		t.Error("Sign made a statement typed as a proof")
+	}
+}

@@ -62,21 +62,9 @@ func Verify(values []string, c Check) (Verified, error) {
 	case len(values[0]) > maxProof:
 		return v, fmt.Errorf("%w: too long", ErrInvalid)
 	}
-	jws, err := jose.ParseSigned(values[0], []jose.SignatureAlgorithm{jose.ES256})
-	if err != nil || len(jws.Signatures) != 1 {
-		return v, fmt.Errorf("%w: not a compact ES256 JWS", ErrInvalid)
-	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != proofType {
-		return v, fmt.Errorf("%w: typ is not %s", ErrInvalid, proofType)
-	}
-	pub, ok := publicKey(h.JSONWebKey)
-	if !ok {
-		return v, fmt.Errorf("%w: header jwk is not a public P-256 key", ErrInvalid)
-	}
-	payload, err := jws.Verify(pub)
+	payload, jwk, err := verifySelfSigned(values[0], proofType)
 	if err != nil {
-		return v, fmt.Errorf("%w: signature does not verify", ErrInvalid)
+		return v, err
 	}
 	var cl claims
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -100,7 +88,7 @@ func Verify(values []string, c Check) (Verified, error) {
 	case c.AccessToken == "" && cl.ATH != "":
 		return v, fmt.Errorf("%w: ath without an access token", ErrInvalid)
 	}
-	jkt, err := Thumbprint(h.JSONWebKey)
+	jkt, err := Thumbprint(jwk)
 	if err != nil {
 		return v, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -108,6 +96,44 @@ func Verify(values []string, c Check) (Verified, error) {
 		return v, ErrNonce
 	}
 	return Verified{JKT: jkt, JTI: cl.JTI, IssuedAt: iat}, nil
+}
+
+// verifySelfSigned checks a compact ES256 JWS of type typ signed by the
+// P-256 key in its own header, and returns its payload and that key.
+func verifySelfSigned(compact, typ string) ([]byte, *jose.JSONWebKey, error) {
+	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, nil, fmt.Errorf("%w: not a compact ES256 JWS", ErrInvalid)
+	}
+	h := jws.Signatures[0].Protected
+	if t, _ := h.ExtraHeaders[jose.HeaderType].(string); t != typ {
+		return nil, nil, fmt.Errorf("%w: typ is not %s", ErrInvalid, typ)
+	}
+	pub, ok := publicKey(h.JSONWebKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: header jwk is not a public P-256 key", ErrInvalid)
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: signature does not verify", ErrInvalid)
+	}
+	return payload, h.JSONWebKey, nil
+}
+
+// VerifyStatement checks a statement Key.Sign made: a compact JWS of type
+// typ signed by the key of thumbprint jkt. It returns the payload.
+func VerifyStatement(compact, typ, jkt string) ([]byte, error) {
+	if len(compact) > 16<<10 {
+		return nil, fmt.Errorf("%w: too long", ErrInvalid)
+	}
+	payload, jwk, err := verifySelfSigned(compact, typ)
+	if err != nil {
+		return nil, err
+	}
+	if got, err := Thumbprint(jwk); err != nil || got != jkt {
+		return nil, fmt.Errorf("%w: signed by another key", ErrInvalid)
+	}
+	return payload, nil
 }
 
 // publicKey returns k's key when it is a public P-256 key.

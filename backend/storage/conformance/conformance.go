@@ -254,7 +254,7 @@ func testSignIn(t *testing.T, s storage.Storage) {
 	d := enrol(t, s, u, "D-signin")
 	at := now.Add(time.Hour)
 	c := storage.Code{Hash: h("code-signin"), AppID: a.AppID, RedirectURI: "https://rp.example/cb", UserID: u.ID,
-		DeviceID: d.ID, Scope: "snsapi_login", CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute)}
+		DeviceID: d.ID, Scope: "snsapi_login", CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute), ACR: "urn:scanfree:acr:key:tpm"}
 	e := storage.Event{UserID: u.ID, Kind: "signin", AppID: a.AppID, DeviceID: d.ID, Detail: "Signed in", CreatedAt: at, Addr: "2001:db8::7"}
 	must(t, s.CreateSignIn(ctx, c, e))
 	got, err := s.GetCode(ctx, c.Hash)

@@ -149,6 +149,11 @@ func testDeviceRevoke(t *testing.T, s storage.Storage) {
 	if d, _ := s.GetDevice(ctx, "A2"); d.KeyProtection != "tpm" || d.KeyThumbprint != "jkt-one" {
 		t.Fatalf("after SetDeviceKeyProtection: %+v", d)
 	}
+	must(t, s.SetDevicePosture(ctx, "A2", `{"os":"linux"}`))
+	if d, _ := s.GetDevice(ctx, "A2"); d.Posture != `{"os":"linux"}` {
+		t.Fatalf("after SetDevicePosture: %+v", d)
+	}
+	wantErr(t, s.SetDevicePosture(ctx, "nope", `{}`), storage.ErrNotFound)
 	if d, _ := s.GetDevice(ctx, "A2"); d.KeyThumbprint != "jkt-one" {
 		t.Fatalf("a second binding changed the key: %+v", d)
 	}

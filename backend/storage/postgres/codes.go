@@ -11,7 +11,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr`
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr, acr`
 
 // CreateSignIn implements storage.Storage: one transaction, one commit.
 func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
@@ -52,9 +52,9 @@ func signIn(ctx context.Context, tx pgx.Tx, c storage.Code, e storage.Event) err
 
 // insertCode stores c and records the user's grant of the app.
 func insertCode(ctx context.Context, tx pgx.Tx, c storage.Code) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	if _, err := tx.Exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
-		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " ")); err != nil {
+		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " "), c.ACR); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES ($1, $2, $3, $4, $4)
@@ -69,7 +69,7 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 	var created, expires, used, authTime int64
 	var face, amr string
 	err := s.pool.QueryRow(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = $1`, hash).
-		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr)
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr, &c.ACR)
 	c.CreatedAt, c.ExpiresAt, c.UsedAt, c.AuthTime = fromMS(created), fromMS(expires), fromMS(used), fromMS(authTime)
 	c.Face, c.AMR = storage.Face(face), strings.Fields(amr)
 	return c, wrap("get code", err)

@@ -11,12 +11,12 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr, jkt, key_protection`
+const deviceCols = `id, user_id, name, os, credential_hash, created_at, last_seen_at, revoked_at, last_addr, jkt, key_protection, posture`
 
 func scanDevice(row scanner) (storage.Device, error) {
 	var d storage.Device
 	var created, seen, revoked int64
-	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr, &d.KeyThumbprint, &d.KeyProtection)
+	err := row.Scan(&d.ID, &d.UserID, &d.Name, &d.OS, &d.CredentialHash, &created, &seen, &revoked, &d.LastAddr, &d.KeyThumbprint, &d.KeyProtection, &d.Posture)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromMS(created), fromMS(seen), fromMS(revoked)
 	return d, err
 }
@@ -58,6 +58,11 @@ func (s *Store) BindDeviceKey(ctx context.Context, id, jkt, protection string) e
 func (s *Store) SetDeviceKeyProtection(ctx context.Context, id, jkt, protection string) error {
 	return s.execOne(ctx, "set device key protection", storage.ErrNotFound,
 		`UPDATE devices SET key_protection = $1 WHERE id = $2 AND jkt = $3 AND jkt <> ''`, protection, id, jkt)
+}
+
+// SetDevicePosture implements storage.Storage.
+func (s *Store) SetDevicePosture(ctx context.Context, id, posture string) error {
+	return s.execOne(ctx, "set device posture", storage.ErrNotFound, `UPDATE devices SET posture = $1 WHERE id = $2`, posture, id)
 }
 
 // RenameDevice implements storage.Storage.
@@ -179,8 +184,8 @@ func (s *Store) CompleteDeviceAuth(ctx context.Context, deviceCodeHash []byte, d
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr, d.KeyThumbprint, d.KeyProtection)
+		_, err = tx.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			d.ID, d.UserID, d.Name, d.OS, d.CredentialHash, ms(d.CreatedAt), ms(d.LastSeenAt), ms(d.RevokedAt), d.LastAddr, d.KeyThumbprint, d.KeyProtection, d.Posture)
 		return err
 	})
 }

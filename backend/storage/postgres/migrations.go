@@ -319,4 +319,10 @@ var migrations = [][]string{
 		`ALTER TABLE devices ADD COLUMN jkt TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE devices ADD COLUMN key_protection TEXT NOT NULL DEFAULT ''`,
 	},
+	{
+		// The desktop's latest posture report (JSON of posture.Report).
+		`ALTER TABLE devices ADD COLUMN posture TEXT NOT NULL DEFAULT ''`,
+		// The acr an OpenID Connect sign-in earns (the desktop's key).
+		`ALTER TABLE codes ADD COLUMN acr TEXT NOT NULL DEFAULT ''`,
+	},
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 )
 
-const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr`
+const codeCols = `hash, appid, redirect_uri, user_id, device_id, scope, created_at, expires_at, used_at, face, nonce, code_challenge, auth_time, amr, acr`
 
 // CreateSignIn implements storage.Storage: one commit, one fsync.
 func (s *Store) CreateSignIn(ctx context.Context, c storage.Code, e storage.Event) error {
@@ -51,9 +51,9 @@ func signIn(ctx context.Context, tx *wtx, c storage.Code, e storage.Event) error
 
 // insertCode stores c and records the user's grant of the app.
 func insertCode(ctx context.Context, tx *wtx, c storage.Code) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.AppID, c.RedirectURI, c.UserID, c.DeviceID, c.Scope, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
-		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " ")); err != nil {
+		c.Face.String(), c.Nonce, c.CodeChallenge, ms(c.AuthTime), strings.Join(c.AMR, " "), c.ACR); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO grants (user_id, appid, scope, first_at, last_at) VALUES (?, ?, ?, ?, ?)
@@ -68,7 +68,7 @@ func (s *Store) GetCode(ctx context.Context, hash []byte) (storage.Code, error) 
 	var created, expires, used, authTime int64
 	var face, amr string
 	err := s.r.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE hash = ?`, hash).
-		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr)
+		Scan(&c.Hash, &c.AppID, &c.RedirectURI, &c.UserID, &c.DeviceID, &c.Scope, &created, &expires, &used, &face, &c.Nonce, &c.CodeChallenge, &authTime, &amr, &c.ACR)
 	if err != nil {
 		return c, fmt.Errorf("get code: %w", notFound(err))
 	}
