@@ -30,12 +30,12 @@ const (
 // authorizeQuery is a parsed /oauth2/authorize request: the parameters
 // as the relying party sent them, nothing checked yet.
 type authorizeQuery struct {
-	clientID, redirectURI, state, responseType, responseMode   string
+	clientID, redirectURI, state, responseType, responseMode              string
 	scope, challenge, method, prompt, maxAge, nonce, loginHint, acrValues string
-	requestObject                                              bool   // request or request_uri given
-	repeated                                                   string // a parameter given more than once, if any
-	text                                                       text
-	htmlLang                                                   string
+	requestObject                                                         bool   // request or request_uri given
+	repeated                                                              string // a parameter given more than once, if any
+	text                                                                  text
+	htmlLang                                                              string
 }
 
 // authorizeRefusal is a refused authorization request: shown as an error
