@@ -55,7 +55,7 @@ demo:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend oidc certs daemon qr replicas log
+	$(GO) run ./cmd/scanfree-bench -d $(BENCHTIME) backend oidc dpop certs daemon qr replicas log
 
 cross:
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \

@@ -236,24 +236,8 @@ func TestOIDCACR(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := o.config()
 			verifier := oauth2.GenerateVerifier()
-			_, body := e.browser().get(strings.TrimPrefix(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier),
-				oauth2.SetAuthURLParam("acr_values", signin.ACRKeyTPM)), e.url))
-			m := cfgRE.FindStringSubmatch(body)
-			if m == nil {
-				t.Fatalf("no page config in %s", body)
-			}
-			var req deviceapi.SignInRequest
-			json.Unmarshal([]byte(m[1]), &req)
-			q := query(t, c.confirm(req), oidcRedirect)
-			tok, err := cfg.Exchange(o.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := tok.Extra("id_token").(string)
-			idt, err := o.verifier().Verify(o.ctx, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			q := o.signInWith(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("acr_values", signin.ACRKeyTPM)), c.confirm)
+			_, idt := o.idToken(cfg, q.Get("code"), verifier)
 			var cl struct {
 				ACR string   `json:"acr"`
 				AMR []string `json:"amr"`

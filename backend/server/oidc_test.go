@@ -74,8 +74,21 @@ var cfgRE = regexp.MustCompile(`(?s)<script type="application/json" id="cfg">(.*
 // (device API). It returns the redirect's query.
 func (o *oidcEnv) signIn(authURL string) url.Values {
 	o.t.Helper()
-	path := strings.TrimPrefix(authURL, o.url)
-	resp, body := o.browser().get(path)
+	return o.signInWith(authURL, func(r deviceapi.SignInRequest) string {
+		redirect, ae, _ := o.authorize(o.cred, r)
+		if redirect == "" {
+			o.t.Fatalf("device authorize: %+v", ae)
+		}
+		return redirect
+	})
+}
+
+// signInWith opens the hosted page of authURL and has confirm sign in
+// the request it carries (a desktop's authorize), returning the query
+// the relying party's redirect gets.
+func (o *oidcEnv) signInWith(authURL string, confirm func(deviceapi.SignInRequest) string) url.Values {
+	o.t.Helper()
+	resp, body := o.browser().get(strings.TrimPrefix(authURL, o.url))
 	if resp.StatusCode != 200 {
 		o.t.Fatalf("authorize: %d %s", resp.StatusCode, body)
 	}
@@ -83,20 +96,26 @@ func (o *oidcEnv) signIn(authURL string) url.Values {
 	if m == nil {
 		o.t.Fatalf("no page config in %s", body)
 	}
-	var cfg struct {
-		AppID       string `json:"appid"`
-		RedirectURI string `json:"redirect_uri"`
-		Scope       string `json:"scope"`
-		State       string `json:"state"`
-	}
-	if err := json.Unmarshal([]byte(m[1]), &cfg); err != nil {
+	var req deviceapi.SignInRequest
+	if err := json.Unmarshal([]byte(m[1]), &req); err != nil {
 		o.t.Fatal(err)
 	}
-	redirect, ae, _ := o.authorize(o.cred, deviceapi.SignInRequest{AppID: cfg.AppID, Scope: cfg.Scope, RedirectURI: cfg.RedirectURI, State: cfg.State})
-	if redirect == "" {
-		o.t.Fatalf("device authorize: %+v", ae)
+	return query(o.t, confirm(req), oidcRedirect)
+}
+
+// idToken exchanges code (with PKCE verifier) and verifies the id_token.
+func (o *oidcEnv) idToken(cfg *oauth2.Config, code, verifier string) (*oauth2.Token, *oidc.IDToken) {
+	o.t.Helper()
+	tok, err := cfg.Exchange(o.ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		o.t.Fatal(err)
 	}
-	return query(o.t, redirect, oidcRedirect)
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := o.verifier().Verify(o.ctx, raw)
+	if err != nil {
+		o.t.Fatalf("verify id_token: %v", err)
+	}
+	return tok, idt
 }
 
 // query checks that u goes to base and returns its query.
@@ -151,15 +170,7 @@ func TestOIDCFlow(t *testing.T) {
 	if q.Get("state") != "st-1" || q.Get("iss") != o.url {
 		t.Fatalf("redirect query %v: want the relying party's state and iss %s (RFC 9207)", q, o.url)
 	}
-	tok, err := cfg.Exchange(o.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := o.verifier().Verify(o.ctx, raw)
-	if err != nil {
-		t.Fatalf("verify id_token: %v", err)
-	}
+	tok, idt := o.idToken(cfg, q.Get("code"), verifier)
 	var cl struct {
 		Nonce    string   `json:"nonce"`
 		AZP      string   `json:"azp"`

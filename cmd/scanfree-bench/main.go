@@ -43,6 +43,7 @@ func main() {
 			return bench.Replicas(ctx, w, bench.ReplicasOptions{Duration: d, ServerProfile: *serverProfile})
 		},
 		"oidc": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.OIDC(ctx, w, d) },
+		"dpop": func(ctx context.Context, w *os.File, d time.Duration) error { return bench.DPoP(ctx, w, d) },
 		"log": func(ctx context.Context, w *os.File, d time.Duration) error {
 			return bench.EventLog(ctx, w, bench.LogOptions{Events: *events})
 		},
@@ -63,12 +64,12 @@ func main() {
 	}
 	names := flag.Args()
 	if len(names) == 0 {
-		names = []string{"backend", "oidc", "certs", "daemon", "qr", "replicas", "log"}
+		names = []string{"backend", "oidc", "dpop", "certs", "daemon", "qr", "replicas", "log"}
 	}
 	for _, n := range names {
 		run, ok := scenarios[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, oidc, certs, daemon, qr, replicas, log\n", n)
+			fmt.Fprintf(os.Stderr, "scanfree-bench: unknown scenario %q; known: backend, oidc, dpop, certs, daemon, qr, replicas, log\n", n)
 			os.Exit(2)
 		}
 		err := run(context.Background(), os.Stdout, *d)

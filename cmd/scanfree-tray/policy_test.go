@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/scanfree/scanfree/internal/harness/e2e"
 	"github.com/scanfree/scanfree/internal/harness/testutil"
 )
@@ -19,19 +17,7 @@ import (
 // menu, before she next tries.
 func TestTrayWarnsOfPolicies(t *testing.T) {
 	testutil.NeedTools(t, "dbus-send")
-	addr := testutil.StartSessionBus(t)
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	n := &notifications{shown: make(chan [2]string, 8)}
-	if err := conn.Export(n, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
-		t.Fatal(err)
-	}
-	if reply, err := conn.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own the notifications name: %v %v", reply, err)
-	}
+	addr, n := serveNotifications(t)
 
 	b := e2e.StartBackend(t)
 	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog", "--tpm", "off"}})

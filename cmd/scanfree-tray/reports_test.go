@@ -19,6 +19,26 @@ import (
 // show.
 type notifications struct{ shown chan [2]string }
 
+// serveNotifications starts a session bus with a notification service
+// on it and returns the bus's address.
+func serveNotifications(t *testing.T) (string, *notifications) {
+	t.Helper()
+	addr := testutil.StartSessionBus(t)
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	n := &notifications{shown: make(chan [2]string, 8)}
+	if err := conn.Export(n, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := conn.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own the notifications name: %v %v", reply, err)
+	}
+	return addr, n
+}
+
 func (n *notifications) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
 	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
 	n.shown <- [2]string{summary, body}
@@ -33,19 +53,7 @@ func (n *notifications) Notify(app string, replaces uint32, icon, summary, body 
 // notification, on the session bus, naming the action and why.
 func TestTrayReportsAndFailures(t *testing.T) {
 	testutil.NeedTools(t, "dbus-send")
-	addr := testutil.StartSessionBus(t)
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	n := &notifications{shown: make(chan [2]string, 4)}
-	if err := conn.Export(n, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
-		t.Fatal(err)
-	}
-	if reply, err := conn.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own the notifications name: %v %v", reply, err)
-	}
+	addr, n := serveNotifications(t)
 
 	b := e2e.StartBackend(t)
 	d := e2e.StartDaemon(t, b, e2e.DaemonOptions{Args: []string{"--no-dialog"}})
