@@ -55,9 +55,9 @@ func (d *Daemon) controlHandler() http.Handler {
 			return
 		}
 		if errors.Is(err, idp.ErrUnreachable) {
-			writeErr(w, http.StatusBadGateway, "start sign-in: "+err.Error()+"; this desktop signs in at "+d.cfg.BackendURL+
-				": if that is not your organisation's sign-in service, set backend_url in your config.yaml (or your administrator does, for every user, in "+
-				"/etc/scanfree/config.yaml) and restart the daemon (scanfreed service restart)")
+			writeErr(w, http.StatusBadGateway, "start sign-in: "+err.Error()+"; this desktop signs in at "+d.idp.BackendURL()+
+				": if that is not your organisation's sign-in service, run `scanfreed login --backend URL` (or set backend_url in your config.yaml; "+
+				"your administrator can set it for every user in /etc/scanfree/config.yaml)")
 			return
 		}
 		if err != nil {
@@ -65,6 +65,20 @@ func (d *Daemon) controlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, l)
+	})
+	mux.HandleFunc("POST /v0/backend", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			URL string `json:"url"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			writeErr(w, http.StatusBadRequest, "malformed request: "+err.Error())
+			return
+		}
+		if err := d.SetBackend(in.URL); err != nil {
+			writeErr(w, http.StatusConflict, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, d.Status())
 	})
 	mux.HandleFunc("POST /v0/logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := d.Logout(r.Context()); err != nil {

@@ -51,6 +51,9 @@ type Config struct {
 	NoDialog       bool          // answer only through the control API and tray
 	NoNotify       bool          // no desktop notifications
 	TPM            string        // where a new proof key is made (idp.Config.TPM)
+	// BackendLocked says the machine's configuration sets BackendURL, so
+	// SetBackend refuses.
+	BackendLocked bool
 	Logger         *slog.Logger
 }
 
@@ -64,6 +67,10 @@ type Daemon struct {
 	lock   *lock.Watcher
 	api    *localapi.Server
 	notify func(title, msg string)
+
+	// originsDefault says TrustedOrigins is the backend's origin, not a
+	// setting: it follows SetBackend.
+	originsDefault bool
 
 	desktopsMu sync.Mutex // guards desktops and desktops.json
 	desktops   []string   // IDs of the account's desktops seen; nil until desktops.json is read
@@ -114,7 +121,8 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil || backend.Host == "" {
 		return nil, fmt.Errorf("backend URL %q: want http(s)://host[:port]; set backend_url", cfg.BackendURL)
 	}
-	if len(cfg.TrustedOrigins) == 0 {
+	originsDefault := len(cfg.TrustedOrigins) == 0
+	if originsDefault {
 		cfg.TrustedOrigins = []string{backend.Scheme + "://" + backend.Host}
 	}
 	for i, o := range cfg.TrustedOrigins {
@@ -124,7 +132,7 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		cfg.TrustedOrigins[i] = n
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{}), originsDefault: originsDefault}
 	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir),
 		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), TPM: cfg.TPM, OnSignedOut: d.signedOut,
 		OnProfile: d.profileSeen})

@@ -27,7 +27,7 @@ func (d *Daemon) Status() control.Status {
 		PausedUntil: d.pausedUntil,
 		Lock:        string(lockState),
 		LockDetail:  lockDetail,
-		Backend:     d.cfg.BackendURL,
+		Backend:     d.idp.BackendURL(),
 		Domain:      d.cfg.Domain,
 		Port:        d.port,
 		Listen:      append([]string{}, d.listen...),
@@ -175,6 +175,43 @@ func (d *Daemon) StartLogin(ctx context.Context) (control.Login, error) {
 		d.changed()
 	}()
 	return l, nil
+}
+
+// SetBackend points a signed-out desktop at another backend (`scanfreed
+// login --backend`), with the pages of its origin trusted unless trusted
+// origins are set. It refuses when the machine's configuration sets the
+// backend, when the desktop is signed in, and while a sign-in is under way.
+func (d *Daemon) SetBackend(raw string) error {
+	if d.cfg.BackendLocked {
+		return errors.New("this computer's administrator set backend_url for every user; it cannot be changed here")
+	}
+	u, err := idp.ParseBackendURL(raw)
+	if err != nil {
+		return err
+	}
+	if u.String() == d.idp.BackendURL() {
+		return nil
+	}
+	d.mu.Lock()
+	busy := d.login != nil && d.login.InProgress && time.Now().Before(d.login.ExpiresAt)
+	origins := d.cfg.TrustedOrigins
+	d.mu.Unlock()
+	if busy {
+		return errors.New("a sign-in is under way at " + d.idp.BackendURL() + "; let it finish or expire first")
+	}
+	if d.originsDefault {
+		origins = []string{u.Scheme + "://" + u.Host}
+	}
+	if err := d.idp.SetBackend(raw, origins); err != nil {
+		return err
+	}
+	d.api.SetTrustedOrigins(origins)
+	d.mu.Lock()
+	d.cfg.TrustedOrigins = origins
+	d.mu.Unlock()
+	d.log.Info("backend changed", "backend", raw, "trusted_origins", origins)
+	d.changed()
+	return nil
 }
 
 // attestKey shows the backend that a TPM holds this desktop's key; a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/scanfree/scanfree/daemon/control"
+	"github.com/scanfree/scanfree/daemon/idp"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -138,6 +140,7 @@ func (a *app) resumeCmd() *cobra.Command {
 
 func (a *app) loginCmd() *cobra.Command {
 	var noWait bool
+	var backend string
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign this desktop in: approve the shown code on the web",
@@ -145,6 +148,11 @@ func (a *app) loginCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			c := a.client()
+			if backend != "" {
+				if err := a.switchBackend(ctx, c, backend); err != nil {
+					return err
+				}
+			}
 			l, err := c.Login(ctx)
 			if err != nil {
 				return err
@@ -164,7 +172,32 @@ func (a *app) loginCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "print the URL and code and return")
+	cmd.Flags().StringVar(&backend, "backend", "", "sign in at this identity service (your organisation's), and remember it in config.yaml")
 	return cmd
+}
+
+// switchBackend points the signed-out daemon at backend and remembers it
+// in the user's config.yaml, unless the machine's configuration sets it.
+func (a *app) switchBackend(ctx context.Context, c *control.Client, backend string) error {
+	opts := a.configOptions()
+	if v, set, err := opts.MachineSets("backend_url"); err != nil {
+		return err
+	} else if set && v != backend {
+		return fmt.Errorf("this computer's administrator set backend_url to %s in %s; it cannot be changed here", v, opts.Machine)
+	}
+	if _, err := idp.ParseBackendURL(backend); err != nil {
+		return err
+	}
+	if _, err := c.SetBackend(ctx, backend); err != nil {
+		return err
+	}
+	if err := opts.Remember("backend_url", backend); err != nil {
+		return fmt.Errorf("the daemon signs in at %s now, but the next start will not: %w", backend, err)
+	}
+	if env := opts.EnvName("backend_url"); os.Getenv(env) != "" {
+		fmt.Fprintf(a.stderr, "note: %s is set, and wins over %s when the daemon starts again\n", env, opts.File)
+	}
+	return nil
 }
 
 // waitSignedIn follows the event stream until the enrolment ends.

@@ -31,6 +31,11 @@ var settings = map[string]string{
 // applyConfig sets cmd's flags from SCANFREE_* variables and config.yaml
 // (--config, else <user config dir>/scanfree/config.yaml if it exists).
 func (a *app) applyConfig(cmd *cobra.Command) error {
+	return config.Apply(cmd, a.configOptions())
+}
+
+// configOptions are scanfreed's configuration sources.
+func (a *app) configOptions() config.Options {
 	opts := config.Options{EnvPrefix: "SCANFREE_", Settings: settings, File: a.configFile, FileRequired: a.configFile != "",
 		Machine: machineConfig, Enforced: []string{"backend_url", "trusted_origins"}}
 	if opts.File == "" {
@@ -38,7 +43,7 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 			opts.File = filepath.Join(d, "scanfree", "config.yaml")
 		}
 	}
-	return config.Apply(cmd, opts)
+	return opts
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -73,6 +78,11 @@ func (a *app) runCmd() *cobra.Command {
 			if tpmkey.Simulator(cfg.TPM) {
 				cfg.Logger.Warn("the proof key is made in a TPM simulator: for tests and development only, it protects nothing", "tpm", cfg.TPM)
 			}
+			_, locked, err := a.configOptions().MachineSets("backend_url")
+			if err != nil {
+				return err
+			}
+			cfg.BackendLocked = locked
 			d, err := daemon.New(cfg)
 			if err != nil {
 				return err

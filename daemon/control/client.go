@@ -99,6 +99,13 @@ func (c *Client) Login(ctx context.Context) (Login, error) {
 }
 
 // Logout signs the desktop out.
+// SetBackend points the signed-out daemon at another backend.
+func (c *Client) SetBackend(ctx context.Context, url string) (Status, error) {
+	var s Status
+	return s, c.do(ctx, "POST", "/v0/backend", map[string]string{"url": url}, &s)
+}
+
+// Logout signs the desktop out.
 func (c *Client) Logout(ctx context.Context) (Status, error) {
 	var s Status
 	return s, c.do(ctx, "POST", "/v0/logout", nil, &s)

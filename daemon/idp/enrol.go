@@ -25,7 +25,7 @@ var (
 type DeviceAuthorization = deviceapi.DeviceAuthorization
 
 func (c *Client) postForm(ctx context.Context, path string, form url.Values) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", c.base.JoinPath(path).String(), strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, "POST", c.backend().JoinPath(path).String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -77,10 +77,13 @@ func (c *Client) pageURL(raw string) error {
 		return fmt.Errorf("the backend sent %q as its sign-in page; want an http(s) URL on its origin", raw)
 	}
 	origin := originOf(u)
-	if origin == originOf(c.base) || slices.Contains(c.cfg.PageOrigins, origin) {
+	c.mu.Lock()
+	base, pages := c.base, c.cfg.PageOrigins
+	c.mu.Unlock()
+	if origin == originOf(base) || slices.Contains(pages, origin) {
 		return nil
 	}
-	return fmt.Errorf("the backend sent a sign-in page on %s, not on its own origin %s://%s; check backend_url", origin, c.base.Scheme, c.base.Host)
+	return fmt.Errorf("the backend sent a sign-in page on %s, not on its own origin %s://%s; check backend_url", origin, base.Scheme, base.Host)
 }
 
 // WaitEnrolment polls until the user approves, denies or the code

@@ -112,13 +112,9 @@ type cachedApp struct {
 
 // New returns a Client. It does no I/O.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(cfg.BackendURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("backend URL %q: want http(s)://host[:port]; set backend_url", cfg.BackendURL)
-	}
-	if u.Scheme == "http" && !deviceapi.IsLoopbackHost(u.Hostname()) {
-		// The device credential and every sign-in travel to the backend.
-		return nil, fmt.Errorf("backend URL %q: plain http is allowed only for a backend on this machine (localhost, *.localhost, 127.0.0.0/8, ::1); use https in backend_url", cfg.BackendURL)
+	u, err := ParseBackendURL(cfg.BackendURL)
+	if err != nil {
+		return nil, err
 	}
 	if tpmkey.Simulator(cfg.TPM) && !deviceapi.IsLoopbackHost(u.Hostname()) {
 		// A simulator's key is held by a program anyone with the user's
@@ -141,8 +137,49 @@ func New(cfg Config) (*Client, error) {
 		apps: map[string]cachedApp{}}, nil
 }
 
+// ParseBackendURL checks a backend URL: http(s) with a host, and plain
+// http only on this machine.
+func ParseBackendURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("backend URL %q: want http(s)://host[:port]; set backend_url", raw)
+	}
+	if u.Scheme == "http" && !deviceapi.IsLoopbackHost(u.Hostname()) {
+		// The device credential and every sign-in travel to the backend.
+		return nil, fmt.Errorf("backend URL %q: plain http is allowed only for a backend on this machine (localhost, *.localhost, 127.0.0.0/8, ::1); use https in backend_url", raw)
+	}
+	return u, nil
+}
+
 // BackendURL is the backend's base URL.
-func (c *Client) BackendURL() string { return c.base.String() }
+func (c *Client) BackendURL() string { return c.backend().String() }
+
+// backend is the backend's base URL and the other origins of its pages.
+func (c *Client) backend() *url.URL {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base
+}
+
+// SetBackend points a signed-out client at another backend (raw, its
+// pages on pageOrigins too), forgetting what it knew of the old one.
+func (c *Client) SetBackend(raw string, pageOrigins []string) error {
+	u, err := ParseBackendURL(raw)
+	if err != nil {
+		return err
+	}
+	if tpmkey.Simulator(c.cfg.TPM) && !deviceapi.IsLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("tpm %q: a TPM simulator is taken only with a backend on this machine", c.cfg.TPM)
+	}
+	if c.SignedIn() {
+		return errors.New("this desktop is signed in; sign it out first (`scanfreed logout`)")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base, c.cfg.PageOrigins = u, pageOrigins
+	c.profile, c.nonce, c.apps = nil, "", map[string]cachedApp{}
+	return nil
+}
 
 // credential returns the stored device credential, reading it once.
 func (c *Client) credential() (string, error) {
@@ -228,7 +265,7 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 		b, _ = json.Marshal(body)
 	}
 	p, query, _ := strings.Cut(path, "?")
-	u := c.base.JoinPath(p)
+	u := c.backend().JoinPath(p)
 	u.RawQuery = query
 	var resp *http.Response
 	// A backend that asks for a proof signed with its new nonce gets one,

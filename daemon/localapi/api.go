@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	jsonv2 "github.com/go-json-experiment/json"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"golang.org/x/time/rate"
 
@@ -95,6 +97,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	hosts    atomic.Pointer[[]string] // allowed Host values, set with the port
+	origins  atomic.Pointer[[]string] // TrustedOrigins, replaced by SetTrustedOrigins
 	id       Identity
 	ask      Asker
 	gate     Gate
@@ -117,9 +120,21 @@ func New(cfg Config, id Identity, ask Asker, gate Gate) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, id: id, ask: ask, gate: gate, uuids: newUUIDStore(cfg.UUIDTTL),
+	s := &Server{cfg: cfg, id: id, ask: ask, gate: gate, uuids: newUUIDStore(cfg.UUIDTTL),
 		checkLim: rate.NewLimiter(rate.Limit(cfg.CheckLoginRate), int(2*cfg.CheckLoginRate)),
 		authLim:  rate.NewLimiter(rate.Limit(cfg.AuthorizeRate), int(2*cfg.AuthorizeRate))}
+	s.SetTrustedOrigins(cfg.TrustedOrigins)
+	return s
+}
+
+// TrustedOrigins are the origins allowed to call the API now.
+func (s *Server) TrustedOrigins() []string { return slices.Clone(*s.origins.Load()) }
+
+// SetTrustedOrigins replaces the origins allowed to call the API (the
+// daemon pointed at another backend); o must be normalized.
+func (s *Server) SetTrustedOrigins(o []string) {
+	o = slices.Clone(o)
+	s.origins.Store(&o)
 }
 
 // SetPort tells the server which port it listens on, for the Host check.

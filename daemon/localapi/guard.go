@@ -135,7 +135,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		origin := r.Header.Get("Origin")
 		hosts := s.hosts.Load()
 		if r.TLS == nil || hosts == nil || !AllowedSNI(r.TLS.ServerName, s.cfg.Domain) || !hostIn(r.Host, *hosts) ||
-			len(r.Header.Values("Origin")) != 1 || !AllowedOrigin(origin, s.cfg.TrustedOrigins) {
+			len(r.Header.Values("Origin")) != 1 || !AllowedOrigin(origin, *s.origins.Load()) {
 			refuse(w, r)
 			return
 		}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 )
 
 // Options describe one binary's settings.
@@ -219,4 +221,67 @@ func (o Options) envNames() []string {
 		out = append(out, o.EnvName(k))
 	}
 	return out
+}
+
+// MachineSets reports whether the machine-wide file sets key, and to what.
+func (o Options) MachineSets(key string) (string, bool, error) {
+	v, err := o.read(o.Machine, false)
+	if err != nil {
+		return "", false, fmt.Errorf("%w (the machine's settings: ask your administrator)", err)
+	}
+	return v.GetString(key), v.IsSet(key), nil
+}
+
+// Remember sets key to value in the user's file (Options.File), keeping
+// its other keys and comments, and creating it (owner-only) when missing:
+// what `scanfreed login --backend` remembers.
+func (o Options) Remember(key, value string) error {
+	if o.File == "" {
+		return errors.New("no config file to remember " + key + " in")
+	}
+	var doc yaml.Node
+	b, err := os.ReadFile(o.File)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		b = nil
+	case err != nil:
+		return fmt.Errorf("remember %s: %w", key, err)
+	}
+	if len(strings.TrimSpace(string(b))) > 0 {
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("remember %s: config file %s: %w; fix or remove it", key, o.File, err)
+		}
+	}
+	if doc.Kind == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("remember %s: config file %s is not a mapping of keys; fix or remove it", key, o.File)
+	}
+	val := &yaml.Node{Kind: yaml.ScalarNode, Value: value}
+	replaced := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1], replaced = val, true
+		}
+	}
+	if !replaced {
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, val)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return fmt.Errorf("remember %s: %w", key, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.File), 0o700); err != nil {
+		return fmt.Errorf("remember %s: %w", key, err)
+	}
+	tmp := o.File + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return fmt.Errorf("remember %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, o.File); err != nil {
+		return fmt.Errorf("remember %s: %w", key, err)
+	}
+	return nil
 }

@@ -164,3 +164,40 @@ func check(t *testing.T, opts Options, args []string, want values, wantErr strin
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
+
+// TestRemember: `login --backend` writes one key into the user's file,
+// keeping her other keys and comments, creating the file when missing;
+// a file that is not a mapping is refused, not overwritten.
+func TestRemember(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{File: filepath.Join(dir, "scanfree", "config.yaml"), Machine: filepath.Join(dir, "machine.yaml")}
+	if err := opts.Remember("backend_url", "https://id.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(opts.File); string(b) != "backend_url: https://id.example.com\n" {
+		t.Fatalf("a new file: %q", b)
+	}
+	os.WriteFile(opts.File, []byte("# ours\nno_dialog: true\nbackend_url: https://old.example.com\n"), 0o600)
+	if err := opts.Remember("backend_url", "https://id.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(opts.File); string(b) != "# ours\nno_dialog: true\nbackend_url: https://id.example.com\n" {
+		t.Fatalf("an existing file: %q", b)
+	}
+	os.WriteFile(opts.File, []byte("- a list\n"), 0o600)
+	if err := opts.Remember("backend_url", "https://id.example.com"); err == nil {
+		t.Fatal("a list was overwritten")
+	}
+	if b, _ := os.ReadFile(opts.File); string(b) != "- a list\n" {
+		t.Fatalf("the refused file changed: %q", b)
+	}
+
+	o := Options{Settings: map[string]string{"backend_url": "backend"}, Machine: opts.Machine}
+	if _, set, err := o.MachineSets("backend_url"); err != nil || set {
+		t.Fatalf("no machine file: set %v, %v", set, err)
+	}
+	os.WriteFile(opts.Machine, []byte("backend_url: https://corp.example.com\n"), 0o644)
+	if v, set, err := o.MachineSets("backend_url"); err != nil || !set || v != "https://corp.example.com" {
+		t.Fatalf("machine file: %q %v %v", v, set, err)
+	}
+}
