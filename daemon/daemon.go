@@ -54,7 +54,7 @@ type Config struct {
 	// BackendLocked says the machine's configuration sets BackendURL, so
 	// SetBackend refuses.
 	BackendLocked bool
-	Logger         *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Daemon is one running scanfreed.
