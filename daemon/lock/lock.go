@@ -1,6 +1,10 @@
 // Package lock tells whether the user's screen is locked, so the daemon can
 // send pages to the QR code instead of offering a sign-in nobody is there to
-// see. Each OS watches its own signals (one file per OS); nothing polls.
+// see. Each OS watches its own signals (one file per OS): logind and the
+// screensavers over DBus on Linux, Terminal Services session
+// notifications on Windows; macOS, whose lock notifications need an
+// Objective-C run loop, has its login session's state read every two
+// seconds.
 package lock
 
 import (
