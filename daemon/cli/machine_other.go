@@ -1,8 +1,8 @@
-//go:build !linux
+//go:build !linux && !windows && !darwin
 
 package cli
 
-// machineConfig is none here yet: on Windows it is to be the registry's
-// HKLM\Software\Policies\scanfree, on macOS a configuration profile's
-// domain; until then a user's own configuration is all there is.
+// machineConfig is none here: a user's own configuration is all there is.
 const machineConfig = ""
+
+var machineValues func() (map[string]any, error)

@@ -37,7 +37,7 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 // configOptions are scanfreed's configuration sources.
 func (a *app) configOptions() config.Options {
 	opts := config.Options{EnvPrefix: "SCANFREE_", Settings: settings, File: a.configFile, FileRequired: a.configFile != "",
-		Machine: machineConfig, Enforced: []string{"backend_url", "trusted_origins"}}
+		Machine: machineConfig, MachineValues: machineValues, Enforced: []string{"backend_url", "trusted_origins"}}
 	if opts.File == "" {
 		if d, err := os.UserConfigDir(); err == nil {
 			opts.File = filepath.Join(d, "scanfree", "config.yaml")

@@ -54,6 +54,10 @@ type Options struct {
 	// Its values stand below the user's, except Enforced's.
 	Machine  string
 	Enforced []string
+	// MachineValues, when set, are the machine's settings as the OS keeps
+	// them (Windows' policy registry key, a macOS configuration profile)
+	// instead of a file; Machine then names where they come from.
+	MachineValues func() (map[string]any, error)
 }
 
 // EnvName is the variable of setting key.
@@ -66,7 +70,7 @@ func Apply(cmd *cobra.Command, o Options) error {
 	if err != nil {
 		return err
 	}
-	machine, err := o.read(o.Machine, false)
+	machine, err := o.machine()
 	if err != nil {
 		return fmt.Errorf("%w (the machine's settings: ask your administrator)", err)
 	}
@@ -142,6 +146,25 @@ func (o Options) read(file string, required bool) (*viper.Viper, error) {
 		if _, ok := o.Settings[k]; !ok && !slices.Contains(o.Sections, section) {
 			return nil, fmt.Errorf("config file %s: unknown key %q; known keys: %s", file, k, strings.Join(o.keys(), ", "))
 		}
+	}
+	return v, nil
+}
+
+// machine reads the machine's settings: MachineValues, else the file.
+func (o Options) machine() (*viper.Viper, error) {
+	if o.MachineValues == nil {
+		return o.read(o.Machine, false)
+	}
+	vals, err := o.MachineValues()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Machine, err)
+	}
+	v := viper.New()
+	for k, val := range vals {
+		if _, ok := o.Settings[k]; !ok {
+			return nil, fmt.Errorf("%s: unknown setting %q; known: %s", o.Machine, k, strings.Join(o.keys(), ", "))
+		}
+		v.Set(k, val)
 	}
 	return v, nil
 }
@@ -225,7 +248,7 @@ func (o Options) envNames() []string {
 
 // MachineSets reports whether the machine-wide file sets key, and to what.
 func (o Options) MachineSets(key string) (string, bool, error) {
-	v, err := o.read(o.Machine, false)
+	v, err := o.machine()
 	if err != nil {
 		return "", false, fmt.Errorf("%w (the machine's settings: ask your administrator)", err)
 	}

@@ -201,3 +201,17 @@ func TestRemember(t *testing.T) {
 		t.Fatalf("machine file: %q %v %v", v, set, err)
 	}
 }
+
+// TestMachineValues: settings an OS keeps for the machine (Windows'
+// policy key, a macOS profile) are enforced as the machine's file is.
+func TestMachineValues(t *testing.T) {
+	policy := func() (map[string]any, error) {
+		return map[string]any{"backend_url": "https://idp.corp.example", "trusted_origins": []string{"https://idp.corp.example"}}, nil
+	}
+	opts := Options{EnvPrefix: "T_", Settings: testSettings, Machine: `HKLM\Software\Policies\scanfree`, MachineValues: policy,
+		Enforced: []string{"backend_url", "trusted_origins"}}
+	check(t, opts, nil, values{ttl: 5 * time.Minute, ports: []int{1, 2}, origins: []string{"https://idp.corp.example"}, url: "https://idp.corp.example"}, "")
+	check(t, opts, []string{"--backend", "https://evil.example"}, values{}, `backend_url is set for this machine in HKLM\Software\Policies\scanfree`)
+	opts.MachineValues = func() (map[string]any, error) { return map[string]any{"backend": "x"}, nil }
+	check(t, opts, nil, values{}, `unknown setting "backend"`)
+}
