@@ -62,7 +62,7 @@ func LoadCA(dir string) (*CA, error) {
 		return nil, fileError(p.RootKey, "missing", redo)
 	}
 	if err != nil {
-		if fi, serr := os.Stat(p.RootKey); serr == nil && fi.Mode().Perm()&0o077 != 0 {
+		if fi, serr := os.Stat(p.RootKey); serr == nil && keyfile.OthersMayRead(fi) {
 			return nil, fileError(p.RootKey, err.Error(), "run `chmod 600 "+p.RootKey+"` if only you had access, else "+redo)
 		}
 		return nil, fileError(p.RootKey, "damaged ("+err.Error()+")", redo)

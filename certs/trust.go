@@ -133,7 +133,7 @@ func UninstallTrust(dir string) (TrustReport, error) {
 			return rep, errors.New("uninstall root CA: certutil not found but the root is in NSS databases; install it (" + certutilHelp + ") and run again")
 		}
 		if slices.ContainsFunc(recorded, func(s Store) bool { return s.Kind == "system" }) {
-			if err := truststore.Uninstall(root); err != nil {
+			if err := uninstallSystem(root); err != nil {
 				return rep, fmt.Errorf("uninstall root CA from the system store: %w", err)
 			}
 			rep.Stores = append(rep.Stores, Store{Kind: "system", Path: systemStoreName})

@@ -1,5 +1,11 @@
 package certs
 
+import (
+	"crypto/x509"
+
+	"github.com/smallstep/truststore"
+)
+
 const (
 	certutilHelp    = "brew install nss, for Firefox"
 	systemStoreName = "macOS keychain (admin trust settings)"
@@ -16,3 +22,6 @@ func ensureNSSDB(string) error { return nil }
 func systemAllowed() (bool, string) {
 	return false, "the keychain asks for an administrator password; run `scanfreed certs install --system=yes` in a terminal"
 }
+
+// uninstallSystem removes root from the system store.
+func uninstallSystem(root *x509.Certificate) error { return truststore.Uninstall(root) }

@@ -1,10 +1,13 @@
 package certs
 
 import (
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/smallstep/truststore"
 )
 
 const (
@@ -41,3 +44,6 @@ func systemAllowed() (bool, string) {
 	}
 	return false, "needs root; run `sudo scanfreed certs install --system=yes --state-dir DIR` if curl and other system programs should trust it too (browsers use NSS)"
 }
+
+// uninstallSystem removes root from the system store.
+func uninstallSystem(root *x509.Certificate) error { return truststore.Uninstall(root) }

@@ -3,8 +3,10 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/kardianos/service"
@@ -74,7 +76,9 @@ func Control(o Options, action string) (string, error) {
 
 // controlWindows: the daemon is a login item, not an SCM service.
 func controlWindows(o Options, action string) (string, error) {
-	stop := func() error { return exec.Command("taskkill", "/IM", "scanfreed.exe", "/F").Run() }
+	stop := func() error {
+		return exec.Command(stopAll("scanfreed.exe", os.Getpid())[0], stopAll("scanfreed.exe", os.Getpid())[1:]...).Run()
+	}
 	start := func() error {
 		return exec.Command("cmd", "/c", "start", "", o.Scanfreed, "run", "--state-dir", o.StateDir, "--log-file", LogsAt(o)).Run()
 	}
@@ -88,7 +92,8 @@ func controlWindows(o Options, action string) (string, error) {
 		stop()
 		err = start()
 	case "status":
-		out, err := exec.Command("tasklist", "/FI", "IMAGENAME eq scanfreed.exe").Output()
+		// Not this process: it is a scanfreed.exe too.
+		out, err := exec.Command("tasklist", "/FI", "IMAGENAME eq scanfreed.exe", "/FI", "PID ne "+strconv.Itoa(os.Getpid())).Output()
 		if err != nil {
 			return "", err
 		}

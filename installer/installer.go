@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	Scanfreed string // absolute path of the scanfreed binary
 	Tray      string // absolute path of scanfree-tray, or "" where there is none
 	StateDir  string // the daemon's state dir
+	// SelfPID is the process planning (scanfreed itself), which stopping
+	// every scanfreed.exe on Windows must spare; 0 spares none.
+	SelfPID int
 }
 
 // File is a file the plan writes.
@@ -94,11 +98,11 @@ func PlanUninstall(o Options, installed []string) Plan {
 		}
 	case "windows":
 		p.Commands = [][]string{
-			{"taskkill", "/IM", "scanfreed.exe", "/F"},
+			stopAll("scanfreed.exe", o.SelfPID),
 			{"reg", "delete", runKey, "/v", ServiceName, "/f"},
 		}
 		if o.Tray != "" {
-			p.Commands = append(p.Commands, []string{"taskkill", "/IM", "scanfree-tray.exe", "/F"}, []string{"reg", "delete", runKey, "/v", "scanfree-tray", "/f"})
+			p.Commands = append(p.Commands, stopAll("scanfree-tray.exe", 0), []string{"reg", "delete", runKey, "/v", "scanfree-tray", "/f"})
 		}
 	}
 	for _, f := range installed {
@@ -108,6 +112,16 @@ func PlanUninstall(o Options, installed []string) Plan {
 		p.Commands = append(p.Commands, []string{"systemctl", "--user", "daemon-reload"})
 	}
 	return p
+}
+
+// stopAll stops every process of image on Windows but self (the
+// scanfreed running the command, which would otherwise end itself).
+func stopAll(image string, self int) []string {
+	cmd := []string{"taskkill", "/F", "/IM", image}
+	if self != 0 {
+		cmd = append(cmd, "/FI", "PID ne "+strconv.Itoa(self))
+	}
+	return cmd
 }
 
 // join joins path elements the way the target OS writes paths, so plans

@@ -31,7 +31,7 @@ func (a *app) installOptions() (installer.Options, error) {
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
 		return o, err
 	}
-	o.Scanfreed = exe
+	o.Scanfreed, o.SelfPID = exe, os.Getpid()
 	tray := filepath.Join(filepath.Dir(exe), "scanfree-tray")
 	if runtime.GOOS == "windows" {
 		tray += ".exe"

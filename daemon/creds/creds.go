@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/scanfree/scanfree/internal/keyfile"
+
 	"github.com/zalando/go-keyring"
 
 	"github.com/scanfree/scanfree/internal/sessionbus"
@@ -75,7 +77,7 @@ func (s *Store) Get() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read credential %s: %w", s.file, err)
 	}
-	if fi, err := os.Stat(s.file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(s.file); err == nil && keyfile.OthersMayRead(fi) {
 		return "", fmt.Errorf("credential file %s has mode %v; other users could read it: delete it and run `scanfreed login`", s.file, fi.Mode().Perm())
 	}
 	v := strings.TrimSpace(string(b))

@@ -105,7 +105,7 @@ func ReadECKey(path string) (*ecdsa.PrivateKey, error) {
 // ReadPrivate reads a file of private key material, refusing one other
 // users could read.
 func ReadPrivate(path string) ([]byte, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(path); err == nil && OthersMayRead(fi) {
 		return nil, fmt.Errorf("mode %v lets other users read the private key", fi.Mode().Perm())
 	}
 	return os.ReadFile(path)
