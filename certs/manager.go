@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/internal/keyfile"
+	"github.com/scanfree/scanfree/internal/periodic"
 )
 
 // Manager keeps the daemon's leaf: it creates the CA when there is none,
@@ -156,16 +157,9 @@ func (m *Manager) Leaf() *x509.Certificate {
 // Run calls Ensure every interval until ctx is done; failures are logged
 // and retried at the next tick, the current leaf staying in service.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := m.Ensure(); err != nil {
-				m.log.Error("renew TLS leaf", "err", err)
-			}
+	periodic.Run(ctx, interval, func() {
+		if _, err := m.Ensure(); err != nil {
+			m.log.Error("renew TLS leaf", "err", err)
 		}
-	}
+	})
 }

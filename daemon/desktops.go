@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/daemon/idp"
+	"github.com/scanfree/scanfree/internal/periodic"
 )
 
 // desktopsFile keeps the IDs of the account's desktops this daemon has
@@ -22,18 +23,11 @@ const desktopCheckEvery = 10 * time.Minute
 // watchDesktops looks for new desktops of the account every
 // desktopCheckEvery until ctx ends.
 func (d *Daemon) watchDesktops(ctx context.Context) {
-	t := time.NewTicker(desktopCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Run(ctx, desktopCheckEvery, func() {
 		if d.idp.SignedIn() {
 			d.idp.Me(ctx) // the profile hook does the rest
 		}
-	}
+	})
 }
 
 // profileSeen tells the person about every desktop of the account it has

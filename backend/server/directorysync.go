@@ -7,6 +7,7 @@ import (
 
 	"github.com/scanfree/scanfree/backend/connector"
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/periodic"
 	"github.com/scanfree/scanfree/internal/secret"
 )
 
@@ -18,7 +19,7 @@ import (
 // A directory that does not answer disables nobody; the round goes on
 // with the next connector. Run starts it when there are connectors.
 func (s *Server) SyncDirectories(ctx context.Context) {
-	every(ctx, s.cfg.DirectorySync, func() { s.syncDirectories(ctx) })
+	periodic.Run(ctx, s.cfg.DirectorySync, func() { s.syncDirectories(ctx) })
 }
 
 // syncDirectories is one round of SyncDirectories.

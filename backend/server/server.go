@@ -22,6 +22,7 @@ import (
 	"github.com/scanfree/scanfree/backend/storage"
 	"github.com/scanfree/scanfree/backend/tickets"
 	"github.com/scanfree/scanfree/internal/deviceapi"
+	"github.com/scanfree/scanfree/internal/periodic"
 	"github.com/scanfree/scanfree/internal/secret"
 	"github.com/scanfree/scanfree/internal/tpmkey"
 )
@@ -446,7 +447,7 @@ func (s *Server) purgeBefore() storage.PurgeBefore {
 // purgeLoop deletes what expired, until ctx ends. Every replica runs it;
 // the deletes are idempotent.
 func (s *Server) purgeLoop(ctx context.Context) {
-	every(ctx, purgeEvery, func() {
+	periodic.Run(ctx, purgeEvery, func() {
 		if n, err := s.store.Purge(ctx, s.purgeBefore()); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "purge expired records", "err", err)
 		} else if n > 0 {
@@ -458,20 +459,6 @@ func (s *Server) purgeLoop(ctx context.Context) {
 			}
 		}
 	})
-}
-
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
 }
 
 // secure reports whether cookies must carry the Secure attribute.

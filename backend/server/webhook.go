@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scanfree/scanfree/backend/storage"
+	"github.com/scanfree/scanfree/internal/periodic"
 )
 
 // The alert webhook: each alert is stored in the outbox with the event
@@ -44,7 +45,7 @@ func webhookBackoff(attempts int) time.Duration {
 // it when Config.WebhookURL is set).
 func (s *Server) DeliverWebhooks(ctx context.Context) {
 	client := &http.Client{Timeout: webhookTimeout}
-	every(ctx, webhookEvery, func() {
+	periodic.Run(ctx, webhookEvery, func() {
 		due, err := s.store.DueWebhooks(ctx, s.now(), 50)
 		if err != nil {
 			if ctx.Err() == nil {

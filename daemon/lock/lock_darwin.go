@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ebitengine/purego"
+
+	"github.com/scanfree/scanfree/internal/periodic"
 )
 
 // pollEvery is how often the session dictionary is read: macOS announces
@@ -23,18 +25,7 @@ func watch(ctx context.Context, report func(source string, locked bool)) error {
 	}
 	read := func() { report("cgsession", cg.away()) }
 	read()
-	go func() {
-		t := time.NewTicker(pollEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	}()
+	go periodic.Run(ctx, pollEvery, read)
 	return nil
 }
 
