@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scanfree/scanfree/certs"
@@ -71,6 +72,8 @@ type Daemon struct {
 	// originsDefault says TrustedOrigins is the backend's origin, not a
 	// setting: it follows SetBackend.
 	originsDefault bool
+	// attestAgain is set once the key was shown to the backend again.
+	attestAgain atomic.Bool
 
 	desktopsMu sync.Mutex // guards desktops and desktops.json
 	desktops   []string   // IDs of the account's desktops seen; nil until desktops.json is read

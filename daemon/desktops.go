@@ -35,6 +35,17 @@ func (d *Daemon) watchDesktops(ctx context.Context) {
 // device-code phishing that worked. The first profile only records what
 // is there.
 func (d *Daemon) profileSeen(p idp.Profile) {
+	// A TPM-held key the backend does not know as such (its TPM makers
+	// were configured after this desktop enrolled, or the first showing
+	// failed) is shown again, once per run.
+	if p.KeyProtection != "tpm" && d.idp.KeyProtection() == "tpm" && d.attestAgain.CompareAndSwap(false, true) {
+		d.mu.Lock()
+		ctx := d.ctx
+		d.mu.Unlock()
+		if ctx != nil {
+			go d.attestKey(ctx)
+		}
+	}
 	d.desktopsMu.Lock()
 	defer d.desktopsMu.Unlock()
 	path := filepath.Join(d.cfg.StateDir, desktopsFile)

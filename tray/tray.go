@@ -284,20 +284,29 @@ func (a *app) apply(v View, st control.Status) {
 	a.appsChanged()
 }
 
-// warnOnce notifies each warning the first time the tray sees it.
+// warnOnce notifies each warning the first time the tray sees it, off
+// the menu's lock (a notification service may be slow to answer).
 func (a *app) warnOnce(warnings []string) {
 	if a.warned == nil {
 		a.warned = map[string]bool{}
 	}
+	var fresh []string
 	for _, w := range warnings {
-		if a.warned[w] {
-			continue
-		}
-		a.warned[w] = true
-		if err := notify("scanfree: an app will not take this computer", w); err != nil {
-			a.log.Warn("tray: could not show a notification", "err", err)
+		if !a.warned[w] {
+			a.warned[w] = true
+			fresh = append(fresh, w)
 		}
 	}
+	if len(fresh) == 0 {
+		return
+	}
+	go func() {
+		for _, w := range fresh {
+			if err := notify("scanfree: an app will not take this computer", w); err != nil {
+				a.log.Warn("tray: could not show a notification", "err", err)
+			}
+		}
+	}()
 }
 
 func (a *app) current() (View, control.Status) {
