@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,9 +41,14 @@ func lines(s string) []string {
 }
 
 func (s *Server) handleConsoleCreateApp(w http.ResponseWriter, r *http.Request, op operator) {
+	fence, err := formFence(r)
+	if err != nil {
+		s.consoleFail(w, r, op, fmt.Errorf("create app: %w", err))
+		return
+	}
 	spec := admin.AppSpec{Name: r.PostFormValue("name"), IconURL: strings.TrimSpace(r.PostFormValue("icon")),
 		RedirectURIs: lines(r.PostFormValue("redirect_uris")), Domains: lines(r.PostFormValue("domains")),
-		Public: r.PostFormValue("public") == "on", IDTokenAlg: r.PostFormValue("alg"), FastLogin: true, Operator: op.name(), Fence: formFence(r)}
+		Public: r.PostFormValue("public") == "on", IDTokenAlg: r.PostFormValue("alg"), FastLogin: true, Operator: op.name(), Fence: fence}
 	na, err := admin.CreateApp(r.Context(), s.ops(), spec, s.now())
 	if err != nil {
 		s.consoleFail(w, r, op, err)
@@ -70,6 +76,17 @@ type appView struct {
 	ServerPolicy  storage.PasswordPolicy
 	OwnOwner      bool
 	OldSecretLive bool
+	MinOS         string   // the device policy's --min-os, as typed
+	KeyLevels     []string // the key protections a device policy may ask
+}
+
+// minOSText writes a device policy's minimum versions as --min-os takes them.
+func minOSText(m map[string]string) string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, name+":"+m[name])
+	}
+	return strings.Join(out, ",")
 }
 
 func (s *Server) handleConsoleApp(w http.ResponseWriter, r *http.Request, op operator) {
@@ -89,7 +106,7 @@ func (s *Server) showApp(w http.ResponseWriter, r *http.Request, op operator, ap
 	}
 	v := appView{App: a, RedirectURIs: strings.Join(a.RedirectURIs, "\n"), Domains: strings.Join(a.Domains, "\n"), Secret: sec,
 		CIDRs: strings.Join(a.Fence.CIDRs, "\n"), Countries: strings.Join(a.Fence.Countries, " "),
-		Groups:       strings.Join(a.Fence.Groups, "\n"),
+		Groups: strings.Join(a.Fence.Groups, "\n"), MinOS: minOSText(a.Fence.Device.MinOS), KeyLevels: []string{"", "software", "platform", "tpm"},
 		DefaultGrace: "24h", IDTokenAlgs: []string{"RS256", "ES256"}, OwnOwner: !a.SharedOwner(),
 		Policies: []string{"", string(storage.PasswordOn), string(storage.PasswordSecondFactor), string(storage.PasswordOff)}, ServerPolicy: s.serverPolicy(),
 		OldSecretLive: len(a.OldSecretHash) > 0 && s.now().Before(a.OldSecretUntil), GraceUntil: a.OldSecretUntil}
@@ -111,7 +128,11 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 		owner := strings.TrimSpace(r.PostFormValue("owner"))
 		name, icon, alg := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("icon")), r.PostFormValue("alg")
 		uris, domains, fast := lines(r.PostFormValue("redirect_uris")), lines(r.PostFormValue("domains")), r.PostFormValue("fast_login") == "on"
-		fence := formFence(r)
+		var fence storage.Fence
+		if fence, err = formFence(r); err != nil {
+			err = fmt.Errorf("edit app: %w", err)
+			break
+		}
 		_, err = admin.EditApp(ctx, st, appID, admin.AppEdit{Name: &name, IconURL: &icon, Owner: &owner,
 			RedirectURIs: &uris, Domains: &domains, FastLogin: &fast, IDTokenAlg: &alg, Fence: &fence}, by, now)
 		done = "saved"
@@ -148,9 +169,14 @@ func (s *Server) handleConsoleAppAction(w http.ResponseWriter, r *http.Request, 
 
 // formFence reads an app form's fence: ranges one per line, countries
 // separated by spaces or commas.
-func formFence(r *http.Request) storage.Fence {
-	return storage.Fence{CIDRs: lines(r.PostFormValue("allow_cidrs")),
+func formFence(r *http.Request) (storage.Fence, error) {
+	f := storage.Fence{CIDRs: lines(r.PostFormValue("allow_cidrs")),
 		Countries:      strings.FieldsFunc(r.PostFormValue("allow_countries"), func(c rune) bool { return c == ' ' || c == ',' || c == '\n' || c == '\r' }),
 		Groups:         lines(r.PostFormValue("require_groups")),
-		PasswordSignin: storage.PasswordPolicy(r.PostFormValue("password_signin"))}
+		PasswordSignin: storage.PasswordPolicy(r.PostFormValue("password_signin")),
+		Device: storage.DevicePolicy{RequireKey: r.PostFormValue("require_key"),
+			RequireDiskEncryption: r.PostFormValue("require_disk_encryption") == "on"}}
+	var err error
+	f.Device.MinOS, err = admin.ParseMinOS(r.PostFormValue("min_os"))
+	return f, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,42 @@ func TestPostureOnPages(t *testing.T) {
 		if resp, body := c.admin.get(page); resp.StatusCode != http.StatusOK || !strings.Contains(body, `6.1.0-18-amd64</span> · disk encrypted`) {
 			t.Errorf("%s: %d, without the desktop's posture: %.2000s", page, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestConsoleDevicePolicy: the console's app form sets the device policy,
+// shows it, keeps it when the form is saved again, and refuses a bad
+// --min-os with the reason, changing nothing.
+func TestConsoleDevicePolicy(t *testing.T) {
+	c := newConsoleEnv(t, nil)
+	edit := "/admin/apps/" + c.app.AppID + "/edit"
+	form := url.Values{"name": {"Demo Shop"}, "redirect_uris": {"http://shop.localhost:8081/callback"}, "fast_login": {"on"}, "alg": {"RS256"},
+		"require_key": {"tpm"}, "require_disk_encryption": {"on"}, "min_os": {"linux:6.1, darwin:14"}}
+	policy := func() storage.DevicePolicy {
+		a, err := c.store.GetApp(context.Background(), c.app.AppID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Fence.Device
+	}
+	want := storage.DevicePolicy{RequireKey: "tpm", RequireDiskEncryption: true, MinOS: map[string]string{"linux": "6.1", "darwin": "14"}}
+	if resp, body := c.admin.post(edit, form, nil); resp.StatusCode >= 400 {
+		t.Fatalf("save: %d %.500s", resp.StatusCode, body)
+	}
+	if got := policy(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("policy %+v; want %+v", got, want)
+	}
+	_, page := c.admin.get("/admin/apps/" + c.app.AppID)
+	for _, s := range []string{`<option value="tpm" selected>`, `name="require_disk_encryption" checked`, `value="darwin:14,linux:6.1"`} {
+		if !strings.Contains(page, s) {
+			t.Fatalf("the app's page lacks %s", s)
+		}
+	}
+	form.Set("min_os", "linux:six")
+	if resp, body := c.admin.post(edit, form, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "--min-os") {
+		t.Fatalf("a bad --min-os: %d %.500s", resp.StatusCode, body)
+	}
+	if got := policy(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a refused save the policy is %+v", got)
 	}
 }

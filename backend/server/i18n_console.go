@@ -226,4 +226,8 @@ var zhConsole = map[string]string{
 	"Removed.":         "已删除。",
 	"Password sign-in": "密码登录", "password sign-in": "密码登录", "as the server (%s)": "与服务器一致（%s）",
 	"on": "允许单独使用密码", "second-factor": "密码后需第二因素", "off": "关闭",
+	"Desktops must sign in with": "电脑登录须使用", "any desktop": "任何电脑均可", "a proven key": "经证明的密钥",
+	"a key in a TPM or the system's key store": "TPM 或系统密钥库中的密钥", "a key in its TPM": "其 TPM 中的密钥",
+	"Desktops must have an encrypted disk":                                                        "电脑须有加密磁盘",
+	"Lowest OS versions of desktops, such as linux:6.1,windows:10.0.19045,darwin:14 (empty: any)": "电脑的最低系统版本，例如 linux:6.1,windows:10.0.19045,darwin:14（留空：不限）",
 }
