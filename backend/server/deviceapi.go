@@ -96,6 +96,33 @@ func (s *Server) bindKey(ctx context.Context, d storage.Device, jkt string) (sto
 	return s.store.GetDevice(ctx, d.ID)
 }
 
+// appsUsed are the apps with a device policy that userID signed in to:
+// two reads (her grants, the apps), however many apps she uses, since
+// every desktop asks at each /me.
+func (s *Server) appsUsed(ctx context.Context, userID string) ([]storage.App, error) {
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil || len(grants) == 0 {
+		return nil, err
+	}
+	apps, err := s.store.ListApps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]storage.App, len(apps))
+	for _, a := range apps {
+		if !a.Fence.Device.IsZero() {
+			byID[a.AppID] = a
+		}
+	}
+	var used []storage.App
+	for _, g := range grants {
+		if a, ok := byID[g.AppID]; ok {
+			used = append(used, a)
+		}
+	}
+	return used, nil
+}
+
 // Errcodes of the device API (package deviceapi has the list).
 const (
 	errQROnly         = deviceapi.CodeQROnly
@@ -131,12 +158,12 @@ func (s *Server) handleDeviceMe(w http.ResponseWriter, r *http.Request, d storag
 	}
 	me := deviceapi.Me{DeviceID: d.ID, DeviceName: d.Name, OS: d.OS, Username: u.Username, Nickname: u.Nickname, HeadImgURL: u.AvatarURL,
 		KeyProtection: d.KeyProtection}
-	grants, err := s.store.ListGrants(r.Context(), d.UserID)
+	used, err := s.appsUsed(r.Context(), d.UserID)
 	if err != nil {
 		s.internalError(w, r, "device me", err)
 		return
 	}
-	me.PolicyWarnings = s.signin.DeviceShortfalls(r.Context(), d, grants)
+	me.PolicyWarnings = s.signin.DeviceShortfalls(d, used)
 	for _, o := range devices {
 		if o.ID != d.ID && o.Active() {
 			me.Desktops = append(me.Desktops, deviceapi.Desktop{ID: o.ID, Name: o.Name, OS: o.OS, EnrolledAt: o.CreatedAt})

@@ -137,15 +137,14 @@ func (s *Service) CheckDevice(ctx context.Context, app storage.App, d storage.De
 	return err
 }
 
-// DeviceShortfalls are the refusals desktop d would meet at the apps its
-// person signed in to (apps with a device policy only), for the desktop
-// to warn her before she tries; nothing is logged.
-func (s *Service) DeviceShortfalls(ctx context.Context, d storage.Device, grants []storage.Grant) []string {
+// DeviceShortfalls are the refusals desktop d would meet at apps (the
+// ones its person signed in to), for the desktop to warn her before she
+// tries; nothing is logged.
+func (s *Service) DeviceShortfalls(d storage.Device, apps []storage.App) []string {
 	var out []string
-	for _, g := range grants {
-		app, err := s.store.GetApp(ctx, g.AppID)
-		if err != nil || app.Fence.Device.IsZero() || !app.Active() {
-			continue // a deleted app is no warning
+	for _, app := range apps {
+		if !app.Active() {
+			continue
 		}
 		if err := s.deviceFits(app, d); err != nil {
 			out = append(out, err.Error())

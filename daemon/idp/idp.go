@@ -116,10 +116,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tpmkey.Simulator(cfg.TPM) && !deviceapi.IsLoopbackHost(u.Hostname()) {
-		// A simulator's key is held by a program anyone with the user's
-		// rights can read, whatever it claims to be.
-		return nil, fmt.Errorf("tpm %q: a TPM simulator is for tests and development, and is taken only with a backend on this machine; unset tpm to use this computer's TPM", cfg.TPM)
+	if err := simulatorAllowed(cfg.TPM, u); err != nil {
+		return nil, err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
@@ -151,6 +149,16 @@ func ParseBackendURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// simulatorAllowed refuses a TPM simulator with a backend elsewhere: a
+// simulator's key is held by a program anyone with the user's rights can
+// read, whatever it claims to be.
+func simulatorAllowed(tpm string, backend *url.URL) error {
+	if tpmkey.Simulator(tpm) && !deviceapi.IsLoopbackHost(backend.Hostname()) {
+		return fmt.Errorf("tpm %q: a TPM simulator is for tests and development, and is taken only with a backend on this machine; unset tpm to use this computer's TPM", tpm)
+	}
+	return nil
+}
+
 // BackendURL is the backend's base URL.
 func (c *Client) BackendURL() string { return c.backend().String() }
 
@@ -168,8 +176,8 @@ func (c *Client) SetBackend(raw string, pageOrigins []string) error {
 	if err != nil {
 		return err
 	}
-	if tpmkey.Simulator(c.cfg.TPM) && !deviceapi.IsLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("tpm %q: a TPM simulator is taken only with a backend on this machine", c.cfg.TPM)
+	if err := simulatorAllowed(c.cfg.TPM, u); err != nil {
+		return err
 	}
 	if c.SignedIn() {
 		return errors.New("this desktop is signed in; sign it out first (`scanfreed logout`)")

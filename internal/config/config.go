@@ -19,11 +19,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/scanfree/scanfree/internal/keyfile"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -296,14 +296,7 @@ func (o Options) Remember(key, value string) error {
 	if err != nil {
 		return fmt.Errorf("remember %s: %w", key, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.File), 0o700); err != nil {
-		return fmt.Errorf("remember %s: %w", key, err)
-	}
-	tmp := o.File + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		return fmt.Errorf("remember %s: %w", key, err)
-	}
-	if err := os.Rename(tmp, o.File); err != nil {
+	if err := keyfile.WriteAtomic(o.File, out, 0o600); err != nil {
 		return fmt.Errorf("remember %s: %w", key, err)
 	}
 	return nil
