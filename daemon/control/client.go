@@ -229,11 +229,3 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	}()
 	return ch, nil
 }
-
-// dial connects to the control socket. Go speaks AF_UNIX on Windows 10
-// (1803) and later too, so one socket kind serves every OS; on Windows
-// the state dir's owner-only ACL guards it as 0600 does elsewhere.
-func dial(ctx context.Context, path string) (net.Conn, error) {
-	var d net.Dialer
-	return d.DialContext(ctx, "unix", path)
-}

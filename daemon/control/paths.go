@@ -18,12 +18,14 @@ func DefaultStateDir() string {
 	return ".scanfree"
 }
 
-// SocketName is the control socket's file name in the state dir.
+// SocketName is the control socket's file name in the state dir (not on
+// Windows, where the control channel is a named pipe: see SocketIn).
 const SocketName = "control.sock"
 
-// SocketIn is the control socket of the daemon with state dir stateDir,
-// unless --socket named another.
-func SocketIn(stateDir string) string { return filepath.Join(stateDir, SocketName) }
+// SocketIn is the control channel of the daemon with state dir stateDir,
+// unless --socket named another: <stateDir>/control.sock, and on Windows
+// the named pipe \\.\pipe\scanfree-<hash of the state dir>.
+func SocketIn(stateDir string) string { return socketIn(stateDir) }
 
 // DefaultSocket is the control socket of the daemon with state dir
 // stateDir: $SCANFREE_SOCKET, else SocketIn(stateDir).

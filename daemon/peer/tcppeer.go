@@ -15,13 +15,11 @@ import (
 
 type connKey struct{}
 
-// ConnContext is an http.Server's ConnContext: it remembers the Unix
-// connection for Allowed and Program.
+// ConnContext is the control server's ConnContext: it remembers the
+// connection (a Unix socket, or a named pipe on Windows) for Allowed and
+// Program.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if uc, ok := c.(*net.UnixConn); ok {
-		return context.WithValue(ctx, connKey{}, uc)
-	}
-	return ctx
+	return context.WithValue(ctx, connKey{}, c)
 }
 
 // Listener hands the local API only connections whose client end

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/scanfree/scanfree/internal/owner"
 )
 
 var procGetExtendedTCPTable = windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetExtendedTcpTable")
@@ -47,7 +49,7 @@ func checkTCPPeer(local, remote netip.AddrPort) error {
 	}
 	for _, o := range rows {
 		if o.local == remote && o.remote == local {
-			same, err := sameUser(o.pid)
+			same, err := owner.SameUser(o.pid)
 			if err != nil {
 				return fmt.Errorf("owner of %s (PID %d): %w", remote, o.pid, err)
 			}
