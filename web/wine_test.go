@@ -83,7 +83,7 @@ func dialogWindow(t *testing.T, display string) string {
 // Wine's processes; the daemon refuses the unknown, asserted below), so
 // chromium reaches it through a relay inside the prefix.
 func TestWindowsDaemonUnderWine(t *testing.T) {
-	testutil.NeedTools(t, "chromium", "certutil", "xdotool")
+	testutil.NeedTools(t, "chromium", "certutil", "xdotool", "xwd")
 	display := testutil.StartXvfb(t)
 	w := winetest.New(t, display)
 	bin := t.TempDir()
