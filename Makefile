@@ -79,7 +79,8 @@ uninstall:
 	rm -f $(PREFIX)/bin/scanfreed $(PREFIX)/bin/scanfree-tray
 
 # Release archives: linux and windows (amd64, arm64) with the tray, darwin without it;
-# and Debian packages for linux (installer/deb.go: what an IT team pushes).
+# Debian packages for linux (installer/deb.go) and an MSI for windows/amd64
+# (installer/msi.go, needs wixl): what an IT team pushes.
 dist:
 	@rm -rf $(DIST) && mkdir -p $(DIST)
 	@for os in linux windows darwin; do for arch in amd64 arm64; do \
@@ -89,6 +90,8 @@ dist:
 			-ldflags "-s -X github.com/scanfree/scanfree/internal/version.stamp=$(VERSION)" -o $$dir/ ./cmd/$$cmd || exit 1; done; \
 		if [ $$os = linux ]; then $(GO) run ./installer/mkdeb -bin $$dir -version $(VERSION) -arch $$arch \
 			-o $(DIST)/scanfree_$(VERSION)_$$arch.deb || exit 1; fi; \
+		if [ $$os-$$arch = windows-amd64 ]; then $(GO) run ./installer/mkmsi -bin $$dir -version $(VERSION) \
+			-o $(DIST)/scanfree-$(VERSION)-windows-amd64.msi || exit 1; fi; \
 		cp installer/dist/INSTALL-$$os.txt $$dir/INSTALL.txt; cp README.md $$dir/; \
 		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $$dir && echo $(DIST)/$$name.tar.gz; \
 	done; done

@@ -25,7 +25,11 @@ func policyValues(raw map[string]any) (map[string]any, error) {
 		}
 		switch v := v.(type) {
 		case string:
-			out[k] = v
+			// An empty value sets nothing: the MSI writes its policy
+			// values whether or not its properties were given.
+			if v != "" {
+				out[k] = v
+			}
 		case []string:
 			out[k] = v
 		case []any:

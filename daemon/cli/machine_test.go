@@ -33,4 +33,7 @@ func TestProfileValues(t *testing.T) {
 	if _, err := policyValues(map[string]any{"trusted_origins": []any{"https://a.example", 3}}); err == nil {
 		t.Error("a list with a number was taken as origins")
 	}
+	if v, err := policyValues(map[string]any{"backend_url": "", "trusted_origins": "https://a.example"}); err != nil || len(v) != 1 {
+		t.Errorf("an empty policy value set something: %v %v", v, err)
+	}
 }
