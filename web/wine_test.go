@@ -77,7 +77,8 @@ func dialogWindow(t *testing.T, display string) string {
 // its native MessageBoxW dialog under Xvfb denies on a fresh Return and
 // allows after the input delay; `scanfreed.exe status`, `pending` and
 // `approve` work over its named pipe; a second daemon cannot take the
-// pipe. What Wine cannot show: another user (every Wine process runs as
+// pipe; its proof key falls back to software for want of the Platform
+// Crypto Provider, and status says so. What Wine cannot show: another user (every Wine process runs as
 // one SID, so the pipe's DACL and the client check admit everyone here),
 // and a Linux program as a local API client (Wine's TCP table names only
 // Wine's processes; the daemon refuses the unknown, asserted below), so
@@ -107,10 +108,17 @@ func TestWindowsDaemonUnderWine(t *testing.T) {
 			t.Fatalf("scanfreed.exe login: %q %v", out, err)
 		}
 		b.CLI("", "device", "approve", "--user", "alice", "--code", l.UserCode)
+		var st control.Status
 		testutil.Eventually(t, 30*time.Second, "scanfreed.exe to be signed in", func() bool {
-			st, err := d.status()
+			var err error
+			st, err = d.status()
 			return err == nil && st.SignedIn && st.Account != nil && st.Account.Nickname == "Alice"
 		})
+		// Wine has no Platform Crypto Provider: the key is made in
+		// software, and status says why.
+		if st.KeyProtection != "software" || !strings.Contains(st.TPMSkipped, "Platform Crypto Provider") {
+			t.Errorf("key %q, TPM skipped because %q; want software, for want of the Platform Crypto Provider", st.KeyProtection, st.TPMSkipped)
+		}
 	})
 	t.Run("a second daemon cannot take the pipe", func(t *testing.T) {
 		_, errOut, err := w.Run(time.Minute, d.exe, "run", "--state-dir", winetest.Path(d.state), "--backend", b.URL, "--port", strconv.Itoa(testutil.FreePort(t)))

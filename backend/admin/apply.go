@@ -42,6 +42,12 @@ type AppConfig struct {
 	AllowCIDRs     []string `yaml:"allow_cidrs"`
 	AllowCountries []string `yaml:"allow_countries"`
 	RequireGroups  []string `yaml:"require_groups"`
+	// The desktop policy, as app edit's flags: require_key (tpm,
+	// platform or software), require_disk_encryption, and min_os in
+	// --min-os's form ("linux:6.1,windows:10.0.19045,darwin:14").
+	RequireKey            string `yaml:"require_key"`
+	RequireDiskEncryption bool   `yaml:"require_disk_encryption"`
+	MinOS                 string `yaml:"min_os"`
 	// PasswordSignin is the app's password policy: on, second-factor or
 	// off; empty follows the server's.
 	PasswordSignin string `yaml:"password_signin"`
@@ -102,7 +108,11 @@ func Apply(ctx context.Context, st storage.Storage, c Config, dryRun bool, opera
 	for i, ac := range c.Apps {
 		spec := AppSpec{Name: ac.Name, IconURL: ac.IconURL, Owner: ac.Owner, RedirectURIs: ac.RedirectURIs, Domains: ac.Domains,
 			FastLogin: ac.FastLogin == nil || *ac.FastLogin, Public: ac.Public, IDTokenAlg: ac.IDTokenAlg,
-			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries, Groups: ac.RequireGroups, PasswordSignin: storage.PasswordPolicy(ac.PasswordSignin)}}
+			Fence: storage.Fence{CIDRs: ac.AllowCIDRs, Countries: ac.AllowCountries, Groups: ac.RequireGroups, PasswordSignin: storage.PasswordPolicy(ac.PasswordSignin),
+				Device: storage.DevicePolicy{RequireKey: ac.RequireKey, RequireDiskEncryption: ac.RequireDiskEncryption}}}
+		if spec.Fence.Device.MinOS, err = ParseMinOS(ac.MinOS); err != nil {
+			return nil, fmt.Errorf("apps[%d] (%s): min_os: %w", i, ac.Name, err)
+		}
 		if err := spec.check(fmt.Sprintf("apps[%d] (%s)", i, ac.Name)); err != nil {
 			return nil, err
 		}
@@ -260,6 +270,9 @@ func appDiff(a, b storage.App) string {
 	add("allow_countries", a.Fence.Countries, b.Fence.Countries)
 	add("require_groups", a.Fence.Groups, b.Fence.Groups)
 	add("password_signin", a.Fence.PasswordSignin, b.Fence.PasswordSignin)
+	add("require_key", a.Fence.Device.RequireKey, b.Fence.Device.RequireKey)
+	add("require_disk_encryption", a.Fence.Device.RequireDiskEncryption, b.Fence.Device.RequireDiskEncryption)
+	add("min_os", a.Fence.Device.MinOS, b.Fence.Device.MinOS)
 	return strings.Join(d, "; ")
 }
 

@@ -333,8 +333,9 @@ func TestEventsFilters(t *testing.T) {
 // TestApply: `apply -f` with --dry-run says what it would change and
 // changes nothing; applied, the app (with its secret from the
 // environment, never the file), the people, their roles and the fence are
-// there; applied again it changes nothing; a typo in a key changes
-// nothing and names the key. A person made by apply has no password.
+// there (with its device policy); applied again it changes nothing; a
+// typo in a key, or a bad min_os, changes nothing and names the key; a
+// file without the policy lifts it. A person made by apply has no password.
 func TestApply(t *testing.T) {
 	b := startBackend(t, filepath.Join(t.TempDir(), "scanfree.db"))
 	cfg := filepath.Join(t.TempDir(), "scanfree.yaml")
@@ -344,6 +345,9 @@ apps:
   - name: Forum
     redirect_uris: [https://forum.example/cb]
     allow_cidrs: [10.0.0.0/8]
+    require_key: tpm
+    require_disk_encryption: true
+    min_os: linux:6.1,windows:10.0.19045
     secret_env: FORUM_SECRET
 people:
   - username: ops
@@ -404,8 +408,14 @@ people:
 	if err == nil || !strings.Contains(errOut, "redirect_uri") {
 		t.Fatalf("a typo: %v %s", err, errOut)
 	}
+	write("apps:\n  - name: Forum\n    redirect_uris: [https://forum.example/cb]\n    min_os: linux6.1\n")
+	if _, errOut, err := testutil.Run(context.Background(), env, "", b.bin, "apply", "-f", cfg, "--db", b.db); err == nil || !strings.Contains(errOut, "min_os") {
+		t.Fatalf("a bad min_os: %v %s", err, errOut)
+	}
 	write("apps:\n  - name: Forum\n    redirect_uris: [https://forum.example/cb, https://forum.example/cb2]\n    secret_env: FORUM_SECRET\npeople:\n  - username: carol\n    nickname: Carol C\n    role: auditor\n")
 	if out := run("apply", "-f", cfg); !strings.Contains(out, "update app Forum redirect_uris") || !strings.Contains(out, "allow_cidrs [10.0.0.0/8] -> []") ||
+		!strings.Contains(out, "require_key tpm -> ;") || !strings.Contains(out, "require_disk_encryption true -> false") ||
+		!strings.Contains(out, "min_os map[linux:6.1 windows:10.0.19045] -> map[]") ||
 		!strings.Contains(out, "update user carol") || !strings.Contains(out, "set role carol none -> auditor") {
 		t.Fatalf("a second configuration: %s", out)
 	}

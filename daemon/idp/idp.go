@@ -22,6 +22,7 @@ import (
 	"github.com/scanfree/scanfree/daemon/creds"
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/ncryptkey"
 	"github.com/scanfree/scanfree/internal/posture"
 	"github.com/scanfree/scanfree/internal/tpmkey"
 )
@@ -64,7 +65,8 @@ type Config struct {
 	// there, owner-only, when missing); "" sends bare Bearer credentials.
 	KeyFile string
 	// TPM is where a new proof key is made: "" uses the TPM at
-	// tpmkey.DefaultDevice when there is one, else software; TPMOff,
+	// tpmkey.DefaultDevice when there is one (on Windows, the Platform
+	// Crypto Provider, package ncryptkey), else software; TPMOff,
 	// software; a device path or a simulator address (tpmkey.Open), that
 	// TPM or an error.
 	TPM        string
@@ -91,6 +93,7 @@ type Client struct {
 	mu         sync.Mutex
 	key        *dpop.Key       // see proofKey
 	tpm        *tpmkey.Key     // key's TPM half, when it is in a TPM
+	platform   *ncryptkey.Key  // the key in Windows' Platform Crypto Provider, when it is there
 	keyErr     error           // why proofKey failed last
 	tpmSkipped error           // why a new key went to software despite a TPM
 	posture    *posture.Report // what reportPosture read last

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanfree/scanfree/internal/deviceapi"
 	"github.com/scanfree/scanfree/internal/dpop"
+	"github.com/scanfree/scanfree/internal/ncryptkey"
 	"github.com/scanfree/scanfree/internal/posture"
 	"github.com/scanfree/scanfree/internal/tpmkey"
 )
@@ -38,8 +39,17 @@ func (c *Client) proofKey() (*dpop.Key, error) {
 	switch tpmFile := c.tpmKeyFile(); {
 	case tpmkey.Exists(tpmFile):
 		k, err = c.tpmKey(tpmFile, tpmkey.Load)
+	case ncryptkey.Exists(c.platformKeyFile()):
+		k, err = c.platformKey(ncryptkey.Load)
 	case tpmkey.Exists(c.cfg.KeyFile) || c.cfg.TPM == TPMOff:
 		k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+	case c.cfg.TPM == "" && ncryptkey.Supported():
+		// Windows: the TPM through the Platform Crypto Provider; a
+		// computer without one (or Wine) signs in with a software key.
+		if k, err = c.platformKey(ncryptkey.Create); err != nil {
+			c.tpmSkipped = err
+			k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+		}
 	case c.cfg.TPM == "" && !tpmkey.Exists(tpmkey.DefaultDevice):
 		k, err = dpop.LoadOrCreate(c.cfg.KeyFile) // no TPM here: software
 	default:
@@ -110,6 +120,27 @@ func (c *Client) tpmKey(path string, get func(transport.TPMCloser, string) (*tpm
 	return k, nil
 }
 
+// platformKeyFile is where the name of a key held by Windows' Platform
+// Crypto Provider is kept, beside KeyFile.
+func (c *Client) platformKeyFile() string {
+	return strings.TrimSuffix(c.cfg.KeyFile, filepath.Ext(c.cfg.KeyFile)) + ".ncrypt"
+}
+
+// platformKey loads (or makes) the Platform Crypto Provider's key.
+func (c *Client) platformKey(get func(string) (*ncryptkey.Key, error)) (*dpop.Key, error) {
+	pk, err := get(c.platformKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("%w; set tpm: off in config.yaml to keep the key in software", err)
+	}
+	k, err := dpop.FromSigner(pk, "platform")
+	if err != nil {
+		pk.Close()
+		return nil, err
+	}
+	c.platform = pk
+	return k, nil
+}
+
 // dropUnusableKey deletes a TPM key blob that this computer's TPM cannot
 // load, before a new enrolment: the new credential is bound to a new key
 // made here, and the person approves it as a new desktop.
@@ -131,15 +162,21 @@ func (c *Client) dropKey() {
 	if c.tpm != nil {
 		c.tpm.Close()
 	}
-	c.key, c.tpm, c.keyErr, c.tpmSkipped = nil, nil, nil, nil
+	if c.platform != nil {
+		c.platform.Close()
+	}
+	c.key, c.tpm, c.platform, c.keyErr, c.tpmSkipped = nil, nil, nil, nil, nil
 	if c.cfg.KeyFile != "" {
 		os.Remove(c.cfg.KeyFile)
 		os.Remove(c.tpmKeyFile())
+		if ncryptkey.Exists(c.platformKeyFile()) && ncryptkey.Delete(c.platformKeyFile()) != nil {
+			os.Remove(c.platformKeyFile()) // the key is gone or unreachable: forget its name
+		}
 	}
 }
 
-// KeyProtection says where the desktop's proof key lives ("tpm" or
-// "software"), "" when it has none yet.
+// KeyProtection says where the desktop's proof key lives ("tpm",
+// "platform" or "software"), "" when it has none yet.
 func (c *Client) KeyProtection() string {
 	c.mu.Lock()
 	k := c.key
@@ -151,6 +188,8 @@ func (c *Client) KeyProtection() string {
 		return ""
 	case tpmkey.Exists(c.tpmKeyFile()):
 		return "tpm"
+	case ncryptkey.Exists(c.platformKeyFile()):
+		return "platform"
 	case tpmkey.Exists(c.cfg.KeyFile):
 		return "software"
 	}
