@@ -88,9 +88,9 @@ dist:
 		cmds="scanfreed scanfree-server"; [ $$os = darwin ] || cmds="$$cmds scanfree-tray"; \
 		for cmd in $$cmds; do CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -buildvcs=auto -trimpath \
 			-ldflags "-s -X github.com/scanfree/scanfree/internal/version.stamp=$(VERSION)" -o $$dir/ ./cmd/$$cmd || exit 1; done; \
-		if [ $$os = linux ]; then $(GO) run ./installer/mkdeb -bin $$dir -version $(VERSION) -arch $$arch \
+		if [ $$os = linux ]; then $(GO) run ./installer/mkpkg deb -bin $$dir -version $(VERSION) -arch $$arch \
 			-o $(DIST)/scanfree_$(VERSION)_$$arch.deb || exit 1; fi; \
-		if [ $$os-$$arch = windows-amd64 ]; then $(GO) run ./installer/mkmsi -bin $$dir -version $(VERSION) \
+		if [ $$os-$$arch = windows-amd64 ]; then $(GO) run ./installer/mkpkg msi -bin $$dir -version $(VERSION) \
 			-o $(DIST)/scanfree-$(VERSION)-windows-amd64.msi || exit 1; fi; \
 		cp installer/dist/INSTALL-$$os.txt $$dir/INSTALL.txt; cp README.md $$dir/; \
 		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $$dir && echo $(DIST)/$$name.tar.gz; \
