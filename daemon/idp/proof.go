@@ -142,15 +142,21 @@ func (c *Client) platformKey(get func(string) (*ncryptkey.Key, error)) (*dpop.Ke
 }
 
 // dropUnusableKey deletes a TPM key blob that this computer's TPM cannot
-// load, before a new enrolment: the new credential is bound to a new key
+// load (or the name of a platform key this computer's provider does not
+// hold), before a new enrolment: the new credential is bound to a new key
 // made here, and the person approves it as a new desktop.
 func (c *Client) dropUnusableKey() {
-	if _, err := c.proofKey(); errors.Is(err, tpmkey.ErrOtherTPM) {
+	switch _, err := c.proofKey(); {
+	case errors.Is(err, tpmkey.ErrOtherTPM):
 		os.Remove(c.tpmKeyFile())
-		c.mu.Lock()
-		c.keyErr = nil
-		c.mu.Unlock()
+	case err != nil && ncryptkey.Exists(c.platformKeyFile()):
+		os.Remove(c.platformKeyFile())
+	default:
+		return
 	}
+	c.mu.Lock()
+	c.keyErr = nil
+	c.mu.Unlock()
 }
 
 // dropKey deletes the proof key once its credential is gone: the next
