@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -269,5 +270,32 @@ func TestPlainHTTPBackendOnlyOnLoopback(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("backend %s: err %v, want ok=%v", url, err, ok)
 		}
+	}
+}
+
+// TestOtherPlatformKeyDropped: a state dir naming a Platform Crypto
+// Provider key this computer cannot open (here: not Windows) refuses to
+// prove, says so, and is forgotten before the next sign-in, which makes a
+// key where this computer keeps one.
+func TestOtherPlatformKeyDropped(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "dpop-key.pem")
+	os.WriteFile(filepath.Join(dir, "dpop-key.ncrypt"), []byte(`{"provider":"Microsoft Platform Crypto Provider","name":"scanfree-dpop-0"}`), 0o600)
+	c, err := New(Config{BackendURL: "http://127.0.0.1:1", Creds: creds.New(dir), KeyFile: keyFile, TPM: TPMOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.KeyProtection(); got != "platform" {
+		t.Fatalf("KeyProtection = %q, want platform", got)
+	}
+	if _, err := c.proofKey(); err == nil || c.KeyProblem() == nil {
+		t.Fatalf("a platform key this computer does not hold proved: %v", err)
+	}
+	c.dropUnusableKey()
+	if _, err := os.Stat(filepath.Join(dir, "dpop-key.ncrypt")); !os.IsNotExist(err) {
+		t.Fatalf("the platform key's name is still there: %v", err)
+	}
+	if k, err := c.proofKey(); err != nil || k == nil || k.Protection() != "software" {
+		t.Fatalf("after dropping it: %v %v", k, err)
 	}
 }
