@@ -84,6 +84,10 @@ func (b *Backend) Start(ctx context.Context) error {
 	return nil
 }
 
+// AddArgs adds flags for the next Start: a server restarted with
+// another configuration.
+func (b *Backend) AddArgs(args ...string) { b.args = append(b.args, args...) }
+
 // Stop stops the server with SIGTERM and waits for it.
 func (b *Backend) Stop() {
 	if b.Proc != nil {
