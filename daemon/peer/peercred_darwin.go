@@ -1,6 +1,10 @@
 package peer
 
-import "golang.org/x/sys/unix"
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
 
 // fdPeerUID reads LOCAL_PEERCRED of a connected Unix socket.
 func fdPeerUID(fd int) (int, error) {
@@ -11,5 +15,13 @@ func fdPeerUID(fd int) (int, error) {
 	return int(cred.Uid), nil
 }
 
-// fdPeerProgram is not known on this OS; the dialog names the app only.
-func fdPeerProgram(int) string { return "" }
+// fdPeerProgram names the process at the other end by LOCAL_PEERPID, for
+// the desktop-app dialog: its PID only (its executable's path would need
+// libproc, which needs cgo or purego; not worth it for a name).
+func fdPeerProgram(fd int) string {
+	pid, err := unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID)
+	if err != nil || pid <= 0 {
+		return ""
+	}
+	return "pid " + strconv.Itoa(pid)
+}
