@@ -26,7 +26,6 @@ import (
 
 // windowsDaemon is scanfreed.exe running in a Wine prefix, and its CLI.
 type windowsDaemon struct {
-	t     *testing.T
 	w     *winetest.Prefix
 	exe   string
 	state string // the state dir as Linux sees it
@@ -88,7 +87,7 @@ func TestWindowsDaemonUnderWine(t *testing.T) {
 	display := testutil.StartXvfb(t)
 	w := winetest.New(t, display)
 	bin := t.TempDir()
-	d := &windowsDaemon{t: t, w: w, exe: winetest.Build(t, "./cmd/scanfreed", bin), state: filepath.Join(t.TempDir(), "st")}
+	d := &windowsDaemon{w: w, exe: winetest.Build(t, "./cmd/scanfreed", bin), state: filepath.Join(t.TempDir(), "st")}
 	b := e2e.StartBackendWith(t, e2e.BackendOptions{})
 	d.port = b.DaemonPort
 	shop := e2e.StartShop(t, b)

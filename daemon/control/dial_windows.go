@@ -15,8 +15,8 @@ import (
 	"github.com/scanfree/scanfree/internal/owner"
 )
 
-// PipePrefix begins every scanfreed control pipe's name.
-const PipePrefix = `\\.\pipe\scanfree-`
+// pipePrefix begins every scanfreed control pipe's name.
+const pipePrefix = `\\.\pipe\scanfree-`
 
 // socketIn names the state dir's pipe: pipe names are one namespace for
 // the whole machine, so the name is a hash of the state dir's absolute,
@@ -26,7 +26,7 @@ func socketIn(stateDir string) string {
 		stateDir = abs
 	}
 	sum := sha256.Sum256([]byte(strings.ToLower(filepath.Clean(stateDir))))
-	return PipePrefix + hex.EncodeToString(sum[:10])
+	return pipePrefix + hex.EncodeToString(sum[:10])
 }
 
 // dial connects to the daemon's named pipe (as tailscale's safesocket
