@@ -32,13 +32,18 @@ func TestLockFallback(t *testing.T) {
 	}
 	<-events // the current status
 	ss.SetLocked(t, true)
-	select {
-	case e := <-events:
-		if e.Status.Lock != "locked" || e.Status.Ready {
-			t.Fatalf("status event after locking: %+v", e.Status)
+	// Other changes (a posture report, the profile) send events too: wait
+	// for the one that says locked, which must also say not ready.
+	deadline := time.After(10 * time.Second)
+	for locked := false; !locked; {
+		select {
+		case e := <-events:
+			if locked = e.Status.Lock == "locked"; locked && e.Status.Ready {
+				t.Fatalf("status event after locking says ready: %+v", e.Status)
+			}
+		case <-deadline:
+			t.Fatal("no status event saying locked after the screen locked")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no status event after the screen locked")
 	}
 	if r := d.CheckLogin(b); r.ErrCode != 10061 {
 		t.Fatalf("locked: %s", r.Body)
