@@ -94,6 +94,8 @@ func TestConsoleInChromium(t *testing.T) {
 	e2e.Run(br, br.Ctx, "clear the redirect URIs", chromedp.Clear(chromedp.CSS("#redirects")))
 	e2e.Run(br, br.Ctx, "a new redirect URI", chromedp.SendKeys(chromedp.CSS("#redirects"), "https://forum.example/callback"))
 	e2e.Run(br, br.Ctx, "a required directory group", chromedp.SendKeys(chromedp.CSS("#groups"), "staff"))
+	e2e.Run(br, br.Ctx, "desktops need a key in their TPM", chromedp.SetValue(chromedp.CSS("#require-key"), "tpm"))
+	e2e.Run(br, br.Ctx, "the lowest OS versions", chromedp.SendKeys(chromedp.CSS("#min-os"), "linux:6.1"))
 	e2e.Run(br, br.Ctx, "save", chromedp.Click(chromedp.CSS("#save")))
 	// The page before showed a notice too ("Created."): wait for this one.
 	testutil.Eventually(t, 10*time.Second, "the Saved notice", func() bool {
@@ -118,6 +120,13 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	if groups := e2e.Run(br, br.Ctx, "the saved groups", chromedp.Value(chromedp.CSS("#groups"))); groups != "staff" {
 		t.Fatalf("the app's required groups after the save: %q", groups)
+	}
+	// The device policy set in the browser is the app's, shown again.
+	if key := e2e.Run(br, br.Ctx, "the saved key level", chromedp.Value(chromedp.CSS("#require-key"))); key != "tpm" {
+		t.Fatalf("the app's key level after the save: %q", key)
+	}
+	if minOS := e2e.Run(br, br.Ctx, "the saved OS versions", chromedp.Value(chromedp.CSS("#min-os"))); minOS != "linux:6.1" {
+		t.Fatalf("the app's lowest OS versions after the save: %q", minOS)
 	}
 
 	// Rotate its secret with a short grace period.
