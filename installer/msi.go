@@ -57,18 +57,17 @@ func MSIVersion(release string) string {
 	return fmt.Sprintf("%d.%d.%d", major, minor, build)
 }
 
-// xmlAttr escapes s for an XML attribute.
+// xmlAttr escapes s for an XML attribute (EscapeText escapes quotes too).
 func xmlAttr(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+	return b.String()
 }
 
 // msiSource is the package's WiX source; wixl reads the binaries from
 // its working directory (it takes no absolute Source).
 func msiSource(version string) string {
 	const run = `Software\Microsoft\Windows\CurrentVersion\Run`
-	file := func(name string) string { return xmlAttr(name) }
 	return `<?xml version="1.0" encoding="utf-8"?>
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="*" Name="scanfree" Language="1033" Version="` + MSIVersion(version) + `" Manufacturer="scanfree" UpgradeCode="` + msiUpgradeCode + `">
@@ -78,11 +77,11 @@ func msiSource(version string) string {
       <Directory Id="ProgramFiles64Folder">
         <Directory Id="INSTALLDIR" Name="scanfree">
           <Component Id="Daemon" Guid="8048A72B-874F-445B-B1C2-1046662DE64C" Win64="yes">
-            <File Id="scanfreed.exe" Name="scanfreed.exe" Source="` + file("scanfreed.exe") + `" KeyPath="yes"/>
+            <File Id="scanfreed.exe" Name="scanfreed.exe" Source="scanfreed.exe" KeyPath="yes"/>
             <RegistryValue Root="HKLM" Key="` + run + `" Name="scanfreed" Type="string" Value="&#34;[INSTALLDIR]scanfreed.exe&#34; run"/>
           </Component>
           <Component Id="Tray" Guid="AEA011F2-94F7-413E-BBC6-A2ACDADDCCC4" Win64="yes">
-            <File Id="scanfree_tray.exe" Name="scanfree-tray.exe" Source="` + file("scanfree-tray.exe") + `" KeyPath="yes"/>
+            <File Id="scanfree_tray.exe" Name="scanfree-tray.exe" Source="scanfree-tray.exe" KeyPath="yes"/>
             <RegistryValue Root="HKLM" Key="` + run + `" Name="scanfree-tray" Type="string" Value="&#34;[INSTALLDIR]scanfree-tray.exe&#34;"/>
           </Component>
           <Component Id="BackendPolicy" Guid="379C7403-F6E6-4596-96E1-F2081FCA422F" Win64="yes">
