@@ -34,10 +34,12 @@ lint:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Every process the tests start inherits SCANFREE_TEST_RUN; any still alive
-# afterwards fails the run (scripts/leftovers.sh).
+# afterwards fails the run (scripts/leftovers.sh). The browser tests of ./web
+# take about 8 of go test's default 10 minutes per package on a CI machine;
+# 20 leaves room for a busy one without letting a hang go unnoticed.
 unit:
 	@SCANFREE_TEST_RUN=$$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'); export SCANFREE_TEST_RUN; \
-	echo "$(GO) test -race -count=1 ./..."; $(GO) test -race -count=1 ./...; rc=$$?; \
+	echo "$(GO) test -race -count=1 -timeout 20m ./..."; $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; \
 	env -u SCANFREE_TEST_RUN sh scripts/leftovers.sh "$$SCANFREE_TEST_RUN" || rc=1; exit $$rc
 
 # Each fuzz target briefly; the seeds also run as plain tests in `unit`.

@@ -66,7 +66,8 @@ func (s *Server) handleKeyAttest(w http.ResponseWriter, r *http.Request, d stora
 			writeDeviceErr(w, apiErr(errBackendRefused, err.Error()))
 			return
 		}
-		writeJSON(w, http.StatusOK, deviceapi.KeyChallenge{IDObject: ch.IDObject, EncSecret: ch.EncSecret, EKRSA: ch.EKRSA, Expires: expires})
+		writeJSON(w, http.StatusOK, deviceapi.KeyChallenge{IDObject: ch.IDObject, EncSecret: ch.EncSecret,
+			EK: string(ch.EK), EKRSA: ch.EK == tpmkey.EKRSA2048, Expires: expires})
 		return
 	}
 	want, err := s.attestSecret(r, d, name, req.EKCert, req.Expires)

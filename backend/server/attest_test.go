@@ -116,7 +116,7 @@ func TestTPMAttestation(t *testing.T) {
 	t.Run("the right answer with its expiry moved", func(t *testing.T) {
 		req := deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}
 		ch := challenge(d, req)
-		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA)
+		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, tpmkey.EK(ch.EK))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestTPMAttestation(t *testing.T) {
 	t.Run("the right answer after the challenge expired", func(t *testing.T) {
 		req := deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}
 		ch := challenge(d, req)
-		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA)
+		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, tpmkey.EK(ch.EK))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestTPMAttestation(t *testing.T) {
 	t.Run("the TPM's answer", func(t *testing.T) {
 		req := deviceapi.KeyAttestation{PublicArea: tk.PublicArea(), EKCert: ek}
 		ch := challenge(d, req)
-		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA)
+		secret, err := tk.Activate(ch.IDObject, ch.EncSecret, tpmkey.EK(ch.EK))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,6 +167,36 @@ func TestTPMAttestation(t *testing.T) {
 			t.Errorf("/account of a TPM desktop lacks its key cell: %s", body)
 		}
 	})
+	t.Run("a TPM certified on ECC P-384 alone", func(t *testing.T) {
+		eccTPM := maker.Start(t)
+		eccTPM.DropRSAEK(t) // swtpm_setup certifies an RSA and a P-384 EK
+		e.user("carol")
+		ctk := tpmKey(t, eccTPM)
+		ckey, err := dpop.FromSigner(ctk, "tpm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cd := enrolWith(e, "carol", ckey)
+		cek, err := ctk.EKCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := deviceapi.KeyAttestation{PublicArea: ctk.PublicArea(), EKCert: cek}
+		ch := challenge(cd, req)
+		if ch.EK != "ecc-p384" || ch.EKRSA {
+			t.Fatalf("challenge for EK %q (ek_rsa %v); want ecc-p384", ch.EK, ch.EKRSA)
+		}
+		if req.Secret, err = ctk.Activate(ch.IDObject, ch.EncSecret, tpmkey.EK(ch.EK)); err != nil {
+			t.Fatal(err)
+		}
+		req.Expires = ch.Expires
+		if a := cd.call("POST", deviceapi.PathKeyAttest, req); a.status != http.StatusOK {
+			t.Fatalf("the answer: %+v", a)
+		}
+		if p := protection(cd); p != "tpm" {
+			t.Fatalf("the key is recorded as %q; want tpm", p)
+		}
+	})
 	t.Run("a server that trusts no TPM maker", func(t *testing.T) {
 		plain := newEnv(t)
 		plain.user("alice")
@@ -187,7 +217,7 @@ func attest(t *testing.T, d *desktop, tk *tpmkey.Key) {
 	if a := d.call("POST", deviceapi.PathKeyAttest, req); a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &ch) != nil {
 		t.Fatalf("attestation request: %+v", a)
 	}
-	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err != nil {
+	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, tpmkey.EK(ch.EK)); err != nil {
 		t.Fatal(err)
 	}
 	req.Expires = ch.Expires

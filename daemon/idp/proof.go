@@ -276,7 +276,15 @@ func (c *Client) AttestKey(ctx context.Context) (string, error) {
 	if err := c.do(ctx, "POST", deviceapi.PathKeyAttest, req, &ch); err != nil {
 		return "", fmt.Errorf("show the backend this desktop's TPM key: %w", err)
 	}
-	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err != nil {
+	which := tpmkey.EK(ch.EK)
+	switch {
+	case which != "": // a backend from before EK was sent names only these two
+	case ch.EKRSA:
+		which = tpmkey.EKRSA2048
+	default:
+		which = tpmkey.EKP256
+	}
+	if req.Secret, err = tk.Activate(ch.IDObject, ch.EncSecret, which); err != nil {
 		return "", err
 	}
 	req.Expires = ch.Expires

@@ -131,10 +131,13 @@ type KeyAttestation struct {
 }
 
 // KeyChallenge is TPM2_MakeCredential's output for the desktop's key and
-// endorsement key (the RSA one when EKRSA), good until Expires (Unix s).
+// endorsement key EK (tpmkey.EK: "rsa2048", "ecc-p256" or "ecc-p384"),
+// good until Expires (Unix s). EKRSA is EK == "rsa2048", for desktops
+// from before EK was sent, which know only the RSA and P-256 ones.
 type KeyChallenge struct {
 	IDObject  []byte `json:"id_object"`
 	EncSecret []byte `json:"enc_secret"`
+	EK        string `json:"ek"`
 	EKRSA     bool   `json:"ek_rsa"`
 	Expires   int64  `json:"expires"`
 }

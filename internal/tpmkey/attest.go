@@ -8,16 +8,9 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
-// The NV indices where a TPM's maker stores the endorsement key's
-// certificate (TCG EK Credential Profile): the RSA 2048 EK's, then the
-// ECC P-256 EK's.
-const (
-	nvRSAEKCert = 0x01c00002
-	nvECCEKCert = 0x01c0000a
-)
-
-// EKCertificate reads the endorsement key's certificate (DER) that the
-// TPM's maker stored in the TPM, RSA first.
+// EKCertificate reads an endorsement key's certificate (DER) that the
+// TPM's maker stored in the TPM, the first of the TCG profile's indices
+// that holds one (RSA 2048, ECC P-256, ECC P-384).
 func (k *Key) EKCertificate() ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -25,8 +18,8 @@ func (k *Key) EKCertificate() ([]byte, error) {
 		return nil, errors.New("read the EK certificate: closed")
 	}
 	var errs []error
-	for _, idx := range []tpm2.TPMHandle{nvRSAEKCert, nvECCEKCert} {
-		der, err := k.readNV(idx)
+	for _, e := range ekNV {
+		der, err := k.readNV(e.nv)
 		if err == nil {
 			return der, nil
 		}
@@ -65,26 +58,31 @@ func (k *Key) readNV(idx tpm2.TPMHandle) ([]byte, error) {
 // Activate answers a verifier's credential challenge (made by
 // MakeChallenge for this key and the TPM's endorsement key): the TPM
 // gives the secret back only if the key it names is loaded in the TPM
-// whose endorsement key the challenge was encrypted to.
-func (k *Key) Activate(idObject, encSecret []byte, ekRSA bool) ([]byte, error) {
+// whose endorsement key (ek, named by the challenge) it was encrypted to.
+func (k *Key) Activate(idObject, encSecret []byte, ek EK) ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.tpm == nil {
 		return nil, errors.New("activate credential: closed")
 	}
-	tmpl := tpm2.ECCEKTemplate
-	if ekRSA {
-		tmpl = tpm2.RSAEKTemplate
+	tmpl, err := ek.template()
+	if err != nil {
+		return nil, fmt.Errorf("activate credential: %w", err)
 	}
-	ek, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHEndorsement, InPublic: tpm2.New2B(tmpl)}.Execute(k.tpm)
+	made, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHEndorsement, InPublic: tpm2.New2B(tmpl)}.Execute(k.tpm)
 	if err != nil {
 		return nil, fmt.Errorf("activate credential: make the endorsement key: %w", err)
 	}
-	defer flush(k.tpm, ek.ObjectHandle)
+	defer flush(k.tpm, made.ObjectHandle)
+	// The low-range templates leave the user role to their policy; the
+	// high range sets userWithAuth, and its empty password does.
+	auth := tpm2.Policy(tpm2.TPMAlgSHA256, 16, endorsementPolicy)
+	if tmpl.ObjectAttributes.UserWithAuth {
+		auth = tpm2.PasswordAuth(nil)
+	}
 	rsp, err := tpm2.ActivateCredential{
 		ActivateHandle: tpm2.AuthHandle{Handle: k.handle.Handle, Name: k.handle.Name, Auth: tpm2.PasswordAuth(nil)},
-		KeyHandle: tpm2.AuthHandle{Handle: ek.ObjectHandle, Name: ek.Name,
-			Auth: tpm2.Policy(tpm2.TPMAlgSHA256, 16, endorsementPolicy)},
+		KeyHandle:      tpm2.AuthHandle{Handle: made.ObjectHandle, Name: made.Name, Auth: auth},
 		CredentialBlob: tpm2.TPM2BIDObject{Buffer: idObject},
 		Secret:         tpm2.TPM2BEncryptedSecret{Buffer: encSecret},
 	}.Execute(k.tpm)

@@ -66,11 +66,31 @@ func TestKeyStaysInItsTPM(t *testing.T) {
 // maker's EK certificate and the TPM opens the challenge for its own key;
 // a challenge for a key that is not in the TPM (a software key dressed
 // as a TPM key) cannot be opened; another maker's TPM is not trusted.
+// It runs with the RSA endorsement key, which swtpm_setup certifies first,
+// and with the P-384 one of the profile's high range, alone in a TPM
+// whose RSA certificate was removed.
 func TestCredentialActivation(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ek      tpmkey.EK
+		eccOnly bool
+	}{
+		{"RSA 2048 EK", tpmkey.EKRSA2048, false},
+		{"ECC P-384 EK", tpmkey.EKP384, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testActivation(t, tc.ek, tc.eccOnly) })
+	}
+}
+
+func testActivation(t *testing.T, want tpmkey.EK, eccOnly bool) {
 	maker := swtpmtest.NewMaker(t)
 	tp := maker.Start(t)
 	stranger := swtpmtest.NewMaker(t)
 	theirs := stranger.Start(t)
+	if eccOnly {
+		tp.DropRSAEK(t)
+		theirs.DropRSAEK(t)
+	}
 
 	key := func(tp *swtpmtest.TPM) *tpmkey.Key {
 		c, err := tpmkey.Open(tp.Addr)
@@ -107,7 +127,10 @@ func TestCredentialActivation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := k.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA)
+		if ch.EK != want {
+			t.Fatalf("challenge for EK %q, want %q", ch.EK, want)
+		}
+		got, err := k.Activate(ch.IDObject, ch.EncSecret, ch.EK)
 		if err != nil || string(got) != "the secret" {
 			t.Fatalf("Activate = %q, %v", got, err)
 		}
@@ -123,16 +146,22 @@ func TestCredentialActivation(t *testing.T) {
 			t.Fatal(err) // its attributes say TPM: only activation can tell
 		}
 		ch, _ := tpmkey.MakeChallenge(rand.Reader, ek, fakeName, []byte("the secret"))
-		if got, err := k.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err == nil {
+		got, err := k.Activate(ch.IDObject, ch.EncSecret, ch.EK)
+		if err == nil {
 			t.Fatalf("the TPM opened a challenge for a key it does not hold: %q", got)
+		}
+		if !errors.Is(err, tpm2.TPMRCIntegrity) { // not a TPM too busy to look
+			t.Fatalf("Activate = %v; want the TPM's integrity check to fail", err)
 		}
 	})
 	other := key(theirs) // swtpm serves one connection at a time
 	t.Run("a key of another TPM", func(t *testing.T) {
 		ch, _ := tpmkey.MakeChallenge(rand.Reader, ek, name, []byte("the secret"))
-		if got, err := other.Activate(ch.IDObject, ch.EncSecret, ch.EKRSA); err == nil {
+		got, err := other.Activate(ch.IDObject, ch.EncSecret, ch.EK)
+		if err == nil {
 			t.Fatalf("another TPM opened the challenge: %q", got)
 		}
+		t.Logf("refused: %v", err) // swtpm fails RSA decryption with another key as TPM_RC_FAILURE
 	})
 	t.Run("another maker's EK certificate", func(t *testing.T) {
 		der, err := other.EKCertificate()

@@ -86,7 +86,7 @@ func LoadRoots(path string) (*Roots, error) {
 var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 
 // VerifyEK parses an endorsement key certificate and checks that one of
-// the roots issued it, returning its key (RSA or ECDSA P-256).
+// the roots issued it, returning its key (RSA or ECDSA).
 func (r *Roots) VerifyEK(der []byte) (crypto.PublicKey, error) {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -113,34 +113,20 @@ func (r *Roots) VerifyEK(der []byte) (crypto.PublicKey, error) {
 type Challenge struct {
 	IDObject  []byte
 	EncSecret []byte
-	EKRSA     bool // the TPM's RSA endorsement key is to decrypt it
+	EK        EK // the endorsement key that opens it
 }
 
 // MakeChallenge encrypts secret to the endorsement key ek for the key of
 // name (TPM2_MakeCredential, done in software): only that TPM can
 // decrypt it, and only while the named key is loaded in it.
 func MakeChallenge(rand io.Reader, ek crypto.PublicKey, name, secret []byte) (Challenge, error) {
-	var pub tpm2.TPMTPublic
-	switch k := ek.(type) {
-	case *rsa.PublicKey:
-		if k.E != 65537 || k.N.BitLen() != 2048 {
-			return Challenge{}, errors.New("make credential challenge: the EK is not the TCG template's RSA 2048 key")
-		}
-		pub = tpm2.RSAEKTemplate
-		pub.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: k.N.FillBytes(make([]byte, 256))})
-	case *ecdsa.PublicKey:
-		if k.Curve.Params().BitSize != 256 {
-			return Challenge{}, errors.New("make credential challenge: the EK is not the TCG template's P-256 key")
-		}
-		point, err := k.Bytes() // 0x04 || X || Y
-		if err != nil {
-			return Challenge{}, fmt.Errorf("make credential challenge: %w", err)
-		}
-		pub = tpm2.ECCEKTemplate
-		pub.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
-			X: tpm2.TPM2BECCParameter{Buffer: point[1:33]}, Y: tpm2.TPM2BECCParameter{Buffer: point[33:]}})
-	default:
-		return Challenge{}, errors.New("make credential challenge: unsupported EK")
+	which, err := ekOf(ek)
+	if err != nil {
+		return Challenge{}, fmt.Errorf("make credential challenge: %w", err)
+	}
+	pub, err := ekPublic(which, ek)
+	if err != nil {
+		return Challenge{}, fmt.Errorf("make credential challenge: %w", err)
 	}
 	kem, err := tpm2.ImportEncapsulationKey(&pub)
 	if err != nil {
@@ -150,6 +136,5 @@ func MakeChallenge(rand io.Reader, ek crypto.PublicKey, name, secret []byte) (Ch
 	if err != nil {
 		return Challenge{}, fmt.Errorf("make credential challenge: %w", err)
 	}
-	_, isRSA := ek.(*rsa.PublicKey)
-	return Challenge{IDObject: id, EncSecret: enc, EKRSA: isRSA}, nil
+	return Challenge{IDObject: id, EncSecret: enc, EK: which}, nil
 }

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-tpm/tpm2"
+
 	"github.com/scanfree/scanfree/internal/harness/testutil"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 // Maker is a TPM maker: the CA that certifies its TPMs' endorsement keys.
@@ -88,6 +91,28 @@ func (m *Maker) Start(t testing.TB) *TPM {
 		return err == nil
 	})
 	return tp
+}
+
+// DropRSAEK deletes the RSA endorsement key's certificate from the TPM
+// (with the platform hierarchy, as its maker could), so that the ECC P-384
+// one swtpm_setup stores too is the TPM's only EK certificate: a TPM
+// certified on ECC alone. The TPM must not be in use.
+func (tp *TPM) DropRSAEK(t testing.TB) {
+	t.Helper()
+	const rsaEKCert = tpm2.TPMHandle(0x01c00002)
+	c, err := tpmkey.Open(tp.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pub, err := tpm2.NVReadPublic{NVIndex: rsaEKCert}.Execute(c)
+	if err != nil {
+		t.Fatalf("swtpm has no RSA EK certificate: %v", err)
+	}
+	if _, err := (tpm2.NVUndefineSpace{AuthHandle: tpm2.TPMRHPlatform,
+		NVIndex: tpm2.NamedHandle{Handle: rsaEKCert, Name: pub.NVName}}).Execute(c); err != nil {
+		t.Fatalf("remove the RSA EK certificate: %v", err)
+	}
 }
 
 // Stop stops the TPM (a computer switched off, or its TPM gone).
