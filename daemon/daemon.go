@@ -137,7 +137,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, subs: map[chan struct{}]struct{}{}, ready: make(chan struct{}), originsDefault: originsDefault}
 	d.idp, err = idp.New(idp.Config{BackendURL: cfg.BackendURL, PageOrigins: cfg.TrustedOrigins, Creds: creds.New(cfg.StateDir),
-		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), TPM: cfg.TPM, OnSignedOut: d.signedOut,
+		KeyFile: filepath.Join(cfg.StateDir, "dpop-key.pem"), TPM: cfg.TPM, Keychain: keychain(cfg.StateDir), OnSignedOut: d.signedOut,
 		OnProfile: d.profileSeen})
 	if err != nil {
 		return nil, err

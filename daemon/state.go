@@ -55,6 +55,10 @@ func (d *Daemon) Status() control.Status {
 	if err := d.idp.TPMSkipped(); err != nil {
 		st.TPMSkipped = err.Error()
 	}
+	st.KeyInKeychain = d.idp.InKeychain()
+	if err := d.idp.KeychainSkipped(); err != nil {
+		st.KeychainSkipped = err.Error()
+	}
 	if p, err := d.idp.Posture(); p != nil {
 		st.Posture = []control.PostureSignal{{Name: "os", Value: p.OS + " " + p.OSVersion, How: p.OSName},
 			{Name: "disk encryption", Value: p.DiskEncryption.Value, How: p.DiskEncryption.How},

@@ -59,8 +59,13 @@ func printStatus(w io.Writer, st control.Status) {
 	switch {
 	case st.KeyProblem != "":
 		fmt.Fprintf(w, "key:        unusable: %s\n", st.KeyProblem)
+	case st.KeyProtection == "software" && st.KeyInKeychain:
+		fmt.Fprintln(w, "key:        software, in the login keychain (the Secure Enclave needs a signed app): a copy of the state dir carries no key, but programs running as you can read it")
 	case st.KeyProtection == "software":
 		fmt.Fprintf(w, "key:        software (%s in the state dir: proves this desktop with every call; a copy of that folder works elsewhere)\n", "dpop-key.pem")
+		if st.KeychainSkipped != "" {
+			fmt.Fprintf(w, "            the login keychain did not take it (%s)\n", st.KeychainSkipped)
+		}
 		if st.TPMSkipped != "" {
 			fmt.Fprintf(w, "            this computer's TPM was not usable (%s): to use it, let your user open it (on Linux, the tss group), then `scanfreed logout` and `scanfreed login`\n", st.TPMSkipped)
 		}

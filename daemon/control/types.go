@@ -46,6 +46,11 @@ type Status struct {
 	// TPMSkipped says why the key was made in software although this
 	// computer has a TPM.
 	TPMSkipped string `json:"tpm_skipped,omitempty"`
+	// KeyInKeychain says a software key is held by the login keychain
+	// (macOS), not by a file in the state directory; KeychainSkipped says
+	// why a new one went to the file instead.
+	KeyInKeychain   bool   `json:"key_in_keychain,omitempty"`
+	KeychainSkipped string `json:"keychain_skipped,omitempty"`
 	// Posture is what this desktop last told the backend about itself
 	// (OS, disk encryption, screen lock, Secure Boot), for apps' device
 	// policies; PostureProblem says why the last report failed.

@@ -36,12 +36,55 @@ type Store struct {
 
 // New returns the store for state dir dir. It does no I/O.
 func New(dir string) *Store {
+	return &Store{file: filepath.Join(dir, "credential"), account: account("device", dir), UseKeyring: true}
+}
+
+// account is the keyring account of secret name of the install in state
+// dir dir.
+func account(name, dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
 	sum := sha256.Sum256([]byte(abs))
-	return &Store{file: filepath.Join(dir, "credential"), account: "device-" + hex.EncodeToString(sum[:8]), UseKeyring: true}
+	return name + "-" + hex.EncodeToString(sum[:8])
+}
+
+// Item is one more secret of a daemon install, kept in the OS keyring
+// only: there is no file to fall back to, so its user decides what to do
+// when the keyring refuses it.
+type Item struct{ account string }
+
+// NewItem returns secret name of the install in state dir dir. It does no
+// I/O.
+func NewItem(dir, name string) *Item { return &Item{account: account(name, dir)} }
+
+// Get returns the secret, or ErrNone when the keyring holds none.
+func (i *Item) Get() (string, error) {
+	v, err := keyring.Get(service, i.account)
+	switch {
+	case errors.Is(err, keyring.ErrNotFound) || err == nil && v == "":
+		return "", ErrNone
+	case err != nil:
+		return "", fmt.Errorf("read %s from the OS keyring: %w", i.account, err)
+	}
+	return v, nil
+}
+
+// Set stores the secret in the keyring.
+func (i *Item) Set(v string) error {
+	if err := keyring.Set(service, i.account, v); err != nil {
+		return fmt.Errorf("store %s in the OS keyring: %w", i.account, err)
+	}
+	return nil
+}
+
+// Delete removes the secret; one that is not there is no error.
+func (i *Item) Delete() error {
+	if err := keyring.Delete(service, i.account); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return fmt.Errorf("delete %s from the OS keyring: %w", i.account, err)
+	}
+	return nil
 }
 
 // keyringOK reports whether to use the keyring. On Linux and the BSDs it

@@ -69,7 +69,11 @@ type Config struct {
 	// Crypto Provider, package ncryptkey), else software; TPMOff,
 	// software; a device path or a simulator address (tpmkey.Open), that
 	// TPM or an error.
-	TPM        string
+	TPM string
+	// Keychain, when set, holds a new software proof key instead of
+	// KeyFile (macOS's login keychain, where the Secure Enclave cannot be
+	// used); a key file already there stays in use.
+	Keychain   Keychain
 	Timeout    time.Duration // per request (2 s)
 	ProfileTTL time.Duration // cache (30 s)
 	AppTTL     time.Duration // cache (5 min)
@@ -90,21 +94,22 @@ type Client struct {
 	signOutReason string // what the backend said when it refused the credential
 	watchNext     int64  // where the next watch reads alerts on from (the backend's Unix ms)
 
-	mu         sync.Mutex
-	key        *dpop.Key       // see proofKey
-	tpm        *tpmkey.Key     // key's TPM half, when it is in a TPM
-	platform   *ncryptkey.Key  // the key in Windows' Platform Crypto Provider, when it is there
-	keyErr     error           // why proofKey failed last
-	tpmSkipped error           // why a new key went to software despite a TPM
-	posture    *posture.Report // what reportPosture read last
-	postureAt  time.Time       // when it last tried to report
-	postureErr error           // why that failed
-	nonce      string          // the backend's latest DPoP nonce
-	cred       string
-	credRead   bool
-	profile    *Profile
-	profileAt  time.Time
-	apps       map[string]cachedApp
+	mu              sync.Mutex
+	key             *dpop.Key       // see proofKey
+	tpm             *tpmkey.Key     // key's TPM half, when it is in a TPM
+	platform        *ncryptkey.Key  // the key in Windows' Platform Crypto Provider, when it is there
+	keyErr          error           // why proofKey failed last
+	tpmSkipped      error           // why a new key went to software despite a TPM
+	keychainSkipped error           // why a new software key went to KeyFile despite Keychain
+	posture         *posture.Report // what reportPosture read last
+	postureAt       time.Time       // when it last tried to report
+	postureErr      error           // why that failed
+	nonce           string          // the backend's latest DPoP nonce
+	cred            string
+	credRead        bool
+	profile         *Profile
+	profileAt       time.Time
+	apps            map[string]cachedApp
 }
 
 type cachedApp struct {

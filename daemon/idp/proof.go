@@ -41,24 +41,24 @@ func (c *Client) proofKey() (*dpop.Key, error) {
 		k, err = c.tpmKey(tpmFile, tpmkey.Load)
 	case ncryptkey.Exists(c.platformKeyFile()):
 		k, err = c.platformKey(ncryptkey.Load)
-	case tpmkey.Exists(c.cfg.KeyFile) || c.cfg.TPM == TPMOff:
-		k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+	case tpmkey.Exists(c.cfg.KeyFile) || c.InKeychain() || c.cfg.TPM == TPMOff:
+		k, err = c.softKey()
 	case c.cfg.TPM == "" && ncryptkey.Supported():
 		// Windows: the TPM through the Platform Crypto Provider; a
 		// computer without one (or Wine) signs in with a software key.
 		if k, err = c.platformKey(ncryptkey.Create); err != nil {
 			c.tpmSkipped = err
-			k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+			k, err = c.softKey()
 		}
 	case c.cfg.TPM == "" && !tpmkey.Exists(tpmkey.DefaultDevice):
-		k, err = dpop.LoadOrCreate(c.cfg.KeyFile) // no TPM here: software
+		k, err = c.softKey() // no TPM here (macOS): software
 	default:
 		k, err = c.tpmKey(tpmFile, tpmkey.Create)
 		if err != nil && c.cfg.TPM == "" {
 			// A TPM this user may not open (Linux gives /dev/tpmrm0 to
 			// the tss group) is no reason to refuse to sign in.
 			c.tpmSkipped = err
-			k, err = dpop.LoadOrCreate(c.cfg.KeyFile)
+			k, err = c.softKey()
 		}
 	}
 	c.keyErr = err
@@ -151,6 +151,8 @@ func (c *Client) dropUnusableKey() {
 		os.Remove(c.tpmKeyFile())
 	case err != nil && ncryptkey.Exists(c.platformKeyFile()):
 		os.Remove(c.platformKeyFile())
+	case err != nil && c.InKeychain():
+		c.dropKeychainKey() // gone from the keychain, or a copied state dir's mark
 	default:
 		return
 	}
@@ -171,10 +173,11 @@ func (c *Client) dropKey() {
 	if c.platform != nil {
 		c.platform.Close()
 	}
-	c.key, c.tpm, c.platform, c.keyErr, c.tpmSkipped = nil, nil, nil, nil, nil
+	c.key, c.tpm, c.platform, c.keyErr, c.tpmSkipped, c.keychainSkipped = nil, nil, nil, nil, nil, nil
 	if c.cfg.KeyFile != "" {
 		os.Remove(c.cfg.KeyFile)
 		os.Remove(c.tpmKeyFile())
+		c.dropKeychainKey()
 		if ncryptkey.Exists(c.platformKeyFile()) && ncryptkey.Delete(c.platformKeyFile()) != nil {
 			os.Remove(c.platformKeyFile()) // the key is gone or unreachable: forget its name
 		}
@@ -196,7 +199,7 @@ func (c *Client) KeyProtection() string {
 		return "tpm"
 	case ncryptkey.Exists(c.platformKeyFile()):
 		return "platform"
-	case tpmkey.Exists(c.cfg.KeyFile):
+	case tpmkey.Exists(c.cfg.KeyFile) || c.InKeychain():
 		return "software"
 	}
 	return ""

@@ -112,6 +112,27 @@ func LoadOrCreate(path string) (*Key, error) {
 	return fromPrivate(priv)
 }
 
+// MarshalPEM is a software key as PKCS #8 PEM, for a store other than a
+// key file (macOS's keychain); ParsePEM reads it back.
+func (k *Key) MarshalPEM() ([]byte, error) {
+	if k.priv == nil {
+		return nil, errors.New("proof key: held elsewhere, nothing to marshal")
+	}
+	return keyfile.EncodeECKey(k.priv)
+}
+
+// ParsePEM reads a software key written by MarshalPEM.
+func ParsePEM(b []byte) (*Key, error) {
+	priv, err := keyfile.DecodeECKey(b)
+	if err == nil && priv.Curve != elliptic.P256() {
+		err = errors.New("not a P-256 key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read proof key: %w", err)
+	}
+	return fromPrivate(priv)
+}
+
 // Thumbprint is the key's RFC 7638 SHA-256 thumbprint, base64url: the
 // credential's binding (cnf.jkt).
 func (k *Key) Thumbprint() string { return k.jkt }

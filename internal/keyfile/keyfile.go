@@ -56,11 +56,20 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 
 // WriteECKey writes k to path as PKCS #8 PEM, owner-only.
 func WriteECKey(path string, k *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	b, err := EncodeECKey(k)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return WriteAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return WriteAtomic(path, b, 0o600)
+}
+
+// EncodeECKey is k as PKCS #8 PEM, what WriteECKey writes.
+func EncodeECKey(k *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 // ReadPEM reads the one PEM block of type wantType that path holds.
@@ -87,6 +96,11 @@ func ReadECKey(path string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeECKey(b)
+}
+
+// DecodeECKey reads an ECDSA private key encoded by EncodeECKey.
+func DecodeECKey(b []byte) (*ecdsa.PrivateKey, error) {
 	der, err := decodePEM(b, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
