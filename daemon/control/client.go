@@ -21,6 +21,7 @@ var ErrNotRunning = errors.New("scanfreed is not running")
 type Client struct {
 	socket string
 	http   *http.Client
+	within time.Duration // answerWithin; tests shorten it
 }
 
 // NewClient returns a client for the socket at path. It does no I/O.
@@ -28,7 +29,7 @@ func NewClient(path string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx, path) },
 	}
-	return &Client{socket: path, http: &http.Client{Transport: tr}}
+	return &Client{socket: path, http: &http.Client{Transport: tr}, within: answerWithin}
 }
 
 // Socket is the path the client dials.
@@ -42,7 +43,31 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// answerWithin bounds how long a call waits for the daemon's answer when
+// its context sets no deadline: the daemon answers every call at once,
+// except a desktop app's, which waits for the person (bounded by the
+// daemon's confirm_timeout). A daemon that takes the connection and then
+// says nothing must not hang `scanfreed status` or the tray.
+const answerWithin = 30 * time.Second
+
+// ErrNoAnswer reports a daemon that took a call and did not answer it.
+var ErrNoAnswer = errors.New("scanfreed took the request but did not answer")
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doWithin(ctx, c.within, method, path, in, out)
+}
+
+func (c *Client) noAnswer(within time.Duration) error {
+	return fmt.Errorf("%w on %s within %v: it may be stuck; restart it (`scanfreed service restart`, or stop it and `scanfreed run`)", ErrNoAnswer, c.socket, within)
+}
+
+// doWithin is do with within as the bound (0: none).
+func (c *Client) doWithin(ctx context.Context, within time.Duration, method, path string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok && within > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, within, ErrNoAnswer)
+		defer cancel()
+	}
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -56,11 +81,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
+	if errors.Is(context.Cause(ctx), ErrNoAnswer) {
+		return c.noAnswer(within)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (no answer on %s; start it with `scanfreed run`): %v", ErrNotRunning, c.socket, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if errors.Is(context.Cause(ctx), ErrNoAnswer) {
+		return c.noAnswer(within)
+	}
+	if err != nil {
+		return fmt.Errorf("read scanfreed's answer on %s: %w", c.socket, err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		e := &Error{Status: resp.StatusCode}
 		if json.Unmarshal(b, e) != nil || e.Message == "" {
@@ -154,7 +188,7 @@ func (e *AppError) Error() string { return fmt.Sprintf("scanfreed: %s (errcode %
 // app sends a desktop app's request and turns a nonzero errcode into *AppError.
 func (c *Client) app(ctx context.Context, path string, in any) (AppReply, error) {
 	var r AppReply
-	if err := c.do(ctx, "POST", path, in, &r); err != nil {
+	if err := c.doWithin(ctx, 0, "POST", path, in, &r); err != nil { // it may wait for the person
 		return r, err
 	}
 	if r.ErrCode != 0 {
