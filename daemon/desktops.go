@@ -37,8 +37,9 @@ func (d *Daemon) watchDesktops(ctx context.Context) {
 func (d *Daemon) profileSeen(p idp.Profile) {
 	// A TPM-held key the backend does not know as such (its TPM makers
 	// were configured after this desktop enrolled, or the first showing
-	// failed) is shown again, once per run.
-	if p.KeyProtection != "tpm" && d.idp.KeyProtection() == "tpm" && d.attestAgain.CompareAndSwap(false, true) {
+	// failed) is shown again, once per run; so is a Platform Crypto
+	// Provider's, which the TPM under it holds.
+	if held := d.idp.KeyProtection(); p.KeyProtection != "tpm" && (held == "tpm" || held == "platform") && d.attestAgain.CompareAndSwap(false, true) {
 		d.mu.Lock()
 		ctx := d.ctx
 		d.mu.Unlock()

@@ -73,8 +73,10 @@ func printStatus(w io.Writer, st control.Status) {
 		fmt.Fprintln(w, "key:        tpm (held by this computer's TPM, which the backend verified; a copy of the state dir works nowhere else)")
 	case st.KeyProtection == "tpm":
 		fmt.Fprintln(w, "key:        tpm (held by this computer's TPM; the backend has not verified it and records it as software)")
+	case st.KeyProtection == "platform" && st.KeyVerified == "tpm":
+		fmt.Fprintln(w, "key:        platform (held by Windows' Platform Crypto Provider in this computer's TPM, which the backend verified; a copy of the state dir works nowhere else)")
 	case st.KeyProtection == "platform":
-		fmt.Fprintln(w, "key:        platform (held by Windows' Platform Crypto Provider, not exportable; the backend cannot verify it and records it as software)")
+		fmt.Fprintln(w, "key:        platform (held by Windows' Platform Crypto Provider, not exportable; the backend has not verified it and records it as software)")
 	}
 	for i, p := range st.Posture {
 		label := "posture:   "

@@ -21,6 +21,8 @@ func TestPrintStatusKey(t *testing.T) {
 		{"keychain refused it", control.Status{KeyProtection: "software", KeychainSkipped: "store dpop-key-1 in the OS keyring: denied"},
 			[]string{"dpop-key.pem", "the login keychain did not take it (store dpop-key-1 in the OS keyring: denied)"}},
 		{"verified TPM key", control.Status{KeyProtection: "tpm", KeyVerified: "tpm"}, []string{"key:        tpm (held by this computer's TPM, which the backend verified"}},
+		{"verified platform key", control.Status{KeyProtection: "platform", KeyVerified: "tpm"}, []string{"Platform Crypto Provider in this computer's TPM, which the backend verified"}},
+		{"unverified platform key", control.Status{KeyProtection: "platform", KeyVerified: "software"}, []string{"the backend has not verified it and records it as software"}},
 		{"unusable", control.Status{KeyProtection: "software", KeyInKeychain: true, KeyProblem: "gone from the keychain"},
 			[]string{"key:        unusable: gone from the keychain"}},
 	}

@@ -258,16 +258,28 @@ func errProofRefused(msg string) error {
 
 // AttestKey shows the backend that the desktop's proof key is held by a
 // TPM, by credential activation (deviceapi.KeyAttestation), and returns
-// where the backend now records the key. A software key has nothing to
-// show: it returns "software" and asks nothing.
+// where the backend now records the key. A key in Windows' Platform
+// Crypto Provider is shown through the TPM under it. A software key has
+// nothing to show: it returns "software" and asks nothing.
 func (c *Client) AttestKey(ctx context.Context) (string, error) {
 	if _, err := c.proofKey(); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
-	tk := c.tpm
+	inTPM, inPlatform := c.tpm, c.platform
 	c.mu.Unlock()
-	if tk == nil {
+	var tk tpmkey.Attestor
+	switch {
+	case inTPM != nil:
+		tk = inTPM
+	case inPlatform != nil:
+		a, done, err := inPlatform.Attestor()
+		if err != nil {
+			return "", err
+		}
+		defer done()
+		tk = a
+	default:
 		return "software", nil
 	}
 	ek, err := tk.EKCertificate()

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 var (
@@ -86,7 +88,8 @@ func open(name string, create bool) (*Key, error) {
 	}
 	var mu sync.Mutex
 	return &Key{
-		pub: pub,
+		pub:    pub,
+		attest: func() (tpmkey.Attestor, func(), error) { return attestor(name) },
 		sign: func(digest []byte) ([]byte, error) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/scanfree/scanfree/internal/keyfile"
+	"github.com/scanfree/scanfree/internal/tpmkey"
 )
 
 // Provider is the NCrypt key storage provider the key lives in.
@@ -36,9 +37,24 @@ var ErrUnsupported = errors.New("the Platform Crypto Provider exists only on Win
 // Key is a P-256 key held by the Platform Crypto Provider; it is a
 // crypto.Signer.
 type Key struct {
-	pub   *ecdsa.PublicKey
-	sign  func(digest []byte) ([]byte, error) // r||s
-	close func() error
+	pub    *ecdsa.PublicKey
+	sign   func(digest []byte) ([]byte, error) // r||s
+	close  func() error
+	attest func() (tpmkey.Attestor, func(), error)
+}
+
+// Attestor reaches the key in the TPM under the provider, for credential
+// activation (tpmkey.MakeChallenge): the provider tells its TPM context
+// and the key's TPM handle. done releases them.
+func (k *Key) Attestor() (a tpmkey.Attestor, done func(), err error) {
+	if k.attest == nil {
+		return nil, nil, ErrUnsupported
+	}
+	a, done, err = k.attest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reach the platform key in the TPM: %w", err)
+	}
+	return a, done, nil
 }
 
 // Public is the key's public half.

@@ -3,10 +3,24 @@ package tpmkey
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 )
+
+// Attestor is a key loaded in a TPM that credential activation can show
+// to a verifier (MakeChallenge): a Key, or one another API made (Loaded).
+type Attestor interface {
+	// PublicArea is the key's TPMT_PUBLIC, whose hash is its name.
+	PublicArea() []byte
+	// EKCertificate is the DER of the TPM's endorsement key certificate.
+	EKCertificate() ([]byte, error)
+	// Activate opens a challenge made for the key and the EK it names.
+	Activate(idObject, encSecret []byte, ek EK) ([]byte, error)
+}
+
+var _ Attestor = (*Key)(nil)
 
 // EKCertificate reads an endorsement key's certificate (DER) that the
 // TPM's maker stored in the TPM, the first of the TCG profile's indices
@@ -17,9 +31,13 @@ func (k *Key) EKCertificate() ([]byte, error) {
 	if k.tpm == nil {
 		return nil, errors.New("read the EK certificate: closed")
 	}
+	return readEKCertificate(k.tpm)
+}
+
+func readEKCertificate(t transport.TPM) ([]byte, error) {
 	var errs []error
 	for _, e := range ekNV {
-		der, err := k.readNV(e.nv)
+		der, err := readNV(t, e.nv)
 		if err == nil {
 			return der, nil
 		}
@@ -29,8 +47,8 @@ func (k *Key) EKCertificate() ([]byte, error) {
 }
 
 // readNV reads NV index idx whole, in chunks the TPM takes.
-func (k *Key) readNV(idx tpm2.TPMHandle) ([]byte, error) {
-	pub, err := tpm2.NVReadPublic{NVIndex: idx}.Execute(k.tpm)
+func readNV(t transport.TPM, idx tpm2.TPMHandle) ([]byte, error) {
+	pub, err := tpm2.NVReadPublic{NVIndex: idx}.Execute(t)
 	if err != nil {
 		return nil, fmt.Errorf("NV index %#x: %w", uint32(idx), err)
 	}
@@ -46,7 +64,7 @@ func (k *Key) readNV(idx tpm2.TPMHandle) ([]byte, error) {
 			AuthHandle: tpm2.AuthHandle{Handle: idx, Name: pub.NVName, Auth: tpm2.PasswordAuth(nil)},
 			NVIndex:    tpm2.NamedHandle{Handle: idx, Name: pub.NVName},
 			Size:       uint16(n), Offset: uint16(off),
-		}.Execute(k.tpm)
+		}.Execute(t)
 		if err != nil {
 			return nil, fmt.Errorf("NV index %#x: %w", uint32(idx), err)
 		}
@@ -65,15 +83,19 @@ func (k *Key) Activate(idObject, encSecret []byte, ek EK) ([]byte, error) {
 	if k.tpm == nil {
 		return nil, errors.New("activate credential: closed")
 	}
+	return activate(k.tpm, k.handle, idObject, encSecret, ek)
+}
+
+func activate(t transport.TPM, key tpm2.NamedHandle, idObject, encSecret []byte, ek EK) ([]byte, error) {
 	tmpl, err := ek.template()
 	if err != nil {
 		return nil, fmt.Errorf("activate credential: %w", err)
 	}
-	made, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHEndorsement, InPublic: tpm2.New2B(tmpl)}.Execute(k.tpm)
+	made, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHEndorsement, InPublic: tpm2.New2B(tmpl)}.Execute(t)
 	if err != nil {
 		return nil, fmt.Errorf("activate credential: make the endorsement key: %w", err)
 	}
-	defer flush(k.tpm, made.ObjectHandle)
+	defer flush(t, made.ObjectHandle)
 	// The low-range templates leave the user role to their policy; the
 	// high range sets userWithAuth, and its empty password does.
 	auth := tpm2.Policy(tpm2.TPMAlgSHA256, 16, endorsementPolicy)
@@ -81,15 +103,54 @@ func (k *Key) Activate(idObject, encSecret []byte, ek EK) ([]byte, error) {
 		auth = tpm2.PasswordAuth(nil)
 	}
 	rsp, err := tpm2.ActivateCredential{
-		ActivateHandle: tpm2.AuthHandle{Handle: k.handle.Handle, Name: k.handle.Name, Auth: tpm2.PasswordAuth(nil)},
+		ActivateHandle: tpm2.AuthHandle{Handle: key.Handle, Name: key.Name, Auth: tpm2.PasswordAuth(nil)},
 		KeyHandle:      tpm2.AuthHandle{Handle: made.ObjectHandle, Name: made.Name, Auth: auth},
 		CredentialBlob: tpm2.TPM2BIDObject{Buffer: idObject},
 		Secret:         tpm2.TPM2BEncryptedSecret{Buffer: encSecret},
-	}.Execute(k.tpm)
+	}.Execute(t)
 	if err != nil {
 		return nil, fmt.Errorf("activate credential: %w", err)
 	}
 	return rsp.CertInfo.Buffer, nil
+}
+
+// Loaded is the key at handle h in TPM t, made and loaded by another API
+// (Windows' Platform Crypto Provider tells its keys' TPM handles), as an
+// Attestor. t is used as it is: the caller keeps it open, and the key
+// loaded, while the Attestor is in use. Commands the TPM asks to be
+// retried are.
+func Loaded(t transport.TPM, h tpm2.TPMHandle) (Attestor, error) {
+	t = retrying{tpm: t}
+	rp, err := tpm2.ReadPublic{ObjectHandle: h}.Execute(t)
+	if err != nil {
+		return nil, fmt.Errorf("read the key's public area from the TPM: %w", err)
+	}
+	pub, err := rp.OutPublic.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read the key's public area from the TPM: %w", err)
+	}
+	return &loaded{t: t, key: tpm2.NamedHandle{Handle: h, Name: rp.Name}, area: tpm2.Marshal(*pub)}, nil
+}
+
+type loaded struct {
+	mu   sync.Mutex
+	t    transport.TPM
+	key  tpm2.NamedHandle
+	area []byte
+}
+
+func (l *loaded) PublicArea() []byte { return l.area }
+
+func (l *loaded) EKCertificate() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return readEKCertificate(l.t)
+}
+
+func (l *loaded) Activate(idObject, encSecret []byte, ek EK) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return activate(l.t, l.key, idObject, encSecret, ek)
 }
 
 // endorsementPolicy satisfies the TCG EK template's policy:

@@ -12,7 +12,15 @@ import (
 // after which the command had no effect, TPM 2.0 Part 2, 6.6.3). A TPM
 // may say so for any command; swtpm does for ECC work such as activating
 // a credential with a P-384 endorsement key.
-type retrying struct{ transport.TPMCloser }
+type retrying struct{ tpm transport.TPM }
+
+// retryingCloser is retrying for a TPM the caller closes.
+type retryingCloser struct {
+	retrying
+	c transport.TPMCloser
+}
+
+func (r retryingCloser) Close() error { return r.c.Close() }
 
 // The warnings that ask for the same command again.
 const (
@@ -26,7 +34,7 @@ const retries = 20
 
 func (r retrying) Send(cmd []byte) ([]byte, error) {
 	for i := 0; ; i++ {
-		rsp, err := r.TPMCloser.Send(cmd)
+		rsp, err := r.tpm.Send(cmd)
 		if err != nil || len(rsp) < 10 || i == retries {
 			return rsp, err
 		}

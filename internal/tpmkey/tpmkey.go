@@ -52,7 +52,7 @@ func Open(addr string) (transport.TPMCloser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open TPM %s: %w", addr, err)
 		}
-		return retrying{t}, nil
+		return retryingCloser{retrying{t}, t}, nil
 	}
 	hostPort := strings.TrimPrefix(addr, simulatorPrefix)
 	if _, port, err := net.SplitHostPort(hostPort); err != nil || port == "" {
@@ -68,7 +68,7 @@ func Open(addr string) (transport.TPMCloser, error) {
 		t.Close()
 		return nil, fmt.Errorf("start TPM simulator %s: %w", addr, err)
 	}
-	return retrying{t}, nil
+	return retryingCloser{retrying{t}, t}, nil
 }
 
 // template is the proof key: P-256 ECDSA with SHA-256, made in the TPM

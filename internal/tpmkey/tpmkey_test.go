@@ -1,6 +1,7 @@
 package tpmkey_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -216,5 +217,64 @@ func TestParsePublicArea(t *testing.T) {
 				t.Fatalf("error %v is not ErrNotTPMKey", err)
 			}
 		})
+	}
+}
+
+// TestLoadedKey: a key another API made and loaded (as Windows' Platform
+// Crypto Provider does, which tells its keys' TPM handles) is shown to a
+// verifier through Loaded with the same credential activation. Here the
+// other API is go-tpm on swtpm: a signing key made under the owner
+// hierarchy with attributes of the provider's non-exportable keys.
+func TestLoadedKey(t *testing.T) {
+	maker := swtpmtest.NewMaker(t)
+	tp := maker.Start(t)
+	c, err := tpmkey.Open(tp.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	made, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHOwner, InPublic: tpm2.New2B(tpm2.TPMTPublic{
+		Type: tpm2.TPMAlgECC, NameAlg: tpm2.TPMAlgSHA256,
+		ObjectAttributes: tpm2.TPMAObject{FixedTPM: true, FixedParent: true, SensitiveDataOrigin: true, UserWithAuth: true, NoDA: true, SignEncrypt: true},
+		Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgECC, &tpm2.TPMSECCParms{
+			Symmetric: tpm2.TPMTSymDefObject{Algorithm: tpm2.TPMAlgNull},
+			Scheme:    tpm2.TPMTECCScheme{Scheme: tpm2.TPMAlgNull},
+			CurveID:   tpm2.TPMECCNistP256,
+			KDF:       tpm2.TPMTKDFScheme{Scheme: tpm2.TPMAlgNull},
+		}),
+		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{}),
+	})}.Execute(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := tpmkey.Loaded(c, made.ObjectHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := tpmkey.LoadRoots(maker.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := a.EKCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := roots.VerifyEK(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, name, err := tpmkey.ParsePublicArea(a.PublicArea())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(name, made.Name.Buffer) {
+		t.Fatal("the name of the public area Loaded read is not the key's")
+	}
+	ch, err := tpmkey.MakeChallenge(rand.Reader, ek, name, []byte("the secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Activate(ch.IDObject, ch.EncSecret, ch.EK); err != nil || string(got) != "the secret" {
+		t.Fatalf("Activate = %q, %v", got, err)
 	}
 }
