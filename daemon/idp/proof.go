@@ -292,8 +292,8 @@ func (c *Client) AttestKey(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("show the backend this desktop's TPM key: %w", err)
 	}
 	which := tpmkey.EK(ch.EK)
-	switch {
-	case which != "": // a backend from before EK was sent names only these two
+	switch { // a backend from before EK was sent knows only RSA and P-256 EKs
+	case which != "":
 	case ch.EKRSA:
 		which = tpmkey.EKRSA2048
 	default:

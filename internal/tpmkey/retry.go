@@ -9,9 +9,9 @@ import (
 
 // retrying sends a command again while the TPM answers that it could not
 // start it now (TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING: warnings
-// after which the command had no effect, TPM 2.0 Part 2, 6.6.3). A TPM
-// may say so for any command; swtpm does for ECC work such as activating
-// a credential with a P-384 endorsement key.
+// after which the command had no effect, so the same bytes are sent
+// again). A TPM may say so for any command; swtpm does for ECC work such
+// as activating a credential with a P-384 endorsement key.
 type retrying struct{ tpm transport.TPM }
 
 // retryingCloser is retrying for a TPM the caller closes.
