@@ -107,11 +107,11 @@ func storeCerts(prov uintptr, prop string) ([][]byte, error) {
 	var c *windows.CertContext
 	for {
 		next, err := windows.CertEnumCertificatesInStore(store, c)
-		if next == nil {
-			if errors.Is(err, windows.Errno(windows.CRYPT_E_NOT_FOUND)) || err == nil {
+		if next == nil { // the end (CRYPT_E_NOT_FOUND), or a failure after what was read
+			if len(out) > 0 || errors.Is(err, windows.Errno(windows.CRYPT_E_NOT_FOUND)) {
 				return out, nil
 			}
-			return out, err
+			return nil, err
 		}
 		c = next
 		out = append(out, append([]byte(nil), unsafe.Slice(c.EncodedCert, c.Length)...))
