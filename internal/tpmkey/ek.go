@@ -20,8 +20,8 @@ import (
 type EK string
 
 // The endorsement keys, in the order a desktop looks for their
-// certificates. Most TPMs carry the RSA one; swtpm (and TPMs for the
-// CNSA suite) carry a P-384 one in the profile's high range.
+// certificates. Most TPMs carry the RSA one; swtpm carries a P-384 one
+// too, in the profile's high range.
 const (
 	EKRSA2048 EK = "rsa2048"  // template L-1, certificate at NV 0x01c00002
 	EKP256    EK = "ecc-p256" // template L-2, certificate at NV 0x01c0000a
