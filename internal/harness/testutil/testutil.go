@@ -64,13 +64,22 @@ func FreePort(t testing.TB) int {
 // Eventually polls cond every 10 ms until it returns true or d passes.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(d, cond) {
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+}
+
+// Within polls cond every 10 ms and reports whether it returned true
+// before d passed, for a test that tries again when it did not.
+func Within(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
 
 // WaitHTTP waits until GET url answers 200.
