@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"net"
 	"os"
 	"path/filepath"
@@ -309,19 +310,6 @@ func visibleWindows(display string) map[string]bool {
 	return wins
 }
 
-// dark counts img's near-black pixels (text).
-func dark(img image.Image) int {
-	n := 0
-	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-			if r, g, b, _ := img.At(x, y).RGBA(); r < 0x4000 && g < 0x4000 && b < 0x4000 {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // shootX saves a screenshot of X window win (the native tray and menu
 // are in no browser's screenshot) where the browser's go, and returns it.
 func shootX(t *testing.T, display, win, name string) image.Image {
@@ -345,10 +333,23 @@ func shootX(t *testing.T, display, win, name string) image.Image {
 // the window's background.
 func drawn(img image.Image) int {
 	bg := img.At(img.Bounds().Min.X, img.Bounds().Min.Y)
+	return count(img, func(c color.Color) bool { return c != bg })
+}
+
+// dark counts img's near-black pixels (text).
+func dark(img image.Image) int {
+	return count(img, func(c color.Color) bool {
+		r, g, b, _ := c.RGBA()
+		return r < 0x4000 && g < 0x4000 && b < 0x4000
+	})
+}
+
+// count counts img's pixels that match.
+func count(img image.Image, match func(color.Color) bool) int {
 	n := 0
 	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
 		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-			if img.At(x, y) != bg {
+			if match(img.At(x, y)) {
 				n++
 			}
 		}

@@ -23,9 +23,8 @@ func attestor(name string) (tpmkey.Attestor, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var h uintptr
-	r, _, _ := procOpenKey.Call(prov, uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(utf16(name))), 0, ncryptSilentFlag)
-	if err := status("open key "+name, r); err != nil {
+	h, err := openKey(prov, name)
+	if err != nil {
 		procFreeObject.Call(prov)
 		return nil, nil, err
 	}

@@ -75,11 +75,8 @@ func open(name string, create bool) (*Key, error) {
 			procDeleteKey.Call(h, 0)
 			return nil, status("finalize the key", r)
 		}
-	} else {
-		r, _, _ := procOpenKey.Call(prov, uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(utf16(name))), 0, ncryptSilentFlag)
-		if err := status("open key "+name+" in the "+Provider+" (was the state directory copied from another computer? run `scanfreed login` to sign this one in)", r); err != nil {
-			return nil, err
-		}
+	} else if h, err = openKey(prov, name); err != nil {
+		return nil, fmt.Errorf("%w (was the state directory copied from another computer? run `scanfreed login` to sign this one in)", err)
 	}
 	pub, err := exportPublic(h)
 	if err != nil {
@@ -109,6 +106,13 @@ func open(name string, create bool) (*Key, error) {
 	}, nil
 }
 
+// openKey opens key name in provider prov, never showing UI.
+func openKey(prov uintptr, name string) (uintptr, error) {
+	var h uintptr
+	r, _, _ := procOpenKey.Call(prov, uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(utf16(name))), 0, ncryptSilentFlag)
+	return h, status("open key "+name+" in the "+Provider, r)
+}
+
 // exportPublic reads the key's public half as an ECCPUBLICBLOB.
 func exportPublic(h uintptr) (*ecdsa.PublicKey, error) {
 	buf := make([]byte, 8+64)
@@ -128,11 +132,10 @@ func deleteKey(name string) error {
 		return err
 	}
 	defer procFreeObject.Call(prov)
-	var h uintptr
-	r, _, _ := procOpenKey.Call(prov, uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(utf16(name))), 0, ncryptSilentFlag)
-	if err := status("open key "+name, r); err != nil {
+	h, err := openKey(prov, name)
+	if err != nil {
 		return err
 	}
-	r, _, _ = procDeleteKey.Call(h, ncryptSilentFlag)
+	r, _, _ := procDeleteKey.Call(h, ncryptSilentFlag)
 	return status("delete key "+name, r)
 }
